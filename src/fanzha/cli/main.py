@@ -1,0 +1,72 @@
+"""The ``fanzha`` command. Each area registers its commands from its own ``fanzha.cli.<area>``
+module (a ``register(app)`` function), so areas stay independent and start-up stays fast."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from fanzha import __version__
+from fanzha.cli.groups import eval_app, score_app, train_app
+from fanzha.demo import module_exists
+from fanzha.errors import FanzhaError
+
+AREAS = (
+    "fanzha.cli.ingest",
+    "fanzha.cli.simulate",
+    "fanzha.cli.risk",
+    "fanzha.cli.texts",
+    "fanzha.cli.graph",
+    "fanzha.cli.ops",
+    "fanzha.cli.serve",
+    "fanzha.cli.demo",
+)
+
+app = typer.Typer(
+    name="fanzha",
+    help="反诈 fanzha — early warning (预警), interception (阻断) and tracing (溯源) of telecom fraud.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(train_app, name="train")
+app.add_typer(score_app, name="score")
+app.add_typer(eval_app, name="eval")
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: bool = typer.Option(False, "--version", help="Print the version.")) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+for _module in AREAS:
+    if module_exists(_module):
+        importlib.import_module(_module).register(app)
+
+
+def main() -> None:
+    """Entry point: fanzha errors become one clear line and exit code 2, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except FanzhaError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""The one Detector contract shared by every model in fanzha (numbers, accounts, texts, URLs).
+
+scikit-learn habits: ``__init__`` only stores parameters; learned attributes end in ``_``; ``fit``
+returns ``self``. ``score`` returns a :class:`pandas.DataFrame` with at least the columns
+``id, probability, tier, reasons`` (``reasons``: a list of :class:`Reason` as dicts per row);
+a detector may add columns (``fraud_type`` …). ``save`` / ``load`` write a versioned artefact folder:
+``model.pkl`` plus ``meta.json`` (name, class, format version, created, data fingerprint, parameters,
+metrics, library versions). Only load artefacts you trust: they are pickles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import pickle
+import platform
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from fanzha.errors import ModelError, NotFoundError
+
+ARTEFACT_FORMAT = 1
+SCORE_COLUMNS = ("id", "probability", "tier", "reasons")
+TIERS = ("red", "orange", "yellow", "none")  # 分级: red most urgent
+DEFAULT_TIER_THRESHOLDS = {"red": 0.9, "orange": 0.7, "yellow": 0.5}
+_LIBRARIES = ("fanzha", "numpy", "pandas", "scikit-learn", "lightgbm", "duckdb", "pyarrow")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a score is what it is: a stable code, a plain-words message, the value behind it."""
+
+    code: str
+    message: str
+    value: float | str | None = None
+    weight: float = 0.0  # contribution to the score (same units within one detector)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def tier_of(probability: float, thresholds: dict[str, float] | None = None) -> str:
+    t = thresholds or DEFAULT_TIER_THRESHOLDS
+    for tier in ("red", "orange", "yellow"):
+        if probability >= t[tier]:
+            return tier
+    return "none"
+
+
+def tiers_of(probabilities: np.ndarray, thresholds: dict[str, float] | None = None) -> np.ndarray:
+    t = thresholds or DEFAULT_TIER_THRESHOLDS
+    p = np.asarray(probabilities, dtype=float)
+    return np.select(
+        [p >= t["red"], p >= t["orange"], p >= t["yellow"]], ["red", "orange", "yellow"], default="none"
+    )
+
+
+def fingerprint(data: pd.DataFrame | pd.Series | np.ndarray | list[Any]) -> str:
+    """Stable SHA-256 of training data (row order matters), recorded in the artefact."""
+    if isinstance(data, pd.DataFrame | pd.Series):
+        digest = pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes()
+    else:
+        digest = pd.util.hash_pandas_object(pd.Series(list(data)), index=False).to_numpy().tobytes()
+    return "sha256:" + hashlib.sha256(digest).hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for lib in _LIBRARIES:
+        try:
+            versions[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+@dataclass
+class ArtefactMeta:
+    name: str
+    detector_class: str
+    format: int = ARTEFACT_FORMAT
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    data_fingerprint: str | None = None
+    n_rows: int | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    libraries: dict[str, str] = field(default_factory=library_versions)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Detector(ABC):
+    """Base class of every model: fit on a table and labels, score to ``id, probability, tier, reasons``."""
+
+    name: ClassVar[str] = "detector"
+    meta_: ArtefactMeta
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor parameters (what ``__init__`` stored)."""
+        import inspect
+
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {p: getattr(self, p) for p in names if hasattr(self, p)}
+
+    @abstractmethod
+    def fit(self, X: Any, y: Any = None) -> Self:
+        """Learn from ``X`` (a table) and labels ``y``; return ``self``."""
+
+    @abstractmethod
+    def score(self, X: Any) -> pd.DataFrame:
+        """Score rows of ``X``: ``id, probability, tier, reasons`` (+ detector-specific columns)."""
+
+    def _record_fit(self, X: Any, y: Any = None, **metrics: Any) -> None:
+        """Call at the end of ``fit``: keeps the training metadata saved with the model."""
+        self.meta_ = ArtefactMeta(
+            name=self.name,
+            detector_class=f"{type(self).__module__}.{type(self).__qualname__}",
+            data_fingerprint=fingerprint(X) if isinstance(X, pd.DataFrame | pd.Series | list) else None,
+            n_rows=len(X) if hasattr(X, "__len__") else None,
+            parameters={k: v for k, v in self.get_params().items() if _jsonable(v)},
+            metrics=metrics,
+        )
+
+    def check_fitted(self) -> None:
+        if not hasattr(self, "meta_"):
+            raise ModelError(f"{type(self).__name__} is not fitted; call fit() or load() first")
+
+    def save(self, path: str | Path) -> Path:
+        self.check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / "model.pkl.tmp"
+        with tmp.open("wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(folder / "model.pkl")
+        (folder / "meta.json").write_text(
+            json.dumps(asdict(self.meta_), ensure_ascii=False, indent=2, default=str), "utf-8"
+        )
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> Detector:
+        folder = Path(path)
+        meta_file, model_file = folder / "meta.json", folder / "model.pkl"
+        if not meta_file.exists() or not model_file.exists():
+            raise NotFoundError(f"{folder} is not a fanzha model (needs meta.json and model.pkl)")
+        meta = json.loads(meta_file.read_text("utf-8"))
+        if meta.get("format") != ARTEFACT_FORMAT:
+            raise ModelError(
+                f"{folder}: artefact format {meta.get('format')} is not {ARTEFACT_FORMAT}; retrain the model"
+            )
+        module, _, _qualname = meta["detector_class"].rpartition(".")
+        importlib.import_module(module)
+        with model_file.open("rb") as fh:
+            model = pickle.load(fh)
+        if not isinstance(model, cls):
+            raise ModelError(f"{folder} holds a {type(model).__name__}, not a {cls.__name__}")
+        return model
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except TypeError:
+        return False
+    return True
+
+
+def score_frame(
+    ids: Any,
+    probabilities: Any,
+    reasons: list[list[Reason]],
+    thresholds: dict[str, float] | None = None,
+    **extra: Any,
+) -> pd.DataFrame:
+    """Assemble the standard score table (validates lengths, clips probabilities into [0, 1])."""
+    p = np.clip(np.asarray(probabilities, dtype=float), 0.0, 1.0)
+    if len(p) != len(reasons):
+        raise ModelError(f"{len(p)} probabilities but {len(reasons)} reason lists")
+    frame = pd.DataFrame(
+        {
+            "id": list(ids),
+            "probability": p,
+            "tier": tiers_of(p, thresholds),
+            "reasons": [[r.to_dict() for r in rs] for rs in reasons],
+        }
+    )
+    for column, values in extra.items():
+        frame[column] = list(values)
+    return frame
+
+
+def reasons_text(reasons: list[dict[str, Any]]) -> str:
+    """Reasons as one readable string for CSV output: ``code: message; …``."""
+    return "; ".join(f"{r['code']}: {r['message']}" for r in reasons)

@@ -1,0 +1,52 @@
+"""Settings, read once through a cached function (never at import time).
+
+Every setting has a documented default rooted in a ``.fanzha/`` folder of the working directory and
+can be overridden with an environment variable ``FANZHA_<NAME>`` (for example
+``FANZHA_OPS_DSN=postgresql+psycopg://user@host/db``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FANZHA_", extra="ignore")
+
+    home: Path = Field(Path(".fanzha"), description="root folder of every local store")
+    lake_dir: Path | None = Field(None, description="Parquet lake; default <home>/lake")
+    catalog_path: Path | None = Field(None, description="DuckDB catalog; default <home>/catalog.duckdb")
+    models_dir: Path | None = Field(None, description="trained model artefacts; default <home>/models")
+    ops_dsn: str | None = Field(
+        None, description="SQLAlchemy DSN of the operational store; default sqlite:///<home>/ops.db"
+    )
+    engine: str = Field("duckdb", description="batch SQL engine: duckdb (spark later)")
+    threads: int = Field(2, ge=1, description="threads the batch engine may use")
+    secret_key: str = Field("change-me", description="key for API tokens; set it in production")
+    timezone: str = Field("Asia/Shanghai", description="zone used to show times and read naive ones")
+
+    @property
+    def lake(self) -> Path:
+        return self.lake_dir or self.home / "lake"
+
+    @property
+    def catalog(self) -> Path:
+        return self.catalog_path or self.home / "catalog.duckdb"
+
+    @property
+    def models(self) -> Path:
+        return self.models_dir or self.home / "models"
+
+    @property
+    def ops(self) -> str:
+        return self.ops_dsn or f"sqlite:///{(self.home / 'ops.db').as_posix()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; call ``get_settings.cache_clear()`` after changing the environment."""
+    return Settings()

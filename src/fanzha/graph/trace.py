@@ -1,0 +1,455 @@
+"""Fund tracing (资金流向溯源): follow each victim's money hop by hop, in time order, with amounts.
+
+Every transfer and withdrawal touching the accounts reachable from the victims' payments is replayed
+in time order (ties: transfers before withdrawals, then record id). Each account keeps the money it
+holds as *portions* labelled ``(victim, hop)``; money that is not traced (legitimate inflows, the
+account's own balance) is the *clean* portion. An outflow draws from the portions by one of two rules:
+
+``fifo`` (先进先出)
+    portions leave in the order they arrived; an outflow larger than everything observed in the
+    account is completed from the account's unobserved opening balance (clean money).
+``proportional`` (按比例)
+    every portion contributes in proportion to its share of the observed balance at that moment;
+    the split is exact in fen by largest remainders (ties broken by victim, then hop), so the parts
+    always add up to the outflow.
+
+A victim's payment (a *source* transfer, hop 0) is wholly the victim's money. Money is never created
+or lost: per victim, ``paid = held + cashed out + untraced`` where *held* is what is still in an
+account at the end (the stop-pay / freeze targets), *cashed out* is what left through an ATM or
+counter withdrawal, a crypto OTC transfer (channel ``crypto_otc`` or a wallet address) or a transfer
+to a cash-out merchant (gold …), and *untraced* is what moved on beyond ``max_hops`` or later than
+``max_hours`` after the victim's first payment (the last account and the transfer are reported).
+Cash-outs are terminal and are recorded even past the limits, because the money is known to be gone.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from fanzha.errors import ConfigError, ValidationError
+
+METHODS = ("fifo", "proportional")
+CLEAN = -1  # victim code of untraced / legitimate money
+TRANSFER_COLUMNS = ("transfer_id", "from_account", "to_account", "amount_fen", "at")
+WITHDRAWAL_COLUMNS = ("withdrawal_id", "account", "amount_fen", "at")
+FLOW_COLUMNS = ["victim_id", "hop", "transfer_id", "from_account", "to_account", "amount_fen", "at"]
+HOLDING_COLUMNS = ["victim_id", "account", "amount_fen"]
+CASHOUT_COLUMNS = ["victim_id", "kind", "record_id", "account", "amount_fen", "at", "counterparty"]
+UNTRACED_COLUMNS = ["victim_id", "account", "record_id", "to_account", "amount_fen", "at", "reason"]
+
+
+@dataclass
+class TraceResult:
+    """``flows``: one row per (victim, transfer) portion; ``holdings``: victim money still in an
+    account; ``cashouts``: victim money gone (kind ``cash`` | ``crypto`` | ``gold`` | other merchant
+    category); ``untraced``: money that left past the hop / time limit (not followed further)."""
+
+    flows: pd.DataFrame
+    holdings: pd.DataFrame
+    cashouts: pd.DataFrame
+    untraced: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=UNTRACED_COLUMNS))
+    sources: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["victim_id", "amount_fen"]))
+    method: str = "fifo"
+    unmatched_sources: list[str] = field(default_factory=list)
+
+    def per_victim(self) -> pd.DataFrame:
+        """paid / held / cashed_out / untraced fen per victim (paid = held + cashed_out + untraced)."""
+        paid = self.sources.groupby("victim_id")["amount_fen"].sum().rename("paid_fen")
+        parts = [
+            paid,
+            self.holdings.groupby("victim_id")["amount_fen"].sum().rename("held_fen"),
+            self.cashouts.groupby("victim_id")["amount_fen"].sum().rename("cashed_out_fen"),
+            self.untraced.groupby("victim_id")["amount_fen"].sum().rename("untraced_fen"),
+        ]
+        out = pd.concat(parts, axis=1).fillna(0).astype("int64")
+        out.index.name = "victim_id"
+        return out.reset_index()
+
+    def check_conservation(self) -> None:
+        """Raise :class:`ValidationError` if any victim's money was created or lost."""
+        table = self.per_victim()
+        bad = table[table.paid_fen != table.held_fen + table.cashed_out_fen + table.untraced_fen]
+        if len(bad):
+            raise ValidationError(f"money not conserved for victims {list(bad.victim_id[:5])}")
+
+
+def _frame(data: Any, columns: Iterable[str], what: str) -> pd.DataFrame:
+    if data is None:
+        return pd.DataFrame({c: [] for c in columns})
+    frame = data.to_pandas() if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame) else data
+    frame = pd.DataFrame(frame)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValidationError(f"{what} lacks columns {missing}; it needs {list(columns)}")
+    return frame
+
+
+def _micros(values: pd.Series, what: str) -> np.ndarray:
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    stamps = pd.to_datetime(values, utc=True)
+    if stamps.isna().any():
+        raise ValidationError(
+            f"{what}.at has {int(stamps.isna().sum())} missing times; every record needs one"
+        )
+    return stamps.dt.as_unit("us").astype("int64").to_numpy()
+
+
+def _amounts(values: pd.Series, what: str) -> list[int]:
+    arr = values.to_numpy()
+    if len(arr) and (pd.isna(values).any() or not np.issubdtype(arr.dtype, np.integer)):
+        raise ValidationError(
+            f"{what}.amount_fen must be integer fen (got dtype {values.dtype}); never floats"
+        )
+    if len(arr) and arr.min() < 0:
+        raise ValidationError(f"{what}.amount_fen has negative values (min {arr.min()}); amounts are ≥ 0")
+    return [int(x) for x in arr]
+
+
+def _source_map(sources: Any, transfer_ids: pd.Series) -> tuple[dict[int, str], list[str]]:
+    """transfer row → victim id; and the source ids that match no transfer."""
+    if isinstance(sources, Mapping):
+        frame = pd.DataFrame({"transfer_id": list(sources), "victim_id": list(sources.values())})
+    else:
+        frame = _frame(sources, ("victim_id", "transfer_id"), "sources")
+    dup = frame[frame.duplicated("transfer_id", keep=False)]
+    if len(dup) and dup.groupby("transfer_id")["victim_id"].nunique().max() > 1:
+        raise ValidationError(
+            f"source transfer {dup.transfer_id.iloc[0]!r} is given for several victims; give each payment once"
+        )
+    frame = frame.drop_duplicates("transfer_id")
+    index = pd.Index(transfer_ids.astype(str))
+    if not index.is_unique:
+        raise ValidationError("transfers has duplicate transfer_id values; deduplicate before tracing")
+    pos = index.get_indexer(frame.transfer_id.astype(str))
+    unmatched = [str(t) for t, p in zip(frame.transfer_id, pos, strict=True) if p < 0]
+    mapping = {int(p): str(v) for p, v in zip(pos, frame.victim_id, strict=True) if p >= 0}
+    return mapping, unmatched
+
+
+def _reachable(frm: np.ndarray, to: np.ndarray, n: int, starts: np.ndarray) -> np.ndarray:
+    """Accounts reachable from ``starts`` along transfer direction (ignoring time), as a mask.
+
+    One breadth-first search from a virtual root (node ``n``) linked to every start."""
+    rows = np.concatenate([frm, np.full(len(starts), n)])
+    cols = np.concatenate([to, starts])
+    graph = sparse.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n + 1, n + 1))
+    order = csgraph.breadth_first_order(graph, n, directed=True, return_predecessors=False)
+    mask = np.zeros(n, dtype=bool)
+    mask[order[order < n]] = True
+    return mask
+
+
+class _Ledger:
+    """Per-account portions of traced money; untraced accounts keep only a clean balance."""
+
+    def __init__(self, n_accounts: int, method: str) -> None:
+        self.method = method
+        self.clean = [0] * n_accounts
+        self.state: dict[int, Any] = {}
+
+    def add(self, account: int, victim: int, hop: int, amount: int) -> None:
+        if amount <= 0:
+            return
+        st = self.state.get(account)
+        if victim == CLEAN:
+            if st is None:
+                self.clean[account] += amount
+            elif self.method == "fifo":
+                if st and st[-1][0] == CLEAN:
+                    st[-1][2] += amount
+                else:
+                    st.append([CLEAN, 0, amount])
+            else:
+                st[(CLEAN, 0)] = st.get((CLEAN, 0), 0) + amount
+            return
+        if st is None:
+            opening = self.clean[account]
+            self.clean[account] = 0
+            if self.method == "fifo":
+                st = deque([[CLEAN, 0, opening]] if opening else [])
+            else:
+                st = {(CLEAN, 0): opening} if opening else {}
+            self.state[account] = st
+        if self.method == "fifo":
+            st.append([victim, hop, amount])
+        else:
+            st[(victim, hop)] = st.get((victim, hop), 0) + amount
+
+    def take(self, account: int, amount: int) -> list[tuple[int, int, int]]:
+        """Remove ``amount`` from the account; returns the (victim, hop, fen) portions it consisted of."""
+        st = self.state.get(account)
+        if st is None:
+            self.clean[account] = max(0, self.clean[account] - amount)
+            return []
+        out = self._take_fifo(st, amount) if self.method == "fifo" else self._take_prop(st, amount)
+        self._collapse(account, st)
+        return out
+
+    @staticmethod
+    def _take_fifo(st: deque[list[int]], amount: int) -> list[tuple[int, int, int]]:
+        out: list[tuple[int, int, int]] = []
+        rem = amount
+        while rem and st:
+            lot = st[0]
+            if lot[2] <= rem:
+                st.popleft()
+                rem -= lot[2]
+                if lot[0] != CLEAN:
+                    out.append((lot[0], lot[1], lot[2]))
+            else:
+                lot[2] -= rem
+                if lot[0] != CLEAN:
+                    out.append((lot[0], lot[1], rem))
+                rem = 0
+        return out  # any remainder came from the unobserved opening balance (clean)
+
+    @staticmethod
+    def _take_prop(st: dict[tuple[int, int], int], amount: int) -> list[tuple[int, int, int]]:
+        total = sum(st.values())
+        if amount >= total:
+            out = [(k[0], k[1], v) for k, v in st.items() if k[0] != CLEAN and v]
+            st.clear()
+            return out
+        keys = sorted(st)
+        shares = [amount * st[k] // total for k in keys]
+        rests = [amount * st[k] % total for k in keys]
+        short = amount - sum(shares)
+        # largest remainder: the `short` keys with the biggest remainders get one more fen
+        for i in sorted(range(len(keys)), key=lambda i: (-rests[i], i))[:short]:
+            shares[i] += 1
+        out = []
+        for k, s in zip(keys, shares, strict=True):
+            if not s:
+                continue
+            left = st[k] - s
+            if left:
+                st[k] = left
+            else:
+                del st[k]
+            if k[0] != CLEAN:
+                out.append((k[0], k[1], s))
+        return out
+
+    def _collapse(self, account: int, st: Any) -> None:
+        """Drop the portion list once no traced money is left, keeping the clean balance."""
+        items = st if self.method == "fifo" else [[k[0], k[1], v] for k, v in st.items()]
+        if all(lot[0] == CLEAN for lot in items):
+            self.clean[account] = sum(lot[2] for lot in items)
+            del self.state[account]
+
+    def holdings(self) -> list[tuple[int, int, int]]:
+        rows: dict[tuple[int, int], int] = {}
+        for account, st in self.state.items():
+            items = st if self.method == "fifo" else [[k[0], k[1], v] for k, v in st.items()]
+            for victim, _hop, amt in items:
+                if victim != CLEAN and amt:
+                    rows[(victim, account)] = rows.get((victim, account), 0) + amt
+        return [(v, a, amt) for (v, a), amt in rows.items()]
+
+
+def _cash_kinds(tr: pd.DataFrame, cashout_accounts: Mapping[str, str] | None) -> list[str | None]:
+    kinds = pd.Series([None] * len(tr), index=tr.index, dtype=object)
+    if cashout_accounts:
+        kinds = tr.to_account.astype(str).map(dict(cashout_accounts)).astype(object)
+        kinds = kinds.where(kinds.notna(), None)
+    if "channel" in tr.columns:
+        kinds = kinds.mask(tr.channel.astype(object) == "crypto_otc", "crypto")
+    if "wallet" in tr.columns:
+        kinds = kinds.mask(tr.wallet.notna() & (tr.wallet.astype(object) != ""), "crypto")
+    return [None if k is None or k != k else str(k) for k in kinds.tolist()]
+
+
+def trace_funds(
+    transfers: Any,
+    withdrawals: Any,
+    sources: Any,
+    *,
+    method: str = "fifo",
+    max_hops: int = 10,
+    max_hours: float | None = 720.0,
+    cashout_accounts: Mapping[str, str] | None = None,
+) -> TraceResult:
+    """Trace victims' money through ``transfers`` / ``withdrawals`` (DataFrames or Arrow tables).
+
+    ``sources``: the victims' payments, a frame with ``victim_id, transfer_id`` (or a mapping
+    transfer_id → victim_id). ``cashout_accounts``: account → kind for cash-out merchants
+    (``gold``, ``crypto`` …) whose receipts count as money gone. See the module doc for the rules.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"method {method!r} is unknown; use one of {METHODS}")
+    if max_hops < 0:
+        raise ConfigError(f"max_hops {max_hops} must be ≥ 0")
+    tr = _frame(transfers, TRANSFER_COLUMNS, "transfers").reset_index(drop=True)
+    wd = _frame(withdrawals, WITHDRAWAL_COLUMNS, "withdrawals").reset_index(drop=True)
+    src, unmatched = _source_map(sources, tr.transfer_id)
+    codes, accounts = pd.factorize(
+        pd.concat([tr.from_account, tr.to_account, wd.account], ignore_index=True).astype(str)
+    )
+    n_t, n_acc = len(tr), len(accounts)
+    t_from, t_to, w_acc = codes[:n_t], codes[n_t : 2 * n_t], codes[2 * n_t :]
+    t_at, w_at = _micros(tr["at"], "transfers"), _micros(wd["at"], "withdrawals")
+    t_amt, w_amt = _amounts(tr.amount_fen, "transfers"), _amounts(wd.amount_fen, "withdrawals")
+
+    victims = sorted(set(src.values()))
+    vcode = {v: i for i, v in enumerate(victims)}
+    src_rows = np.fromiter(src.keys(), dtype=np.int64, count=len(src))
+    t_victim = np.full(n_t, CLEAN, dtype=np.int64)
+    t_victim[src_rows] = [vcode[src[int(r)]] for r in src_rows]
+    start = np.full(len(victims), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(start, t_victim[src_rows], t_at[src_rows])
+    horizon = (start + int(max_hours * 3_600_000_000)) if max_hours is not None else None
+
+    # only events touching accounts the victims' money can reach matter
+    live = (
+        _reachable(t_from, t_to, n_acc, np.unique(t_to[src_rows])) if len(src_rows) else np.zeros(n_acc, bool)
+    )
+    t_keep = np.flatnonzero(live[t_from] | live[t_to] | (t_victim >= 0))
+    w_keep = np.flatnonzero(live[w_acc])
+    ev_at = np.concatenate([t_at[t_keep], w_at[w_keep]])
+    ev_kind = np.concatenate([np.zeros(len(t_keep), np.int8), np.ones(len(w_keep), np.int8)])
+    ev_row = np.concatenate([t_keep, w_keep])
+    order = np.lexsort((ev_row, ev_kind, ev_at))
+
+    cash_kind = _cash_kinds(tr, cashout_accounts)
+    ledger = _Ledger(n_acc, method)
+    flows: list[tuple[int, int, int, int]] = []  # victim, hop, transfer row, fen
+    cash: list[tuple[int, str, int, int, int]] = []  # victim, kind, row (+n_t for withdrawals), account, fen
+    lost: list[tuple[int, int, int, int, str]] = []  # victim, account, transfer row, fen, reason
+    t_from_l, t_to_l, t_at_l, w_acc_l = (
+        t_from.tolist(),
+        t_to.tolist(),
+        t_at.tolist(),
+        w_acc.tolist(),
+    )
+    t_victim_l = t_victim.tolist()
+    horizon_l = horizon.tolist() if horizon is not None else None
+    for kind, row in zip(ev_kind[order].tolist(), ev_row[order].tolist(), strict=True):
+        if kind == 0:
+            a, b, amt, at = t_from_l[row], t_to_l[row], t_amt[row], t_at_l[row]
+            v = t_victim_l[row]
+            if v != CLEAN:  # the victim's own payment: hop 0, wholly theirs
+                flows.append((v, 0, row, amt))
+                if cash_kind[row]:
+                    cash.append((v, cash_kind[row], row, a, amt))
+                else:
+                    ledger.add(b, v, 0, amt)
+                continue
+            parts = ledger.take(a, amt)
+            traced = 0
+            for pv, hop, part in parts:
+                traced += part
+                if cash_kind[row]:
+                    flows.append((pv, hop + 1, row, part))
+                    cash.append((pv, cash_kind[row], row, a, part))
+                elif hop + 1 > max_hops:
+                    lost.append((pv, a, row, part, "max_hops"))
+                elif horizon_l is not None and at > horizon_l[pv]:
+                    lost.append((pv, a, row, part, "max_hours"))
+                else:
+                    flows.append((pv, hop + 1, row, part))
+                    ledger.add(b, pv, hop + 1, part)
+                    continue
+                traced -= part  # not followed: it reaches b as untraced (clean) money
+            if not cash_kind[row]:
+                ledger.add(b, CLEAN, 0, amt - traced)
+        else:
+            a, amt = w_acc_l[row], w_amt[row]
+            for pv, _hop, part in ledger.take(a, amt):
+                cash.append((pv, "cash", n_t + row, a, part))
+    return _result(tr, wd, accounts, victims, method, unmatched, src, flows, cash, lost, ledger)
+
+
+def _result(
+    tr: pd.DataFrame,
+    wd: pd.DataFrame,
+    accounts: pd.Index,
+    victims: list[str],
+    method: str,
+    unmatched: list[str],
+    src: dict[int, str],
+    flows: list[tuple[int, int, int, int]],
+    cash: list[tuple[int, str, int, int, int]],
+    lost: list[tuple[int, int, int, int, str]],
+    ledger: _Ledger,
+) -> TraceResult:
+    vic = np.asarray(victims, dtype=object)
+    acc = np.asarray(accounts, dtype=object)
+    at = pd.to_datetime(tr["at"], utc=True) if len(tr) else pd.Series([], dtype="datetime64[us, UTC]")
+    w_at = pd.to_datetime(wd["at"], utc=True) if len(wd) else pd.Series([], dtype="datetime64[us, UTC]")
+    f = np.asarray(flows, dtype=np.int64).reshape(-1, 4)
+    rows = f[:, 2]
+    flow_df = pd.DataFrame(
+        {
+            "victim_id": vic[f[:, 0]] if len(f) else [],
+            "hop": f[:, 1],
+            "transfer_id": tr.transfer_id.to_numpy(dtype=object)[rows],
+            "from_account": tr.from_account.to_numpy(dtype=object)[rows],
+            "to_account": tr.to_account.to_numpy(dtype=object)[rows],
+            "amount_fen": f[:, 3],
+            "at": at.to_numpy()[rows] if len(tr) else [],
+        },
+        columns=FLOW_COLUMNS,
+    )
+    record_ids = np.concatenate(
+        [tr.transfer_id.to_numpy(dtype=object), wd.withdrawal_id.to_numpy(dtype=object)]
+    )
+    all_at = np.concatenate([at.to_numpy(), w_at.to_numpy()]) if len(tr) + len(wd) else np.array([])
+    counter = np.concatenate(
+        [
+            tr.to_account.to_numpy(dtype=object),
+            (wd.atm_id if "atm_id" in wd.columns else pd.Series([None] * len(wd))).to_numpy(dtype=object),
+        ]
+    )
+    cash_df = pd.DataFrame(
+        {
+            "victim_id": [victims[c[0]] for c in cash],
+            "kind": [c[1] for c in cash],
+            "record_id": [record_ids[c[2]] for c in cash],
+            "account": [acc[c[3]] for c in cash],
+            "amount_fen": np.asarray([c[4] for c in cash], dtype=np.int64),
+            "at": pd.to_datetime([all_at[c[2]] for c in cash], utc=True) if cash else [],
+            "counterparty": [counter[c[2]] for c in cash],
+        },
+        columns=CASHOUT_COLUMNS,
+    )
+    held = ledger.holdings()
+    hold_df = pd.DataFrame(
+        {
+            "victim_id": [victims[h[0]] for h in held],
+            "account": [acc[h[1]] for h in held],
+            "amount_fen": np.asarray([h[2] for h in held], dtype=np.int64),
+        },
+        columns=HOLDING_COLUMNS,
+    ).sort_values(["victim_id", "amount_fen"], ascending=[True, False], ignore_index=True)
+    lost_df = pd.DataFrame(
+        {
+            "victim_id": [victims[x[0]] for x in lost],
+            "account": [acc[x[1]] for x in lost],
+            "record_id": [record_ids[x[2]] for x in lost],
+            "to_account": [tr.to_account.iat[x[2]] for x in lost],
+            "amount_fen": np.asarray([x[3] for x in lost], dtype=np.int64),
+            "at": pd.to_datetime([all_at[x[2]] for x in lost], utc=True) if lost else [],
+            "reason": [x[4] for x in lost],
+        },
+        columns=UNTRACED_COLUMNS,
+    )
+    src_df = pd.DataFrame(
+        {
+            "victim_id": list(src.values()),
+            "transfer_id": [tr.transfer_id.iat[r] for r in src],
+            "amount_fen": np.asarray([int(tr.amount_fen.iat[r]) for r in src], dtype=np.int64),
+        }
+    )
+    for frame in (flow_df, cash_df, hold_df, lost_df):
+        frame["amount_fen"] = frame["amount_fen"].astype("int64")
+    flow_df["hop"] = flow_df["hop"].astype("int64")
+    return TraceResult(flow_df, hold_df, cash_df, lost_df, src_df, method, unmatched)

@@ -1,0 +1,155 @@
+"""Fund tracing on hand-made flows with known answers, and money conservation as a property."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fanzha.errors import ConfigError, ValidationError
+from fanzha.graph.trace import trace_funds
+
+COLS = ["transfer_id", "from_account", "to_account", "amount_fen", "at"]
+
+
+def transfers(*rows: tuple) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=COLS)
+    frame["at"] = pd.to_datetime("2026-01-01", utc=True) + pd.to_timedelta(frame["at"], unit="min")
+    return frame
+
+
+def withdrawals(*rows: tuple) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["withdrawal_id", "account", "amount_fen", "at"])
+    frame["at"] = pd.to_datetime("2026-01-01", utc=True) + pd.to_timedelta(frame["at"], unit="min")
+    return frame
+
+
+# two victims and legitimate money mix in M1; M1 pays M2; M2 pays back part (a cycle) and withdraws
+MIXED = transfers(
+    ("t1", "V1", "M1", 1000, 0),
+    ("t2", "V2", "M1", 3000, 1),
+    ("t3", "L", "M1", 2000, 2),
+    ("t4", "M1", "M2", 2500, 3),
+    ("t5", "M2", "M1", 500, 4),
+)
+CASH = withdrawals(("w1", "M2", 1500, 5))
+SOURCES = {"t1": "v1", "t2": "v2"}
+
+
+def held(result, victim: str) -> dict[str, int]:
+    rows = result.holdings[result.holdings.victim_id == victim]
+    return dict(zip(rows.account, rows.amount_fen.astype(int), strict=True))
+
+
+def test_fifo_on_mixed_account_with_cycle_and_partial_cashout() -> None:
+    r = trace_funds(MIXED, CASH, SOURCES, method="fifo")
+    # M1 lots: v1 1000, v2 3000, clean 2000; t4 takes v1 1000 + v2 1500; t5 takes v1 500 back to M1
+    assert held(r, "v1") == {"M1": 500}
+    assert held(r, "v2") == {"M1": 1500, "M2": 500}
+    cash = r.cashouts.groupby("victim_id").amount_fen.sum().to_dict()
+    assert cash == {"v1": 500, "v2": 1000}
+    cycle = r.flows[(r.flows.transfer_id == "t5")]
+    assert cycle[["victim_id", "hop", "amount_fen"]].values.tolist() == [["v1", 2, 500]]
+    r.check_conservation()
+
+
+def test_proportional_on_mixed_account_uses_largest_remainder() -> None:
+    r = trace_funds(MIXED, CASH, SOURCES, method="proportional")
+    t4 = r.flows[r.flows.transfer_id == "t4"].set_index("victim_id").amount_fen.to_dict()
+    # 2500 × (1000, 3000, 2000) / 6000 = 416.67, 1250, 833.33 → the one spare fen goes to v1
+    assert t4 == {"v1": 417, "v2": 1250}
+    assert held(r, "v1") == {"M1": 666, "M2": 84}
+    assert held(r, "v2") == {"M1": 2000, "M2": 250}
+    r.check_conservation()
+
+
+def test_cashout_kinds_crypto_gold_and_cash() -> None:
+    tr = transfers(
+        ("p", "V", "M1", 10_000, 0),
+        ("c", "M1", "OTC", 3000, 1),
+        ("g", "M1", "GOLD", 2000, 2),
+    )
+    tr["channel"] = ["mobile", "crypto_otc", "mobile"]
+    r = trace_funds(tr, withdrawals(("w", "M1", 1000, 3)), {"p": "v"}, cashout_accounts={"GOLD": "gold"})
+    kinds = r.cashouts.set_index("kind").amount_fen.to_dict()
+    assert kinds == {"crypto": 3000, "gold": 2000, "cash": 1000}
+    assert held(r, "v") == {"M1": 4000}
+    assert r.per_victim().iloc[0].tolist() == ["v", 10_000, 4000, 6000, 0]
+
+
+def test_outflow_larger_than_observed_balance_comes_from_opening_balance() -> None:
+    tr = transfers(("p", "V", "M1", 1000, 0), ("x", "M1", "M2", 5000, 1))
+    r = trace_funds(tr, None, {"p": "v"}, method="fifo")
+    assert held(r, "v") == {"M2": 1000}
+    assert r.flows[r.flows.transfer_id == "x"].amount_fen.tolist() == [1000]
+
+
+def test_hop_and_time_limits_report_untraced_money() -> None:
+    chain = transfers(("p", "V", "A", 900, 0), ("h1", "A", "B", 900, 1), ("h2", "B", "C", 900, 2))
+    r = trace_funds(chain, None, {"p": "v"}, max_hops=1)
+    assert held(r, "v") == {}
+    assert r.untraced[["account", "record_id", "amount_fen", "reason"]].values.tolist() == [
+        ["B", "h2", 900, "max_hops"]
+    ]
+    late = transfers(("p", "V", "A", 900, 0), ("h1", "A", "B", 900, 180))
+    r = trace_funds(late, None, {"p": "v"}, max_hours=2)
+    assert r.untraced.reason.tolist() == ["max_hours"]
+    r.check_conservation()
+
+
+def test_money_is_followed_in_time_order_only() -> None:
+    # B forwarded money before it received the victim's: that earlier transfer carries none of it
+    tr = transfers(("early", "B", "C", 500, 0), ("p", "V", "A", 500, 1), ("h", "A", "B", 500, 2))
+    r = trace_funds(tr, None, {"p": "v"})
+    assert held(r, "v") == {"B": 500}
+
+
+def test_bad_input_is_rejected_with_a_reason() -> None:
+    with pytest.raises(ConfigError, match="method"):
+        trace_funds(MIXED, None, SOURCES, method="lifo")
+    with pytest.raises(ValidationError, match="lacks columns"):
+        trace_funds(MIXED.drop(columns="at"), None, SOURCES)
+    floats = MIXED.assign(amount_fen=MIXED.amount_fen.astype(float))
+    with pytest.raises(ValidationError, match="integer fen"):
+        trace_funds(floats, None, SOURCES)
+    r = trace_funds(MIXED, None, {"t1": "v1", "nope": "v9"})
+    assert r.unmatched_sources == ["nope"]
+
+
+ACCOUNTS = ["V1", "V2", "A", "B", "C", "D"]
+
+
+@st.composite
+def money_graphs(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    n = draw(st.integers(2, 30))
+    rows = []
+    for i in range(n):
+        a, b = draw(st.sampled_from(ACCOUNTS)), draw(st.sampled_from(ACCOUNTS))
+        if a == b:
+            continue
+        rows.append((f"t{i}", a, b, draw(st.integers(0, 10_000)), draw(st.integers(0, 50))))
+    rows.append(("s1", "V1", "A", draw(st.integers(1, 10_000)), draw(st.integers(0, 50))))
+    rows.append(("s2", "V2", "B", draw(st.integers(1, 10_000)), draw(st.integers(0, 50))))
+    wds = [
+        (f"w{i}", draw(st.sampled_from(ACCOUNTS)), draw(st.integers(0, 5000)), draw(st.integers(0, 50)))
+        for i in range(draw(st.integers(0, 5)))
+    ]
+    return transfers(*rows), withdrawals(*wds), {"s1": "v1", "s2": "v2"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(money_graphs(), st.sampled_from(["fifo", "proportional"]), st.integers(0, 6))
+def test_tracing_conserves_money_exactly(graph, method: str, max_hops: int) -> None:
+    tr, wd, sources = graph
+    r = trace_funds(tr, wd, sources, method=method, max_hops=max_hops)
+    table = r.per_victim().set_index("victim_id")
+    for victim, tid in (("v1", "s1"), ("v2", "s2")):
+        paid = int(tr.loc[tr.transfer_id == tid, "amount_fen"].iloc[0])
+        row = table.loc[victim]
+        assert row.held_fen + row.cashed_out_fen + row.untraced_fen == paid == row.paid_fen
+    # no transfer carries more victim money than its amount
+    carried = r.flows.groupby("transfer_id").amount_fen.sum()
+    amounts = tr.set_index("transfer_id").amount_fen
+    assert (carried <= amounts.loc[carried.index]).all()
+    assert (r.holdings.amount_fen > 0).all()

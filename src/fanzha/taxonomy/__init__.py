@@ -38,3 +38,24 @@ def by_chinese_name(name: str) -> FraudType:
         if t.zh == name or name in t.zh.replace("(", "/").replace(")", "/").split("/"):
             return t
     raise NotFoundError(f"no fraud type is called {name!r}")
+
+
+@lru_cache(maxsize=1)
+def dataset_labels() -> dict[str, dict[str, str]]:
+    """Per evaluation data set (``fraud-news``, ``fraud-sms-5`` …): source label → fraud-type code
+    (``normal`` = not fraud). Kept as data in ``labels.json``."""
+    raw = json.loads(resources.files(__package__).joinpath("labels.json").read_text("utf-8"))
+    return {name: dict(mapping) for name, mapping in raw["datasets"].items()}
+
+
+def label_to_code(dataset: str, label: object) -> str:
+    """Fraud-type code of ``label`` in ``dataset``; raises NotFoundError for an unknown one."""
+    mapping = dataset_labels().get(dataset)
+    if mapping is None:
+        raise NotFoundError(
+            f"no label mapping for data set {dataset!r}; known: {', '.join(dataset_labels())}"
+        )
+    key = str(label)
+    if key not in mapping:
+        raise NotFoundError(f"label {key!r} of data set {dataset!r} has no fraud-type code in labels.json")
+    return mapping[key]

@@ -1,0 +1,316 @@
+"""The text detector (文本诈骗识别): fraud probability, fraud type, and the phrases behind them.
+
+Two linear heads share one character n-gram TF-IDF space:
+
+* the *fraud head* (fraud vs normal) gives the probability of fraud; it exists when the training
+  labels include a normal class (正常 / normal / false / 0 …);
+* the *type head* (which fraud type) is trained on the fraud rows only, so type and fraud are not
+  confused with each other; it exists when there are at least two fraud types.
+
+A boolean label trains only the fraud head; a label without a normal class (e.g. news articles that
+are all fraud) trains only the type head, and every text is then taken as fraud (probability 1, with a
+``type_only_model`` reason). Reasons are the n-grams with the largest contributions
+``tfidf(x_j) · w_j`` to the decision, merged so that a phrase is not quoted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from fanzha.detect.contract import DEFAULT_TIER_THRESHOLDS, Detector, Reason, score_frame, tier_of
+from fanzha.errors import ModelError, ValidationError
+from fanzha.texts.features import NgramTfidf
+from fanzha.texts.heads import LinearHead
+from fanzha.texts.labels import NORMAL, plan_labels, type_code, type_name
+from fanzha.texts.normalise import DEFAULT_MAX_CHARS, normalise, readable
+
+
+@dataclass
+class TextScore:
+    """One scored text (the real-time path)."""
+
+    probability: float
+    tier: str
+    fraud_type: str
+    type_probability: float
+    reasons: list[Reason] = field(default_factory=list)
+    urls: tuple[str, ...] = ()
+
+
+class TextDetector(Detector):
+    """Character n-gram TF-IDF + linear heads. ``fit(texts, labels)``; ``score(texts)``."""
+
+    name: ClassVar[str] = "texts"
+
+    def __init__(
+        self,
+        ngram_range: tuple[int, int] = (1, 3),
+        min_df: int = 2,
+        max_features: int = 300_000,
+        solver: str = "lr",
+        type_solver: str = "ensemble",
+        C: float = 10.0,
+        svm_C: float = 0.5,
+        class_weight: str | None = "balanced",
+        max_chars: int = DEFAULT_MAX_CHARS,
+        top_reasons: int = 4,
+        thresholds: dict[str, float] | None = None,
+    ) -> None:
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.solver = solver
+        self.type_solver = type_solver
+        self.C = C
+        self.svm_C = svm_C
+        self.class_weight = class_weight
+        self.max_chars = max_chars
+        self.top_reasons = top_reasons
+        self.thresholds = thresholds
+
+    # ---------------------------------------------------------------- training
+    def fit(self, X: Any, y: Any = None) -> Self:
+        texts = as_texts(X)
+        if y is None:
+            raise ModelError("TextDetector.fit needs labels y (a fraud flag or a fraud type per text)")
+        labels = pd.Series(list(y), dtype=object)
+        if len(labels) != len(texts):
+            raise ModelError(f"{len(texts)} texts but {len(labels)} labels")
+        plan = plan_labels(labels)
+        normalised = [normalise(t, max_chars=self.max_chars).text for t in texts]
+        self.vectoriser_ = NgramTfidf(self.ngram_range, self.min_df, self.max_features).fit(normalised)
+        matrix = self.vectoriser_.transform(normalised)
+        self.plan_ = plan
+        self.fraud_head_: LinearHead | None = None
+        self.type_head_: LinearHead | None = None
+        mapped = np.array(plan.mapped, dtype=object)
+        is_fraud = mapped != NORMAL
+        if plan.has_normal:
+            head = LinearHead(self.solver, self.C, self.svm_C, self.class_weight)
+            self.fraud_head_ = head.fit(matrix, is_fraud.astype(int))
+        if len(plan.types) >= 2:
+            head = LinearHead(self.type_solver, self.C, self.svm_C, self.class_weight)
+            self.type_head_ = head.fit(matrix[is_fraud], mapped[is_fraud].astype(str))
+        self._record_fit(
+            pd.Series(texts),
+            labels,
+            kind=plan.kind,
+            types=list(plan.types),
+            n_features=self.vectoriser_.n_features,
+        )
+        return self
+
+    # ----------------------------------------------------------------- scoring
+    def score(self, X: Any) -> pd.DataFrame:
+        """Score a batch: ``id, probability, tier, reasons, fraud_type, fraud_type_code, type_probability``."""
+        self.check_fitted()
+        ids, texts = ids_and_texts(X)
+        normalised = [normalise(t, max_chars=self.max_chars) for t in texts]
+        matrix = self.vectoriser_.transform([n.text for n in normalised])
+        probability, contrib_weights = self._fraud_probability(matrix)
+        types, type_p, type_weights = self._types(matrix)
+        weights = contrib_weights if contrib_weights is not None else type_weights
+        reasons = [
+            self._reasons(
+                matrix,
+                i,
+                weights,
+                probability[i],
+                types[i],
+                type_p[i],
+                normalised[i].urls,
+                normalised[i].text,
+            )
+            for i in range(matrix.shape[0])
+        ]
+        shown = [t if p >= 0.5 else NORMAL for t, p in zip(types, probability, strict=True)]
+        return score_frame(
+            ids,
+            probability,
+            reasons,
+            self.thresholds,
+            fraud_type=shown,
+            fraud_type_code=[type_code(t) for t in shown],
+            type_probability=type_p,
+        )
+
+    def score_text(self, text: str) -> TextScore:
+        """Score one text fast (no DataFrame, no sparse matrix): the real-time path."""
+        self.check_fitted()
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError("text is empty; give the message text to score", value=text)
+        norm = normalise(text, max_chars=self.max_chars)
+        cols, x = self.vectoriser_.transform_one(norm.text)
+        if self.fraud_head_ is not None:
+            w = self.fraud_head_.coef_[0, cols]
+            p = float(
+                self.fraud_head_.proba_from_decision(np.array([x @ w + self.fraud_head_.intercept_[0]]))
+            )
+        else:
+            w, p = None, 1.0
+        fraud_type, type_p = NORMAL, 0.0
+        if self.type_head_ is not None:
+            d = self.type_head_.coef_[:, cols] @ x + self.type_head_.intercept_
+            probs = self.type_head_.class_proba(d)
+            k = int(np.argmax(probs))
+            fraud_type, type_p = str(self.type_head_.classes_[k]), float(probs[k])
+            if w is None:
+                w = self.type_head_.class_weights(k)[cols]
+        elif self.plan_.types:
+            fraud_type, type_p = self.plan_.types[0], 1.0
+        contrib = x * w if w is not None else np.empty(0)
+        grams = self.vectoriser_.ngrams_[cols]
+        reasons = self._explain(grams, contrib, p, fraud_type, type_p, norm.urls, norm.text)
+        shown = fraud_type if p >= 0.5 else NORMAL
+        return TextScore(
+            p, tier_of(p, self.thresholds or DEFAULT_TIER_THRESHOLDS), shown, type_p, reasons, norm.urls
+        )
+
+    def _fraud_probability(self, matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray | None]:
+        if self.fraud_head_ is None:
+            return np.ones(matrix.shape[0]), None
+        return self.fraud_head_.proba(matrix), None
+
+    def _types(self, matrix: sp.csr_matrix) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+        n = matrix.shape[0]
+        if self.type_head_ is None:
+            only = self.plan_.types[0] if self.plan_.types else NORMAL
+            return [only] * n, np.ones(n) if self.plan_.types else np.zeros(n), None
+        probs = self.type_head_.class_proba(self.type_head_.decision(matrix))
+        best = probs.argmax(axis=1)
+        classes = self.type_head_.classes_
+        return [str(classes[k]) for k in best], probs[np.arange(n), best], best
+
+    def _reasons(
+        self,
+        matrix: sp.csr_matrix,
+        row: int,
+        type_rows: np.ndarray | None,
+        p: float,
+        fraud_type: str,
+        type_p: float,
+        urls: tuple[str, ...],
+        text: str,
+    ) -> list[Reason]:
+        start, end = matrix.indptr[row], matrix.indptr[row + 1]
+        cols, x = matrix.indices[start:end], matrix.data[start:end]
+        if self.fraud_head_ is not None:
+            w = self.fraud_head_.coef_[0, cols]
+        elif self.type_head_ is not None and type_rows is not None:
+            w = self.type_head_.class_weights(int(type_rows[row]))[cols]
+        else:
+            w = np.zeros(len(cols))
+        return self._explain(self.vectoriser_.ngrams_[cols], x * w, p, fraud_type, type_p, urls, text)
+
+    def _explain(
+        self,
+        grams: np.ndarray,
+        contrib: np.ndarray,
+        p: float,
+        fraud_type: str,
+        type_p: float,
+        urls: tuple[str, ...],
+        text: str | None = None,
+    ) -> list[Reason]:
+        reasons: list[Reason] = []
+        if self.fraud_head_ is None:
+            reasons.append(
+                Reason("type_only_model", "model knows fraud types only; text taken as fraud", None)
+            )
+        if p >= 0.5 and fraud_type != NORMAL:
+            reasons.append(
+                Reason(
+                    "fraud_type",
+                    f"类型 {type_name(fraud_type)} ({type_p:.2f})",
+                    fraud_type,
+                    round(float(type_p), 4),
+                )
+            )
+        reasons.extend(top_phrases(grams, contrib, self.top_reasons, positive=p >= 0.5, text=text))
+        if urls:
+            reasons.append(
+                Reason("url_in_text", f"contains {len(urls)} URL(s): {urls[0][:60]}", urls[0], 0.0)
+            )
+        return reasons
+
+
+def top_phrases(
+    grams: np.ndarray, contrib: np.ndarray, k: int, *, positive: bool = True, text: str | None = None
+) -> list[Reason]:
+    """The ``k`` phrases that pushed the decision most (towards fraud when ``positive``).
+
+    The strongest n-grams are located in the normalised ``text`` and overlapping or touching ones are
+    merged into one phrase (刷, 刷单, 单返, 返利 → 刷单返利) whose weight is the sum of its n-grams.
+    """
+    if len(contrib) == 0:
+        return []
+    signed = contrib if positive else -contrib
+    order = [j for j in np.argsort(-signed)[: 6 * k] if signed[j] > 0]
+    spans: list[tuple[int, int, float]] = []
+    loose: list[tuple[str, float]] = []
+    for j in order:
+        gram = str(grams[j])
+        at = text.find(gram) if text is not None else -1
+        if at < 0:
+            loose.append((gram, float(contrib[j])))
+        else:
+            spans.append((at, at + len(gram), float(contrib[j])))
+    phrases: list[tuple[str, float]] = list(loose)
+    spans.sort()
+    current: list[float] = []
+    for start, end, weight in spans:
+        if current and start <= current[1]:
+            current[1] = max(current[1], end)
+            current[2] += weight
+        else:
+            if current:
+                phrases.append((text[int(current[0]) : int(current[1])], current[2]))  # type: ignore[index]
+            current = [start, end, weight]
+    if current:
+        phrases.append((text[int(current[0]) : int(current[1])], current[2]))  # type: ignore[index]
+    phrases.sort(key=lambda pw: -abs(pw[1]))
+    code = "phrase" if positive else "normal_phrase"
+    return [
+        Reason(code, f"“{readable(phrase)}”", phrase.strip(), round(weight, 4))
+        for phrase, weight in phrases[:k]
+        if phrase.strip()
+    ]
+
+
+def as_texts(X: Any) -> list[str]:
+    """Texts from a list / Series / one-column frame (a frame needs a ``text`` column)."""
+    return ids_and_texts(X)[1]
+
+
+def ids_and_texts(X: Any) -> tuple[list[Any], list[str]]:
+    if isinstance(X, str):
+        raise ValidationError("expected a sequence of texts, got one string; wrap it in a list", value=X[:40])
+    if isinstance(X, pd.DataFrame):
+        if "text" not in X.columns:
+            raise ValidationError(
+                f"the table has no 'text' column (columns: {', '.join(map(str, X.columns))})", field="text"
+            )
+        ids = list(X["id"]) if "id" in X.columns else list(range(len(X)))
+        values: Sequence[Any] = list(X["text"])
+    else:
+        values = list(X)
+        ids = list(range(len(values)))
+    texts = []
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            raise ValidationError(f"text of row {ids[i]} is missing; drop the row or fill it", value=v)
+        if isinstance(v, bytes):
+            try:
+                v = v.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ValidationError(
+                    f"text of row {ids[i]} is not valid UTF-8; decode it first (GB18030?)", value=v[:20]
+                ) from None
+        texts.append(str(v))
+    return ids, texts

@@ -1,0 +1,263 @@
+"""Text normalisation for fraud detection (文本归一化): one canonical form for every way of writing.
+
+Scammers write the same script in many ways to slip past keyword filters: traditional characters
+(繁体), full-width letters (全角), spaces or symbols inside keywords (刷*单), look-alike characters
+(威信 / v信 for 微信), pinyin (shua dan), and ever-changing URLs and numbers. :func:`normalise`
+maps all of these onto one form, so a model sees ``刷单`` whatever was typed; URLs and numbers become
+typed tokens (a URL is a URL, whatever its host) and are returned separately for the URL detector.
+
+The fast path is a chain of ``str.translate`` tables and compiled regular expressions (no per-character
+Python loop), because the real-time API calls it once per SMS.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+# Typed tokens: single private characters so character n-grams stay short and never collide with text.
+URL_TOKEN = "Ⓤ"
+PHONE_TOKEN = "Ⓟ"
+MONEY_TOKEN = "Ⓜ"
+CARD_TOKEN = "Ⓑ"
+NUMBER_TOKEN = "Ⓝ"
+EMAIL_TOKEN = "Ⓔ"
+TOKEN_NAMES = {
+    URL_TOKEN: "<网址URL>",
+    PHONE_TOKEN: "<电话PHONE>",
+    MONEY_TOKEN: "<金额MONEY>",
+    CARD_TOKEN: "<卡号CARD>",
+    NUMBER_TOKEN: "<数字NUM>",
+    EMAIL_TOKEN: "<邮箱EMAIL>",
+}
+
+DEFAULT_MAX_CHARS = 6000  # head + tail kept beyond this (long case narratives, OCR dumps)
+
+# Cyrillic / Greek letters that look like Latin ones (used in brand names: аlipay).
+_CONFUSABLE_LATIN = str.maketrans(
+    "аеорсухіјѕԁɡοατνкмнвтАЕОРСХІЈЅΑΒΕΗΙΚΜΝΟΡΤΧΥΖ",
+    "aeopcyxijsdgoatvkmhbtaeopcxijsabehikmnoptxyz",
+)
+
+# Phrase-level look-alikes and slang that stand for a keyword (applied after lower-casing).
+LOOKALIKE_PHRASES: dict[str, str] = {
+    "v信": "微信",
+    "vx": "微信",
+    "wx": "微信",
+    "威信": "微信",
+    "徽信": "微信",
+    "薇信": "微信",
+    "危信": "微信",
+    "卫星号": "微信号",
+    "微❤": "微信",
+    "加v": "加微信",
+    "加v信": "加微信",
+    "扣扣": "qq",
+    "企鹅号": "qq号",
+    "zfb": "支付宝",
+    "支付寶": "支付宝",
+    "yzm": "验证码",
+    "验正码": "验证码",
+    "菠菜": "博彩",
+    "岱款": "贷款",
+    "袋款": "贷款",
+    "代款": "贷款",
+    "唰单": "刷单",
+    "涮单": "刷单",
+    "反利": "返利",
+    "返俐": "返利",
+    "佣今": "佣金",
+    "冲值": "充值",
+    "兼耳只": "兼职",
+    "刷dan": "刷单",
+    "u币": "usdt",
+    "泰达币": "usdt",
+    "萤火": "萤火",
+}
+
+# Keywords whose pinyin (and, for the longer ones, initials) is mapped back to characters.
+PINYIN_KEYWORDS: tuple[str, ...] = (
+    "刷单", "返利", "兼职", "贷款", "网贷", "征信", "转账", "汇款", "验证码", "安全账户", "公安",
+    "警察", "通缉", "洗钱", "冻结", "客服", "退款", "理赔", "博彩", "赌博", "投资", "理财", "充值",
+    "提现", "佣金", "保证金", "解冻", "微信", "支付宝", "银行卡", "屏幕共享", "下载", "彩票", "杀猪盘",
+    "返现", "日结", "点赞", "做任务", "垫付", "手续费", "额度", "注销", "校园贷", "快递", "包裹",
+)  # fmt: skip
+_INITIALS_MIN_CHARS = 3  # two-letter initials (gs, dk) are too ambiguous to map
+
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef<>\"']+"
+    r"|(?<![a-z0-9@.])(?:[a-z0-9-]+\.)+(?:com|cn|net|org|top|xyz|vip|cc|info|app|shop|club|site|online"
+    r"|ltd|icu|work|link|fun|tk|ml|ga|cf|gq|pw|me|io|co|tw|hk|biz|live|win|bet|games|finance)"
+    r"(?:[:/][^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef<>\"']*)?(?![a-z0-9])"
+)
+_EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}")
+# Well-known service numbers carry meaning (95588 is ICBC, 96110 the anti-fraud centre): kept verbatim.
+_SERVICE_NUMBER = r"(?:95\d{3}|96110|12306|12315|12345|12321|12381|1008[0-9]|10010|10000|110|120)"
+_SERVICE_RE = re.compile(_SERVICE_NUMBER)
+# one pass over digit runs (with the separators people type inside phone and card numbers)
+_DIGITS = re.compile(r"(?:\+?86[- ]?)?\d(?:[\d.,]|[- ](?=\d))*")
+_MONEY_UNITS = ("元", "块", "万", "千", "百", "w", "k", "rmb", "usdt", "美元", "美金", "人民币")
+# separators hidden inside keywords: 刷 单, 刷*单, 刷-单, 刷|单 (between two CJK characters only)
+_SEP = r"[\s*_\-|/\\~^#·•.+=★☆♥❤]"
+_INNER_SEP = re.compile(rf"(?<=[\u4e00-\u9fff]){_SEP}+(?=[\u4e00-\u9fff])")
+# a lone Latin letter between characters belongs to them: 加 v 信 → 加v信
+_LONE_LETTER = re.compile(rf"(?<=[\u4e00-\u9fff]){_SEP}*([a-z]){_SEP}*(?=[\u4e00-\u9fff])")
+_SPACES = re.compile(r"\s+")
+_LATIN = re.compile(r"[a-z]")
+_DIGIT = re.compile(r"\d")
+_TOKENS = (URL_TOKEN, PHONE_TOKEN, MONEY_TOKEN, CARD_TOKEN, NUMBER_TOKEN, EMAIL_TOKEN)
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """The canonical text plus what was lifted out of it (for reasons and the URL detector)."""
+
+    text: str
+    urls: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def _t2s_table() -> dict[int, str]:
+    """Traditional → simplified, one character to one character (OpenCC TSCharacters + TW variants).
+
+    Phrase-level conversion (OpenCC TSPhrases) is left out on purpose: it costs a dictionary walk per
+    text and changes almost nothing that matters for classifying character n-grams.
+    """
+    folder = resources.files("opencc").joinpath("dictionary")
+    table: dict[int, str] = {}
+    for name, reverse in (("TWVariants.txt", True), ("HKVariants.txt", True), ("TSCharacters.txt", False)):
+        for line in folder.joinpath(name).read_text("utf-8").splitlines():
+            src, _, dst = line.partition("\t")
+            if not dst:
+                continue
+            first = dst.split(" ")[0]
+            if reverse:
+                src, first = first, src
+            if len(src) == 1 and len(first) == 1:
+                table[ord(src)] = first
+    # chain: a TW/HK variant may map to a traditional form that TSCharacters then simplifies
+    return {k: table.get(ord(v), v) for k, v in table.items()}
+
+
+@lru_cache(maxsize=1)
+def _char_table() -> dict[int, str]:
+    table = dict(_t2s_table())
+    table.update({c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)})  # full-width ASCII
+    table[0x3000] = " "  # ideographic space
+    table.update(_CONFUSABLE_LATIN)
+    for token in _TOKENS:  # a typed token typed by the user is not a token
+        table[ord(token)] = " "
+    return table
+
+
+@lru_cache(maxsize=1)
+def _pinyin_map() -> tuple[re.Pattern[str], dict[str, str]]:
+    """One regex over the pinyin spellings (shua dan, shuadan) and initials (yzm, aqzh) of the keywords."""
+    from pypinyin import Style, lazy_pinyin
+
+    spellings: dict[str, str] = {}
+    patterns: list[str] = []
+    for word in PINYIN_KEYWORDS:
+        syllables = lazy_pinyin(word, style=Style.NORMAL)
+        spellings["".join(syllables)] = word
+        patterns.append(" ?".join(syllables))
+        if len(word) >= _INITIALS_MIN_CHARS:
+            initials = "".join(s[0] for s in syllables)
+            spellings.setdefault(initials, word)
+            patterns.append(initials)
+    for phrase, word in LOOKALIKE_PHRASES.items():
+        if phrase.isascii():
+            spellings.setdefault(phrase, word)
+            patterns.append(re.escape(phrase))
+    patterns.sort(key=len, reverse=True)
+    return re.compile(r"(?<![a-z])(?:" + "|".join(patterns) + r")(?![a-z])"), spellings
+
+
+def _replace_pinyin(text: str) -> str:
+    """Map Latin spellings of a keyword (shua dan, shuadan, yzm) back to the keyword."""
+    regex, spellings = _pinyin_map()
+    return regex.sub(lambda m: spellings[m.group(0).replace(" ", "")], text)
+
+
+@lru_cache(maxsize=1)
+def _lookalike_regex() -> re.Pattern[str]:
+    phrases = sorted((p for p in LOOKALIKE_PHRASES if not p.isascii()), key=len, reverse=True)
+    return re.compile("|".join(re.escape(p) for p in phrases))
+
+
+def _clip(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    head = max_chars * 3 // 4  # the opening says what the text is; the end often says how it ended
+    return text[:head] + " … " + text[len(text) - (max_chars - head) :]
+
+
+def _classify_number(s: str, match: re.Match[str], phones: list[str]) -> str:
+    raw = match.group(0).rstrip(".,")
+    digits = re.sub(r"\D", "", raw)
+    tail = match.group(0)[len(raw) :]
+    after = s[match.end() : match.end() + 3].lstrip()
+    if (len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789") or (
+        len(digits) == 13 and digits.startswith("861")
+    ):
+        phones.append(digits[-11:])
+        return PHONE_TOKEN + tail
+    if digits[0] == "0" and "-" in raw and 10 <= len(digits) <= 12:
+        phones.append(digits)
+        return PHONE_TOKEN + tail
+    if after.startswith(_MONEY_UNITS) or s[match.start() - 1 : match.start()] in ("¥", "$"):
+        return MONEY_TOKEN + tail
+    if 15 <= len(digits) <= 19 and raw.isdigit():
+        return CARD_TOKEN + tail
+    if raw.isdigit() and _SERVICE_RE.fullmatch(raw):
+        return raw + tail
+    return NUMBER_TOKEN + tail
+
+
+def normalise(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> Normalised:
+    """Canonical form of ``text``: NFKC (full-width → half-width), simplified, lower-case, de-obfuscated,
+    URLs / e-mails / phones / money / card numbers / other numbers replaced by typed tokens."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    # the table folds full-width forms first, so the costly NFKC pass runs only when still needed
+    s = _clip(text, max_chars * 2).translate(_char_table())
+    if not unicodedata.is_normalized("NFKC", s):
+        s = unicodedata.normalize("NFKC", s).translate(_char_table())
+    s = s.lower()
+    urls: list[str] = []
+    phones: list[str] = []
+    if "." in s:
+
+        def _url(match: re.Match[str]) -> str:
+            urls.append(match.group(0))
+            return f" {URL_TOKEN} "
+
+        s = _URL.sub(_url, s)
+        if "@" in s:
+            s = _EMAIL.sub(f" {EMAIL_TOKEN} ", s)
+    s = _INNER_SEP.sub("", s)
+    if _LATIN.search(s):
+        s = _LONE_LETTER.sub(r"\1", s)
+        s = _replace_pinyin(s)
+        s = _INNER_SEP.sub("", s)
+    s = _lookalike_regex().sub(lambda m: LOOKALIKE_PHRASES[m.group(0)], s)
+    if _DIGIT.search(s):
+        s = _DIGITS.sub(lambda m: _classify_number(s, m, phones), s)
+    s = _SPACES.sub(" ", s).strip()
+    return Normalised(_clip(s, max_chars), tuple(urls), tuple(phones))
+
+
+def normalise_text(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """Only the canonical text (see :func:`normalise`)."""
+    return normalise(text, max_chars=max_chars).text
+
+
+def readable(fragment: str) -> str:
+    """A normalised fragment for people: typed tokens spelled out."""
+    for token, name in TOKEN_NAMES.items():
+        fragment = fragment.replace(token, name)
+    return fragment.strip()

@@ -1,0 +1,666 @@
+"""Fund control (资金查控): query / stop_payment / freeze / extend / unfreeze commands to banks.
+
+State machine (illegal moves raise StateError)::
+
+    requested → sent → acknowledged → executed | partial | rejected
+    requested / sent / acknowledged → expired          (bank did not answer by respond_by)
+    executed | partial → expired                       (legal term of the hold ran out: `fanzha ops tick`)
+    executed | partial → released                      (unfrozen, or a stop-payment taken over by a freeze)
+
+Legal time limits (constants below, documented in docs/ops.md): a stop-payment (紧急止付) holds
+for 48 h and is not renewable: a freeze must follow within the window; a freeze (冻结) holds for
+six months (taken as 180 days) and each extension (续冻) adds another term counted from the current
+expiry; banks must answer within 24 h. Command ids are the caller's idempotency keys: the same id
+with the same request returns the stored command, with a different request raises ConflictError.
+A bank receipt id is likewise applied once. The same money is never held twice: an account has at
+most one active stop-payment hold and one active freeze hold (unique ``active_key``), and a freeze
+executed on a stop-paid account takes the stop-payment's money over instead of counting it again.
+When the money had moved on, :func:`escalate` follows it to the next hop (from the fund trace when
+given, else from the bank's receipt).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fanzha.errors import ConflictError, NotFoundError, StateError, ValidationError
+from fanzha.ops import audit
+from fanzha.ops.audit import SYSTEM, Actor
+from fanzha.ops.models import BankReceipt, FundCommand, FundCommandEvent, FundHold
+from fanzha.ops.store import Store
+from fanzha.records.normalise import normalise_account
+
+KINDS = ("query", "stop_payment", "freeze", "extend", "unfreeze")
+HOLD_KINDS = ("stop_payment", "freeze")
+STOP_PAYMENT_TERM = timedelta(hours=48)
+FREEZE_TERM = timedelta(days=180)
+RESPOND_WITHIN = timedelta(hours=24)
+OUTCOMES = ("acknowledged", "executed", "partial", "rejected")
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "requested": frozenset({"sent", "expired"}),
+    "sent": frozenset({"acknowledged", "rejected", "expired"}),
+    "acknowledged": frozenset({"executed", "partial", "rejected", "expired"}),
+    "executed": frozenset({"expired", "released"}),
+    "partial": frozenset({"expired", "released"}),
+    "rejected": frozenset(),
+    "expired": frozenset(),
+    "released": frozenset(),
+}
+LIVE = ("executed", "partial")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A bank's answer to a command. ``next_hops``: ``[{"account", "bank", "amount_fen"}]`` where
+    the money went when it had moved on (``moved_on_fen``)."""
+
+    receipt_id: str
+    outcome: str
+    held_fen: int = 0
+    balance_fen: int | None = None
+    moved_on_fen: int = 0
+    next_hops: tuple[dict[str, Any], ...] = ()
+    note: str | None = None
+    received_at: datetime | None = None
+
+    def payload_hash(self) -> str:
+        body = {k: v for k, v in self.__dict__.items() if k != "received_at"}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _request_hash(**fields: Any) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _now(now: datetime | None) -> datetime:
+    return (now or audit.utcnow()).astimezone(UTC)
+
+
+def _lock(session: Session, command_id: str) -> FundCommand:
+    cmd = session.execute(
+        select(FundCommand).where(FundCommand.id == command_id).with_for_update()
+    ).scalar_one_or_none()
+    if cmd is None:
+        raise NotFoundError(
+            f"fund-control command {command_id!r} does not exist; list them with `fanzha ops commands list`"
+        )
+    return cmd
+
+
+def _move(
+    session: Session, cmd: FundCommand, to: str, actor: Actor, now: datetime, note: str | None = None
+) -> None:
+    if to not in TRANSITIONS[cmd.status]:
+        nxt = ", ".join(sorted(TRANSITIONS[cmd.status])) or "none (it is closed)"
+        raise StateError(
+            f"command {cmd.id} ({cmd.kind}) is {cmd.status!r}; it cannot become {to!r}. Allowed next: {nxt}"
+        )
+    session.add(
+        FundCommandEvent(
+            command_id=cmd.id, at=now, from_status=cmd.status, to_status=to, actor=actor.name, note=note
+        )
+    )
+    cmd.status = to
+    cmd.updated_at = now
+    if to in ("rejected", "expired", "released"):
+        cmd.closed_at = now
+
+
+def _validate_request(kind: str, amount_fen: int | None, parent_id: str | None, reason: str) -> None:
+    if kind not in KINDS:
+        raise ValidationError(f"command kind {kind!r} is unknown; use one of {KINDS}", field="kind")
+    if amount_fen is not None and (
+        isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0
+    ):
+        raise ValidationError(
+            f"amount_fen {amount_fen!r} must be a positive integer of fen (or omitted: whole balance)"
+        )
+    if kind in ("extend", "unfreeze") and not parent_id:
+        raise ValidationError(f"{kind} needs parent_id: the freeze command it applies to", field="parent_id")
+    if kind == "query" and parent_id:
+        raise ValidationError("a query takes no parent_id", field="parent_id")
+    if not reason.strip():
+        raise ValidationError("a fund-control command needs a legal reason (case and basis)", field="reason")
+
+
+def issue_command(
+    store: Store,
+    actor: Actor,
+    *,
+    command_id: str,
+    kind: str,
+    account: str,
+    reason: str,
+    bank: str | None = None,
+    amount_fen: int | None = None,
+    case_id: str | None = None,
+    parent_id: str | None = None,
+    victim_ids: tuple[str, ...] | list[str] = (),
+    hop: int = 0,
+    now: datetime | None = None,
+) -> FundCommand:
+    """Record a command in state ``requested`` (idempotent on ``command_id``).
+
+    ``amount_fen`` None asks for the whole balance. ``extend`` / ``unfreeze`` name the freeze in
+    ``parent_id``. Raises ConflictError when the id exists with another request, or when the
+    account already has an active hold of that kind (extend it instead).
+    """
+    now = _now(now)
+    account = normalise_account(account)
+    _validate_request(kind, amount_fen, parent_id, reason)
+    digest = _request_hash(
+        kind=kind,
+        account=account,
+        bank=bank,
+        amount_fen=amount_fen,
+        case_id=case_id,
+        parent_id=parent_id,
+        victim_ids=sorted(victim_ids),
+        hop=hop,
+    )
+    try:
+        with store.transaction() as session:
+            existing = session.get(FundCommand, command_id)
+            if existing is not None:
+                return _same_request(existing, digest)
+            root = _check_target(session, kind, account, parent_id, now)
+            cmd = FundCommand(
+                id=command_id,
+                kind=kind,
+                status="requested",
+                case_id=case_id,
+                account=account,
+                bank=bank,
+                amount_fen=amount_fen,
+                parent_id=parent_id,
+                root_id=root or command_id,
+                hop=hop,
+                victim_ids=sorted(victim_ids),
+                request_hash=digest,
+                officer=actor.name,
+                reason=reason,
+                requested_at=now,
+                held_fen=0,
+                moved_on_fen=0,
+                next_hops=[],
+                escalated=False,
+                updated_at=now,
+            )
+            session.add(cmd)
+            session.flush()
+            session.add(
+                FundCommandEvent(
+                    command_id=cmd.id, at=now, from_status=None, to_status="requested", actor=actor.name
+                )
+            )
+            audit.append(
+                session,
+                actor,
+                f"command.{kind}",
+                subject_kind="account",
+                subject_id=account,
+                detail={"command_id": command_id, "amount_fen": amount_fen, "case_id": case_id},
+                now=now,
+            )
+            return cmd
+    except IntegrityError:  # a concurrent worker stored the same id first
+        with store.transaction() as session:
+            existing = session.get(FundCommand, command_id)
+            if existing is None:  # pragma: no cover
+                raise
+            return _same_request(existing, digest)
+
+
+def _same_request(existing: FundCommand, digest: str) -> FundCommand:
+    if existing.request_hash != digest:
+        raise ConflictError(
+            f"command id {existing.id!r} is already used for another request ({existing.kind} on "
+            f"{existing.account}); use a new id for a new command"
+        )
+    return existing
+
+
+def _check_target(
+    session: Session, kind: str, account: str, parent_id: str | None, now: datetime
+) -> str | None:
+    if kind in HOLD_KINDS:
+        held = session.execute(
+            select(FundHold).where(FundHold.active_key == f"{kind}:{account}")
+        ).scalar_one_or_none()
+        if held is not None:
+            hint = "extend it" if kind == "freeze" else "freeze it within the 48 h window"
+            raise ConflictError(
+                f"account {account} already has an active {kind} (command {held.command_id}, "
+                f"{held.amount_fen} fen); the same money cannot be held twice: {hint}"
+            )
+    if parent_id is None:
+        return None
+    parent = session.get(FundCommand, parent_id)
+    if parent is None:
+        raise NotFoundError(f"parent command {parent_id!r} does not exist")
+    if kind in ("extend", "unfreeze"):
+        if parent.kind != "freeze" or parent.status not in LIVE:
+            raise StateError(
+                f"{kind} needs an executed freeze; command {parent_id} is a {parent.kind} in {parent.status!r}"
+            )
+        if parent.account != account:
+            raise ValidationError(
+                f"{kind} account {account} differs from the freeze's account {parent.account}"
+            )
+        if kind == "extend" and parent.expires_at is not None and parent.expires_at <= now:
+            raise StateError(
+                f"freeze {parent_id} expired at {parent.expires_at:%Y-%m-%d %H:%M} UTC; a lapsed freeze cannot be extended"
+            )
+    return parent.root_id
+
+
+def send(store: Store, command_id: str, actor: Actor, *, now: datetime | None = None) -> FundCommand:
+    """Mark a requested command as sent to its bank; the bank must answer within 24 h."""
+    now = _now(now)
+    with store.transaction() as session:
+        cmd = _lock(session, command_id)
+        if cmd.status == "sent":
+            return cmd
+        _move(session, cmd, "sent", actor, now)
+        cmd.sent_at = now
+        cmd.respond_by = now + RESPOND_WITHIN
+        audit.append(
+            session,
+            actor,
+            "command.send",
+            subject_kind="account",
+            subject_id=cmd.account,
+            detail={"command_id": cmd.id},
+            now=now,
+        )
+        return cmd
+
+
+def apply_receipt(
+    store: Store, command_id: str, receipt: Receipt, actor: Actor, *, now: datetime | None = None
+) -> FundCommand:
+    """Apply a bank receipt (idempotent on ``receipt.receipt_id``); returns the updated command.
+
+    ``executed`` / ``partial``: the status is derived from ``held_fen`` against the amount asked
+    (``partial`` when less was held). Holding more than asked is refused.
+    """
+    now = _now(now)
+    if receipt.outcome not in OUTCOMES:
+        raise ValidationError(
+            f"receipt outcome {receipt.outcome!r} is unknown; use one of {OUTCOMES}", field="outcome"
+        )
+    for name in ("held_fen", "moved_on_fen"):
+        value = getattr(receipt, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(
+                f"receipt {name} {value!r} must be a non-negative integer of fen", field=name
+            )
+    digest = receipt.payload_hash()
+    with store.transaction() as session:
+        cmd = _lock(session, command_id)
+        seen = session.get(BankReceipt, receipt.receipt_id)
+        if seen is not None:
+            if seen.command_id != command_id or seen.payload_hash != digest:
+                raise ConflictError(
+                    f"bank receipt {receipt.receipt_id!r} was already applied with other content"
+                )
+            return cmd
+        _apply(session, cmd, receipt, actor, now)
+        session.add(
+            BankReceipt(
+                id=receipt.receipt_id,
+                command_id=cmd.id,
+                received_at=receipt.received_at or now,
+                outcome=receipt.outcome,
+                held_fen=receipt.held_fen,
+                balance_fen=receipt.balance_fen,
+                moved_on_fen=receipt.moved_on_fen,
+                next_hops=[_hop(h) for h in receipt.next_hops],
+                note=receipt.note,
+                payload_hash=digest,
+            )
+        )
+        audit.append(
+            session,
+            actor,
+            f"receipt.{receipt.outcome}",
+            subject_kind="account",
+            subject_id=cmd.account,
+            detail={
+                "command_id": cmd.id,
+                "receipt_id": receipt.receipt_id,
+                "held_fen": receipt.held_fen,
+                "moved_on_fen": receipt.moved_on_fen,
+            },
+            now=now,
+        )
+        return cmd
+
+
+def _hop(hop: dict[str, Any]) -> dict[str, Any]:
+    amount = hop.get("amount_fen")
+    if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0):
+        raise ValidationError(f"next hop amount_fen {amount!r} must be a positive integer of fen")
+    return {"account": normalise_account(hop["account"]), "bank": hop.get("bank"), "amount_fen": amount}
+
+
+def _apply(session: Session, cmd: FundCommand, receipt: Receipt, actor: Actor, now: datetime) -> None:
+    if cmd.status == "requested":
+        raise StateError(f"command {cmd.id} has not been sent; a receipt cannot arrive before `send`")
+    if receipt.outcome == "acknowledged":
+        _move(session, cmd, "acknowledged", actor, now, receipt.note)
+        cmd.acknowledged_at = now
+        return
+    if cmd.status == "sent":  # banks often acknowledge and answer in one receipt
+        _move(session, cmd, "acknowledged", actor, now, "implied by the receipt")
+        cmd.acknowledged_at = now
+    if receipt.outcome == "rejected":
+        _move(session, cmd, "rejected", actor, now, receipt.note)
+        cmd.rejection_reason = receipt.note or "rejected by the bank"
+        return
+    if cmd.kind in HOLD_KINDS:
+        if cmd.amount_fen is not None and receipt.held_fen > cmd.amount_fen:
+            raise ValidationError(
+                f"receipt holds {receipt.held_fen} fen but command {cmd.id} asked for {cmd.amount_fen}"
+            )
+        full = receipt.outcome == "executed" and (
+            cmd.amount_fen is None or receipt.held_fen >= cmd.amount_fen
+        )
+        _move(session, cmd, "executed" if full else "partial", actor, now, receipt.note)
+    else:
+        _move(session, cmd, "executed", actor, now, receipt.note)
+    cmd.executed_at = now
+    cmd.held_fen = receipt.held_fen if cmd.kind in HOLD_KINDS else 0
+    cmd.balance_fen = receipt.balance_fen
+    cmd.moved_on_fen = receipt.moved_on_fen
+    cmd.next_hops = [_hop(h) for h in receipt.next_hops]
+    _execute_effect(session, cmd, actor, now)
+
+
+def _execute_effect(session: Session, cmd: FundCommand, actor: Actor, now: datetime) -> None:
+    if cmd.kind in HOLD_KINDS:
+        cmd.expires_at = now + (STOP_PAYMENT_TERM if cmd.kind == "stop_payment" else FREEZE_TERM)
+        if cmd.held_fen > 0:
+            _new_hold(session, cmd, actor, now)
+    elif cmd.kind == "extend":
+        parent = _lock(session, cmd.parent_id or "")
+        hold = session.execute(
+            select(FundHold).where(FundHold.command_id == parent.id).with_for_update()
+        ).scalar_one_or_none()
+        base = max(parent.expires_at or now, now)
+        parent.expires_at = base + FREEZE_TERM
+        cmd.expires_at = parent.expires_at
+        if hold is not None:
+            hold.expires_at = parent.expires_at
+    elif cmd.kind == "unfreeze":
+        parent = _lock(session, cmd.parent_id or "")
+        _release(session, parent, "unfrozen", actor, now)
+
+
+def _new_hold(session: Session, cmd: FundCommand, actor: Actor, now: datetime) -> None:
+    if cmd.kind == "freeze":  # the freeze takes over money a stop-payment held: not counted twice
+        stop = session.execute(
+            select(FundHold).where(FundHold.active_key == f"stop_payment:{cmd.account}").with_for_update()
+        ).scalar_one_or_none()
+        if stop is not None:
+            _release(session, _lock(session, stop.command_id), "converted_to_freeze", actor, now)
+    try:
+        with session.begin_nested():
+            session.add(
+                FundHold(
+                    command_id=cmd.id,
+                    account=cmd.account,
+                    kind=cmd.kind,
+                    amount_fen=cmd.held_fen,
+                    refunded_fen=0,
+                    active=True,
+                    active_key=f"{cmd.kind}:{cmd.account}",
+                    started_at=now,
+                    expires_at=cmd.expires_at,
+                )
+            )
+    except IntegrityError:
+        raise ConflictError(
+            f"account {cmd.account} already has an active {cmd.kind} by another command; "
+            "the same money cannot be held twice"
+        ) from None
+
+
+def _release(session: Session, cmd: FundCommand, why: str, actor: Actor, now: datetime) -> None:
+    hold = session.execute(
+        select(FundHold).where(FundHold.command_id == cmd.id).with_for_update()
+    ).scalar_one_or_none()
+    if hold is not None and hold.active:
+        hold.active, hold.active_key, hold.released_at, hold.release_reason = False, None, now, why
+    target = "expired" if why == "expired" else "released"
+    _move(session, cmd, target, actor, now, why)
+
+
+def next_hops_from_trace(
+    flows: Any, account: str, *, victim_ids: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """Next-hop accounts of ``account`` from a fund trace's ``flows`` DataFrame
+    (``fanzha.graph.trace.trace_funds(...).flows``): money that left it, summed per receiver, largest first."""
+    out = flows[flows["from_account"] == account]
+    if victim_ids is not None:
+        out = out[out["victim_id"].isin(victim_ids)]
+    sums = out.groupby("to_account")["amount_fen"].sum().sort_values(ascending=False, kind="stable")
+    return [
+        {"account": str(acc), "bank": None, "amount_fen": int(fen)}
+        for acc, fen in sums.items()
+        if int(fen) > 0
+    ]
+
+
+def escalate(
+    store: Store,
+    command_id: str,
+    actor: Actor,
+    *,
+    next_hops: list[dict[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> list[FundCommand]:
+    """Follow money that moved on: a stop-payment to each next-hop account (hop + 1).
+
+    ``next_hops`` (e.g. from :func:`next_hops_from_trace`) win over the receipt's; amounts are
+    capped so the escalated total never exceeds what the bank said moved on. Child ids are
+    ``<command_id>>hop:<account>``, so escalating twice creates nothing new. Accounts that already
+    hold the money are skipped.
+    """
+    now = _now(now)
+    with store.transaction() as session:
+        cmd = _lock(session, command_id)
+        if cmd.kind not in HOLD_KINDS or cmd.status not in (*LIVE, "expired", "released"):
+            raise StateError(
+                f"command {command_id} is a {cmd.kind} in {cmd.status!r}; only executed stop-payments and freezes escalate"
+            )
+        hops = [_hop(h) for h in (next_hops if next_hops is not None else cmd.next_hops)]
+        budget = cmd.moved_on_fen
+        if not hops or budget <= 0:
+            raise StateError(
+                f"command {command_id}: no money moved on or no next account known; pass next hops from the fund trace"
+            )
+        cmd.escalated = True
+        audit.append(
+            session,
+            actor,
+            "command.escalate",
+            subject_kind="account",
+            subject_id=cmd.account,
+            detail={"command_id": command_id, "hops": len(hops), "moved_on_fen": budget},
+            now=now,
+        )
+        plan = []
+        for hop in hops:
+            amount = min(hop["amount_fen"] or budget, budget)
+            if amount <= 0:
+                break
+            budget -= amount
+            plan.append((hop, amount))
+        parent = (cmd.id, cmd.case_id, tuple(cmd.victim_ids), cmd.hop)
+    children = []
+    for hop, amount in plan:
+        try:
+            children.append(
+                issue_command(
+                    store,
+                    actor,
+                    command_id=f"{parent[0]}>hop:{hop['account']}",
+                    kind="stop_payment",
+                    account=hop["account"],
+                    bank=hop["bank"],
+                    amount_fen=amount,
+                    case_id=parent[1],
+                    parent_id=parent[0],
+                    victim_ids=parent[2],
+                    hop=parent[3] + 1,
+                    reason=f"escalation of {parent[0]}: money moved on to the next hop",
+                    now=now,
+                )
+            )
+        except ConflictError:  # already held at that account: nothing more to stop there
+            continue
+    return children
+
+
+@dataclass
+class TickReport:
+    unanswered_expired: list[str] = field(default_factory=list)
+    holds_expired: list[str] = field(default_factory=list)
+
+
+def tick(store: Store, *, actor: Actor = SYSTEM, now: datetime | None = None) -> TickReport:
+    """Expire what the law or the bank's silence ended: run every few minutes (`fanzha ops tick`)."""
+    now = _now(now)
+    report = TickReport()
+    with store.transaction() as session:
+        waiting = (
+            session.execute(
+                select(FundCommand)
+                .where(
+                    FundCommand.status.in_(("requested", "sent", "acknowledged")),
+                    FundCommand.respond_by.is_not(None),
+                    FundCommand.respond_by <= now,
+                )
+                .order_by(FundCommand.id)
+                .with_for_update()
+            )
+            .scalars()
+            .all()
+        )
+        for cmd in waiting:
+            _move(session, cmd, "expired", actor, now, "bank did not answer in time")
+            report.unanswered_expired.append(cmd.id)
+        lapsed = (
+            session.execute(
+                select(FundCommand)
+                .where(
+                    FundCommand.status.in_(LIVE),
+                    FundCommand.kind.in_(HOLD_KINDS),
+                    FundCommand.expires_at.is_not(None),
+                    FundCommand.expires_at <= now,
+                )
+                .order_by(FundCommand.id)
+                .with_for_update()
+            )
+            .scalars()
+            .all()
+        )
+        for cmd in lapsed:
+            _release(session, cmd, "expired", actor, now)
+            report.holds_expired.append(cmd.id)
+        if report.unanswered_expired or report.holds_expired:
+            audit.append(
+                session,
+                actor,
+                "command.tick",
+                detail={"unanswered": report.unanswered_expired, "holds": report.holds_expired},
+                now=now,
+            )
+    return report
+
+
+def get_command(store: Store, command_id: str, actor: Actor) -> FundCommand:
+    """One command (logged: it names a personal account)."""
+    with store.transaction() as session:
+        cmd = session.get(FundCommand, command_id)
+        if cmd is None:
+            raise NotFoundError(f"fund-control command {command_id!r} does not exist")
+        audit.append(
+            session,
+            actor,
+            "command.read",
+            subject_kind="account",
+            subject_id=cmd.account,
+            detail={"command_id": command_id},
+        )
+        return cmd
+
+
+def list_commands(
+    store: Store,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    account: str | None = None,
+    case_id: str | None = None,
+    limit: int = 100,
+) -> list[FundCommand]:
+    with store.transaction() as session:
+        query = select(FundCommand).order_by(FundCommand.requested_at.desc(), FundCommand.id).limit(limit)
+        if status:
+            query = query.where(FundCommand.status == status)
+        if account:
+            query = query.where(FundCommand.account == normalise_account(account))
+        if case_id:
+            query = query.where(FundCommand.case_id == case_id)
+        rows = list(session.execute(query).scalars().all())
+        audit.append(
+            session,
+            actor,
+            "command.list",
+            subject_kind="account",
+            subject_id=account,
+            detail={"status": status, "case_id": case_id, "rows": len(rows)},
+        )
+        return rows
+
+
+def command_history(store: Store, command_id: str) -> tuple[list[FundCommandEvent], list[BankReceipt]]:
+    """State changes and receipts of a command, oldest first."""
+    with store.transaction() as session:
+        events = list(
+            session.execute(
+                select(FundCommandEvent)
+                .where(FundCommandEvent.command_id == command_id)
+                .order_by(FundCommandEvent.id)
+            )
+            .scalars()
+            .all()
+        )
+        receipts = list(
+            session.execute(
+                select(BankReceipt)
+                .where(BankReceipt.command_id == command_id)
+                .order_by(BankReceipt.received_at, BankReceipt.id)
+            )
+            .scalars()
+            .all()
+        )
+        return events, receipts
+
+
+def active_holds(store: Store, account: str | None = None) -> list[FundHold]:
+    with store.transaction() as session:
+        query = select(FundHold).where(FundHold.active.is_(True)).order_by(FundHold.id)
+        if account:
+            query = query.where(FundHold.account == normalise_account(account))
+        return list(session.execute(query).scalars().all())

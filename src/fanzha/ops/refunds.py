@@ -1,0 +1,411 @@
+"""Refunds of frozen money (冻结资金返还): full when there is enough, pro rata (按比例返还) when not.
+
+Claims are only honoured up to what the fund trace shows reached the account (``trace_links``):
+a victim with no traced transfer into the account gets nothing, whatever is claimed. The split is
+exact in fen by the largest-remainder method (Hamilton): each victim first gets
+``floor(pool × eligible_i / total_eligible)``; the fen left over (fewer than the number of victims)
+go one each to the largest remainders, ties to the larger eligible claim and then the smaller
+victim id. So the total returned equals the pool whenever claims exceed it, nobody gets more than
+their eligible claim, nothing is negative, and the same inputs always give the same split. Every
+plan stores its full calculation (inputs, quotas, remainders, ranks) and a hash of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fanzha.errors import ConflictError, NotFoundError, StateError, ValidationError
+from fanzha.ops import audit
+from fanzha.ops.audit import Actor
+from fanzha.ops.fundcontrol import _lock, _release
+from fanzha.ops.models import FundHold, RefundAllocation, RefundPlan, TraceLink
+from fanzha.ops.store import Store
+from fanzha.records.normalise import normalise_account
+
+
+@dataclass(frozen=True)
+class Share:
+    victim_id: str
+    eligible_fen: int
+    floor_fen: int
+    remainder: int  # numerator over total_eligible; what the largest-remainder rank uses
+    bonus_fen: int  # 0 or 1
+    amount_fen: int
+
+
+def allocate(pool_fen: int, eligible: Mapping[str, int]) -> list[Share]:
+    """Split ``pool_fen`` over eligible claims: in full if they fit, else largest-remainder pro rata.
+
+    Pure and deterministic; ``sum(amount) == min(pool, sum(eligible))``; ``0 ≤ amount ≤ eligible``.
+    """
+    if pool_fen < 0 or any(v < 0 for v in eligible.values()):
+        raise ValidationError("pool and claims must be non-negative integers of fen")
+    total = sum(eligible.values())
+    victims = sorted(eligible)
+    if total <= pool_fen:
+        return [Share(v, eligible[v], eligible[v], 0, 0, eligible[v]) for v in victims]
+    floors = {v: pool_fen * eligible[v] // total for v in victims}
+    rests = {v: pool_fen * eligible[v] % total for v in victims}
+    left = pool_fen - sum(floors.values())
+    ranked = sorted(victims, key=lambda v: (-rests[v], -eligible[v], v))
+    winners = set(ranked[:left])
+    return [
+        Share(v, eligible[v], floors[v], rests[v], int(v in winners), floors[v] + int(v in winners))
+        for v in victims
+    ]
+
+
+def record_trace(
+    store: Store,
+    actor: Actor,
+    links: list[dict[str, Any]],
+    *,
+    source: str = "graph.trace",
+    now: datetime | None = None,
+) -> int:
+    """Store traced transfers ``{victim_id, account, transfer_id, amount_fen, hop}`` that back claims.
+
+    Idempotent: a link already stored (same victim, account, transfer) is skipped. Returns the new count.
+    """
+    now = (now or audit.utcnow()).astimezone(UTC)
+    rows = []
+    for link in links:
+        amount = link["amount_fen"]
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise ValidationError(
+                f"traced amount {amount!r} for victim {link.get('victim_id')} is not positive fen"
+            )
+        rows.append(
+            (
+                str(link["victim_id"]),
+                normalise_account(link["account"]),
+                str(link["transfer_id"]),
+                int(link.get("hop", 0)),
+                amount,
+            )
+        )
+    with store.transaction() as session:
+        existing = set(
+            session.execute(
+                select(TraceLink.victim_id, TraceLink.account, TraceLink.transfer_id).where(
+                    TraceLink.account.in_({r[1] for r in rows})
+                )
+            )
+            .tuples()
+            .all()
+        )
+        new = [r for r in dict.fromkeys(rows) if r[:3] not in existing]
+        session.add_all(
+            TraceLink(
+                victim_id=v, account=a, transfer_id=t, hop=h, amount_fen=f, source=source, recorded_at=now
+            )
+            for v, a, t, h, f in new
+        )
+        audit.append(session, actor, "trace.record", detail={"links": len(new), "source": source}, now=now)
+    return len(new)
+
+
+def _traced(session: Session, account: str) -> dict[str, int]:
+    rows = (
+        session.execute(
+            select(TraceLink.victim_id, func.sum(TraceLink.amount_fen))
+            .where(TraceLink.account == account)
+            .group_by(TraceLink.victim_id)
+        )
+        .tuples()
+        .all()
+    )
+    return {v: int(s) for v, s in rows}
+
+
+def _holds(session: Session, account: str) -> list[FundHold]:
+    return list(
+        session.execute(
+            select(FundHold)
+            .where(FundHold.account == account, FundHold.active.is_(True), FundHold.kind == "freeze")
+            .order_by(FundHold.id)
+            .with_for_update()
+        )
+        .scalars()
+        .all()
+    )
+
+
+def plan_refund(
+    store: Store,
+    actor: Actor,
+    *,
+    refund_id: str,
+    account: str,
+    claims: Mapping[str, int],
+    now: datetime | None = None,
+) -> RefundPlan:
+    """Plan the return of the money frozen in ``account`` to the claiming victims (idempotent on ``refund_id``).
+
+    Only frozen money counts (a stop-payment must be turned into a freeze first). One open plan per
+    account: ConflictError while another is planned. StateError when nothing is frozen there.
+    """
+    now = (now or audit.utcnow()).astimezone(UTC)
+    account = normalise_account(account)
+    for victim, amount in claims.items():
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise ValidationError(
+                f"claim of victim {victim} is {amount!r}; claims are positive integers of fen"
+            )
+    digest = hashlib.sha256(
+        json.dumps({"account": account, "claims": dict(sorted(claims.items()))}).encode()
+    ).hexdigest()
+    try:
+        with store.transaction() as session:
+            existing = session.get(RefundPlan, refund_id)
+            if existing is not None:
+                return _same(existing, digest)
+            return _build_plan(session, actor, refund_id, account, dict(claims), digest, now)
+    except IntegrityError:
+        with store.transaction() as session:
+            existing = session.get(RefundPlan, refund_id)
+            if existing is not None:
+                return _same(existing, digest)
+            other = session.execute(
+                select(RefundPlan).where(RefundPlan.active_key == account)
+            ).scalar_one_or_none()
+            raise ConflictError(
+                f"account {account} already has a planned refund {other.id if other else '?'}; execute or cancel it first"
+            ) from None
+
+
+def _same(existing: RefundPlan, digest: str) -> RefundPlan:
+    if existing.request_hash != digest:
+        raise ConflictError(f"refund id {existing.id!r} is already used for another request; use a new id")
+    return existing
+
+
+def _build_plan(
+    session: Session,
+    actor: Actor,
+    refund_id: str,
+    account: str,
+    claims: dict[str, int],
+    digest: str,
+    now: datetime,
+) -> RefundPlan:
+    other = session.execute(select(RefundPlan).where(RefundPlan.active_key == account)).scalar_one_or_none()
+    if other is not None:
+        raise ConflictError(
+            f"account {account} already has a planned refund {other.id}; execute or cancel it first"
+        )
+    holds = _holds(session, account)
+    pool = sum(h.amount_fen - h.refunded_fen for h in holds)
+    if pool <= 0:
+        raise StateError(
+            f"account {account} has no frozen money to return; freeze it first (stop-payments do not count)"
+        )
+    traced = _traced(session, account)
+    eligible = {v: min(c, traced.get(v, 0)) for v, c in claims.items() if traced.get(v, 0) > 0}
+    if not eligible:
+        raise ValidationError(
+            f"no claim on account {account} is backed by a traced transfer; record the trace first"
+        )
+    shares = {s.victim_id: s for s in allocate(pool, eligible)}
+    total = sum(eligible.values())
+    method = "full" if total <= pool else "pro_rata"
+    lines = []
+    for victim in sorted(claims):
+        share, got = shares.get(victim), traced.get(victim, 0)
+        reason = (
+            "no traced transfer from this victim reaches the account"
+            if share is None
+            else f"claim capped at the traced {got} fen"
+            if claims[victim] > got
+            else "claim backed by the trace"
+        )
+        lines.append(
+            {
+                "victim_id": victim,
+                "claimed_fen": claims[victim],
+                "traced_fen": got,
+                "eligible_fen": share.eligible_fen if share else 0,
+                "floor_fen": share.floor_fen if share else 0,
+                "remainder": share.remainder if share else 0,
+                "bonus_fen": share.bonus_fen if share else 0,
+                "amount_fen": share.amount_fen if share else 0,
+                "reason": reason,
+            }
+        )
+    calculation = {
+        "account": account,
+        "method": method,
+        "pool_fen": pool,
+        "total_eligible_fen": total,
+        "holds": [
+            {"command_id": h.command_id, "remaining_fen": h.amount_fen - h.refunded_fen} for h in holds
+        ],
+        "rule": "eligible = min(claimed, traced); full if sum(eligible) ≤ pool, else floor(pool·eligible/total) "
+        "plus 1 fen to the largest remainders (ties: larger eligible, then victim id)",
+        "lines": lines,
+    }
+    calc_hash = hashlib.sha256(
+        json.dumps(calculation, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    returned = sum(line["amount_fen"] for line in lines)
+    plan = RefundPlan(
+        id=refund_id,
+        account=account,
+        status="planned",
+        active_key=account,
+        method=method,
+        pool_fen=pool,
+        claimed_fen=sum(claims.values()),
+        eligible_fen=total,
+        returned_fen=returned,
+        calculation=calculation,
+        calculation_hash=calc_hash,
+        request_hash=digest,
+        created_by=actor.name,
+        created_at=now,
+    )
+    session.add(plan)
+    session.flush()  # IntegrityError here when a concurrent worker planned this account first
+    for line in lines:
+        plan_line = RefundAllocation(
+            plan_id=refund_id,
+            victim_id=line["victim_id"],
+            claimed_fen=line["claimed_fen"],
+            eligible_fen=line["eligible_fen"],
+            amount_fen=line["amount_fen"],
+            status="allocated" if line["eligible_fen"] else "rejected",
+            reason=line["reason"],
+        )
+        session.add(plan_line)
+    audit.append(
+        session,
+        actor,
+        "refund.plan",
+        subject_kind="account",
+        subject_id=account,
+        detail={
+            "refund_id": refund_id,
+            "pool_fen": pool,
+            "returned_fen": returned,
+            "method": method,
+            "calculation_hash": calc_hash,
+        },
+        now=now,
+    )
+    return plan
+
+
+def execute_refund(store: Store, refund_id: str, actor: Actor, *, now: datetime | None = None) -> RefundPlan:
+    """Pay a planned refund out of the freezes (idempotent: executing twice pays once).
+
+    StateError when the frozen money changed since the plan (re-plan) or the plan was cancelled.
+    """
+    now = (now or audit.utcnow()).astimezone(UTC)
+    with store.transaction() as session:
+        plan = session.execute(
+            select(RefundPlan).where(RefundPlan.id == refund_id).with_for_update()
+        ).scalar_one_or_none()
+        if plan is None:
+            raise NotFoundError(f"refund {refund_id!r} does not exist")
+        if plan.status == "executed":
+            return plan
+        if plan.status != "planned":
+            raise StateError(f"refund {refund_id} is {plan.status!r}; only a planned refund can be executed")
+        holds = _holds(session, plan.account)
+        if sum(h.amount_fen - h.refunded_fen for h in holds) != plan.pool_fen:
+            raise StateError(
+                f"the frozen money in {plan.account} changed since refund {refund_id} was planned; plan again"
+            )
+        left = plan.returned_fen
+        for hold in holds:
+            take = min(left, hold.amount_fen - hold.refunded_fen)
+            hold.refunded_fen += take
+            left -= take
+            if hold.refunded_fen == hold.amount_fen:
+                _release(session, _lock(session, hold.command_id), "refunded", actor, now)
+        plan.status, plan.active_key, plan.executed_at = "executed", None, now
+        audit.append(
+            session,
+            actor,
+            "refund.execute",
+            subject_kind="account",
+            subject_id=plan.account,
+            detail={"refund_id": refund_id, "returned_fen": plan.returned_fen},
+            now=now,
+        )
+        return plan
+
+
+def cancel_refund(store: Store, refund_id: str, actor: Actor, *, now: datetime | None = None) -> RefundPlan:
+    now = (now or audit.utcnow()).astimezone(UTC)
+    with store.transaction() as session:
+        plan = session.execute(
+            select(RefundPlan).where(RefundPlan.id == refund_id).with_for_update()
+        ).scalar_one_or_none()
+        if plan is None:
+            raise NotFoundError(f"refund {refund_id!r} does not exist")
+        if plan.status != "planned":
+            raise StateError(f"refund {refund_id} is {plan.status!r}; only a planned refund can be cancelled")
+        plan.status, plan.active_key = "cancelled", None
+        audit.append(
+            session,
+            actor,
+            "refund.cancel",
+            subject_kind="account",
+            subject_id=plan.account,
+            detail={"refund_id": refund_id},
+            now=now,
+        )
+        return plan
+
+
+def get_refund(store: Store, refund_id: str, actor: Actor) -> tuple[RefundPlan, list[RefundAllocation]]:
+    with store.transaction() as session:
+        plan = session.get(RefundPlan, refund_id)
+        if plan is None:
+            raise NotFoundError(f"refund {refund_id!r} does not exist")
+        lines = list(
+            session.execute(
+                select(RefundAllocation)
+                .where(RefundAllocation.plan_id == refund_id)
+                .order_by(RefundAllocation.victim_id)
+            )
+            .scalars()
+            .all()
+        )
+        audit.append(
+            session,
+            actor,
+            "refund.read",
+            subject_kind="account",
+            subject_id=plan.account,
+            detail={"refund_id": refund_id},
+        )
+        return plan, lines
+
+
+def verify_calculation(plan: RefundPlan) -> bool:
+    """Recompute the stored calculation's hash and split: True when the record is intact and consistent."""
+    digest = hashlib.sha256(
+        json.dumps(plan.calculation, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    lines = plan.calculation["lines"]
+    again = {
+        s.victim_id: s.amount_fen
+        for s in allocate(
+            plan.pool_fen,
+            {line["victim_id"]: line["eligible_fen"] for line in lines if line["eligible_fen"] > 0},
+        )
+    }
+    return digest == plan.calculation_hash and all(
+        again.get(line["victim_id"], 0) == line["amount_fen"] for line in lines
+    )

@@ -1,0 +1,285 @@
+"""Case linking (串并案): cases that share identifiers, directly or through chains, form groups.
+
+Steps (all set-based: SQL through the Engine, then int32 arrays):
+
+1. the entity graph (:mod:`fanzha.graph.entities`) restricted to the *linking kinds* — what a case
+   names, who owns a card / account / app account, which device hosted a SIM. Transfers and calls
+   are not linking edges by default: ordinary people pay and call each other, and one such edge would
+   chain unrelated gangs together;
+2. *hub suppression*: an identifier is a hub, and links nothing, when it is on the allow list
+   (customer-service numbers, popular domains, platform accounts), when its account is a payment
+   platform's pooled or merchant account, or when its degree — distinct neighbours in the *whole*
+   entity graph, calls and transfers included — exceeds the limit for its type
+   (:attr:`LinkConfig.max_degree`). A gang's number reaches tens of victims; a bank's hotline
+   reaches everybody;
+3. connected components (:func:`fanzha.graph.components.connected_components`): every component
+   with two or more cases is a group;
+4. evidence: one breadth-first search from all group roots at once gives, for each case, the path to
+   the case it was linked through, e.g. ``case:C7 —case_account→ account:62… —account_owner→
+   id:51… —account_owner→ account:62… —case_account→ case:C3``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from fanzha.engine.base import Engine
+from fanzha.errors import ConfigError, InputFileError
+from fanzha.graph.components import connected_components
+from fanzha.graph.entities import KIND_NAMES, build_entity_graph
+
+LINK_KINDS = (
+    "case_phone",
+    "case_account",
+    "case_url",
+    "case_wallet",
+    "case_app",
+    "card_owner",
+    "account_owner",
+    "app_phone",
+    "app_owner",
+    "device_call",
+    "device_sms",
+)
+# distinct neighbours in the whole entity graph above which an identifier is a hub, per node type
+DEFAULT_MAX_DEGREE = {
+    "phone": 150,
+    "account": 150,
+    "url": 40,
+    "wallet": 60,
+    "app": 60,
+    "id": 60,
+    "device": 300,
+    "ip": 60,
+}
+# never link through these: hotlines, national platforms and their domains (extend with a file)
+DEFAULT_ALLOW = (
+    "phone:95*",
+    "phone:96*",
+    "phone:10086",
+    "phone:10010",
+    "phone:10000",
+    "phone:110",
+    "phone:12110",
+)
+
+
+@dataclass
+class LinkConfig:
+    kinds: tuple[str, ...] = LINK_KINDS
+    max_degree: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MAX_DEGREE))
+    allow: tuple[str, ...] = DEFAULT_ALLOW  # typed keys, shell patterns allowed (``url:*.taobao.com``)
+    hub_account_types: tuple[str, ...] = ("pooled", "merchant")
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.kinds if k not in KIND_NAMES]
+        if unknown:
+            raise ConfigError(f"unknown linking edge kinds {unknown}; choose from {', '.join(KIND_NAMES)}")
+
+    @staticmethod
+    def read_allow_file(path: str | Path) -> tuple[str, ...]:
+        """One typed key or pattern per line; ``#`` starts a comment."""
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise InputFileError(f"cannot read allow list {path}: {exc}; give a UTF-8 text file") from exc
+        return tuple(x.split("#", 1)[0].strip() for x in lines if x.split("#", 1)[0].strip())
+
+
+@dataclass
+class LinkResult:
+    """``groups``: one row per linked group (≥ 2 cases); ``cases``: case_id → group_id (every case);
+    ``evidence``: per linked case, the path to the case it links to; ``hubs``: suppressed identifiers."""
+
+    groups: pd.DataFrame
+    cases: pd.DataFrame
+    evidence: pd.DataFrame
+    hubs: pd.DataFrame
+    n_edges: int = 0
+
+
+def _hub_sql(config: LinkConfig, has_accounts: bool) -> str:
+    limits = ", ".join(f"('{t}', {int(limit)})" for t, limit in sorted(config.max_degree.items()))
+    limits = limits or "('', 0)"
+    typed = ""
+    if has_accounts and config.hub_account_types:
+        kinds = ", ".join(f"'{t}'" for t in config.hub_account_types)
+        typed = (
+            "UNION ALL SELECT 'account:' || account_no, 0, 'account_type:' || account_type FROM accounts "
+            f"WHERE account_type IN ({kinds})"
+        )
+    return f"""
+        WITH ends AS (SELECT src AS node, dst AS other FROM entity_edges
+                      UNION ALL SELECT dst, src FROM entity_edges),
+             deg AS (SELECT node, count(DISTINCT other) AS degree FROM ends
+                     WHERE node NOT LIKE 'case:%' GROUP BY node),
+             lim AS (SELECT * FROM (VALUES {limits}) AS v(node_type, max_degree))
+        SELECT node, degree, 'degree>' || CAST(max_degree AS VARCHAR) AS reason
+        FROM deg JOIN lim ON split_part(node, ':', 1) = lim.node_type
+        WHERE degree > max_degree
+        {typed}
+    """
+
+
+def find_hubs(engine: Engine, config: LinkConfig) -> pd.DataFrame:
+    """Identifiers that must not link cases: ``node, degree, reason``."""
+    hubs = engine.frame(_hub_sql(config, engine.has_table("accounts")))
+    if config.allow:
+        nodes = engine.query("SELECT DISTINCT src AS n FROM entity_edges UNION SELECT dst FROM entity_edges")
+        keys = pd.Series(nodes.column(0).to_numpy(zero_copy_only=False), dtype=object)
+        exact = {p for p in config.allow if not any(c in p for c in "*?[")}
+        patterns = [p for p in config.allow if p not in exact]
+        listed = keys[keys.isin(exact) | keys.map(lambda k: any(fnmatch.fnmatchcase(k, p) for p in patterns))]
+        hubs = pd.concat([hubs, pd.DataFrame({"node": listed, "degree": 0, "reason": "allow_list"})])
+    return hubs.drop_duplicates("node").reset_index(drop=True)
+
+
+def link_cases(engine: Engine, config: LinkConfig | None = None, *, rebuild: bool = True) -> LinkResult:
+    """Link the cases of table ``cases`` (and the other record tables present in ``engine``)."""
+    config = config or LinkConfig()
+    if rebuild or not engine.has_table("entity_edges"):
+        build_entity_graph(engine)
+    hubs = find_hubs(engine, config)
+    engine.register("__hubs", hubs[["node"]])
+    kinds = ", ".join(f"'{k}'" for k in config.kinds)
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE __link AS SELECT src, dst, kind FROM entity_edges "
+        f"WHERE kind IN ({kinds}) AND src NOT IN (SELECT node FROM __hubs) AND dst NOT IN (SELECT node FROM __hubs)"
+    )
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE __lnodes AS SELECT key, (row_number() OVER (ORDER BY key) - 1)::INTEGER AS id "
+        "FROM (SELECT src AS key FROM __link UNION SELECT dst FROM __link "
+        "      UNION SELECT 'case:' || case_id FROM cases)"
+    )
+    keys = engine.query("SELECT key FROM __lnodes ORDER BY id").column(0).to_numpy(zero_copy_only=False)
+    ids = engine.query(
+        "SELECT s.id AS s, d.id AS d, l.kind FROM __link l JOIN __lnodes s ON l.src = s.key "
+        "JOIN __lnodes d ON l.dst = d.key"
+    ).to_pandas()
+    src, dst = ids.s.to_numpy(np.int32), ids.d.to_numpy(np.int32)
+    labels = connected_components(src, dst, len(keys))
+    keys = keys.astype(object)
+    is_case = np.char.startswith(keys.astype(str), "case:")
+    groups, cases = _groups(keys, labels, is_case)
+    evidence = _evidence(keys, labels, is_case, src, dst, ids.kind.to_numpy(object), cases)
+    groups = _describe_groups(engine, groups, evidence)
+    return LinkResult(groups, cases, evidence, hubs, len(src))
+
+
+def _groups(keys: np.ndarray, labels: np.ndarray, is_case: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    case_ids = np.asarray([k[5:] for k in keys[is_case]], dtype=object)
+    case_labels = labels[is_case]
+    size = pd.Series(case_labels).map(pd.Series(case_labels).value_counts()).to_numpy()
+    # group ids: G0001 … by the earliest (smallest) case id in each linked group
+    linked = pd.DataFrame({"case_id": case_ids, "label": case_labels, "size": size})
+    multi = linked[linked["size"] >= 2]
+    order = multi.groupby("label").case_id.min().sort_values()
+    names = {lab: f"G{i + 1:04d}" for i, lab in enumerate(order.index)}
+    linked["group_id"] = [
+        names.get(lab, f"S:{cid}") for lab, cid in zip(linked.label, linked.case_id, strict=True)
+    ]
+    groups = (
+        multi.assign(group_id=multi.label.map(names))
+        .groupby("group_id")
+        .agg(n_cases=("case_id", "size"), case_ids=("case_id", lambda s: sorted(s)), label=("label", "first"))
+        .reset_index()
+    )
+    return groups, linked[["case_id", "group_id", "label"]].sort_values("case_id", ignore_index=True)
+
+
+def _evidence(
+    keys: np.ndarray,
+    labels: np.ndarray,
+    is_case: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    kind: np.ndarray,
+    cases: pd.DataFrame,
+) -> pd.DataFrame:
+    """Per linked case: the shortest path (from one BFS over all groups) to the previous case."""
+    n = len(keys)
+    linked = cases[~cases.group_id.str.startswith("S:")]
+    if linked.empty:
+        return pd.DataFrame(columns=["group_id", "case_id", "linked_to", "hops", "identifiers", "path"])
+    case_node = {k[5:]: i for i, k in enumerate(keys) if is_case[i]}
+    roots = linked.groupby("group_id").case_id.min()
+    root_nodes = np.asarray([case_node[c] for c in roots], dtype=np.int32)
+    rows = np.concatenate([src, dst, np.full(len(root_nodes), n, np.int32)])
+    cols = np.concatenate([dst, src, root_nodes])
+    graph = sparse.csr_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n + 1, n + 1))
+    _, pred = csgraph.breadth_first_order(graph, n, directed=True, return_predecessors=True)
+    lo, hi = np.minimum(src, dst).astype(np.int64), np.maximum(src, dst).astype(np.int64)
+    pair = lo * n + hi
+    order = np.argsort(pair)
+    pair_sorted, kind_sorted = pair[order], kind[order]
+
+    def edge_kind(a: int, b: int) -> str:
+        key = min(a, b) * n + max(a, b)
+        return str(kind_sorted[np.searchsorted(pair_sorted, key)])
+
+    out = []
+    for group_id, case_id in zip(linked.group_id, linked.case_id, strict=True):
+        node = case_node[case_id]
+        if pred[node] == n:  # the group's root case
+            continue
+        path = [node]
+        while pred[path[-1]] != n and (len(path) == 1 or not is_case[path[-1]]):
+            path.append(int(pred[path[-1]]))
+        steps = [str(keys[path[0]])]
+        for a, b in pairwise(path):
+            steps.append(f"—{edge_kind(a, b)}→ {keys[b]}")
+        out.append(
+            {
+                "group_id": group_id,
+                "case_id": case_id,
+                "linked_to": str(keys[path[-1]])[5:],
+                "hops": len(path) - 1,
+                "identifiers": [str(keys[p]) for p in path[1:-1]],
+                "path": " ".join(steps),
+            }
+        )
+    return pd.DataFrame(out, columns=["group_id", "case_id", "linked_to", "hops", "identifiers", "path"])
+
+
+def _describe_groups(engine: Engine, groups: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
+    """Add the linking identifiers, regions, fraud types, loss and time span of each group."""
+    if groups.empty:
+        return groups.assign(identifiers=[], regions=[], fraud_types=[], loss_fen=[], first_reported=[])
+    ident = (
+        evidence.explode("identifiers").groupby("group_id").identifiers.agg(lambda s: sorted(set(s.dropna())))
+    )
+    members = groups[["group_id", "case_ids"]].explode("case_ids").rename(columns={"case_ids": "case_id"})
+    engine.register("__members", members)
+    facts = engine.frame(
+        "SELECT m.group_id, list(DISTINCT c.region) FILTER (WHERE c.region IS NOT NULL) AS regions, "
+        "list(DISTINCT c.fraud_type) AS fraud_types, sum(c.loss_fen)::BIGINT AS loss_fen, "
+        "min(c.reported_at) AS first_reported, max(c.reported_at) AS last_reported "
+        "FROM __members m JOIN cases c USING (case_id) GROUP BY m.group_id"
+    )
+    out = groups.merge(facts, on="group_id", how="left")
+    out["identifiers"] = out.group_id.map(ident).apply(lambda x: x if isinstance(x, list) else [])
+    out["regions"] = out.regions.apply(lambda x: sorted(x) if x is not None else [])
+    out["fraud_types"] = out.fraud_types.apply(lambda x: sorted(x) if x is not None else [])
+    return out.drop(columns="label").sort_values("group_id", ignore_index=True)
+
+
+def pairs_in_groups(case_group: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """All unordered case pairs that share a group (for pairwise precision / recall)."""
+    by_group: dict[str, list[str]] = {}
+    for case_id, group in case_group:
+        by_group.setdefault(group, []).append(case_id)
+    pairs: set[tuple[str, str]] = set()
+    for members in by_group.values():
+        members.sort()
+        for i, a in enumerate(members):
+            pairs.update((a, b) for b in members[i + 1 :])
+    return pairs

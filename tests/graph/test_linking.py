@@ -1,0 +1,61 @@
+"""Case linking on a hand-made city: chains link, hubs do not, evidence names the path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fanzha.errors import ConfigError
+from fanzha.graph.components import components_scipy, connected_components, union_find_numpy
+from fanzha.graph.linking import LinkConfig, link_cases, pairs_in_groups
+
+
+def config() -> LinkConfig:
+    return LinkConfig(max_degree={"url": 5})  # popular.com is named by 7 cases → a hub
+
+
+def test_chains_link_and_hubs_do_not(linked_city) -> None:
+    result = link_cases(linked_city, config())
+    pairs = pairs_in_groups(zip(result.cases.case_id, result.cases.group_id, strict=True))
+    assert ("C1", "C2") in pairs
+    assert {("C11", "C3"), ("C11", "C4"), ("C3", "C4")} <= pairs
+    assert not pairs & {("C5", "C6"), ("C7", "C8"), ("C10", "C9")}
+    assert len(result.groups) == 2
+    hubs = dict(zip(result.hubs.node, result.hubs.reason, strict=True))
+    assert hubs["account:POOL"] == "account_type:pooled"
+    assert hubs["phone:95588"] == "allow_list"
+    assert hubs["url:popular.com"].startswith("degree>")
+
+
+def test_evidence_names_the_chain(linked_city) -> None:
+    result = link_cases(linked_city, config())
+    ev = result.evidence.set_index("case_id")
+    assert ev.loc["C2", "linked_to"] == "C1"
+    assert ev.loc["C2", "hops"] == 4
+    assert ev.loc["C2", "identifiers"] == ["account:A2", "id:X", "account:A1"]
+    assert "—account_owner→ id:X" in ev.loc["C2", "path"]
+    group = result.groups.set_index("group_id").loc[ev.loc["C2", "group_id"]]
+    assert group.regions == ["440305", "510104"]
+    assert set(group.identifiers) == {"account:A1", "account:A2", "id:X"}
+
+
+def test_without_hub_suppression_unrelated_cases_merge(linked_city) -> None:
+    loose = LinkConfig(max_degree={}, allow=(), hub_account_types=())
+    result = link_cases(linked_city, loose)
+    pairs = pairs_in_groups(zip(result.cases.case_id, result.cases.group_id, strict=True))
+    assert {("C5", "C6"), ("C7", "C8"), ("C10", "C9")} <= pairs
+
+
+def test_unknown_kind_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="unknown linking edge kinds"):
+        LinkConfig(kinds=("case_phone", "gossip"))
+
+
+def test_components_agree_with_scipy_and_numpy() -> None:
+    rng = np.random.default_rng(3)
+    n = 5000
+    u, v = rng.integers(0, n, 4000), rng.integers(0, n, 4000)
+    expected = components_scipy(u, v, n)
+    assert np.array_equal(connected_components(u, v, n), expected)
+    assert np.array_equal(union_find_numpy(u, v, n), expected)
+    assert connected_components(np.array([1]), np.array([3])).tolist() == [0, 1, 2, 1]

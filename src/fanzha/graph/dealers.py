@@ -1,0 +1,189 @@
+"""Card dealers (卡头 / 卡商) behind card farmers (卡农): the "two cards" (两卡) pattern.
+
+A dealer has many people open phone cards and bank accounts for him, usually with his own handset
+(same activation IMEI), from his network (same opening IP), or in a batch at one outlet / branch
+(a time burst), and then sells them on to gangs. So:
+
+1. *clusters*: cards and accounts grouped by activation device, by opening IP, and by outlet or
+   branch within a time bucket (``burst_minutes``); a cluster is suspicious when it spans at least
+   ``min_owners`` different owners and at least ``min_fraud_items`` of its items were later used by
+   fraud (named in a case, or given as known fraud items: traced mule accounts, flagged numbers);
+2. *organiser*: for each suspicious cluster the people who point at the dealer rather than the
+   farmers: the person whose own SIM made calls / SMS from the activation device (``device_user``),
+   and the person whose accounts paid several of the cluster's owners (``pays_farmers``, the card fee).
+   Farmers themselves are excluded as organisers unless the evidence is overwhelming (they own
+   items in the cluster *and* are its device user).
+
+Every flagged organiser carries its reasons (code, message, value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from fanzha.engine.base import Engine
+from fanzha.errors import ConfigError
+
+
+@dataclass
+class DealerConfig:
+    min_owners: int = 3  # distinct owners in one cluster
+    min_fraud_items: int = 1  # cluster items later used by fraud
+    burst_minutes: int = 120  # outlet / branch time bucket
+    min_paid_farmers: int = 2  # a payer must pay at least this many farmers
+    min_score: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.min_owners < 2 or self.burst_minutes < 1:
+            raise ConfigError("min_owners must be ≥ 2 and burst_minutes ≥ 1")
+
+
+def _items_sql(engine: Engine) -> str:
+    parts = []
+    if engine.has_table("phone_cards"):
+        parts.append(
+            "SELECT 'phone:' || number AS item, owner_id, opened_at, outlet AS place, open_imei AS device, "
+            "NULL::VARCHAR AS ip FROM phone_cards WHERE owner_id IS NOT NULL"
+        )
+    if engine.has_table("accounts"):
+        parts.append(
+            "SELECT 'account:' || account_no, owner_id, opened_at, branch, open_imei, open_ip FROM accounts "
+            "WHERE owner_id IS NOT NULL AND account_type = 'personal'"
+        )
+    if not parts:
+        raise ConfigError("card-dealer detection needs table phone_cards or accounts")
+    return " UNION ALL ".join(parts)
+
+
+def _fraud_items_sql(engine: Engine) -> str:
+    parts = ["SELECT item FROM __fraud_items"]
+    if engine.has_table("cases"):
+        parts.append("SELECT 'phone:' || unnest(suspect_phones) FROM cases")
+        parts.append("SELECT 'account:' || unnest(suspect_accounts) FROM cases")
+    return " UNION ".join(parts)
+
+
+def find_clusters(engine: Engine, config: DealerConfig, fraud_items: list[str] | None = None) -> pd.DataFrame:
+    """Suspicious opening clusters: ``cluster, signal, n_owners, n_items, n_fraud_items, owners, items``."""
+    engine.register("__fraud_items", pd.DataFrame({"item": list(fraud_items or [])}, dtype=object))
+    burst = int(config.burst_minutes)
+    sql = f"""
+        WITH items AS ({_items_sql(engine)}),
+             fraud AS ({_fraud_items_sql(engine)}),
+             keyed AS (
+               SELECT 'device:' || device AS cluster, 'same_device' AS signal, * FROM items WHERE device IS NOT NULL
+               UNION ALL
+               SELECT 'ip:' || ip, 'same_ip', * FROM items WHERE ip IS NOT NULL
+               UNION ALL
+               SELECT 'place:' || place || '@' || strftime(time_bucket(INTERVAL '{burst} minutes', opened_at),
+                      '%Y-%m-%dT%H:%M'), 'place_burst', * FROM items WHERE place IS NOT NULL)
+        SELECT cluster, signal, count(DISTINCT owner_id) AS n_owners, count(*) AS n_items,
+               count(*) FILTER (WHERE item IN (SELECT item FROM fraud)) AS n_fraud_items,
+               list(DISTINCT 'id:' || owner_id ORDER BY 'id:' || owner_id) AS owners, list(item ORDER BY item) AS items,
+               min(opened_at) AS first_opened, max(opened_at) AS last_opened
+        FROM keyed GROUP BY cluster, signal
+        HAVING count(DISTINCT owner_id) >= {int(config.min_owners)}
+           AND count(*) FILTER (WHERE item IN (SELECT item FROM fraud)) >= {int(config.min_fraud_items)}
+        ORDER BY n_fraud_items DESC, n_owners DESC, cluster
+    """
+    return engine.frame(sql)
+
+
+def _candidates(engine: Engine, clusters: pd.DataFrame, config: DealerConfig) -> pd.DataFrame:
+    """Candidate organisers per cluster with the evidence that points at them."""
+    members = clusters[["cluster", "owners"]].explode("owners").rename(columns={"owners": "farmer"})
+    engine.register("__members", members)
+    parts = []
+    device_clusters = clusters[clusters.signal == "same_device"]
+    if len(device_clusters) and (engine.has_table("calls") or engine.has_table("sms")):
+        uses = []
+        if engine.has_table("calls"):
+            uses.append(
+                "SELECT CASE WHEN direction = 'out' THEN caller ELSE callee END AS phone, imei FROM calls "
+                "WHERE imei IS NOT NULL"
+            )
+        if engine.has_table("sms"):
+            uses.append("SELECT sender, imei FROM sms WHERE imei IS NOT NULL")
+        parts.append(
+            f"""SELECT 'device:' || u.imei AS cluster, 'id:' || pc.owner_id AS person, 'device_user' AS code,
+                       count(*)::DOUBLE AS value
+                FROM ({" UNION ALL ".join(uses)}) u JOIN phone_cards pc ON pc.number = u.phone
+                WHERE 'device:' || u.imei IN (SELECT cluster FROM __members) AND pc.owner_id IS NOT NULL
+                GROUP BY ALL"""
+        )
+    if engine.has_table("transfers") and engine.has_table("accounts"):
+        parts.append(
+            f"""SELECT m.cluster, 'id:' || pa.owner_id AS person, 'pays_farmers' AS code,
+                       count(DISTINCT m.farmer)::DOUBLE AS value
+                FROM __members m
+                JOIN accounts fa ON 'id:' || fa.owner_id = m.farmer
+                JOIN transfers t ON t.to_account = fa.account_no
+                JOIN accounts pa ON pa.account_no = t.from_account
+                WHERE pa.owner_id IS NOT NULL AND 'id:' || pa.owner_id <> m.farmer
+                  AND pa.account_type = 'personal'
+                GROUP BY ALL HAVING count(DISTINCT m.farmer) >= {int(config.min_paid_farmers)}"""
+        )
+    if not parts:
+        return pd.DataFrame(columns=["cluster", "person", "code", "value"])
+    return engine.frame(" UNION ALL ".join(parts))
+
+
+REASON_TEXT = {
+    "device_user": "their own SIM used the device that activated the cluster's cards ({value:.0f} records)",
+    "pays_farmers": "their accounts paid {value:.0f} of the cluster's card owners (card fee)",
+}
+
+
+def find_dealers(
+    engine: Engine, config: DealerConfig | None = None, fraud_items: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(dealers, clusters)``: organisers with score, reasons, clusters, farmers; and the clusters."""
+    config = config or DealerConfig()
+    clusters = find_clusters(engine, config, fraud_items)
+    columns = ["organiser", "score", "reasons", "clusters", "farmers", "n_items", "n_fraud_items"]
+    if clusters.empty:
+        return pd.DataFrame(columns=columns), clusters
+    cand = _candidates(engine, clusters, config)
+    farmers = clusters[["cluster", "owners"]].explode("owners")
+    is_farmer = set(zip(farmers.cluster, farmers.owners, strict=True))
+    rows: dict[str, dict] = {}
+    info = clusters.set_index("cluster")
+    for cluster, person, code, value in cand.itertuples(index=False):
+        own = (cluster, person) in is_farmer
+        if own and code != "device_user":
+            continue
+        # a device user who also owns cards in the cluster is most likely the dealer with his own card
+        score = (2.0 if code == "device_user" else 1.0) * (1.0 + min(float(value), 10.0) / 10.0)
+        row = rows.setdefault(
+            person,
+            {
+                "organiser": person,
+                "score": 0.0,
+                "reasons": [],
+                "clusters": [],
+                "farmers": set(),
+                "n_items": 0,
+                "n_fraud_items": 0,
+            },
+        )
+        row["score"] += score
+        row["reasons"].append(
+            {
+                "code": code,
+                "message": REASON_TEXT[code].format(value=value),
+                "value": float(value),
+                "cluster": cluster,
+            }
+        )
+        if cluster not in row["clusters"]:
+            row["clusters"].append(cluster)
+            row["farmers"] |= set(info.loc[cluster, "owners"]) - {person}
+            row["n_items"] += int(info.loc[cluster, "n_items"])
+            row["n_fraud_items"] += int(info.loc[cluster, "n_fraud_items"])
+    dealers = pd.DataFrame([r for r in rows.values() if r["score"] >= config.min_score], columns=columns)
+    if len(dealers):
+        dealers["farmers"] = dealers.farmers.apply(sorted)
+        dealers = dealers.sort_values(["score", "organiser"], ascending=[False, True], ignore_index=True)
+    return dealers, clusters

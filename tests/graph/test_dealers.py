@@ -1,0 +1,90 @@
+"""Card dealers: the organiser behind a batch of cards, not only the farmers who sold them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fanzha.engine.duckdb import DuckDBEngine
+from fanzha.graph.dealers import DealerConfig, find_dealers
+
+T0 = pd.Timestamp("2026-02-01 09:00", tz="UTC")
+
+
+def card(number: str, owner: str, minutes: int, imei: str | None, outlet: str = "营业厅A") -> dict:
+    return {
+        "number": number,
+        "owner_id": owner,
+        "carrier": "cmcc",
+        "card_type": "personal",
+        "opened_at": T0 + pd.Timedelta(minutes=minutes),
+        "closed_at": None,
+        "status": "active",
+        "outlet": outlet,
+        "open_imei": imei,
+    }
+
+
+def account(no: str, owner: str) -> dict:
+    return {
+        "account_no": no,
+        "bank": "b",
+        "owner_id": owner,
+        "account_type": "personal",
+        "opened_at": T0,
+        "status": "active",
+        "branch": None,
+        "open_ip": None,
+        "open_imei": None,
+        "merchant_category": None,
+    }
+
+
+def test_dealer_found_through_device_and_card_fees() -> None:
+    cards = [card(f"1390000000{i}", f"F{i}", i * 600, "DEV9") for i in range(4)]
+    cards.append(card("13800000009", "DEALER", 0, None))  # the dealer's own card, opened elsewhere
+    # an ordinary outlet: three people, weeks apart, no shared device → no cluster
+    cards += [card(f"1370000000{i}", f"N{i}", i * 60 * 24 * 7, None, "营业厅B") for i in range(3)]
+    eng = DuckDBEngine(threads=1)
+    eng.register("phone_cards", pd.DataFrame(cards))
+    eng.register(
+        "accounts", pd.DataFrame([account(f"AF{i}", f"F{i}") for i in range(4)] + [account("AD", "DEALER")])
+    )
+    eng.register(
+        "transfers",
+        pd.DataFrame(
+            {
+                "transfer_id": ["p0", "p1", "p2"],
+                "from_account": ["AD"] * 3,
+                "to_account": ["AF0", "AF1", "AF2"],
+                "amount_fen": [30_000] * 3,
+                "at": [T0] * 3,
+            }
+        ),
+    )
+    eng.register(
+        "calls",
+        pd.DataFrame(
+            {
+                "caller": ["13800000009"] * 2,
+                "callee": ["13700000000"] * 2,
+                "start_at": [T0, T0],
+                "direction": ["out", "out"],
+                "imei": ["DEV9", "DEV9"],
+            }
+        ),
+    )
+    eng.register(
+        "cases",
+        pd.DataFrame(
+            {"case_id": ["K1"], "suspect_phones": [["13900000001", "13900000002"]], "suspect_accounts": [[]]}
+        ),
+    )
+    dealers, clusters = find_dealers(eng, DealerConfig())
+    assert clusters.cluster.tolist() == ["device:DEV9"]
+    assert clusters.n_fraud_items.tolist() == [2]
+    top = dealers.iloc[0]
+    assert top.organiser == "id:DEALER"
+    assert {r["code"] for r in top.reasons} == {"device_user", "pays_farmers"}
+    assert top.farmers == ["id:F0", "id:F1", "id:F2", "id:F3"]
+    assert "id:F0" not in set(dealers.organiser)
+    eng.close()

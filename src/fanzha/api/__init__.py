@@ -1,0 +1,1 @@
+"""The real-time decision service and party API (FastAPI): ``fanzha serve``. See docs/api.md."""

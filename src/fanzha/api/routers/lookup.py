@@ -1,0 +1,213 @@
+"""Lookups for the public and parties: 反诈名片-style labels, 一证通查, tips (举报)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi import Path as PathParam
+
+from fanzha.api.auth import DETAIL_ROLES, PARTY_ROLES, Principal
+from fanzha.api.deps import ServiceDep, require
+from fanzha.api.schemas.decide import ReasonPublic
+from fanzha.api.schemas.lookup import LookupPublic, PhoneCardPublic, PhoneCardsPublic, TipCreate, TipPublic
+from fanzha.api.schemas.types import Account, IdNumber, Phone, Url
+from fanzha.api.service import DecisionService
+from fanzha.decide.state import ListEntry, RiskScore
+from fanzha.demo import module_exists
+from fanzha.errors import ValidationError
+from fanzha.records.contracts import IDENTIFIER_NORMALISERS
+from fanzha.records.normalise import mask_account, mask_phone, url_host
+
+router = APIRouter(prefix="/v1", tags=["lookup"])
+TEXT = {
+    "verified": "已认证",
+    "high_risk": "高风险 · 疑似诈骗",
+    "suspicious": "可疑 · 请谨慎",
+    "no_record": "暂无风险记录",
+}
+
+
+def _label(
+    service: DecisionService, entry: ListEntry | None, score: RiskScore | None, p: float | None
+) -> str:
+    high = service.rulebook.live.threshold("number_high_risk", 0.8)
+    if entry and entry.status == "block":
+        return "high_risk"
+    if entry and entry.status == "allow":
+        return "verified"
+    if p is not None and p >= high:
+        return "high_risk"
+    if (entry and entry.status == "watch") or (p is not None and p >= 0.5):
+        return "suspicious"
+    return "no_record"
+
+
+def _answer(
+    service: DecisionService,
+    who: Principal,
+    kind: str,
+    ident: str,
+    shown: str,
+    entry: ListEntry | None,
+    score: RiskScore | None,
+    p: float | None,
+) -> LookupPublic:
+    label = _label(service, entry, score, p)
+    text = entry.label if entry and entry.label and label in ("verified", "high_risk") else TEXT[label]
+    out = LookupPublic(kind=kind, identifier=shown, label=label, label_text=text)  # type: ignore[arg-type]
+    if who.role in DETAIL_ROLES or who.role in PARTY_ROLES:
+        out.tier = score.tier if score else None
+        out.probability = round(p, 4) if p is not None else None
+    if who.role in DETAIL_ROLES:
+        out.identifier = ident
+        out.reasons = (
+            [ReasonPublic(code=score.top_reason, message="top reason of the risk score")]
+            if score and score.top_reason
+            else []
+        )
+        out.sources = [
+            s for s in ((entry.source if entry else ""), service.state.scores.numbers_version) if s
+        ]
+    service.audit(who, f"lookup.{kind}", subject_kind=kind, subject_id=ident, detail={"label": label})
+    return out
+
+
+@router.get(
+    "/lookup/phone/{number}", response_model=LookupPublic, summary="Label of a phone number (反诈名片)"
+)
+def lookup_phone(
+    number: Annotated[Phone, PathParam()],
+    who: Annotated[Principal, Depends(require("lookup"))],
+    service: ServiceDep,
+) -> LookupPublic:
+    score = service.state.number_score(number)
+    return _answer(
+        service,
+        who,
+        "phone",
+        number,
+        mask_phone(number),
+        service.state.lists.get(f"phone:{number}"),
+        score,
+        score.probability if score else None,
+    )
+
+
+@router.get("/lookup/account/{account}", response_model=LookupPublic, summary="Label of a bank account")
+def lookup_account(
+    account: Annotated[Account, PathParam()],
+    who: Annotated[Principal, Depends(require("lookup"))],
+    service: ServiceDep,
+) -> LookupPublic:
+    score = service.state.account_score(account)
+    return _answer(
+        service,
+        who,
+        "account",
+        account,
+        mask_account(account),
+        service.state.lists.get(f"account:{account}"),
+        score,
+        score.probability if score else None,
+    )
+
+
+@router.get(
+    "/lookup/url", response_model=LookupPublic, summary="Label of a URL (by host, plus the URL model)"
+)
+def lookup_url(
+    url: Annotated[Url, Query()], who: Annotated[Principal, Depends(require("lookup"))], service: ServiceDep
+) -> LookupPublic:
+    host = url_host(url)
+    scorer = service.engine.url_scorer
+    p = scorer(url)[0] if scorer else None
+    return _answer(service, who, "url", url, host, service.state.lists.get(f"url:{host}"), None, p)
+
+
+def _cards(service: DecisionService, id_number: str, mask: bool) -> PhoneCardsPublic:
+    rows = service.state.directory.cards_of.get(id_number, [])
+    cards = [
+        PhoneCardPublic(
+            number=mask_phone(r["number"]) if mask else r["number"],
+            carrier=r.get("carrier"),
+            card_type=r.get("card_type"),
+            status=r.get("status"),
+            opened_at=r.get("opened_at"),
+        )
+        for r in rows
+    ]
+    return PhoneCardsPublic(
+        id_number=id_number[:6] + "********" + id_number[-4:], cards=cards, count=len(cards)
+    )
+
+
+@router.get(
+    "/me/phone-cards", response_model=PhoneCardsPublic, summary="一证通查: phone cards on one's own ID"
+)
+def my_phone_cards(
+    who: Annotated[Principal, Depends(require("phonecards:self"))], service: ServiceDep
+) -> PhoneCardsPublic:
+    service.audit(who, "phonecards.self", subject_kind="id_number", subject_id=who.party)
+    return _cards(service, who.party, mask=True)
+
+
+@router.get(
+    "/phone-cards/{id_number}", response_model=PhoneCardsPublic, summary="Phone cards on an ID (police)"
+)
+def phone_cards(
+    id_number: Annotated[IdNumber, PathParam()],
+    who: Annotated[Principal, Depends(require("phonecards:any"))],
+    service: ServiceDep,
+) -> PhoneCardsPublic:
+    service.audit(who, "phonecards.query", subject_kind="id_number", subject_id=id_number)
+    return _cards(service, id_number, mask=False)
+
+
+def _store_tip(service: DecisionService, row: dict[str, Any]) -> str:
+    """Land the tip through the ingest area when it is installed, else queue it in the inbox."""
+    settings = service.settings
+    if module_exists("fanzha.ingest.api"):
+        from fanzha.ingest.api import ingest_path
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"tip-{row['tip_id']}.jsonl"
+            path.write_text(json.dumps(row, ensure_ascii=False, default=str) + "\n", "utf-8")
+            report = ingest_path(path, "tips", settings)
+        if getattr(report, "landed", 0):
+            return "lake"
+    inbox = settings.home / "api" / "inbox" / "tips.jsonl"
+    inbox.parent.mkdir(parents=True, exist_ok=True)
+    with inbox.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    return "inbox"
+
+
+@router.post("/tips", response_model=TipPublic, status_code=201, summary="Submit a tip or report (举报)")
+def submit_tip(
+    body: TipCreate, who: Annotated[Principal, Depends(require("tips:create"))], service: ServiceDep
+) -> TipPublic:
+    try:
+        ident = IDENTIFIER_NORMALISERS[body.identifier_kind](body.identifier)
+    except (ValueError, OverflowError) as exc:
+        raise ValidationError(
+            f"identifier {body.identifier!r} is not a valid {body.identifier_kind}: {exc}", field="identifier"
+        ) from None
+    tip_id = f"tip-{uuid.uuid4().hex[:16]}"
+    row = {
+        "tip_id": tip_id,
+        "reported_at": (body.reported_at or datetime.now(UTC)).isoformat(),
+        "identifier_kind": body.identifier_kind,
+        "identifier": ident,
+        "text": body.text,
+    }
+    stored = _store_tip(service, row)
+    service.audit(
+        who, "tip.create", subject_kind=body.identifier_kind, subject_id=ident, detail={"tip_id": tip_id}
+    )
+    return TipPublic(tip_id=tip_id, identifier_kind=body.identifier_kind, identifier=ident, stored=stored)

@@ -1,0 +1,63 @@
+"""Identifier types that normalise at the boundary (fanzha.records.normalise) and fail as 422, never 500."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StrictInt
+
+from fanzha.records import normalise as n
+
+
+def _safe(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Turn every failure of a normaliser into a ValueError, which pydantic reports as a 422."""
+
+    def check(value: Any) -> Any:
+        try:
+            return fn(value)
+        except ValueError:
+            raise
+        except (OverflowError, OSError, TypeError, UnicodeError) as exc:
+            raise ValueError(f"{value!r} cannot be read: {exc}") from None
+
+    return check
+
+
+def _time(value: datetime) -> datetime:
+    return n.normalise_time(value)
+
+
+Phone = Annotated[
+    str,
+    Field(min_length=3, max_length=32, examples=["13800138000"]),
+    AfterValidator(_safe(n.normalise_phone)),
+]
+Account = Annotated[
+    str,
+    Field(min_length=10, max_length=40, examples=["6222020200112233445"]),
+    AfterValidator(_safe(n.normalise_account)),
+]
+Url = Annotated[
+    str,
+    Field(min_length=4, max_length=2048, examples=["http://example.com/login"]),
+    AfterValidator(_safe(n.normalise_url)),
+]
+Host = Annotated[str, Field(min_length=3, max_length=253), AfterValidator(_safe(n.normalise_host))]
+IdNumber = Annotated[str, Field(min_length=15, max_length=20), AfterValidator(_safe(n.normalise_id_number))]
+Text = Annotated[
+    str,
+    Field(min_length=1, max_length=2000),
+    AfterValidator(_safe(lambda v: n.normalise_text(v, max_chars=2000))),
+]
+ShortText = Annotated[
+    str,
+    Field(min_length=1, max_length=200),
+    AfterValidator(_safe(lambda v: n.normalise_text(v, max_chars=200))),
+]
+Moment = Annotated[
+    datetime, AfterValidator(_safe(_time)), Field(description="ISO-8601; naive times are Asia/Shanghai")
+]
+AmountFen = Annotated[StrictInt, Field(gt=0, le=n.MAX_FEN, description="integer fen (1 yuan = 100 fen)")]
+Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]

@@ -1,0 +1,146 @@
+"""``fanzha serve`` (the decision service and party API), ``fanzha api-key …``, ``fanzha rules check``,
+``fanzha eval decisions``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from fanzha.cli.groups import eval_app
+
+keys_app = typer.Typer(help="API keys (stored hashed) for the decision service.", no_args_is_help=True)
+rules_app = typer.Typer(help="Decision rule sets (rules as data).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.add_typer(keys_app, name="api-key")
+    app.add_typer(rules_app, name="rules")
+    eval_app.command("decisions")(eval_decisions)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, help="TCP port"),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        help="processes; velocity counters and fusion memory are per process, so keep 1 "
+        "unless a load balancer pins each payer to one worker",
+    ),
+    log_level: str = typer.Option("warning", help="uvicorn log level"),
+) -> None:
+    """Start the FastAPI decision service (OpenAPI at /docs and /openapi.json)."""
+    import importlib.util
+
+    import uvicorn
+
+    fast = (
+        importlib.util.find_spec("uvloop") is not None and importlib.util.find_spec("httptools") is not None
+    )
+    uvicorn.run(
+        "fanzha.api.main:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,  # every request is in the audit log already
+        loop="uvloop" if fast else "auto",
+        http="httptools" if fast else "auto",
+    )
+
+
+@keys_app.command("create")
+def key_create(
+    role: str = typer.Option(..., help="police | bank | telecom | platform | procurator | public"),
+    party: str = typer.Option(
+        "", help="bank name, carrier, platform, or the holder's own ID number (public)"
+    ),
+    name: str = typer.Option("", help="who holds the key (shown in the audit log)"),
+) -> None:
+    """Create a key and print it once; only its HMAC is stored."""
+    from fanzha.api.auth import KeyStore
+    from fanzha.settings import get_settings
+
+    settings = get_settings()
+    store = KeyStore(settings.home / "api" / "keys.json", settings.secret_key)
+    typer.echo(store.create(role, party, name))
+
+
+@keys_app.command("list")
+def key_list() -> None:
+    """List keys (id, role, party masked, name, created, revoked) — never the secrets."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from fanzha.api.auth import KeyStore
+    from fanzha.records.normalise import mask_id_number
+    from fanzha.settings import get_settings
+
+    settings = get_settings()
+    store = KeyStore(settings.home / "api" / "keys.json", settings.secret_key)
+    table = Table("key id", "role", "party", "name", "created", "revoked")
+    for k in store.records():
+        party = mask_id_number(k.party) if k.role == "public" else k.party
+        table.add_row(k.key_id, k.role, party, k.name, k.created_at, "yes" if k.revoked else "")
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def key_revoke(key_id: str = typer.Argument(..., help="the id part of fz_<id>_<secret>")) -> None:
+    """Revoke a key (running services stop accepting it within 2 seconds)."""
+    from fanzha.api.auth import KeyStore
+    from fanzha.settings import get_settings
+
+    settings = get_settings()
+    KeyStore(settings.home / "api" / "keys.json", settings.secret_key).revoke(key_id)
+    typer.echo(f"revoked {key_id}")
+
+
+@rules_app.command("check")
+def rules_check(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="rule-set JSON file"),
+) -> None:
+    """Validate a rule-set file against the features the engine computes."""
+    from fanzha.decide.features import FEATURES
+    from fanzha.decide.ruleset import load_ruleset
+
+    ruleset = load_ruleset(path, FEATURES)
+    typer.echo(f"ok: {ruleset.label}, {len(ruleset.rules)} rules, bands {ruleset.bands}")
+
+
+@rules_app.command("install")
+def rules_install(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="rule-set JSON file"),
+    as_: str = typer.Option("draft", "--as", help="draft (shadow mode) or live"),
+) -> None:
+    """Install a rule set into <home>/rules; running services pick it up within a second."""
+    import json
+
+    from fanzha.decide.rulebook import RuleBook
+    from fanzha.settings import get_settings
+
+    book = RuleBook(get_settings().home / "rules")
+    ruleset = book.write(as_, json.loads(path.read_text("utf-8")))
+    typer.echo(f"installed {ruleset.label} as {as_}")
+
+
+def eval_decisions(
+    sim: Path = typer.Option(
+        ..., exists=True, file_okay=False, help="simulator output folder (fanzha simulate --out)"
+    ),
+    scores: Path = typer.Option(
+        None, help="folder with numbers.parquet / accounts.parquet (default <home>/scores)"
+    ),
+) -> None:
+    """Replay a simulated city's calls, SMS and payments through the decision engine; print the outcome."""
+    from rich.console import Console
+
+    from fanzha.decide.replay import print_report, replay_city
+    from fanzha.settings import get_settings
+
+    settings = get_settings()
+    report = replay_city(sim, scores_dir=scores or settings.home / "scores", settings=settings)
+    print_report(report, Console())

@@ -1,0 +1,223 @@
+"""The decision engine: one event in, one outcome on the ladder with its score, reasons and versions.
+
+Pure in-memory work: features from :class:`~fanzha.decide.state.RiskState`, rules from the
+:class:`~fanzha.decide.rulebook.RuleBook`, then the state learns from the event (counters, pairs,
+risky contacts, warnings). Side effects that reach other systems (warning tasks, decision log, shadow
+records) go to ``sinks`` — plain callables that the service batches off the request path.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fanzha.decide import features as fx
+from fanzha.decide.features import CallEvent, Event, PaymentEvent, Scorer, SmsEvent
+from fanzha.decide.rulebook import RuleBook
+from fanzha.decide.ruleset import RANK, Rule, RuleSet
+from fanzha.decide.state import RiskState
+
+_counter = itertools.count(1)
+_PREFIX = f"d{os.getpid():x}-"
+
+
+@dataclass(slots=True)
+class Verdict:
+    outcome: str
+    score: float
+    reasons: list[dict[str, Any]]
+    delay_minutes: int = 0
+    delay_tier: str | None = None
+    ruleset: str = ""
+
+
+@dataclass(slots=True)
+class Decision:
+    decision_id: str
+    event: str
+    at: datetime
+    outcome: str
+    score: float
+    reasons: list[dict[str, Any]]
+    delay_minutes: int
+    delay_tier: str | None
+    versions: dict[str, str]
+    subject: str  # the person key a warning goes to
+    counterpart: str = ""  # the risky side: caller, sender, payee account or host
+    phone: str | None = None  # the person's phone, when known (where a warning is delivered)
+    amount_fen: int = 0
+    shadow: Verdict | None = None
+    features: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "decision_id": self.decision_id,
+            "event": self.event,
+            "outcome": self.outcome,
+            "score": round(self.score, 4),
+            "reasons": self.reasons,
+            "delay_minutes": self.delay_minutes,
+            "delay_tier": self.delay_tier,
+            "versions": self.versions,
+        }
+
+
+def _value(rule: Rule, feats: dict[str, Any]) -> Any:
+    value = feats.get(rule.value_feature or "")
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def evaluate(rules: RuleSet, event: str, feats: dict[str, Any], amount_fen: int | None = None) -> Verdict:
+    """Apply one rule set to computed features (no state change): the heart of live and shadow."""
+    fired = [r for r in rules.by_event[event] if r.fires(feats)]
+    keep = 1.0
+    floor = 0
+    ceiling = RANK["block"]
+    override: str | None = None
+    forced_tier: str | None = None
+    for r in fired:
+        keep *= 1.0 - r.weight
+        if r.floor:
+            floor = max(floor, RANK[r.floor])
+        if r.ceiling:
+            ceiling = min(ceiling, RANK[r.ceiling])
+        if r.override and override is None:
+            override = r.override
+        if r.delay_tier:
+            forced_tier = r.delay_tier
+    score = 1.0 - keep
+    if override is not None:
+        outcome = override
+        score = 1.0 if override == "block" else (0.0 if override == "proceed" else score)
+    else:
+        rank = min(max(RANK[rules.band_outcome(score)], floor), ceiling)
+        outcome = next(k for k, v in RANK.items() if v == rank)
+    if event == "call" and outcome == "delay":  # a call cannot wait: the callee gets a flash warning instead
+        outcome = "warn"
+    reasons = [
+        {"code": r.code, "message": r.message, "value": _value(r, feats), "weight": r.weight} for r in fired
+    ]
+    minutes, tier = 0, None
+    if outcome == "delay" and event == "payment":
+        chosen = rules.tier(score, amount_fen, forced_tier)
+        minutes, tier = chosen.minutes, chosen.name
+    return Verdict(outcome, score, reasons, minutes, tier, rules.label)
+
+
+class DecisionEngine:
+    """Decides events against the live rule set, shadows the draft, and updates the state."""
+
+    def __init__(
+        self,
+        state: RiskState,
+        rulebook: RuleBook,
+        *,
+        text_scorer: Scorer | None = None,
+        url_scorer: Scorer | None = None,
+        model_versions: dict[str, str] | None = None,
+        on_decision: Callable[[Decision], None] | None = None,
+        on_warning: Callable[[Decision], None] | None = None,
+        on_shadow: Callable[[Decision], None] | None = None,
+        keep_features: bool = False,
+    ) -> None:
+        self.state = state
+        self.rulebook = rulebook
+        self.text_scorer = text_scorer
+        self.url_scorer = url_scorer
+        self.model_versions = model_versions or {}
+        self.on_decision = on_decision
+        self.on_warning = on_warning
+        self.on_shadow = on_shadow
+        self.keep_features = keep_features
+
+    # public entry points ------------------------------------------------------------------------
+    def decide(self, ev: Event) -> Decision:
+        self.rulebook.refresh()
+        live = self.rulebook.live
+        phone: str | None
+        if isinstance(ev, PaymentEvent):
+            kind, feats = "payment", fx.payment_features(self.state, ev, live)
+            subject = fx.payer_persons(self.state, ev)[0]
+            counterpart, phone = ev.payee, ev.payer_phone
+        elif isinstance(ev, CallEvent):
+            kind, feats = "call", fx.call_features(self.state, ev, live)
+            subject = self.state.person_of_phone(ev.callee)
+            counterpart, phone = ev.caller, ev.callee
+        elif isinstance(ev, SmsEvent):
+            kind, feats = "sms", fx.sms_features(self.state, ev, live, self.text_scorer)
+            subject = self.state.person_of_phone(ev.receiver)
+            counterpart, phone = ev.sender, ev.receiver
+        else:
+            kind, feats = "url", fx.url_features(self.state, ev, live, self.url_scorer)
+            subject = self.state.person_of_phone(ev.visitor) if ev.visitor else f"url:{ev.host}"
+            counterpart, phone = ev.host, ev.visitor
+        amount = ev.amount_fen if isinstance(ev, PaymentEvent) else None
+        verdict = evaluate(live, kind, feats, amount)
+        decision = Decision(
+            decision_id=f"{_PREFIX}{next(_counter)}",
+            event=kind,
+            at=ev.at,
+            outcome=verdict.outcome,
+            score=verdict.score,
+            reasons=verdict.reasons,
+            delay_minutes=verdict.delay_minutes,
+            delay_tier=verdict.delay_tier,
+            versions=self._versions(live, kind),
+            subject=subject,
+            counterpart=counterpart,
+            phone=phone,
+            amount_fen=amount or 0,
+            features=feats if self.keep_features else {},
+        )
+        draft = self.rulebook.draft
+        if draft is not None:
+            decision.shadow = evaluate(draft, kind, feats, amount)
+        self._learn(ev, decision, feats)
+        self._emit(decision)
+        return decision
+
+    # internals ------------------------------------------------------------------------------------
+    def _versions(self, live: RuleSet, kind: str) -> dict[str, str]:
+        versions = {"rules": live.label, **self.state.versions()}
+        if kind == "sms" and "text" in self.model_versions:
+            versions["text_model"] = self.model_versions["text"]
+        if kind == "url" and "url" in self.model_versions:
+            versions["url_model"] = self.model_versions["url"]
+        return versions
+
+    def _learn(self, ev: Event, d: Decision, feats: dict[str, Any]) -> None:
+        """Update counters and fusion memory after deciding (the event itself must not count)."""
+        mem, live = self.state.memory, self.rulebook.live
+        t = ev.at.timestamp()
+        if d.outcome in ("warn", "delay"):
+            mem.warned[d.subject] = t
+        if isinstance(ev, PaymentEvent):
+            mem.outflow.add(ev.payer, t, ev.amount_fen, ev.payee)
+            mem.inflow.add(ev.payee, t, ev.amount_fen, ev.payer)
+            mem.pairs.add((ev.payer, ev.payee), t, ev.amount_fen)
+            mem.learn_pair(ev.payer, ev.payee, t)
+        elif isinstance(ev, CallEvent):
+            mem.calls.add(ev.caller, t, 0, ev.callee)
+            risk = max(feats["caller_risk"], 1.0 if feats["caller_list"] == "block" else 0.0)
+            answered = ev.duration_s is None or ev.duration_s > 0
+            if risk >= live.threshold("number_high_risk", 0.8) and answered and d.outcome != "block":
+                mem.add_contact(d.subject, t, risk, ev.caller, "call")
+        elif isinstance(ev, SmsEvent):
+            mem.sms.add(ev.sender, t, 0, ev.receiver)
+            risk = max(feats["text_score"], feats["sender_risk"])
+            if risk >= live.threshold("text_contact_risk", 0.8) and d.outcome != "block":
+                mem.add_contact(d.subject, t, risk, ev.sender, "sms")
+        elif ev.visitor and feats["url_score"] >= live.threshold("url_contact_risk", 0.8):
+            mem.add_contact(d.subject, t, feats["url_score"], ev.host, "url")
+
+    def _emit(self, d: Decision) -> None:
+        if self.on_decision:
+            self.on_decision(d)
+        if d.outcome in ("warn", "delay") and self.on_warning:
+            self.on_warning(d)
+        if d.shadow is not None and self.on_shadow:
+            self.on_shadow(d)

@@ -1,0 +1,106 @@
+"""The live and draft rule sets, re-read when their files change (no redeploy).
+
+Rule files live in ``<settings.home>/rules/{live,draft}.json``; when the live file is absent the
+packaged default (``fanzha/decide/rules/live.json``) is used. :meth:`RuleBook.refresh` costs one
+``stat`` per file and is called at most once a second from the request path; a file that fails
+validation is refused with its reason and the previous rule set stays in force.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from fanzha.decide.features import FEATURES
+from fanzha.decide.ruleset import RuleSet, load_ruleset, parse_ruleset
+from fanzha.errors import ConfigError, NotFoundError
+
+PACKAGED = Path(__file__).with_name("rules")
+log = logging.getLogger(__name__)
+
+
+class RuleBook:
+    def __init__(self, folder: Path | None = None, *, check_every_s: float = 1.0) -> None:
+        self.folder = folder
+        self.check_every_s = check_every_s
+        self.live: RuleSet = load_ruleset(PACKAGED / "live.json", FEATURES)
+        self.draft: RuleSet | None = None
+        self.last_error: str | None = None
+        self._stamps: dict[str, tuple[int, int] | None] = {"live": None, "draft": None}
+        self._checked = 0.0
+        self.refresh(force=True)
+
+    def path(self, name: str) -> Path | None:
+        return self.folder / f"{name}.json" if self.folder else None
+
+    def _stamp(self, path: Path | None) -> tuple[int, int] | None:
+        try:
+            st = path.stat() if path else None
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size) if st else None
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Re-read changed rule files; True when a rule set changed."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.check_every_s:
+            return False
+        self._checked = now
+        changed = False
+        for name in ("live", "draft"):
+            path = self.path(name)
+            stamp = self._stamp(path)
+            if stamp == self._stamps[name] and not force:
+                continue
+            self._stamps[name] = stamp
+            try:
+                loaded = load_ruleset(path, FEATURES) if stamp and path else None
+            except ConfigError as exc:
+                self.last_error = f"{name}: {exc}"
+                log.error("rule set %s refused, previous one stays in force: %s", name, exc)
+                continue
+            if name == "live":
+                self.live = loaded or load_ruleset(PACKAGED / "live.json", FEATURES)
+            else:
+                self.draft = loaded
+            changed = True
+        return changed
+
+    def document(self, name: str) -> dict[str, Any]:
+        path = self.path(name)
+        if path and path.exists():
+            return dict(json.loads(path.read_text("utf-8")))
+        if name == "live":
+            return dict(json.loads((PACKAGED / "live.json").read_text("utf-8")))
+        raise NotFoundError(f"no {name} rule set; PUT one to /v1/rules/{name} or write {path}")
+
+    def write(self, name: str, document: dict[str, Any]) -> RuleSet:
+        """Validate and store a rule set document (atomically); it is live at the next refresh."""
+        if name not in ("live", "draft"):
+            raise NotFoundError(f"rule set {name!r} does not exist; use live or draft")
+        if self.folder is None:
+            raise ConfigError("this rule book has no folder to write to; start with settings.home")
+        ruleset = parse_ruleset(document, FEATURES)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{name}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(document, ensure_ascii=False, indent=2), "utf-8")
+        tmp.replace(path)
+        self.refresh(force=True)
+        return ruleset
+
+    def promote(self) -> RuleSet:
+        """Make the draft the live rule set (the old live one is kept as ``live.previous.json``)."""
+        if self.draft is None or self.folder is None:
+            raise NotFoundError("there is no draft rule set to promote; PUT one to /v1/rules/draft first")
+        draft_doc = self.document("draft")
+        live_path = self.folder / "live.json"
+        if live_path.exists():
+            live_path.replace(self.folder / "live.previous.json")
+        self.write("live", draft_doc)
+        (self.folder / "draft.json").unlink(missing_ok=True)
+        self.refresh(force=True)
+        return self.live

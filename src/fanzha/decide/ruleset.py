@@ -1,0 +1,218 @@
+"""Decision rules as versioned data: a rule set is a JSON document, validated on load.
+
+A rule names the event kinds it applies to, a conjunction of conditions on named features (computed by
+:mod:`fanzha.decide.features`), a weight (its contribution to the score) and optionally a floor (the
+least outcome it forces), a ceiling, or an override (first fired override decides: list hits).
+Scores combine as a noisy-or, ``1 - Π(1 - weight)``, so one strong signal or several weak ones add up.
+Outcome bands turn the score into the ladder ``proceed < warn < delay < block``; a delayed payment
+gets a delay tier (延时层级) from the tier table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fanzha.errors import ConfigError
+
+OUTCOMES = ("proceed", "warn", "delay", "block")
+RANK = {name: i for i, name in enumerate(OUTCOMES)}
+EVENTS = ("call", "sms", "url", "payment")
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "in": lambda a, b: a in b,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    feature: str
+    op: str
+    value: Any
+
+    def holds(self, features: Mapping[str, Any]) -> bool:
+        actual = features.get(self.feature)
+        if actual is None:
+            return False
+        try:
+            return bool(_OPS[self.op](actual, self.value))
+        except TypeError:
+            return False
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    message: str
+    events: frozenset[str]
+    when: tuple[Condition, ...]
+    weight: float = 0.0
+    floor: str | None = None
+    ceiling: str | None = None
+    override: str | None = None
+    delay_tier: str | None = None
+    value_feature: str | None = None  # feature reported as the reason's value
+
+    def fires(self, features: Mapping[str, Any]) -> bool:
+        return all(c.holds(features) for c in self.when)
+
+
+@dataclass(frozen=True, slots=True)
+class DelayTier:
+    name: str
+    minutes: int
+    min_score: float = 1.1  # unreachable by default: tier reached by amount or rule only
+    min_amount_fen: int | None = None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    version: str
+    description: str
+    thresholds: dict[str, float]
+    bands: dict[str, float]  # warn / delay / block: least score for that outcome
+    rules: tuple[Rule, ...]
+    delay_tiers: tuple[DelayTier, ...]
+    digest: str = ""
+    by_event: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.version}#{self.digest[:8]}"
+
+    def threshold(self, name: str, default: float) -> float:
+        return float(self.thresholds.get(name, default))
+
+    def band_outcome(self, score: float) -> str:
+        for name in ("block", "delay", "warn"):
+            if score >= self.bands[name]:
+                return name
+        return "proceed"
+
+    def tier(self, score: float, amount_fen: int | None, forced: str | None) -> DelayTier:
+        """The most severe tier reached by score, amount or a rule's own tier (tiers are ordered)."""
+        chosen = self.delay_tiers[0]
+        for t in self.delay_tiers:
+            by_amount = (
+                t.min_amount_fen is not None and amount_fen is not None and amount_fen >= t.min_amount_fen
+            )
+            if score >= t.min_score or by_amount or t.name == forced:
+                chosen = t
+        return chosen
+
+
+def _outcome(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    if value not in RANK:
+        raise ConfigError(f"{where}: outcome {value!r} is not one of {', '.join(OUTCOMES)}")
+    return str(value)
+
+
+def _condition(
+    raw: object, where: str, known: Mapping[str, frozenset[str]], events: frozenset[str]
+) -> Condition:
+    if not isinstance(raw, dict) or not {"feature", "op", "value"} <= raw.keys():
+        raise ConfigError(f"{where}: a condition needs feature, op and value; got {raw!r}")
+    if raw["op"] not in _OPS:
+        raise ConfigError(f"{where}: operator {raw['op']!r} is not one of {' '.join(_OPS)}")
+    for event in events:
+        if raw["feature"] not in known[event]:
+            raise ConfigError(
+                f"{where}: feature {raw['feature']!r} is not computed for {event} events; "
+                f"known: {', '.join(sorted(known[event]))}"
+            )
+    value = raw["value"]
+    if raw["op"] == "in":
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: operator 'in' needs a list value, got {value!r}")
+        value = frozenset(value)
+    return Condition(raw["feature"], raw["op"], value)
+
+
+def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[str]) -> Rule:
+    where = f"rule {i}"
+    if not isinstance(raw, dict) or "code" not in raw or "events" not in raw:
+        raise ConfigError(f"{where}: a rule needs at least code, events and when; got {raw!r}")
+    where = f"rule {raw['code']!r}"
+    events = frozenset(raw["events"])
+    if not events or not events <= set(EVENTS):
+        raise ConfigError(f"{where}: events {sorted(events)} must be a non-empty subset of {EVENTS}")
+    when = tuple(_condition(c, where, known, events) for c in raw.get("when", []))
+    if not when:
+        raise ConfigError(f"{where}: needs at least one condition in 'when'")
+    weight = float(raw.get("weight", 0.0))
+    if not 0.0 <= weight < 1.0:
+        raise ConfigError(f"{where}: weight {weight} must be in [0, 1)")
+    tier = raw.get("delay_tier")
+    if tier is not None and tier not in tiers:
+        raise ConfigError(f"{where}: delay_tier {tier!r} is not one of {sorted(tiers)}")
+    return Rule(
+        code=str(raw["code"]),
+        message=str(raw.get("message", raw["code"])),
+        events=events,
+        when=when,
+        weight=weight,
+        floor=_outcome(raw.get("floor"), where),
+        ceiling=_outcome(raw.get("ceiling"), where),
+        override=_outcome(raw.get("override"), where),
+        delay_tier=tier,
+        value_feature=raw.get("value_feature") or when[0].feature,
+    )
+
+
+def parse_ruleset(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> RuleSet:
+    """Validate a rule-set document (a dict) against the features the engine computes."""
+    for key in ("version", "bands", "rules", "delay_tiers"):
+        if key not in document:
+            raise ConfigError(f"rule set lacks {key!r}; see src/fanzha/decide/rules/live.json")
+    bands = {k: float(document["bands"].get(k, 2.0)) for k in ("warn", "delay", "block")}
+    if not bands["warn"] <= bands["delay"] <= bands["block"]:
+        raise ConfigError(f"bands must rise warn <= delay <= block; got {bands}")
+    tiers = tuple(
+        DelayTier(str(t["name"]), int(t["minutes"]), float(t.get("min_score", 1.1)), t.get("min_amount_fen"))
+        for t in document["delay_tiers"]
+    )
+    if not tiers:
+        raise ConfigError("rule set needs at least one delay tier")
+    names = {t.name for t in tiers}
+    rules = tuple(_rule(r, i, known, names) for i, r in enumerate(document["rules"]))
+    codes = [r.code for r in rules]
+    if len(set(codes)) != len(codes):
+        raise ConfigError(
+            f"rule codes must be unique; duplicates: {sorted({c for c in codes if codes.count(c) > 1})}"
+        )
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
+    return RuleSet(
+        version=str(document["version"]),
+        description=str(document.get("description", "")),
+        thresholds={k: float(v) for k, v in document.get("thresholds", {}).items()},
+        bands=bands,
+        rules=rules,
+        delay_tiers=tiers,
+        digest=hashlib.sha256(canonical).hexdigest(),
+        by_event={e: tuple(r for r in rules if e in r.events) for e in EVENTS},
+    )
+
+
+def load_ruleset(path: Path, known: Mapping[str, frozenset[str]]) -> RuleSet:
+    try:
+        document = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(
+            f"rule set {path} cannot be read as JSON ({exc}); fix or restore the file"
+        ) from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"rule set {path} must be a JSON object")
+    return parse_ruleset(document, known)

@@ -1,0 +1,155 @@
+"""The in-memory state behind every decision: lists, risk scores, who owns what, and recent history.
+
+Nothing here touches a disk or a database on the request path. Loaders (:mod:`fanzha.decide.sources`)
+build new snapshots in the background and swap them in with one assignment, so a request sees either
+the old or the new snapshot, never half of one.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fanzha.decide.velocity import Velocity
+
+LIST_STATUSES = ("block", "allow", "watch")
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One identifier's resolved list status (precedence already applied by the list owner)."""
+
+    status: str  # block | allow | watch
+    label: str = ""  # 反诈名片 label for allow-listed callers, or the risk label
+    source: str = ""
+    list_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RiskScore:
+    probability: float
+    tier: str
+    top_reason: str = ""
+
+
+@dataclass
+class Lists:
+    """Identifiers by typed key (``phone:…``, ``account:…``, ``url:<host>``) → resolved entry.
+
+    ``host_resolver`` (set when suffix entries exist) resolves a host against exact and suffix
+    entries together with the list owner's precedence; answers are cached per host.
+    """
+
+    entries: dict[str, ListEntry] = field(default_factory=dict)
+    version: str = "none"
+    host_resolver: Callable[[str], ListEntry | None] | None = None
+    _hosts: dict[str, ListEntry | None] = field(default_factory=dict)
+
+    def get(self, key: str) -> ListEntry | None:
+        if self.host_resolver is not None and key.startswith("url:"):
+            host = key[4:]
+            if host not in self._hosts:
+                if len(self._hosts) > 100_000:
+                    self._hosts.clear()
+                self._hosts[host] = self.host_resolver(host)
+            return self._hosts[host]
+        return self.entries.get(key)
+
+
+@dataclass
+class Scores:
+    numbers: dict[str, RiskScore] = field(default_factory=dict)
+    accounts: dict[str, RiskScore] = field(default_factory=dict)
+    numbers_version: str = "none"
+    accounts_version: str = "none"
+
+
+@dataclass
+class Directory:
+    """Who owns which phone cards and accounts (real-name registration, 实名制)."""
+
+    phone_owner: dict[str, str] = field(default_factory=dict)
+    account_owner: dict[str, str] = field(default_factory=dict)
+    account_bank: dict[str, str] = field(default_factory=dict)
+    cards_of: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # id → phone cards
+    version: str = "none"
+
+
+class Memory:
+    """Recent history the decisions learn from as they go: counters, risky contacts, warnings, pairs."""
+
+    def __init__(self, horizon_s: float = 86_400.0) -> None:
+        self.calls = Velocity(horizon_s)  # per calling number, other = callee
+        self.sms = Velocity(horizon_s)  # per sending number, other = receiver
+        self.outflow = Velocity(horizon_s)  # per payer account, other = payee
+        self.inflow = Velocity(horizon_s)  # per payee account, other = payer
+        self.pairs = Velocity(horizon_s)  # per (payer, payee)
+        self.pair_first_seen: dict[tuple[str, str], float] = {}
+        # person key → recent risky contacts (t, risk, identifier, channel); newest last
+        self.contacts: dict[str, deque[tuple[float, float, str, str]]] = {}
+        self.warned: dict[str, float] = {}  # person key → last time warned
+        self.horizon_s = horizon_s
+
+    def add_contact(self, person: str, t: float, risk: float, ident: str, channel: str) -> None:
+        q = self.contacts.get(person)
+        if q is None:
+            q = self.contacts[person] = deque(maxlen=16)
+        q.append((t, risk, ident, channel))
+
+    def latest_contact(
+        self, persons: tuple[str, ...], t: float, window_s: float, channels: frozenset[str]
+    ) -> tuple[float, float, str, str] | None:
+        """The riskiest contact in the window across the person's keys (ties → the newest)."""
+        best: tuple[float, float, str, str] | None = None
+        for person in persons:
+            for contact in self.contacts.get(person, ()):
+                if (
+                    contact[3] in channels
+                    and 0 <= t - contact[0] <= window_s
+                    and (best is None or (contact[1], contact[0]) > (best[1], best[0]))
+                ):
+                    best = contact
+        return best
+
+    def last_warned(self, persons: tuple[str, ...], t: float) -> float | None:
+        times = [self.warned[p] for p in persons if p in self.warned and self.warned[p] <= t]
+        return max(times) if times else None
+
+    def learn_pair(self, payer: str, payee: str, t: float) -> None:
+        first = self.pair_first_seen.get((payer, payee))
+        if first is None or t < first:
+            self.pair_first_seen[(payer, payee)] = t
+
+
+@dataclass
+class RiskState:
+    lists: Lists = field(default_factory=Lists)
+    scores: Scores = field(default_factory=Scores)
+    directory: Directory = field(default_factory=Directory)
+    memory: Memory = field(default_factory=Memory)
+
+    # person keys: the owner's ID when the directory knows it, so a call to one's phone and a payment
+    # from one's account meet (fusion across telecom and bank), else the identifier itself
+    def person_of_phone(self, phone: str) -> str:
+        owner = self.directory.phone_owner.get(phone)
+        return f"id:{owner}" if owner else f"phone:{phone}"
+
+    def person_of_account(self, account: str) -> str:
+        owner = self.directory.account_owner.get(account)
+        return f"id:{owner}" if owner else f"account:{account}"
+
+    def number_score(self, phone: str) -> RiskScore | None:
+        return self.scores.numbers.get(phone)
+
+    def account_score(self, account: str) -> RiskScore | None:
+        return self.scores.accounts.get(account)
+
+    def versions(self) -> dict[str, str]:
+        return {
+            "lists": self.lists.version,
+            "numbers": self.scores.numbers_version,
+            "accounts": self.scores.accounts_version,
+            "directory": self.directory.version,
+        }

@@ -84,7 +84,25 @@ def test_dealer_found_through_device_and_card_fees() -> None:
     assert clusters.n_fraud_items.tolist() == [2]
     top = dealers.iloc[0]
     assert top.organiser == "id:DEALER"
-    assert {r["code"] for r in top.reasons} == {"device_user", "pays_farmers"}
+    assert {r["code"] for r in top.reasons} == {"device_user", "pays_farmers", "same_device"}
+    assert top.resolved and top["keys"] == ["device:DEV9"]
     assert top.farmers == ["id:F0", "id:F1", "id:F2", "id:F3"]
     assert "id:F0" not in set(dealers.organiser)
+
+
+def test_unresolved_dealer_points_at_his_device_and_outlet_batch() -> None:
+    # no calls, no card fees: the organiser is known only by his activation device
+    cards = [card(f"1390000000{i}", f"F{i}", i * 10, "DEV9", "代理点07号") for i in range(4)]
+    eng = DuckDBEngine(threads=1)
+    eng.register("phone_cards", pd.DataFrame(cards))
+    eng.register(
+        "cases",
+        pd.DataFrame({"case_id": ["K1"], "suspect_phones": [["13900000003"]], "suspect_accounts": [[]]}),
+    )
+    dealers, clusters = find_dealers(eng, DealerConfig(burst_minutes=120))
+    assert len(dealers) == 1  # the device cluster and the outlet burst share items: one dealer
+    assert sorted(clusters.signal) == ["place_burst", "same_device"]
+    assert dealers.organiser[0] == "device:DEV9" and not dealers.resolved[0]
+    assert dealers.farmers[0] == ["id:F0", "id:F1", "id:F2", "id:F3"]
+    eng.close()
     eng.close()

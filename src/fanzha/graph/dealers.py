@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from fanzha.engine.base import Engine
@@ -134,56 +135,102 @@ REASON_TEXT = {
     "device_user": "their own SIM used the device that activated the cluster's cards ({value:.0f} records)",
     "pays_farmers": "their accounts paid {value:.0f} of the cluster's card owners (card fee)",
 }
+KEY_RANK = {"device": 0, "ip": 1, "place": 2}
+DEALER_COLUMNS = [
+    "dealer_id",
+    "organiser",
+    "resolved",
+    "score",
+    "reasons",
+    "keys",
+    "farmers",
+    "n_items",
+    "n_fraud_items",
+]
+
+
+def _merge_clusters(clusters: pd.DataFrame) -> pd.Series:
+    """Clusters that share an item belong to one dealer (his device, his IP, his outlet batches)."""
+    from fanzha.graph.components import connected_components
+
+    pairs = clusters[["cluster", "items"]].explode("items")
+    ckeys, cidx = np.unique(pairs.cluster.to_numpy(str), return_inverse=True)
+    ikeys, iidx = np.unique(pairs["items"].to_numpy(str), return_inverse=True)
+    labels = connected_components(
+        cidx.astype(np.int32), (iidx + len(ckeys)).astype(np.int32), len(ckeys) + len(ikeys)
+    )
+    return pd.Series(labels[: len(ckeys)], index=ckeys)
+
+
+def _person_evidence(cand: pd.DataFrame, farmers: set[tuple[str, str]]) -> pd.DataFrame:
+    """Scored (cluster, person, code, value, score) rows; a farmer of the cluster only as its device user."""
+    if cand.empty:
+        return cand.assign(score=[])
+    own = [(c, p) in farmers for c, p in zip(cand.cluster, cand.person, strict=True)]
+    cand = cand[~(pd.Series(own, index=cand.index) & (cand.code != "device_user"))].copy()
+    weight = np.where(cand.code == "device_user", 2.0, 1.0)
+    cand["score"] = weight * (1.0 + np.minimum(cand.value.to_numpy(float), 10.0) / 10.0)
+    return cand
 
 
 def find_dealers(
     engine: Engine, config: DealerConfig | None = None, fraud_items: list[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(dealers, clusters)``: organisers with score, reasons, clusters, farmers; and the clusters."""
+    """``(dealers, clusters)``: one row per dealer (merged clusters) with the organiser it points at.
+
+    ``organiser`` is a person (``id:…``, ``resolved`` true) when the records name one; otherwise the
+    dealer's strongest key (his activation device, his IP, or his outlet batch) so that the farmers'
+    cards are still grouped under the organiser rather than listed one farmer at a time.
+    """
     config = config or DealerConfig()
     clusters = find_clusters(engine, config, fraud_items)
-    columns = ["organiser", "score", "reasons", "clusters", "farmers", "n_items", "n_fraud_items"]
     if clusters.empty:
-        return pd.DataFrame(columns=columns), clusters
-    cand = _candidates(engine, clusters, config)
+        return pd.DataFrame(columns=DEALER_COLUMNS), clusters
+    clusters["group"] = clusters.cluster.map(_merge_clusters(clusters))
     farmers = clusters[["cluster", "owners"]].explode("owners")
-    is_farmer = set(zip(farmers.cluster, farmers.owners, strict=True))
-    rows: dict[str, dict] = {}
-    info = clusters.set_index("cluster")
-    for cluster, person, code, value in cand.itertuples(index=False):
-        own = (cluster, person) in is_farmer
-        if own and code != "device_user":
-            continue
-        # a device user who also owns cards in the cluster is most likely the dealer with his own card
-        score = (2.0 if code == "device_user" else 1.0) * (1.0 + min(float(value), 10.0) / 10.0)
-        row = rows.setdefault(
-            person,
+    cand = _person_evidence(
+        _candidates(engine, clusters, config), set(zip(farmers.cluster, farmers.owners, strict=True))
+    )
+    cand = cand.merge(clusters[["cluster", "group"]], on="cluster")
+    rows = []
+    for group, members in clusters.groupby("group", sort=False):
+        evidence = cand[cand.group == group]
+        per_person = evidence.groupby("person").score.sum().sort_values(ascending=False)
+        keys = sorted(members.cluster, key=lambda k: (KEY_RANK.get(k.split(":", 1)[0], 9), k))
+        resolved = bool(len(per_person)) and float(per_person.iloc[0]) >= config.min_score
+        organiser = str(per_person.index[0]) if resolved else keys[0]
+        reasons = [
             {
-                "organiser": person,
-                "score": 0.0,
-                "reasons": [],
-                "clusters": [],
-                "farmers": set(),
-                "n_items": 0,
-                "n_fraud_items": 0,
-            },
-        )
-        row["score"] += score
-        row["reasons"].append(
+                "code": r.code,
+                "message": REASON_TEXT[r.code].format(value=r.value),
+                "value": float(r.value),
+                "cluster": r.cluster,
+            }
+            for r in evidence[evidence.person == organiser].itertuples()
+        ] + [
             {
-                "code": code,
-                "message": REASON_TEXT[code].format(value=value),
-                "value": float(value),
-                "cluster": cluster,
+                "code": m.signal,
+                "message": f"{m.n_owners} owners opened {m.n_items} items at {m.cluster}, "
+                f"{m.n_fraud_items} later used by fraud",
+                "value": float(m.n_fraud_items),
+                "cluster": m.cluster,
+            }
+            for m in members.itertuples()
+        ]
+        owners = sorted(set().union(*members.owners.map(set)) - {organiser})
+        items = set().union(*members["items"].map(set))
+        rows.append(
+            {
+                "organiser": organiser,
+                "resolved": resolved,
+                "score": float(per_person.iloc[0]) if resolved else 0.0,
+                "reasons": reasons,
+                "keys": keys,
+                "farmers": owners,
+                "n_items": len(items),
+                "n_fraud_items": int(members.n_fraud_items.max()),
             }
         )
-        if cluster not in row["clusters"]:
-            row["clusters"].append(cluster)
-            row["farmers"] |= set(info.loc[cluster, "owners"]) - {person}
-            row["n_items"] += int(info.loc[cluster, "n_items"])
-            row["n_fraud_items"] += int(info.loc[cluster, "n_fraud_items"])
-    dealers = pd.DataFrame([r for r in rows.values() if r["score"] >= config.min_score], columns=columns)
-    if len(dealers):
-        dealers["farmers"] = dealers.farmers.apply(sorted)
-        dealers = dealers.sort_values(["score", "organiser"], ascending=[False, True], ignore_index=True)
-    return dealers, clusters
+    dealers = pd.DataFrame(rows).sort_values(["n_fraud_items", "n_items"], ascending=False, ignore_index=True)
+    dealers.insert(0, "dealer_id", [f"D{i + 1:04d}" for i in range(len(dealers))])
+    return dealers[DEALER_COLUMNS], clusters

@@ -1,0 +1,91 @@
+"""Supervision models: known hits on a hand-made city, versioning, last-run metrics."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fanzha.engine.duckdb import DuckDBEngine
+from fanzha.errors import ConfigError, NotFoundError
+from fanzha.graph.supervision import ModelStore, run_model
+
+T0 = pd.Timestamp("2026-03-01", tz="UTC")
+
+
+@pytest.fixture
+def city() -> DuckDBEngine:
+    eng = DuckDBEngine(threads=1)
+    cases = pd.DataFrame(
+        {
+            "case_id": ["C1", "C2", "C3"],
+            "victim_id": ["V1", "V2", "V3"],
+            "region": ["510104", "440305", "510104"],
+            "loss_fen": [100, 200, 300],
+            "reported_at": [T0] * 3,
+            "suspect_phones": [["13900000001"], ["13900000002"], ["13900000009"]],
+            "suspect_accounts": [["A1"], [], []],
+        }
+    )
+    cards = pd.DataFrame(
+        {
+            "number": ["13900000001", "13900000002", "13900000009"] + [f"1370000000{i}" for i in range(5)],
+            "owner_id": ["SELLER", "SELLER", "STUDENT2"] + ["STUDENT1"] * 5,
+            "opened_at": [T0] * 8,
+            "outlet": ["x"] * 8,
+        }
+    )
+    people = pd.DataFrame(
+        {
+            "id_number": ["SELLER", "STUDENT1", "STUDENT2", "OTHER"],
+            "name": ["s", "a", "b", "c"],
+            "region": ["510104"] * 4,
+            "is_student": [False, True, True, True],
+        }
+    )
+    accounts = pd.DataFrame({"account_no": ["A1"], "owner_id": ["CHARGED"], "account_type": ["personal"]})
+    for name, frame in (("cases", cases), ("phone_cards", cards), ("people", people), ("accounts", accounts)):
+        eng.register(name, frame)
+    eng.register(
+        "case_groups",
+        pd.DataFrame({"case_id": ["C1", "C2"], "group_id": ["G1", "G1"], "identifiers": [[], []]}),
+    )
+    yield eng
+    eng.close()
+
+
+def test_unprosecuted_sellers_respect_the_charged_list(city, tmp_path) -> None:
+    store = ModelStore(tmp_path)
+    clues, _ = run_model(city, store, "unprosecuted_card_sellers")
+    assert clues.id_number.tolist() == ["SELLER"]
+    assert list(clues.cases[0]) == ["C1", "C2"]
+    city.register("charged", pd.DataFrame({"id_number": ["SELLER"]}))
+    clues, _ = run_model(city, store, "unprosecuted_card_sellers")
+    assert clues.empty
+    assert store.load("unprosecuted_card_sellers").last_run["hits"] == 0
+
+
+def test_students_with_many_or_fraud_cards(city, tmp_path) -> None:
+    clues, metrics = run_model(city, ModelStore(tmp_path), "student_card_hoarders", truth={"STUDENT2"})
+    assert clues.id_number.tolist() == ["STUDENT2", "STUDENT1"]
+    assert clues.n_cards.tolist() == [1, 5]
+    assert metrics["precision"] == 0.5
+
+
+def test_cross_district_groups(city, tmp_path) -> None:
+    clues, _ = run_model(city, ModelStore(tmp_path), "cross_district_links")
+    assert clues.group_id.tolist() == ["G1"]
+    assert list(clues.regions[0]) == ["440305", "510104"]
+
+
+def test_models_are_versioned_and_params_checked(city, tmp_path) -> None:
+    store = ModelStore(tmp_path)
+    assert store.names() == ["cross_district_links", "student_card_hoarders", "unprosecuted_card_sellers"]
+    model = store.load("student_card_hoarders")
+    model.params["max_cards"] = 3
+    assert store.save(model).version == 2
+    assert store.save(store.load("student_card_hoarders")).version == 2  # unchanged: no new version
+    assert store.load("student_card_hoarders", version=1).params["max_cards"] == 5
+    with pytest.raises(ConfigError, match="no parameters"):
+        run_model(city, store, "student_card_hoarders", {"bogus": 1})
+    with pytest.raises(NotFoundError, match="no supervision model"):
+        store.load("nope")

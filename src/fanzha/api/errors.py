@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 
 from fanzha.api.ops_bridge import Unavailable
 from fanzha.api.ratelimit import RateLimited
+from fanzha.api.responses import FastJSON
 from fanzha.errors import (
     AccessDenied,
     ConfigError,
@@ -50,7 +50,7 @@ def status_of(exc: FanzhaError) -> int:
     return 400
 
 
-async def fanzha_error(request: Request, exc: Exception) -> ORJSONResponse:
+async def fanzha_error(request: Request, exc: Exception) -> FastJSON:
     assert isinstance(exc, FanzhaError)
     code = status_of(exc)
     body: dict[str, object] = {"error": type(exc).__name__, "message": str(exc)}
@@ -62,10 +62,10 @@ async def fanzha_error(request: Request, exc: Exception) -> ORJSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-    return ORJSONResponse(body, status_code=code, headers=headers)
+    return FastJSON(body, status_code=code, headers=headers)
 
 
-async def request_invalid(request: Request, exc: Exception) -> ORJSONResponse:
+async def request_invalid(request: Request, exc: Exception) -> FastJSON:
     assert isinstance(exc, RequestValidationError)
     problems = [
         {
@@ -76,7 +76,7 @@ async def request_invalid(request: Request, exc: Exception) -> ORJSONResponse:
         for e in exc.errors()[:20]
     ]
     first = problems[0] if problems else {"loc": [], "message": "invalid request"}
-    return ORJSONResponse(
+    return FastJSON(
         {
             "error": "ValidationError",
             "message": f"{'.'.join(first['loc'])}: {first['message']}",

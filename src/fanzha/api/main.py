@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from fanzha import __version__
 from fanzha.api import errors
@@ -43,7 +42,6 @@ def create_app(
         title="fanzha decision service",
         version=__version__,
         description=DESCRIPTION,
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
     )
     app.state.service = service

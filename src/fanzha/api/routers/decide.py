@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
-from fastapi.responses import ORJSONResponse
 
 from fanzha.api.auth import Principal
 from fanzha.api.deps import ServiceDep, require
+from fanzha.api.responses import FastJSON
 from fanzha.api.schemas.decide import CallCreate, DecisionPublic, PaymentCreate, SmsCreate, UrlVisitCreate
 from fanzha.decide.features import CallEvent, PaymentEvent, SmsEvent, UrlEvent
 from fanzha.records.normalise import url_host
@@ -25,28 +25,28 @@ def _now() -> datetime:
 @router.post("/call", response_model=DecisionPublic, summary="Decide on a call (caller → callee)")
 async def decide_call(
     body: CallCreate, who: Annotated[Principal, Depends(require("decide:call"))], service: ServiceDep
-) -> ORJSONResponse:
+) -> FastJSON:
     d = service.engine.decide(CallEvent(body.caller, body.callee, body.at or _now(), body.duration_s))
     service.audit_decision(who, d)
-    return ORJSONResponse(d.public())
+    return FastJSON(d.public())
 
 
 @router.post("/sms", response_model=DecisionPublic, summary="Decide on an SMS (sender → receiver, text)")
 async def decide_sms(
     body: SmsCreate, who: Annotated[Principal, Depends(require("decide:sms"))], service: ServiceDep
-) -> ORJSONResponse:
+) -> FastJSON:
     d = service.engine.decide(SmsEvent(body.sender, body.receiver, body.at or _now(), body.text))
     service.audit_decision(who, d)
-    return ORJSONResponse(d.public())
+    return FastJSON(d.public())
 
 
 @router.post("/url", response_model=DecisionPublic, summary="Decide on a URL visit")
 async def decide_url(
     body: UrlVisitCreate, who: Annotated[Principal, Depends(require("decide:url"))], service: ServiceDep
-) -> ORJSONResponse:
+) -> FastJSON:
     d = service.engine.decide(UrlEvent(body.url, url_host(body.url), body.at or _now(), body.visitor))
     service.audit_decision(who, d)
-    return ORJSONResponse(d.public())
+    return FastJSON(d.public())
 
 
 def _payment(body: PaymentCreate) -> PaymentEvent:
@@ -58,10 +58,10 @@ def _payment(body: PaymentCreate) -> PaymentEvent:
 @router.post("/payment", response_model=DecisionPublic, summary="Decide on a payment (payer → payee, fen)")
 async def decide_payment(
     body: PaymentCreate, who: Annotated[Principal, Depends(require("decide:payment"))], service: ServiceDep
-) -> ORJSONResponse:
+) -> FastJSON:
     d = service.engine.decide(_payment(body))
     service.audit_decision(who, d)
-    return ORJSONResponse(d.public())
+    return FastJSON(d.public())
 
 
 @router.post(
@@ -73,10 +73,10 @@ async def decide_payments(
     body: Annotated[list[PaymentCreate], Body(max_length=MAX_BATCH)],
     who: Annotated[Principal, Depends(require("decide:payment"))],
     service: ServiceDep,
-) -> ORJSONResponse:
+) -> FastJSON:
     out = []
     for item in body:
         d = service.engine.decide(_payment(item))
         service.audit_decision(who, d)
         out.append(d.public())
-    return ORJSONResponse(out)
+    return FastJSON(out)

@@ -1,0 +1,200 @@
+"""The decision engine without HTTP: ladder, lists, velocity, tiered delays, fusion, shadow, reloads."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from fanzha.decide.engine import DecisionEngine, evaluate
+from fanzha.decide.features import FEATURES, CallEvent, PaymentEvent, SmsEvent, UrlEvent
+from fanzha.decide.rulebook import PACKAGED, RuleBook
+from fanzha.decide.ruleset import OUTCOMES, RANK, parse_ruleset
+from fanzha.decide.state import ListEntry, RiskScore, RiskState
+from fanzha.decide.velocity import Velocity
+from fanzha.errors import ConfigError
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+A, B, C = "6222000000000000001", "6222000000000000002", "6222000000000000003"
+
+
+def engine(tmp_path: Path | None = None, **kw) -> DecisionEngine:
+    return DecisionEngine(RiskState(), RuleBook(tmp_path), **kw)
+
+
+def pay(payer=A, payee=B, fen=10_000, at=T0, channel="mobile", phone=None) -> PaymentEvent:
+    return PaymentEvent(payer, payee, fen, channel, at, phone)
+
+
+def test_plain_payment_proceeds_with_versions() -> None:
+    d = engine().decide(pay())
+    assert d.outcome == "proceed" and d.reasons == [] and d.score == 0.0
+    assert d.versions["rules"].startswith("2026.11.1#")
+
+
+def test_block_list_overrides_and_allow_list_wins_over_risk() -> None:
+    e = engine()
+    e.state.lists.entries[f"account:{B}"] = ListEntry("block", "mule", "police")
+    d = e.decide(pay())
+    assert d.outcome == "block" and d.reasons[0]["code"] == "PAYEE_BLOCK_LISTED"
+    e.state.lists.entries[f"account:{C}"] = ListEntry("allow", "utility company", "bank")
+    e.state.scores.accounts[C] = RiskScore(0.99, "red")
+    assert e.decide(pay(payee=C)).outcome == "proceed"
+
+
+def test_red_payee_is_delayed_with_tier() -> None:
+    e = engine()
+    e.state.scores.accounts[B] = RiskScore(0.95, "red")
+    d = e.decide(pay())
+    assert d.outcome == "delay" and d.delay_tier == "T2" and d.delay_minutes == 120
+    assert d.reasons[0] == {
+        "code": "PAYEE_HIGH_RISK",
+        "message": d.reasons[0]["message"],
+        "value": 0.95,
+        "weight": 0.9,
+    }
+
+
+def test_tiered_delay_for_very_large_transfer_to_new_payee() -> None:
+    e = engine()
+    d = e.decide(pay(fen=25_000_000))  # 250,000 yuan to a never-seen payee
+    assert d.outcome == "delay" and d.delay_tier == "T2"  # amount ≥ 50,000 yuan reaches T2
+    codes = {r["code"] for r in d.reasons}
+    assert {"LARGE_TO_NEW_PAYEE", "VERY_LARGE_TO_NEW_PAYEE"} <= codes
+    # a known payee (paid long ago) with the same amount only gets what the amount alone says
+    e2 = engine()
+    e2.state.memory.learn_pair(A, B, (T0 - timedelta(days=30)).timestamp())
+    assert e2.decide(pay(fen=25_000_000)).outcome == "proceed"
+
+
+def test_many_small_payments_to_new_payee_escalate() -> None:
+    e = engine()
+    outcomes = [e.decide(pay(fen=150_000, at=T0 + timedelta(minutes=i))).outcome for i in range(4)]
+    assert outcomes[:2] == ["proceed", "proceed"]
+    assert outcomes[3] in ("warn", "delay")
+    assert "MANY_SMALL_TO_NEW_PAYEE" in {
+        r["code"] for r in e.decide(pay(fen=150_000, at=T0 + timedelta(minutes=5))).reasons
+    }
+
+
+def test_fusion_needs_an_answered_call_within_the_window() -> None:
+    e = engine()
+    e.state.scores.numbers["17100001111"] = RiskScore(0.95, "red")
+    e.state.directory.phone_owner["13900001234"] = "ID1"
+    e.state.directory.account_owner[A] = "ID1"
+    e.decide(CallEvent("17100001111", "13900001234", T0, duration_s=0))  # not answered
+    assert "RISKY_CALL_BEFORE_PAYMENT" not in {
+        r["code"] for r in e.decide(pay(at=T0 + timedelta(minutes=5))).reasons
+    }
+    e.decide(CallEvent("17100001111", "13900001234", T0 + timedelta(minutes=10), duration_s=600))
+    d = e.decide(pay(payee=C, at=T0 + timedelta(minutes=20)))
+    assert d.outcome == "delay" and "RISKY_CALL_BEFORE_PAYMENT" in {r["code"] for r in d.reasons}
+    late = e.decide(pay(payee="6222000000000000077", at=T0 + timedelta(minutes=10 + 31 + 60)))
+    assert "RISKY_CALL_BEFORE_PAYMENT" not in {r["code"] for r in late.reasons}
+
+
+def test_fusion_through_payer_phone_without_directory() -> None:
+    e = engine()
+    e.state.scores.numbers["17100001111"] = RiskScore(0.95, "red")
+    e.decide(CallEvent("17100001111", "13900001234", T0, duration_s=120))
+    assert e.decide(pay(at=T0 + timedelta(minutes=3))).outcome == "proceed"  # bank did not say whose phone
+    assert e.decide(pay(payee=C, at=T0 + timedelta(minutes=3), phone="13900001234")).outcome == "delay"
+
+
+def test_warned_person_paying_is_delayed_and_warning_emitted() -> None:
+    warned = []
+    e = engine(on_warning=warned.append)
+    e.state.scores.numbers["17100001111"] = RiskScore(0.75, "orange")  # elevated, below the fusion cut
+    e.state.directory.phone_owner["13900001234"] = "ID1"
+    e.state.directory.account_owner[A] = "ID1"
+    d = e.decide(CallEvent("17100001111", "13900001234", T0, duration_s=30))
+    assert d.outcome == "warn" and warned == [d] and d.subject == "id:ID1"
+    p = e.decide(pay(at=T0 + timedelta(minutes=15)))
+    assert "PAID_AFTER_WARNING" in {r["code"] for r in p.reasons} and p.outcome == "delay"
+
+
+def test_velocity_burst_of_a_number() -> None:
+    e = engine()
+    last = None
+    for i in range(40):
+        last = e.decide(CallEvent("13700000000", f"1390000{i:04d}", T0 + timedelta(seconds=30 * i)))
+    assert last is not None and "CALLER_BURST" in {r["code"] for r in last.reasons}
+
+
+def test_sms_and_url_use_scorers() -> None:
+    e = engine(
+        text_scorer=lambda t: (0.95 if "验证码" in t else 0.0, "impersonation", "t1"),
+        url_scorer=lambda u: (0.97 if "scam" in u else 0.0, "", "u1"),
+    )
+    assert e.decide(SmsEvent("13700000000", "13900001234", T0, "请提供验证码")).outcome in ("warn", "delay")
+    assert e.decide(SmsEvent("13700000000", "13900001234", T0, "晚上吃饭")).outcome == "proceed"
+    assert e.decide(UrlEvent("http://scam.example.com/", "scam.example.com", T0)).outcome == "block"
+
+
+def test_velocity_windows() -> None:
+    v = Velocity(horizon_s=3600)
+    for i in range(10):
+        v.add("k", 1000.0 + i * 60, 100, f"o{i % 3}")
+    s = v.stats("k", 1000.0 + 9 * 60, 300)
+    assert (s.count, s.total, s.distinct) == (6, 600, 3)
+    v.add("k", 1000.0 + 7200, 1, "x")  # prunes everything older than the horizon
+    assert v.stats("k", 1000.0 + 7200, 86_400).count == 1
+    assert v.sweep(1000.0 + 20_000) == 1 and len(v) == 0
+
+
+@given(st.lists(st.floats(min_value=0, max_value=0.98), min_size=0, max_size=8))
+@hsettings(max_examples=60, deadline=None)
+def test_score_is_monotone_noisy_or(weights: list[float]) -> None:
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["rules"] = [
+        {
+            "code": f"R{i}",
+            "events": ["payment"],
+            "when": [{"feature": "amount_fen", "op": ">=", "value": 1}],
+            "weight": w,
+            "message": "m",
+        }
+        for i, w in enumerate(weights)
+    ]
+    rs = parse_ruleset(doc, FEATURES)
+    v = evaluate(rs, "payment", {"amount_fen": 5})
+    assert 0.0 <= v.score <= 1.0 and v.score >= max(weights, default=0.0) - 1e-12
+    assert v.outcome in OUTCOMES and RANK[v.outcome] >= RANK[rs.band_outcome(max(weights, default=0.0))]
+
+
+def test_rule_set_validation_names_the_problem() -> None:
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["rules"][0]["when"][0]["feature"] = "no_such_feature"
+    with pytest.raises(ConfigError, match="no_such_feature"):
+        parse_ruleset(doc, FEATURES)
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["bands"] = {"warn": 0.9, "delay": 0.5, "block": 0.99}
+    with pytest.raises(ConfigError, match="bands must rise"):
+        parse_ruleset(doc, FEATURES)
+
+
+def test_rules_reload_without_restart_and_shadow(tmp_path: Path) -> None:
+    shadowed = []
+    e = engine(tmp_path, on_shadow=shadowed.append)
+    e.rulebook.check_every_s = 0.0
+    assert e.decide(pay(fen=6_000_000)).outcome == "warn"  # LARGE_TO_NEW_PAYEE floor warn
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["version"] = "draft-1"
+    for r in doc["rules"]:
+        if r["code"] == "LARGE_TO_NEW_PAYEE":
+            r["floor"] = "delay"
+    e.rulebook.write("draft", doc)
+    d = e.decide(pay(payer="6222000000000000066", payee=C, fen=6_000_000))
+    assert d.outcome == "warn" and d.shadow is not None and d.shadow.outcome == "delay" and shadowed == [d]
+    e.rulebook.promote()
+    assert e.rulebook.live.version == "draft-1" and e.rulebook.draft is None
+    assert e.decide(pay(payer="6222000000000000067", payee=C, fen=6_000_000)).outcome == "delay"
+    # a broken live file is refused; the last good rule set stays in force
+    (tmp_path / "live.json").write_text("{not json", "utf-8")
+    e.rulebook.refresh(force=True)
+    assert e.rulebook.live.version == "draft-1" and "cannot be read" in (e.rulebook.last_error or "")

@@ -99,9 +99,7 @@ def record_trace(
                 select(TraceLink.victim_id, TraceLink.account, TraceLink.transfer_id).where(
                     TraceLink.account.in_({r[1] for r in rows})
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         new = [r for r in dict.fromkeys(rows) if r[:3] not in existing]
         session.add_all(
@@ -115,15 +113,11 @@ def record_trace(
 
 
 def _traced(session: Session, account: str) -> dict[str, int]:
-    rows = (
-        session.execute(
-            select(TraceLink.victim_id, func.sum(TraceLink.amount_fen))
-            .where(TraceLink.account == account)
-            .group_by(TraceLink.victim_id)
-        )
-        .tuples()
-        .all()
-    )
+    rows = session.execute(
+        select(TraceLink.victim_id, func.sum(TraceLink.amount_fen))
+        .where(TraceLink.account == account)
+        .group_by(TraceLink.victim_id)
+    ).all()
     return {v: int(s) for v, s in rows}
 
 

@@ -74,7 +74,7 @@ def warning_stats(
     waits: dict[str, list[float]] = {}
     on_time: dict[str, int] = {}
     with store.transaction() as session:
-        for tier, status, channel, issued, contacted, deadline in session.execute(query).tuples():
+        for tier, status, channel, issued, contacted, deadline in session.execute(query):
             _count(stats.overall, status)
             _count(stats.by_tier.setdefault(tier, Rate()), status)
             if contacted is not None:
@@ -111,20 +111,14 @@ def funnel(store: Store) -> Funnel:
     """warned → contacted → dissuaded; stopped → frozen → returned (fen). Aggregates only."""
     with store.transaction() as session:
         by_status = dict(
-            session.execute(select(WarningTask.status, func.count()).group_by(WarningTask.status))
-            .tuples()
-            .all()
+            session.execute(select(WarningTask.status, func.count()).group_by(WarningTask.status)).all()
         )
         held = dict(
             session.execute(
                 select(FundHold.kind, func.coalesce(func.sum(FundHold.amount_fen), 0)).group_by(FundHold.kind)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
-        kinds = dict(
-            session.execute(select(FundCommand.kind, func.count()).group_by(FundCommand.kind)).tuples().all()
-        )
+        kinds = dict(session.execute(select(FundCommand.kind, func.count()).group_by(FundCommand.kind)).all())
         contacted = session.execute(select(func.count(WarningTask.contacted_at))).scalar_one()
         returned = session.execute(
             select(func.coalesce(func.sum(RefundPlan.returned_fen), 0)).where(RefundPlan.status == "executed")

@@ -105,12 +105,11 @@ def make_engine(dsn: str, *, schema: str | None = None, echo: bool = False) -> E
         raise ConfigError(f"schema {schema!r} is not a lower-case SQL identifier like fz_ops")
     engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=8, max_overflow=8)
     if schema:
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-
+        # the listener must exist before the first connection, or a pooled one escapes it
         @event.listens_for(engine, "connect")
         def _search_path(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
+            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             cur.execute(f'SET search_path TO "{schema}"')
             cur.close()
             dbapi_conn.commit()

@@ -8,6 +8,7 @@ rules.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -46,16 +47,28 @@ def _date(value: object) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    text = n._width(value).replace("/", "-")
-    try:
-        return date.fromisoformat(text[:10] if len(text) > 10 else text)
+    text = n._width(value).replace("/", "-")[:10]
+    try:  # an explicit YYYY-MM-DD (fromisoformat's other forms differ by Python version)
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            raise ValueError(text)
+        return date(int(text[:4]), int(text[5:7]), int(text[8:10]))
     except ValueError:
         raise ValidationError(f"date {value!r} is not YYYY-MM-DD", value=value) from None
 
 
+def _whole(value: object) -> int:
+    """An int, or text of ASCII digits with an optional sign (no ``1_000``, no other scripts)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = n._width(value)
+    if not re.fullmatch(r"[+-]?[0-9]+", text) or len(text) > 40:
+        raise ValueError(text)
+    return int(text)
+
+
 def _duration(value: object) -> int:
     try:
-        seconds = int(n._width(value)) if not isinstance(value, int) else value
+        seconds = _whole(value)
     except ValueError:
         raise ValidationError(f"duration {value!r} is not whole seconds", value=value) from None
     if not 0 <= seconds <= 86_400:
@@ -69,9 +82,12 @@ def _short_text(value: object) -> str:
 
 def _int(value: object) -> int:
     try:
-        return int(n._width(value)) if not isinstance(value, int) else value
+        number = _whole(value)
     except ValueError:
         raise ValidationError(f"{value!r} is not an integer", value=value) from None
+    if not -(2**63) <= number < 2**63:
+        raise ValidationError(f"{value!r} is outside the 64-bit integer range", value=value)
+    return number
 
 
 NORMALISERS: dict[str, Callable[[object], Any]] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -92,10 +92,10 @@ def normalise_id_number(value: object, *, today: date | None = None) -> str:
     A 15-digit first-generation number is upgraded to 18 characters (century 19, check digit added).
     """
     raw = _SEPARATORS.sub("", _width(value)).upper()
-    if re.fullmatch(r"\d{15}", raw):
+    if re.fullmatch(r"[0-9]{15}", raw):
         raw = raw[:6] + "19" + raw[6:]
         raw += id_check_digit(raw)
-    if not re.fullmatch(r"\d{17}[\dX]", raw):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", raw):
         raise ValidationError(
             f"ID number {value!r} is not 18 characters of 17 digits and a digit or X; check it",
             value=value,
@@ -212,7 +212,7 @@ def normalise_amount_fen(value: object) -> int:
         value = int(value)
     if isinstance(value, str):
         text = _width(value).replace(",", "")
-        if not re.fullmatch(r"[+-]?\d+", text):
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
             raise ValidationError(
                 f"amount {value!r} is not an integer number of fen; convert yuan with yuan_to_fen",
                 value=value,
@@ -239,31 +239,85 @@ def yuan_to_fen(value: object) -> int:
     return normalise_amount_fen(int(fen))
 
 
+# the accepted text forms of a time: an explicit grammar (not datetime.fromisoformat, whose accepted
+# forms vary by Python version) so that ingest can implement exactly the same rule in SQL
+_TIME_TEXT = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?"
+    r"(Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch(value: int) -> datetime:
+    """Epoch seconds, or milliseconds when larger than 1e11 (exact integer arithmetic)."""
+    micros = value * 1000 if value > 10**11 else value * 1_000_000
+    if not -(10**17) < micros < 10**17:  # beyond year 5000 either way: out of range below
+        return datetime(1, 1, 1, tzinfo=UTC)
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def _parse_time_text(text: str) -> datetime | None:
+    match = _TIME_TEXT.fullmatch(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    try:
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+        )
+    except ValueError:
+        return None
+    if offset is None:
+        return moment
+    if offset == "Z":
+        return moment.replace(tzinfo=UTC)
+    digits = offset[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    delta = timedelta(hours=hours, minutes=minutes)
+    return moment.replace(tzinfo=timezone(delta if offset[0] == "+" else -delta))
+
+
 def normalise_time(value: object, *, now: datetime | None = None) -> datetime:
     """Timezone-aware UTC datetime. Naive times are read as Asia/Shanghai (the parties' clocks).
 
-    Accepts datetimes, ISO-8601 text (``T`` or space, ``/`` or ``-`` dates) and epoch seconds or
-    milliseconds. Refuses times before 2000 or more than a day in the future.
+    Accepts datetimes, epoch seconds or milliseconds (numbers or digit strings; > 1e11 means ms) and
+    text ``YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]][Z|±HH[:MM]]]`` (``/`` may replace ``-`` in the
+    date). Refuses times before 2000 or more than a day in the future.
     """
     if isinstance(value, datetime):
         moment = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
+    elif isinstance(value, int) and not isinstance(value, bool):
+        moment = _epoch(value)
+    elif isinstance(value, float):
         seconds = value / 1000 if value > 10**11 else value
         moment = datetime.fromtimestamp(seconds, tz=UTC)
     else:
         text = _width(value).replace("/", "-")
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
+        if text.isdigit() and text.isascii():
+            parsed: datetime | None = _epoch(int(text)) if len(text) <= 20 else _epoch(10**30)
+        else:
+            parsed = _parse_time_text(text)
+        if parsed is None:
             raise ValidationError(
                 f"time {value!r} is not ISO-8601 like 2024-05-01 13:45:00 (+08:00 optional)",
                 value=value,
-            ) from None
+            )
+        moment = parsed
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=SHANGHAI)
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted past the calendar: out of range anyway
+        moment = datetime(1, 1, 1, tzinfo=UTC)
     limit = (now or datetime.now(UTC)) + timedelta(days=1)
     if not EARLIEST <= moment <= limit:
         raise ValidationError(f"time {value!r} is out of range (2000 … now + 1 day)", value=value)
@@ -295,11 +349,14 @@ def normalise_url(value: object) -> str:
         raise ValidationError("URL is empty", value=value)
     if "://" not in raw:
         raw = "http://" + raw
-    parts = urlsplit(raw)
+    try:  # urlsplit and .port raise ValueError on bad brackets or ports: a rejection, not a crash
+        parts = urlsplit(raw)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        raise ValidationError(f"URL {value!r} is not an http(s) URL with a host", value=value) from None
     if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
         raise ValidationError(f"URL {value!r} is not an http(s) URL with a host", value=value)
     host = normalise_host(parts.hostname)
-    port = f":{parts.port}" if parts.port else ""
     rest = raw.split(parts.netloc, 1)[1] if parts.netloc else ""
     return f"{parts.scheme.lower()}://{host}{port}{rest}"
 
@@ -323,7 +380,7 @@ def normalise_wallet(value: object) -> str:
 def normalise_region(value: object) -> str:
     """6-digit administrative division code (GB/T 2260) with a known province prefix."""
     raw = _width(value)
-    if not re.fullmatch(r"\d{6}", raw) or int(raw[:2]) not in PROVINCE_CODES:
+    if not re.fullmatch(r"[0-9]{6}", raw) or int(raw[:2]) not in PROVINCE_CODES:
         raise ValidationError(f"region {value!r} is not a 6-digit division code like 510104", value=value)
     return raw
 

@@ -1,0 +1,301 @@
+"""Landing one file: validate in bulk, deduplicate by natural key, stage, then commit atomically.
+
+Steps, all SQL in DuckDB with a memory limit (it spills to the staging folder, so memory stays
+bounded whatever the file size):
+
+1. ``rows.parquet``: every row, typed and with its reasons (one streaming pass over the file);
+2. decisions: rows whose key hash repeats in the file or exists in the lake are resolved exactly
+   on the key columns — same content → duplicate, different content → rejected (conflict);
+3. the landed rows, partitioned by day, and the quarantine rows are written to the staging folder;
+4. commit: files are moved under the lake, then one catalog transaction records them, the
+   quarantine rows and the ingest-log row. Before that commit nothing is visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from fanzha.errors import InputFileError, StateError
+from fanzha.ingest import catalog
+from fanzha.ingest.readers import SourceFile, _first_line
+from fanzha.ingest.rules import ident, lit, validation_sql
+from fanzha.records.contracts import RecordSpec, get_spec
+from fanzha.settings import Settings
+
+CONFLICT = "conflicts with an already landed record"
+MEMORY_LIMIT = "1GB"
+Progress = Callable[[str], None]
+
+
+@dataclass
+class FileReport:
+    file: str
+    kind: str
+    format: str
+    encoding: str
+    size_bytes: int
+    sha256: str = ""
+    ingest_id: int = 0
+    rows_read: int = 0
+    landed: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    status: str = "started"
+    seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.landed + self.rejected + self.duplicates
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def processing_connection(settings: Settings, stage: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for the heavy work, spilling to ``stage`` beyond its memory limit."""
+    from fanzha.ingest.rules import register_udfs
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {int(settings.threads)}")
+    con.execute(f"SET memory_limit = {lit(MEMORY_LIMIT)}")
+    con.execute(f"SET temp_directory = {lit(str(stage / 'spill'))}")
+    register_udfs(con)
+    return con
+
+
+def _cols(names: tuple[str, ...], alias: str = "") -> str:
+    return ", ".join(f"{alias}{ident(n)}" for n in names)
+
+
+def _day_sql(spec: RecordSpec) -> str:
+    if spec.time_field is None:
+        return "'none'"
+    ts = ident(spec.time_field)
+    # the parties' calendar day (Asia/Shanghai, UTC+8 without DST since 1991)
+    return (
+        f"(CASE WHEN len(_reasons) = 0 AND {ts} IS NOT NULL "
+        f"THEN strftime(CAST({ts} AS TIMESTAMP) + INTERVAL 8 HOUR, '%Y-%m-%d') ELSE 'none' END)"
+    )
+
+
+def start_log(con: duckdb.DuckDBPyConnection, settings: Settings, report: FileReport) -> int:
+    with catalog.attached(con, settings):
+        row = con.execute(
+            "INSERT INTO cat.ingest_log (ingest_id, file, kind, format, encoding, size_bytes, started_at, status) "
+            "VALUES (nextval('cat.ingest_seq'), ?, ?, ?, ?, ?, now(), 'started') RETURNING ingest_id",
+            [report.file, report.kind, report.format, report.encoding, report.size_bytes],
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def fail_log(con: duckdb.DuckDBPyConnection, settings: Settings, report: FileReport, message: str) -> None:
+    report.status, report.message = "failed", message
+    with catalog.attached(con, settings):
+        con.execute(
+            "UPDATE cat.ingest_log SET status = 'failed', message = ?, finished_at = now() WHERE ingest_id = ?",
+            [message, report.ingest_id],
+        )
+
+
+def _stage_rows(
+    con: duckdb.DuckDBPyConnection, spec: RecordSpec, source: str, stage: Path, src: SourceFile
+) -> None:
+    """Pass 1: every row typed, with reasons, key and content hashes and its day."""
+    kh = f"hash({_cols(spec.key)})"
+    ch = f"hash({_cols(spec.columns)})"
+    sql = f"SELECT v.*, {kh} AS _kh, {ch} AS _ch, {_day_sql(spec)} AS _day FROM ({validation_sql(spec.kind, source)}) AS v"
+    try:
+        con.execute(f"COPY ({sql}) TO {lit(str(stage / 'rows.parquet'))} (FORMAT parquet, COMPRESSION lz4)")
+    except duckdb.Error as exc:
+        text = _first_line(exc)
+        hint = (
+            "; if it came from a Chinese system pass --encoding gb18030"
+            if "unicode" in text.lower() or "utf" in text.lower()
+            else "; fix the file or export it again"
+        )
+        raise InputFileError(f"{src.path}: cannot be read as {src.format}: {text}{hint}") from None
+
+
+def _decide(con: duckdb.DuckDBPyConnection, spec: RecordSpec, lake_files: list[str]) -> None:
+    """Table ``dec(_line, outcome)`` for valid rows that are duplicates or conflicts."""
+    key = _cols(spec.key)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE kdup AS SELECT _kh FROM stg WHERE len(_reasons) = 0 "
+        "GROUP BY _kh HAVING count(*) > 1"
+    )
+    if lake_files:
+        files = "[" + ", ".join(lit(f) for f in lake_files) + "]"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE lk AS SELECT DISTINCT ON ({key}) {key}, hash({_cols(spec.columns)}) AS _ch "
+            f"FROM read_parquet({files}, union_by_name = true) "
+            f"WHERE hash({key}) IN (SELECT _kh FROM stg WHERE len(_reasons) = 0)"
+        )
+    else:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE lk AS SELECT {key}, 0::UBIGINT AS _ch FROM stg WHERE false"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE cand AS SELECT _line, {key}, _ch FROM stg WHERE len(_reasons) = 0 "
+        f"AND (_kh IN (SELECT _kh FROM kdup) OR _kh IN (SELECT hash({key}) FROM lk))"
+    )
+    on = " AND ".join(f"c.{ident(k)} IS NOT DISTINCT FROM l.{ident(k)}" for k in spec.key)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE dec AS SELECT _line, outcome FROM ("
+        "SELECT _line, CASE WHEN lake_ch IS NOT NULL THEN (CASE WHEN _ch = lake_ch THEN 'duplicate' ELSE 'conflict' END) "
+        "WHEN _line = first_line THEN 'land' WHEN _ch = first_ch THEN 'duplicate' ELSE 'conflict' END AS outcome "
+        f"FROM (SELECT c._line, c._ch, l._ch AS lake_ch, min(c._line) OVER w AS first_line, "
+        f"arg_min(c._ch, c._line) OVER w AS first_ch FROM cand c LEFT JOIN lk l ON {on} "
+        f"WINDOW w AS (PARTITION BY {_cols(spec.key, 'c.')}))) WHERE outcome <> 'land'"
+    )
+
+
+def _write_outputs(
+    con: duckdb.DuckDBPyConnection, spec: RecordSpec, stage: Path, ingest_id: int, file: str
+) -> int:
+    """Landed rows (partitioned by day) and quarantine rows into ``stage``; returns rows landed."""
+    con.execute("SET preserve_insertion_order = false")
+    out = stage / "lake"
+    landed = con.execute(
+        f"COPY (SELECT {_cols(spec.columns, 's.')}, s._day AS day FROM stg s ANTI JOIN dec d ON s._line = d._line "
+        "WHERE len(s._reasons) = 0) "
+        f"TO {lit(str(out))} (FORMAT parquet, PARTITION_BY (day), COMPRESSION zstd, FILENAME_PATTERN 'part-{{i}}')"
+    ).fetchone()
+    reason = lit(f"{', '.join(spec.key)}: {CONFLICT} (same key, different content)")
+    head = f"{ingest_id} AS ingest_id, {lit(file)} AS file, {lit(spec.kind)} AS kind"
+    values = "json_object(" + ", ".join(f"{lit(c)}, s.{ident(c)}" for c in spec.columns) + ")"
+    con.execute(
+        f"COPY (SELECT {head}, _line AS line, _reasons AS reasons, _raw AS raw FROM stg WHERE len(_reasons) > 0 "
+        f"UNION ALL SELECT {head}, s._line, [{reason}], CAST({values} AS VARCHAR) FROM stg s JOIN dec d "
+        f"ON s._line = d._line WHERE d.outcome = 'conflict') TO {lit(str(stage / 'quarantine.parquet'))} (FORMAT parquet)"
+    )
+    return int(landed[0]) if landed else 0
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:
+    read, invalid = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE len(_reasons) > 0) FROM stg"
+    ).fetchone()  # type: ignore[misc]
+    dup, conflict = con.execute(
+        "SELECT count(*) FILTER (WHERE outcome = 'duplicate'), count(*) FILTER (WHERE outcome = 'conflict') FROM dec"
+    ).fetchone()  # type: ignore[misc]
+    return int(read), int(invalid), int(dup), int(conflict)
+
+
+def _move_into_lake(stage: Path, lake: Path, kind: str, ingest_id: int) -> list[tuple[str, str, Path]]:
+    """Move staged partitions under the (still invisible) lake; returns (day, relative path, file)."""
+    moved = []
+    for n, part in enumerate(sorted((stage / "lake").glob("day=*/*.parquet"))):
+        day = part.parent.name.split("=", 1)[1]
+        rel = f"{kind}/day={day}/part-{ingest_id:06d}-{n:04d}.parquet"
+        target = lake / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part.replace(target)
+        moved.append((day, rel, target))
+    return moved
+
+
+def _commit(con: duckdb.DuckDBPyConnection, settings: Settings, report: FileReport, stage: Path) -> None:
+    lake = Path(settings.lake)
+    moved = _move_into_lake(stage, lake, report.kind, report.ingest_id)
+    counts = {
+        rel: int(con.execute(f"SELECT count(*) FROM read_parquet({lit(str(path))})").fetchone()[0])  # type: ignore[index]
+        for _, rel, path in moved
+    }
+    try:
+        with catalog.attached(con, settings):
+            con.execute("BEGIN TRANSACTION")
+            for day, rel, _ in moved:
+                con.execute(
+                    "INSERT INTO cat.lake_files VALUES (?, ?, ?, ?, ?, now())",
+                    [report.ingest_id, report.kind, day, rel, counts[rel]],
+                )
+            con.execute(
+                f"INSERT INTO cat.quarantine SELECT * FROM read_parquet({lit(str(stage / 'quarantine.parquet'))})"
+            )
+            con.execute(
+                "UPDATE cat.ingest_log SET sha256 = ?, rows_read = ?, landed = ?, rejected = ?, duplicates = ?, "
+                "finished_at = now(), status = 'committed', message = ? WHERE ingest_id = ?",
+                [
+                    report.sha256,
+                    report.rows_read,
+                    report.landed,
+                    report.rejected,
+                    report.duplicates,
+                    report.message,
+                    report.ingest_id,
+                ],
+            )
+            con.execute("COMMIT")
+    except BaseException:
+        for _, _, path in moved:  # not committed: the files must not stay in the lake
+            path.unlink(missing_ok=True)
+        raise
+
+
+def land_file(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    src: SourceFile,
+    source: str,
+    report: FileReport,
+    stage: Path,
+    progress: Progress | None = None,
+) -> FileReport:
+    """Validate, deduplicate, stage and commit one file whose source SELECT is ``source``."""
+    started = time.perf_counter()
+    spec = get_spec(src.kind)
+    say = progress or (lambda _: None)
+    with ThreadPoolExecutor(1) as pool:
+        digest = pool.submit(sha256_file, src.path)  # overlaps with DuckDB's work
+        try:
+            say("validating")
+            con.execute("SET preserve_insertion_order = true")  # row_number() = line order
+            _stage_rows(con, spec, source, stage, src)
+            con.execute(
+                f"CREATE OR REPLACE VIEW stg AS SELECT * FROM read_parquet({lit(str(stage / 'rows.parquet'))})"
+            )
+            read, invalid, _, _ = con.execute("SELECT count(*), 0, 0, 0 FROM stg").fetchone()  # type: ignore[misc]
+            if read == 0:
+                raise InputFileError(
+                    f"{src.path}: has a header but no data rows; export it again with its rows"
+                )
+            say("deduplicating")
+            lake_files = catalog.committed_files(settings).get(src.kind, [])
+            _decide(con, spec, lake_files)
+            say("writing")
+            landed = _write_outputs(con, spec, stage, report.ingest_id, str(src.path))
+            read, invalid, dup, conflict = _counts(con)
+            report.sha256 = digest.result()
+        except BaseException as exc:
+            fail_log(con, settings, report, str(exc) if isinstance(exc, InputFileError) else repr(exc))
+            raise
+    report.rows_read, report.landed = read, landed
+    report.rejected, report.duplicates = invalid + conflict, dup
+    if not report.balanced:  # an internal error, never expected: refuse to commit
+        fail_log(con, settings, report, "counts do not reconcile")
+        raise StateError(f"{src.path}: counts do not reconcile ({report.as_dict()}); nothing was landed")
+    say("committing")
+    report.status = "committed"
+    report.seconds = round(time.perf_counter() - started, 3)
+    _commit(con, settings, report, stage)
+    shutil.rmtree(stage, ignore_errors=True)
+    return report

@@ -1,0 +1,278 @@
+"""Ordinary daily traffic in array form: calls, SMS, transfers and ATM withdrawals of one day.
+
+Nothing here loops over rows. Callers are drawn by activity, callees from stable social circles
+(household, a fixed set of friends), service hubs and strangers; couriers and riders make many short
+calls to strangers (the legitimate look-alike of a SIM farm); banks and couriers send most SMS;
+salaries arrive on pay day, bills around the 5th–10th, shop payments go to merchants and to the
+payment platforms' pooled accounts. Times follow a daytime curve in Asia/Shanghai.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fanzha.simulate import ids
+from fanzha.simulate.population import OCC, SERVICE_NUMBERS, SMS_SENDERS, Population, ts_us
+from fanzha.taxonomy.typologies import fill_values, legit_sms_lines, render
+
+# relative call volume per local hour 0–23
+HOURLY = np.array(
+    [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1.2, 3, 5, 6.5, 7, 7, 6, 5.5, 6, 6.5, 6.5, 6, 5.5, 5.5, 5, 4, 3, 2]
+)
+HOURLY = HOURLY / HOURLY.sum()
+PERSONAL_SMS = (
+    "晚上回家吃饭吗",
+    "到了给我打电话",
+    "明天开会改到十点",
+    "妈，我这周末回来看您",
+    "好的，收到",
+    "钱已经转你了，查收一下",
+    "孩子今天放学我去接",
+    "周末一起吃饭？",
+    "快递帮我拿一下",
+    "路上注意安全",
+)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Per person and day (people with a phone / an account)."""
+
+    calls: float = 1.6
+    courier_calls: float = 12.0  # per courier or rider
+    hub_sms: float = 0.7
+    personal_sms: float = 0.3
+    shop_payments: float = 0.30
+    family_transfers: float = 0.03
+    bills: float = 0.03
+    platform_payouts: float = 0.015
+    withdrawals: float = 0.008
+
+
+class Traffic:
+    """Generates one day of ordinary records for a population (deterministic per ``rng``)."""
+
+    def __init__(self, pop: Population, rng: np.random.Generator, rates: Rates | None = None):
+        self.pop, self.rates = pop, rates or Rates()
+        act = pop.activity / pop.activity.sum()
+        self.caller_cdf = np.cumsum(act)
+        self.phones = np.flatnonzero(pop.phone > 0)
+        self.holders = np.flatnonzero(pop.account > 0)
+        self.couriers = np.flatnonzero(
+            np.isin(pop.occupation, [OCC["快递员"], OCC["外卖骑手"]]) & (pop.phone > 0)
+        )
+        self.services = np.array([int(s) for s in SERVICE_NUMBERS], dtype=np.int64)
+        self.senders = np.array([int(s) for s in SMS_SENDERS], dtype=np.int64)
+        self.home_cell = rng.integers(1, 400, size=pop.n)
+        self.hub_texts = pa.array([render(line, rng) for line in legit_sms_lines()[:6] for _ in range(40)])
+        self.personal_texts = pa.array(list(PERSONAL_SMS) + list(legit_sms_lines()[6:]))
+        self.banks_zh = fill_values()["bank"]
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _times(
+        self, rng: np.random.Generator, day_start: int, n: int, hours: np.ndarray = HOURLY
+    ) -> np.ndarray:
+        hour = rng.choice(24, size=n, p=hours)
+        return day_start + hour * 3600 + rng.integers(0, 3600, size=n)
+
+    def _friend(self, rng: np.random.Generator, who: np.ndarray) -> np.ndarray:
+        k = (who * 7 + rng.integers(0, 10, size=len(who))) % len(self.pop.friend_offsets)
+        return (who + self.pop.friend_offsets[k]) % self.pop.n
+
+    def _household(self, rng: np.random.Generator, who: np.ndarray) -> np.ndarray:
+        return np.clip(who + rng.choice([-2, -1, 1, 2], size=len(who)), 0, self.pop.n - 1)
+
+    # -- calls ---------------------------------------------------------------------------------
+    def calls(self, rng: np.random.Generator, day_start: int) -> pa.Table:
+        pop, r = self.pop, self.rates
+        n = rng.poisson(r.calls * len(self.phones))
+        caller = np.minimum(np.searchsorted(self.caller_cdf, rng.random(n)), pop.n - 1)
+        kind = rng.choice(4, size=n, p=[0.5, 0.22, 0.13, 0.15])  # friend, household, service, stranger
+        callee_idx = np.where(kind == 0, self._friend(rng, caller), self._household(rng, caller))
+        callee_idx = np.where(kind == 3, self.phones[rng.integers(len(self.phones), size=n)], callee_idx)
+        callee = pop.phone[callee_idx]
+        callee = np.where(kind == 2, self.services[rng.integers(len(self.services), size=n)], callee)
+        duration = np.minimum(rng.lognormal(4.2, 1.0, size=n), 7200).astype(np.int32)
+        duration = np.where(kind == 2, rng.lognormal(5.0, 0.6, size=n), duration)
+        duration = np.where(kind == 3, rng.lognormal(3.0, 1.0, size=n), duration)
+        # couriers and riders: many short calls to strangers, almost no inbound (hub_legit)
+        m = rng.poisson(r.courier_calls * len(self.couriers))
+        c_caller = (
+            self.couriers[rng.integers(len(self.couriers), size=m)]
+            if len(self.couriers)
+            else np.zeros(0, int)
+        )
+        c_callee = pop.phone[self.phones[rng.integers(len(self.phones), size=len(c_caller))]]
+        c_dur = np.where(rng.random(len(c_caller)) < 0.15, 0, rng.integers(8, 70, size=len(c_caller)))
+        caller = np.concatenate([caller, c_caller])
+        callee = np.concatenate([callee, c_callee])
+        duration = np.concatenate([duration, c_dur]).astype(np.int32)
+        total = len(caller)
+        caller_phone = pop.phone[caller]
+        keep = (callee > 0) & (callee != caller_phone)
+        caller, callee, duration = caller[keep], callee[keep], duration[keep]
+        start = self._times(rng, day_start, len(caller))
+        cell = pc.binary_join_element_wise(
+            ids.to_str(pop.region[caller]), ids.to_str(self.home_cell[caller] + 1000), "-"
+        )
+        del total
+        return pa.table(
+            {
+                "caller": ids.to_str(pop.phone[caller]),
+                "callee": ids.to_str(callee),
+                "start_at": ts_us(start),
+                "duration_s": pa.array(duration, pa.int32()),
+                "direction": pa.array(np.full(len(caller), "out")),
+                "city": ids.to_str(pop.region[caller]),
+                "cell_id": cell,
+                "imei": ids.to_str(pop.imei[caller]),
+            }
+        )
+
+    # -- sms -----------------------------------------------------------------------------------
+    def sms(self, rng: np.random.Generator, day_start: int) -> pa.Table:
+        pop, r = self.pop, self.rates
+        nh = rng.poisson(r.hub_sms * len(self.phones))
+        np_ = rng.poisson(r.personal_sms * len(self.phones))
+        hub_sender = self.senders[rng.integers(len(self.senders), size=nh)]
+        hub_receiver = pop.phone[self.phones[rng.integers(len(self.phones), size=nh)]]
+        p_sender = self.phones[rng.integers(len(self.phones), size=np_)]
+        p_recv_idx = np.where(
+            rng.random(np_) < 0.5, self._friend(rng, p_sender), self._household(rng, p_sender)
+        )
+        p_receiver = pop.phone[p_recv_idx]
+        sender = np.concatenate([hub_sender, pop.phone[p_sender]])
+        receiver = np.concatenate([hub_receiver, p_receiver])
+        imei = np.concatenate([np.zeros(nh, np.int64), pop.imei[p_sender]])
+        text = pa.concat_arrays(
+            [
+                self.hub_texts.take(pa.array(rng.integers(len(self.hub_texts), size=nh))),
+                self.personal_texts.take(pa.array(rng.integers(len(self.personal_texts), size=np_))),
+            ]
+        )
+        keep = (receiver > 0) & (receiver != sender)
+        sent = self._times(rng, day_start, int(keep.sum()))
+        return pa.table(
+            {
+                "sender": ids.to_str(sender[keep]),
+                "receiver": ids.to_str(receiver[keep]),
+                "sent_at": ts_us(sent),
+                "text": text.filter(pa.array(keep)),
+                "imei": pc.if_else(
+                    pa.array(imei[keep] > 0), ids.to_str(imei[keep]), pa.scalar(None, pa.string())
+                ),
+            }
+        )
+
+    # -- money ---------------------------------------------------------------------------------
+    def transfers(self, rng: np.random.Generator, day_start: int, local_day: int) -> pa.Table:
+        """Ordinary transfers of the day; ``local_day`` is the day of the month (salary on the 10th)."""
+        pop, r = self.pop, self.rates
+        h = self.holders
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, str, str | None]] = []
+
+        def payer(k: int) -> np.ndarray:
+            return pop.account[h[rng.integers(len(h), size=k)]]
+
+        k = rng.poisson(r.shop_payments * len(h))
+        pools = np.array([pop.pooled["alipay_pool"], pop.pooled["tenpay_pool"], pop.pooled["unionpay_pool"]])
+        to = np.where(
+            rng.random(k) < 0.55,
+            pools[rng.integers(3, size=k)],
+            pop.merchants[rng.integers(len(pop.merchants), size=k)],
+        )
+        parts.append((payer(k), to, _yuan(rng, k, 45, 1.0), "third_party", None))
+        k = rng.poisson(r.family_transfers * len(h))
+        src = h[rng.integers(len(h), size=k)]
+        dst = np.where(rng.random(k) < 0.5, self._household(rng, src), self._friend(rng, src))
+        parts.append(
+            (pop.account[src], pop.account[dst], _yuan(rng, k, 500, 1.0, step=100), "mobile", "生活费")
+        )
+        if 5 <= local_day <= 10:
+            k = rng.poisson(r.bills * len(h) * 4)
+            utils = np.array([pop.pooled[x] for x in ("state_grid", "water", "gas", "telecom_bill")])
+            parts.append(
+                (payer(k), utils[rng.integers(4, size=k)], _yuan(rng, k, 120, 0.6), "online", "缴费")
+            )
+        k = rng.poisson(r.platform_payouts * len(h))
+        parts.append(
+            (np.full(k, pop.pooled["alipay_pool"]), payer(k), _yuan(rng, k, 300, 1.0), "third_party", "提现")
+        )
+        if local_day == 10:
+            workers = np.flatnonzero((pop.employer >= 0) & (pop.account > 0))
+            parts.append(
+                (
+                    pop.employers[pop.employer[workers]],
+                    pop.account[workers],
+                    _yuan(rng, len(workers), 6500, 0.45),
+                    "online",
+                    "代发工资",
+                )
+            )
+        owners = pop.merchant_owner
+        settle = owners[rng.random(len(owners)) < 0.3]
+        parts.append(
+            (
+                pop.merchants[np.searchsorted(owners, settle)],
+                pop.account[settle],
+                _yuan(rng, len(settle), 3000, 0.8),
+                "online",
+                "结算",
+            )
+        )
+        frm = np.concatenate([p[0] for p in parts])
+        to = np.concatenate([p[1] for p in parts])
+        amount = np.concatenate([p[2] for p in parts])
+        channel = np.concatenate([np.full(len(p[0]), p[3]) for p in parts])
+        memo = pa.concat_arrays([pa.array([p[4]] * len(p[0]), pa.string()) for p in parts])
+        keep = (frm > 0) & (to > 0) & (frm != to)
+        n = int(keep.sum())
+        hours = np.where(np.arange(24) >= 8, HOURLY, HOURLY / 3)
+        return pa.table(
+            {
+                "from_account": ids.to_str(frm[keep]),
+                "to_account": ids.to_str(to[keep]),
+                "amount_fen": pa.array(amount[keep], pa.int64()),
+                "at": ts_us(self._times(rng, day_start, n, hours / hours.sum())),
+                "channel": pa.array(channel[keep]),
+                "memo": memo.filter(pa.array(keep)),
+                "wallet": pa.nulls(n, pa.string()),
+            }
+        )
+
+    def withdrawals(self, rng: np.random.Generator, day_start: int) -> pa.Table:
+        pop = self.pop
+        k = rng.poisson(self.rates.withdrawals * len(self.holders))
+        who = self.holders[rng.integers(len(self.holders), size=k)]
+        amount = (
+            np.maximum(np.round(rng.lognormal(np.log(800), 0.7, size=k) / 100), 1).astype(np.int64) * 10_000
+        )
+        atm = pc.binary_join_element_wise(
+            pa.scalar("ATM"),
+            ids.to_str(pop.bank[who]),
+            ids.to_str(pop.region[who]),
+            ids.to_str(rng.integers(1, 60, size=k)),
+            "-",
+        )
+        return pa.table(
+            {
+                "account": ids.to_str(pop.account[who]),
+                "amount_fen": pa.array(amount),
+                "at": ts_us(self._times(rng, day_start, k)),
+                "atm_id": atm,
+                "location": ids.to_str(pop.region[who]),
+            }
+        )
+
+
+def _yuan(rng: np.random.Generator, n: int, median: float, sigma: float, step: int = 1) -> np.ndarray:
+    """Log-normal amounts in fen; ``step`` rounds to whole multiples of that many yuan."""
+    yuan = rng.lognormal(np.log(median), sigma, size=n)
+    if step > 1:
+        return np.maximum(np.round(yuan / step), 1).astype(np.int64) * step * 100
+    fen = np.round(yuan * 100).astype(np.int64)
+    return np.maximum(fen, 100)

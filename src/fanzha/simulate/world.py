@@ -1,0 +1,339 @@
+"""``simulate()``: one synthetic city, every party's records and the ground truth, streamed to disk.
+
+Order of work: population → registrations (written in slices) → fraud supply chain → fraud
+episodes and laundering (event level, kept in memory: they are few) → day by day, ordinary traffic
++ SIM-farm sweep + that day's fraud events, sorted by time and appended to the Parquet parts.
+Every random stream is derived from ``(seed, stream, day)``, so the output does not depend on
+chunk sizes or on anything but the parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fanzha.errors import ConfigError
+from fanzha.simulate import cases as case_mod
+from fanzha.simulate import episodes as ep_mod
+from fanzha.simulate import ids, static
+from fanzha.simulate.launder import Launderer
+from fanzha.simulate.population import DAY, Population, build_population, people_table
+from fanzha.simulate.records import Rows
+from fanzha.simulate.supply import PeoplePicker, build_gangs
+from fanzha.simulate.sweep import Sweep
+from fanzha.simulate.traffic import Rates, Traffic
+from fanzha.simulate.writer import Output
+from fanzha.taxonomy.typologies import load_typologies
+
+DEFAULT_START = date(2026, 9, 1)
+TRUTH_COLS = pa.schema([("is_fraud", pa.bool_()), ("episode_id", pa.string()), ("gang_id", pa.string())])
+STEP_COL = pa.schema([("step", pa.string())])
+
+
+def _with_truth(kind: str) -> pa.Schema:
+    from fanzha.simulate.writer import kind_schema
+
+    return pa.schema(list(kind_schema(kind)) + list(TRUTH_COLS))
+
+
+CALL_TRUTH = _with_truth("calls")
+SMS_TRUTH = _with_truth("sms")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    people: int = 2000
+    days: int = 14
+    seed: int = 7
+    start: date = DEFAULT_START
+    fraud_rate: float = 25.0  # fraud episodes per 1,000 people per 30 days
+    sweep_share: float = 0.03  # SIM-farm calls as a share of ordinary calls
+    rows_per_part: int = 2_000_000
+    people_chunk: int = 200_000
+
+    def validate(self) -> None:
+        if self.people < 200:
+            raise ConfigError(f"--people {self.people} is too small; use at least 200")
+        if not 1 <= self.days <= 366:
+            raise ConfigError(f"--days {self.days} must be between 1 and 366")
+        end = self.start + timedelta(days=self.days)
+        if end > datetime.now(UTC).date() + timedelta(days=1):
+            raise ConfigError(
+                f"--start {self.start} + {self.days} days ends on {end}, in the future; records with future "
+                "times fail validation. Choose an earlier --start."
+            )
+        if self.start < date(2001, 1, 1):
+            raise ConfigError(f"--start {self.start} is before 2001; choose a later date")
+        if self.fraud_rate < 0:
+            raise ConfigError(f"--fraud-rate {self.fraud_rate} must be ≥ 0")
+
+
+@dataclass
+class SimResult:
+    out: Path
+    config: SimConfig
+    rows: dict[str, int]
+    truth_rows: dict[str, int]
+    episodes: int
+    cases: int
+    gangs: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _rng(seed: int, stream: int, day: int = 0) -> np.random.Generator:
+    return np.random.default_rng([seed, stream, day])
+
+
+def simulate(
+    config: SimConfig, out: Path, *, progress: Callable[[str, int, int], None] | None = None
+) -> SimResult:
+    """Simulate the city of ``config`` into ``out`` (replaced if it exists)."""
+    config.validate()
+    tick = progress or (lambda _stage, _done, _total: None)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    start_s = (
+        int(datetime.combine(config.start, time(0), tzinfo=UTC).timestamp()) - 8 * 3600
+    )  # local midnight
+    end_s = start_s + config.days * DAY
+    counter = ids.Counter()
+    pop = build_population(_rng(config.seed, 1), config.people, np.datetime64(config.start), counter)
+    output = Output(out, rows_per_part=config.rows_per_part)
+    tick("registrations", 0, 1)
+    _write_registrations(config, pop, counter, start_s, output)
+    typs = load_typologies()
+    frng = _rng(config.seed, 2)
+    expected = config.fraud_rate * config.people / 1000 * config.days / 30
+    n_episodes = int(frng.poisson(expected))
+    n_gangs = int(np.clip(round(np.sqrt(max(expected, 1)) * 1.5), 3, 500))
+    rates = Rates()
+    traffic = Traffic(pop, _rng(config.seed, 3), rates)
+    daily_calls = rates.calls * len(traffic.phones) + rates.courier_calls * len(traffic.couriers)
+    sweep_volume = config.sweep_share * daily_calls
+    sims_active = max(1, round(sweep_volume / 40 / n_gangs))
+    fraud_rows, truth = Rows(), Rows()
+    picker = PeoplePicker(pop, frng)
+    gangs = build_gangs(
+        frng,
+        pop,
+        counter,
+        picker,
+        list(typs),
+        n_gangs=n_gangs,
+        episodes_per_gang=expected / n_gangs,
+        sims_active_per_gang=sims_active,
+        start_s=start_s,
+        end_s=end_s,
+        rows=fraud_rows,
+    )
+    episodes = ep_mod.plan_episodes(frng, pop, typs, gangs, picker.taken, n_episodes, start_s, end_s)
+    for ep in episodes:
+        ep_mod.contact_events(frng, ep, pop, start_s, fraud_rows)
+    freeze = ep_mod.report_cases(frng, episodes, pop, end_s)
+    ident = ep_mod.Ids()
+    launderer = Launderer(frng, pop, ident, fraud_rows, truth, freeze, end_s)
+    for ep in episodes:
+        launderer.episode(ep)
+        ep_mod.rebates(frng, ep, ident, fraud_rows, truth, end_s)
+        if ep.case_id:
+            case_mod.write_case(frng, ep, pop, fraud_rows)
+    case_mod.tips(frng, gangs, pop, start_s, end_s, fraud_rows)
+    _freeze_status(fraud_rows, freeze, end_s)
+    for kind in ("phone_cards", "devices", "accounts", "app_accounts", "urls"):
+        output.write(kind, fraud_rows.table(kind, pop))
+    _write_days(
+        config,
+        pop,
+        traffic,
+        Sweep(gangs, typs, pop, _rng(config.seed, 4)),
+        fraud_rows,
+        truth,
+        start_s,
+        sweep_volume,
+        output,
+        tick,
+    )
+    for kind in ("cases", "tips"):
+        output.write(kind, fraud_rows.table(kind, pop).sort_by(_time_col(kind)))
+    output.write_truth(
+        "entities",
+        case_mod.entities(gangs, episodes, pop, launderer.first_used, start_s).table(
+            "entities", pop, truth=True
+        ),
+    )
+    output.write_truth("episodes", case_mod.episode_rows(episodes, pop).table("episodes", pop, truth=True))
+    output.write_truth("money_paths", truth.table("money_paths", pop, truth=True))
+    output.write_truth("held", truth.table("held", pop, truth=True))
+    counts = output.close()
+    truth_counts = {k: w.rows for k, w in output.truth.items()}
+    result = SimResult(
+        out, config, counts, truth_counts, len(episodes), sum(1 for e in episodes if e.case_id), len(gangs)
+    )
+    manifest = {
+        "parameters": {**asdict(config), "start": config.start.isoformat()},
+        "window": {
+            "start": datetime.fromtimestamp(start_s, UTC).isoformat(),
+            "end": datetime.fromtimestamp(end_s, UTC).isoformat(),
+        },
+        "rows": counts,
+        "truth_rows": truth_counts,
+        "episodes": result.episodes,
+        "cases": result.cases,
+        "gangs": result.gangs,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+    return result
+
+
+def _time_col(kind: str) -> str:
+    from fanzha.records.contracts import SPECS
+
+    return SPECS[kind].time_field or SPECS[kind].key[0]
+
+
+def _write_registrations(
+    config: SimConfig, pop: Population, counter: ids.Counter, start_s: int, output: Output
+) -> None:
+    for i, (lo, hi) in enumerate(static.slices(pop.n, config.people_chunk)):
+        rng = _rng(config.seed, 10, i)
+        output.write("people", people_table(pop, lo, hi))
+        output.write("phone_cards", static.phone_cards(rng, pop, start_s, lo, hi))
+        output.write("devices", static.devices(rng, pop, start_s, lo, hi))
+        output.write("accounts", static.personal_accounts(rng, pop, start_s, lo, hi))
+        output.write("app_accounts", static.app_accounts(rng, pop, counter, start_s, lo, hi))
+    output.write("accounts", static.organisation_accounts(_rng(config.seed, 11), pop, start_s))
+    output.write("urls", static.popular_urls(start_s))
+
+
+def _freeze_status(rows: Rows, freeze: dict[int, int], end_s: int) -> None:
+    """Accounts frozen by a case report before the end show status ``frozen``."""
+    acc = rows.data.get("accounts")
+    if not acc:
+        return
+    frozen = {str(a) for a, t in freeze.items() if t < end_s}
+    acc["status"] = [
+        "frozen" if a in frozen else s for a, s in zip(acc["account_no"], acc["status"], strict=True)
+    ]
+
+
+def _day_index(table: pa.Table, col: str, start_s: int) -> np.ndarray:
+    secs = pc.cast(table[col], pa.int64()).to_numpy(zero_copy_only=False) // 1_000_000
+    return (secs - start_s) // DAY
+
+
+def _write_days(
+    config: SimConfig,
+    pop: Population,
+    traffic: Traffic,
+    sweep: Sweep,
+    fraud_rows: Rows,
+    truth: Rows,
+    start_s: int,
+    sweep_volume: float,
+    output: Output,
+    tick: Callable[[str, int, int], None],
+) -> None:
+    f_calls = fraud_rows.table("calls", pop, extra=TRUTH_COLS)
+    f_sms = fraud_rows.table("sms", pop, extra=TRUTH_COLS)
+    t_tr = truth.table("transfers", pop, truth=True)
+    f_tr = fraud_rows.table("transfers", pop)
+    f_tr = f_tr.append_column("is_fraud", t_tr["is_fraud"]).append_column("episode_id", t_tr["episode_id"])
+    f_tr = f_tr.append_column("gang_id", t_tr["gang_id"]).append_column("step", t_tr["step"])
+    t_wd = truth.table("withdrawals", pop, truth=True)
+    f_wd = fraud_rows.table("withdrawals", pop)
+    for name in ("is_fraud", "episode_id", "gang_id"):
+        f_wd = f_wd.append_column(name, t_wd[name])
+    day_of = {
+        "calls": _day_index(f_calls, "start_at", start_s),
+        "sms": _day_index(f_sms, "sent_at", start_s),
+        "transfers": _day_index(f_tr, "at", start_s),
+        "withdrawals": _day_index(f_wd, "at", start_s),
+    }
+    fraud = {"calls": f_calls, "sms": f_sms, "transfers": f_tr, "withdrawals": f_wd}
+    for d in range(config.days):
+        day_start = start_s + d * DAY
+        local = config.start + timedelta(days=d)
+        rng = _rng(config.seed, 20, d)
+        s_calls, s_sms = sweep.day(_rng(config.seed, 21, d), day_start, sweep_volume)
+        calls = _merge(
+            [
+                _truthless(traffic.calls(rng, day_start), TRUTH_COLS),
+                s_calls,
+                fraud["calls"].filter(day_of["calls"] == d),
+            ],
+            "start_at",
+        )
+        sms = _merge(
+            [
+                _truthless(traffic.sms(rng, day_start), TRUTH_COLS),
+                s_sms,
+                fraud["sms"].filter(day_of["sms"] == d),
+            ],
+            "sent_at",
+        )
+        tr = _transfer_ids(traffic.transfers(rng, day_start, local.day), local)
+        tr = _merge(
+            [
+                _truthless(tr, pa.schema(list(TRUTH_COLS) + list(STEP_COL))),
+                fraud["transfers"].filter(day_of["transfers"] == d),
+            ],
+            "at",
+        )
+        wd = _withdrawal_ids(traffic.withdrawals(rng, day_start), local)
+        wd = _merge(
+            [_truthless(wd, TRUTH_COLS), fraud["withdrawals"].filter(day_of["withdrawals"] == d)], "at"
+        )
+        output.write("calls", calls)
+        output.write_truth("calls", calls)
+        output.write("sms", sms)
+        output.write_truth("sms", sms)
+        output.write("transfers", tr)
+        output.write_truth("transfers", tr)
+        output.write("withdrawals", wd)
+        output.write_truth("withdrawals", wd)
+        tick("days", d + 1, config.days)
+
+
+def _truthless(table: pa.Table, cols: pa.Schema) -> pa.Table:
+    """Ordinary rows: is_fraud false, no episode or gang, step ``legit``."""
+    n = table.num_rows
+    for f in cols:
+        if f.name == "is_fraud":
+            arr = pa.array(np.zeros(n, bool))
+        elif f.name == "step":
+            arr = pa.array(np.full(n, "legit"))
+        else:
+            arr = pa.nulls(n, f.type)
+        table = table.append_column(f.name, arr)
+    return table
+
+
+def _merge(tables: list[pa.Table], time_col: str) -> pa.Table:
+    schema = tables[0].schema
+    parts = [t.select(schema.names).cast(schema) for t in tables if t.num_rows]
+    if not parts:
+        return tables[0]
+    return pa.concat_tables(parts).sort_by([(time_col, "ascending")])
+
+
+def _transfer_ids(table: pa.Table, local: date) -> pa.Table:
+    seq = pc.utf8_lpad(ids.to_str(np.arange(table.num_rows)), 9, "0")
+    tid = pc.binary_join_element_wise(pa.scalar(f"TX{local:%Y%m%d}0"), seq, "")
+    return table.add_column(0, "transfer_id", tid)
+
+
+def _withdrawal_ids(table: pa.Table, local: date) -> pa.Table:
+    seq = pc.utf8_lpad(ids.to_str(np.arange(table.num_rows)), 9, "0")
+    return table.add_column(
+        0, "withdrawal_id", pc.binary_join_element_wise(pa.scalar(f"WD{local:%Y%m%d}0"), seq, "")
+    )

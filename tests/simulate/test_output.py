@@ -1,0 +1,201 @@
+"""Simulator output: layout, validity of every row, determinism and truth consistency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from fanzha.errors import ConfigError
+from fanzha.records.contracts import SPECS, validate_row
+from fanzha.simulate import SimConfig, SimResult, simulate
+from fanzha.simulate.writer import TRUTH_SCHEMAS, kind_schema
+
+
+def _kind(result: SimResult, kind: str) -> pd.DataFrame:
+    return ds.dataset(result.out / kind).to_table().to_pandas()
+
+
+def _truth(result: SimResult, name: str) -> pd.DataFrame:
+    return pq.read_table(result.out / "truth" / f"{name}.parquet").to_pandas()
+
+
+def test_layout_and_schemas(small_city: SimResult) -> None:
+    out = small_city.out
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["parameters"]["people"] == 1500
+    for kind in SPECS:
+        files = sorted((out / kind).glob("part-*.parquet"))
+        assert files, kind
+        assert pq.read_schema(files[0]).equals(kind_schema(kind), check_metadata=False), kind
+        assert manifest["rows"][kind] == sum(pq.read_metadata(f).num_rows for f in files)
+    for name, schema in TRUTH_SCHEMAS.items():
+        assert pq.read_schema(out / "truth" / f"{name}.parquet").equals(schema, check_metadata=False)
+    assert small_city.rows["people"] == 1500
+    assert small_city.episodes > 10 and small_city.cases > 0
+
+
+def test_every_row_passes_the_validators(small_city: SimResult) -> None:
+    for kind in SPECS:
+        table = ds.dataset(small_city.out / kind).to_table()
+        rows = table.to_pylist()
+        # every fraud-related row and a sample of the rest (the full check is the slow test)
+        for row in rows[:: max(1, len(rows) // 3000)]:
+            _norm, reasons = validate_row(kind, row)
+            assert not reasons, (kind, row, reasons)
+
+
+def test_keys_are_unique(small_city: SimResult) -> None:
+    for kind, spec in SPECS.items():
+        frame = _kind(small_city, kind)[list(spec.key)]
+        assert not frame.duplicated().any(), kind
+
+
+def test_money_paths_sum_exactly(small_city: SimResult) -> None:
+    paths, held, eps = (
+        _truth(small_city, "money_paths"),
+        _truth(small_city, "held"),
+        _truth(small_city, "episodes"),
+    )
+    steps = _truth(small_city, "transfers").set_index("transfer_id")["step"]
+    hop0 = paths[paths.hop == 0].groupby("episode_id").amount_fen.sum()
+    is_cash = (paths.record_kind == "withdrawal") | paths.record_id.map(steps).isin(
+        ["cashout_otc", "cashout_gold"]
+    )
+    cashed = paths[is_cash].groupby("episode_id").amount_fen.sum()
+    kept = held.groupby("episode_id").amount_fen.sum()
+    frame = pd.DataFrame(
+        {"loss": eps.set_index("episode_id").loss_fen, "hop0": hop0, "cash": cashed, "held": kept}
+    )
+    frame = frame.fillna(0).astype("int64")
+    assert (frame.loss > 0).all()
+    assert (frame.loss == frame.hop0).all()
+    assert (frame.loss == frame.cash + frame.held).all()
+    # per account and episode: what came in = what went out + what is held
+    inflow = paths[paths.to_account.notna()].groupby(["episode_id", "to_account"]).amount_fen.sum()
+    outflow = paths[paths.hop > 0].groupby(["episode_id", "from_account"]).amount_fen.sum()
+    balance = inflow.sub(outflow.rename_axis(inflow.index.names), fill_value=0)
+    ends = held.groupby(["episode_id", "account"]).amount_fen.sum().rename_axis(inflow.index.names)
+    mids = balance[balance != 0]
+    cash_to = paths[is_cash].set_index(["episode_id", "to_account"]).amount_fen
+    sinks = cash_to.groupby(level=[0, 1]).sum() if len(cash_to) else cash_to
+    expected = ends.add(sinks.rename_axis(inflow.index.names), fill_value=0)
+    assert mids.sort_index().to_dict() == expected[expected != 0].sort_index().to_dict()
+
+
+def test_money_path_records_exist(small_city: SimResult) -> None:
+    paths = _truth(small_city, "money_paths")
+    transfers = _kind(small_city, "transfers").set_index("transfer_id")
+    tr = paths[paths.record_kind == "transfer"]
+    rec = transfers.loc[tr.record_id]
+    assert (rec.amount_fen.to_numpy() == tr.amount_fen.to_numpy()).all()
+    assert (rec.from_account.to_numpy() == tr.from_account.to_numpy()).all()
+    wd = set(_kind(small_city, "withdrawals").withdrawal_id)
+    assert set(paths[paths.record_kind == "withdrawal"].record_id) <= wd
+
+
+def test_cases_refer_to_existing_people_and_identifiers(small_city: SimResult) -> None:
+    cases = _kind(small_city, "cases")
+    assert len(cases) == small_city.cases
+    people = set(_kind(small_city, "people").id_number)
+    phones = set(_kind(small_city, "phone_cards").number)
+    accounts = set(_kind(small_city, "accounts").account_no)
+    urls = set(_kind(small_city, "urls").url)
+    apps = _kind(small_city, "app_accounts")
+    app_keys = set(apps.platform + ":" + apps.account_id)
+    wallets = set(_kind(small_city, "transfers").wallet.dropna())
+    eps = _truth(small_city, "episodes")
+    assert set(cases.case_id) == set(eps.case_id.dropna())
+    for case in cases.itertuples():
+        assert case.victim_id in people
+        assert set(case.suspect_phones) <= phones
+        assert set(case.suspect_accounts) <= accounts
+        assert set(case.suspect_urls) <= urls
+        assert set(case.suspect_app_accounts) <= app_keys
+        assert set(case.suspect_wallets) <= wallets
+        assert case.narrative and "{" not in case.narrative
+
+
+def test_truth_entities_exist_in_records(small_city: SimResult) -> None:
+    ent = _truth(small_city, "entities")
+    calls, sms = _kind(small_city, "calls"), _kind(small_city, "sms")
+    phones = (
+        set(_kind(small_city, "phone_cards").number) | set(calls.caller) | set(calls.callee) | set(sms.sender)
+    )
+    known = {
+        "person": set(_kind(small_city, "people").id_number),
+        "phone": phones,
+        "account": set(_kind(small_city, "accounts").account_no),
+        "device": set(_kind(small_city, "devices").imei),
+        "url": set(_kind(small_city, "urls").host),
+        "wallet": set(_kind(small_city, "transfers").wallet.dropna()),
+    }
+    apps = _kind(small_city, "app_accounts")
+    known["app_account"] = set(apps.platform + ":" + apps.account_id)
+    for row in ent.itertuples():
+        value = row.entity.split(":", 1)[1]
+        assert value in known[row.entity_kind], row
+    roles = set(ent.role)
+    for role in (
+        "victim",
+        "card_farmer",
+        "card_dealer",
+        "gang_member",
+        "fraud_number",
+        "sim_farm_device",
+        "sim_farm_number",
+        "mule_account",
+        "scam_url",
+        "scam_app_account",
+        "otc_wallet",
+        "cashout_merchant",
+        "hub_legit",
+    ):
+        assert role in roles, role
+    mules = ent[ent.role == "mule_account"]
+    assert set(mules.layer) == {1, 2, 3}
+    assert mules.organiser.str.startswith("id:").all()
+
+
+def test_fraud_is_a_small_minority_and_labelled(small_city: SimResult) -> None:
+    calls, tr = _truth(small_city, "calls"), _truth(small_city, "transfers")
+    assert 0 < calls.is_fraud.mean() < 0.1
+    assert 0 < tr.is_fraud.mean() < 0.1
+    assert set(tr.step) >= {"legit", "victim_payment", "layering"}
+    assert tr[tr.is_fraud].gang_id.notna().all()
+    assert (tr.step == "legit").eq(~tr.is_fraud).all()
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    out = {}
+    for path in sorted(folder.rglob("*.parquet")):
+        table = pq.read_table(path)
+        out[str(path.relative_to(folder))] = hashlib.sha256(
+            table.to_pandas().to_csv(index=False).encode()
+        ).hexdigest()
+    return out
+
+
+def test_same_seed_same_output(tmp_path: Path) -> None:
+    config = SimConfig(people=400, days=3, seed=5, fraud_rate=80)
+    a = simulate(config, tmp_path / "a")
+    b = simulate(config, tmp_path / "b")
+    assert _digest(a.out) == _digest(b.out)
+    files = sorted(p.relative_to(a.out) for p in a.out.rglob("*.parquet"))
+    assert all((a.out / f).read_bytes() == (b.out / f).read_bytes() for f in files)
+    c = simulate(SimConfig(people=400, days=3, seed=6, fraud_rate=80), tmp_path / "c")
+    assert _digest(c.out) != _digest(a.out)
+
+
+def test_future_window_is_refused(tmp_path: Path) -> None:
+    from datetime import date
+
+    with pytest.raises(ConfigError, match="future"):
+        simulate(SimConfig(people=300, days=10, start=date(2099, 1, 1)), tmp_path / "x")
+    with pytest.raises(ConfigError, match="people"):
+        simulate(SimConfig(people=10), tmp_path / "y")

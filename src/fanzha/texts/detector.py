@@ -25,10 +25,10 @@ import scipy.sparse as sp
 
 from fanzha.detect.contract import DEFAULT_TIER_THRESHOLDS, Detector, Reason, score_frame, tier_of
 from fanzha.errors import ModelError, ValidationError
-from fanzha.texts.features import NgramTfidf
+from fanzha.texts.features import FieldSpace
 from fanzha.texts.heads import LinearHead
 from fanzha.texts.labels import NORMAL, plan_labels, type_code, type_name
-from fanzha.texts.normalise import DEFAULT_MAX_CHARS, normalise, readable
+from fanzha.texts.normalise import DEFAULT_MAX_CHARS, Normalised, normalise, readable
 
 
 @dataclass
@@ -61,6 +61,8 @@ class TextDetector(Detector):
         max_chars: int = DEFAULT_MAX_CHARS,
         top_reasons: int = 4,
         thresholds: dict[str, float] | None = None,
+        fields: tuple[str, ...] = ("text",),
+        field_weights: tuple[float, ...] | None = None,
     ) -> None:
         self.ngram_range = ngram_range
         self.min_df = min_df
@@ -73,19 +75,29 @@ class TextDetector(Detector):
         self.max_chars = max_chars
         self.top_reasons = top_reasons
         self.thresholds = thresholds
+        self.fields = tuple(fields)
+        self.field_weights = field_weights
 
     # ---------------------------------------------------------------- training
     def fit(self, X: Any, y: Any = None) -> Self:
-        texts = as_texts(X)
+        _, columns = field_columns(X, self.fields)
+        texts = columns[-1]
         if y is None:
             raise ModelError("TextDetector.fit needs labels y (a fraud flag or a fraud type per text)")
         labels = pd.Series(list(y), dtype=object)
         if len(labels) != len(texts):
             raise ModelError(f"{len(texts)} texts but {len(labels)} labels")
         plan = plan_labels(labels)
-        normalised = [normalise(t, max_chars=self.max_chars).text for t in texts]
-        self.vectoriser_ = NgramTfidf(self.ngram_range, self.min_df, self.max_features).fit(normalised)
-        matrix = self.vectoriser_.transform(normalised)
+        empty = [i for i, t in enumerate(texts) if not t.strip()]
+        if empty:
+            raise ValidationError(
+                f"{len(empty)} training text(s) are empty (first: row {empty[0]}); drop or fill them",
+                field="text",
+            )
+        normalised = [[normalise(t, max_chars=self.max_chars).text for t in col] for col in columns]
+        weights = self.field_weights or (0.5,) * (len(self.fields) - 1) + (1.0,)
+        self.vectoriser_ = FieldSpace(self.fields, weights, self.ngram_range, self.min_df, self.max_features)
+        matrix = self.vectoriser_.fit(normalised).transform(normalised)
         self.plan_ = plan
         self.fraud_head_: LinearHead | None = None
         self.type_head_: LinearHead | None = None
@@ -107,17 +119,22 @@ class TextDetector(Detector):
         return self
 
     # ----------------------------------------------------------------- scoring
-    def score(self, X: Any) -> pd.DataFrame:
-        """Score a batch: ``id, probability, tier, reasons, fraud_type, fraud_type_code, type_probability``."""
+    def score(self, X: Any, *, explain: bool = True) -> pd.DataFrame:
+        """Score a batch: ``id, probability, tier, reasons, fraud_type, fraud_type_code, type_probability``.
+
+        ``explain=False`` skips the reasons (bulk evaluation); every row then has an empty list."""
         self.check_fitted()
-        ids, texts = ids_and_texts(X)
-        normalised = [normalise(t, max_chars=self.max_chars) for t in texts]
-        matrix = self.vectoriser_.transform([n.text for n in normalised])
+        ids, columns = field_columns(X, self.fields)
+        by_field = [[normalise(t, max_chars=self.max_chars) for t in col] for col in columns]
+        matrix = self.vectoriser_.transform([[n.text for n in col] for col in by_field])
+        normalised = _joined(by_field)
         probability, contrib_weights = self._fraud_probability(matrix)
         types, type_p, type_weights = self._types(matrix)
         weights = contrib_weights if contrib_weights is not None else type_weights
         reasons = [
-            self._reasons(
+            []
+            if not explain
+            else self._reasons(
                 matrix,
                 i,
                 weights,
@@ -130,6 +147,10 @@ class TextDetector(Detector):
             for i in range(matrix.shape[0])
         ]
         shown = [t if p >= 0.5 else NORMAL for t, p in zip(types, probability, strict=True)]
+        for i, text in enumerate(columns[-1]):
+            if not text.strip():  # rejected with a reason, not scored and not dropped
+                probability[i], shown[i], type_p[i] = np.nan, "", np.nan
+                reasons[i] = [Reason("empty_text", "text is empty; nothing to score", None)]
         return score_frame(
             ids,
             probability,
@@ -283,9 +304,37 @@ def top_phrases(
     ]
 
 
+def _joined(by_field: list[list[Normalised]]) -> list[Normalised]:
+    """Per row, the fields' normalised texts joined by a newline (n-grams never span it)."""
+    if len(by_field) == 1:
+        return by_field[0]
+    return [
+        Normalised("\n".join(n.text for n in row), tuple(u for n in row for u in n.urls), ())
+        for row in zip(*by_field, strict=True)
+    ]
+
+
 def as_texts(X: Any) -> list[str]:
     """Texts from a list / Series / one-column frame (a frame needs a ``text`` column)."""
     return ids_and_texts(X)[1]
+
+
+def field_columns(X: Any, fields: tuple[str, ...]) -> tuple[list[Any], list[list[str]]]:
+    """Ids and one list of texts per field; a plain list of texts fills the last (main) field."""
+    if isinstance(X, pd.DataFrame) and (len(fields) > 1 or fields[0] != "text"):
+        missing = [f for f in fields if f not in X.columns]
+        if missing:
+            raise ValidationError(
+                f"the table lacks the text field(s) {missing} (columns: {', '.join(map(str, X.columns))})",
+                field=missing[0],
+            )
+        ids = list(X["id"]) if "id" in X.columns else list(range(len(X)))
+        columns = [
+            ids_and_texts(X[f].fillna("").tolist() if f != fields[-1] else X[f].tolist())[1] for f in fields
+        ]
+        return ids, columns
+    ids, texts = ids_and_texts(X)
+    return ids, [[""] * len(texts) for _ in fields[:-1]] + [texts]
 
 
 def ids_and_texts(X: Any) -> tuple[list[Any], list[str]]:

@@ -95,3 +95,58 @@ class NgramTfidf:
         weights = (1.0 + np.log(tf)) * self.idf_[cols]
         weights /= np.sqrt(weights @ weights)
         return cols, weights
+
+
+class FieldSpace:
+    """One n-gram space per text field (e.g. title and body), weighted and side by side.
+
+    A short title says more per character than a long body; its own vocabulary and a weight keep the
+    body's many n-grams from drowning it. With one field this is just :class:`NgramTfidf`.
+    """
+
+    def __init__(
+        self,
+        fields: Sequence[str],
+        weights: Sequence[float],
+        ngram_range: tuple[int, int],
+        min_df: int,
+        max_features: int,
+    ) -> None:
+        if len(fields) != len(weights) or not fields:
+            raise ModelError(f"fields {list(fields)} and weights {list(weights)} must be non-empty and match")
+        self.fields = tuple(fields)
+        self.weights = tuple(float(w) for w in weights)
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+
+    def fit(self, columns: Sequence[Sequence[str]]) -> FieldSpace:
+        """``columns``: one sequence of normalised texts per field."""
+        self.spaces_ = []
+        for i, texts in enumerate(columns):
+            min_df = self.min_df if i == len(columns) - 1 else 1  # titles are short: keep rare n-grams
+            self.spaces_.append(NgramTfidf(self.ngram_range, min_df, self.max_features).fit(texts))
+        self.offsets_ = np.cumsum([0] + [s.n_features for s in self.spaces_])
+        self.ngrams_ = np.concatenate([s.ngrams_ for s in self.spaces_])
+        return self
+
+    @property
+    def n_features(self) -> int:
+        return int(self.offsets_[-1])
+
+    @property
+    def single(self) -> bool:
+        return len(self.spaces_) == 1
+
+    def transform(self, columns: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        if self.single:
+            return self.spaces_[0].transform(columns[0])
+        blocks = [
+            w * s.transform(texts) for s, w, texts in zip(self.spaces_, self.weights, columns, strict=True)
+        ]
+        return sp.hstack(blocks, format="csr")
+
+    def transform_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """One text into the last (main) field: the real-time path."""
+        cols, weights = self.spaces_[-1].transform_one(text)
+        return cols + self.offsets_[-2], weights * self.weights[-1]

@@ -452,12 +452,11 @@ def next_hops_from_trace(
     out = flows[flows["from_account"] == account]
     if victim_ids is not None:
         out = out[out["victim_id"].isin(victim_ids)]
-    sums = out.groupby("to_account")["amount_fen"].sum().sort_values(ascending=False, kind="stable")
-    return [
-        {"account": str(acc), "bank": None, "amount_fen": int(fen)}
-        for acc, fen in sums.items()
-        if int(fen) > 0
-    ]
+    sums = out.groupby("to_account")["amount_fen"].sum()
+    ranked = sorted(
+        ((str(acc), int(fen)) for acc, fen in sums.items() if int(fen) > 0), key=lambda x: (-x[1], x[0])
+    )
+    return [{"account": acc, "bank": None, "amount_fen": fen} for acc, fen in ranked]
 
 
 def escalate(

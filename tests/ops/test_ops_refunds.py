@@ -1,0 +1,184 @@
+"""Refunds: known answers, hypothesis properties of the split, false claims, idempotency."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fanzha.errors import ConflictError, StateError, ValidationError
+from fanzha.ops import fundcontrol as F
+from fanzha.ops import refunds as R
+from fanzha.ops.audit import Actor
+from fanzha.ops.stats import funnel
+from fanzha.ops.store import Store
+
+T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+ACC = "6222020200112233445"
+
+
+# ---------------------------------------------------------------- the pure split
+def amounts(shares: list[R.Share]) -> dict[str, int]:
+    return {s.victim_id: s.amount_fen for s in shares}
+
+
+def test_full_return_when_enough() -> None:
+    assert amounts(R.allocate(1000, {"a": 300, "b": 200})) == {"a": 300, "b": 200}
+
+
+def test_pro_rata_known_answer() -> None:
+    # 10 fen over claims 10/10/10 → 3.33 each; the 1 fen left goes to the tie-break (larger claim, then id)
+    assert amounts(R.allocate(10, {"c": 10, "b": 10, "a": 10})) == {"a": 4, "b": 3, "c": 3}
+    # 500 over 600/300/100 → exactly half each
+    assert amounts(R.allocate(500, {"x": 600, "y": 300, "z": 100})) == {"x": 300, "y": 150, "z": 50}
+    # remainders decide: 5 over 3/3/1 (7): floors 2,2,0 = 4, remainders 1/7,1/7,5/7 → z gets the fen
+    assert amounts(R.allocate(5, {"p": 3, "q": 3, "z": 1})) == {"p": 2, "q": 2, "z": 1}
+
+
+def test_negative_input_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        R.allocate(-1, {"a": 1})
+
+
+claims_strategy = st.dictionaries(
+    st.text("abcdefgh", min_size=1, max_size=3), st.integers(0, 10**12), max_size=30
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pool=st.integers(0, 10**12), claims=claims_strategy)
+def test_split_properties(pool: int, claims: dict[str, int]) -> None:
+    shares = R.allocate(pool, claims)
+    got = amounts(shares)
+    total_claims = sum(claims.values())
+    assert set(got) == set(claims)
+    assert all(0 <= got[v] <= claims[v] for v in claims)  # never negative, never above the claim
+    assert sum(got.values()) <= pool  # never more than the frozen money
+    assert sum(got.values()) == min(pool, total_claims)  # exactly the pool when claims exceed it
+    assert R.allocate(pool, dict(reversed(list(claims.items())))) == shares  # deterministic, order-free
+    if total_claims > pool and total_claims:
+        for v in claims:  # each within one fen of the exact proportional share
+            assert abs(got[v] * total_claims - pool * claims[v]) < total_claims
+
+
+# ---------------------------------------------------------------- plans in the store
+def freeze(store: Store, actor: Actor, cid: str, held: int, account: str = ACC) -> None:
+    F.issue_command(
+        store, actor, command_id=cid, kind="freeze", account=account, amount_fen=held, reason="case", now=T0
+    )
+    F.send(store, cid, actor, now=T0)
+    F.apply_receipt(store, cid, F.Receipt(f"r-{cid}", "executed", held_fen=held), actor, now=T0)
+
+
+def trace(store: Store, actor: Actor, links: dict[str, int], account: str = ACC) -> None:
+    R.record_trace(
+        store,
+        actor,
+        [
+            {"victim_id": v, "account": account, "transfer_id": f"t-{v}", "amount_fen": a}
+            for v, a in links.items()
+        ],
+        now=T0,
+    )
+
+
+def test_plan_and_execute_pro_rata_with_a_false_claim(store: Store, actor: Actor) -> None:
+    freeze(store, actor, "f1", 100_000)
+    trace(store, actor, {"v1": 90_000, "v2": 60_000, "v3": 50_000})
+    plan = R.plan_refund(
+        store,
+        actor,
+        refund_id="rf1",
+        account=ACC,
+        claims={"v1": 90_000, "v2": 80_000, "v3": 50_000, "liar": 999_999},
+    )
+    lines = {x["victim_id"]: x for x in plan.calculation["lines"]}
+    assert plan.method == "pro_rata" and plan.pool_fen == 100_000 and plan.eligible_fen == 200_000
+    assert {v: x["amount_fen"] for v, x in lines.items()} == {
+        "v1": 45_000,
+        "v2": 30_000,
+        "v3": 25_000,
+        "liar": 0,
+    }
+    assert lines["v2"]["eligible_fen"] == 60_000 and "capped at the traced" in lines["v2"]["reason"]
+    assert "no traced transfer" in lines["liar"]["reason"]
+    assert plan.returned_fen == 100_000 and R.verify_calculation(plan)
+    done = R.execute_refund(store, "rf1", actor, now=T0 + timedelta(days=1))
+    assert done.status == "executed"
+    assert R.execute_refund(store, "rf1", actor).returned_fen == 100_000  # executing again pays nothing more
+    assert F.active_holds(store, ACC) == []  # fully refunded freeze is released
+    assert F.get_command(store, "f1", actor).status == "released"
+    assert funnel(store).returned_fen == 100_000
+    _plan, allocs = R.get_refund(store, "rf1", actor)
+    assert {a.victim_id: a.status for a in allocs} == {
+        "liar": "rejected",
+        "v1": "allocated",
+        "v2": "allocated",
+        "v3": "allocated",
+    }
+
+
+def test_full_refund_leaves_the_rest_frozen(store: Store, actor: Actor) -> None:
+    freeze(store, actor, "f1", 100_000)
+    trace(store, actor, {"v1": 30_000})
+    plan = R.plan_refund(store, actor, refund_id="rf1", account=ACC, claims={"v1": 30_000})
+    assert (plan.method, plan.returned_fen) == ("full", 30_000)
+    R.execute_refund(store, "rf1", actor)
+    hold = F.active_holds(store, ACC)[0]
+    assert (hold.amount_fen, hold.refunded_fen) == (100_000, 30_000)
+    plan2 = R.plan_refund(store, actor, refund_id="rf2", account=ACC, claims={"v1": 30_000})
+    assert plan2.pool_fen == 70_000
+
+
+def test_refund_guards(store: Store, actor: Actor) -> None:
+    with pytest.raises(StateError, match="no frozen money"):
+        R.plan_refund(store, actor, refund_id="x", account=ACC, claims={"v1": 1})
+    freeze(store, actor, "f1", 1000)
+    with pytest.raises(ValidationError, match="traced transfer"):
+        R.plan_refund(store, actor, refund_id="x", account=ACC, claims={"v1": 1})
+    trace(store, actor, {"v1": 500})
+    with pytest.raises(ValidationError, match="positive integers"):
+        R.plan_refund(store, actor, refund_id="x", account=ACC, claims={"v1": 0})
+    p = R.plan_refund(store, actor, refund_id="x", account=ACC, claims={"v1": 500})
+    assert (
+        R.plan_refund(store, actor, refund_id="x", account=ACC, claims={"v1": 500}).id == p.id
+    )  # idempotent
+    with pytest.raises(ConflictError, match="another request"):
+        R.plan_refund(store, actor, refund_id="x", account=ACC, claims={"v1": 400})
+    with pytest.raises(ConflictError, match="already has a planned refund"):
+        R.plan_refund(store, actor, refund_id="y", account=ACC, claims={"v1": 500})
+    R.cancel_refund(store, "x", actor)
+    with pytest.raises(StateError, match="only a planned refund"):
+        R.execute_refund(store, "x", actor)
+
+
+def test_refund_refuses_when_frozen_money_changed(store: Store, actor: Actor) -> None:
+    freeze(store, actor, "f1", 1000)
+    trace(store, actor, {"v1": 5000})
+    R.plan_refund(store, actor, refund_id="x", account=ACC, claims={"v1": 5000})
+    F.issue_command(
+        store, actor, command_id="u", kind="unfreeze", account=ACC, parent_id="f1", reason="court", now=T0
+    )
+    F.send(store, "u", actor, now=T0)
+    F.apply_receipt(store, "u", F.Receipt("r-u", "executed"), actor, now=T0)
+    with pytest.raises(StateError, match="changed since"):
+        R.execute_refund(store, "x", actor)
+
+
+def test_trace_links_are_idempotent(store: Store, actor: Actor) -> None:
+    links = [{"victim_id": "v1", "account": ACC, "transfer_id": "t1", "amount_fen": 10}]
+    assert R.record_trace(store, actor, links) == 1
+    assert R.record_trace(store, actor, links) == 0
+    with pytest.raises(ValidationError):
+        R.record_trace(store, actor, [{**links[0], "amount_fen": 1.5}])
+
+
+def test_tampered_calculation_is_detected(store: Store, actor: Actor) -> None:
+    freeze(store, actor, "f1", 1000)
+    trace(store, actor, {"v1": 800, "v2": 800})
+    plan = R.plan_refund(store, actor, refund_id="x", account=ACC, claims={"v1": 800, "v2": 800})
+    assert R.verify_calculation(plan)
+    plan.calculation["lines"][0]["amount_fen"] += 1
+    assert not R.verify_calculation(plan)

@@ -30,7 +30,7 @@ def account(no: str, owner: str) -> dict:
         "bank": "b",
         "owner_id": owner,
         "account_type": "personal",
-        "opened_at": T0,
+        "opened_at": T0 - pd.Timedelta(days=400),
         "status": "active",
         "branch": None,
         "open_ip": None,
@@ -76,7 +76,12 @@ def test_dealer_found_through_device_and_card_fees() -> None:
     eng.register(
         "cases",
         pd.DataFrame(
-            {"case_id": ["K1"], "suspect_phones": [["13900000001", "13900000002"]], "suspect_accounts": [[]]}
+            {
+                "case_id": ["K1"],
+                "victim_id": ["V"],
+                "suspect_phones": [["13900000001", "13900000002"]],
+                "suspect_accounts": [[]],
+            }
         ),
     )
     dealers, clusters = find_dealers(eng, DealerConfig())
@@ -97,7 +102,14 @@ def test_unresolved_dealer_points_at_his_device_and_outlet_batch() -> None:
     eng.register("phone_cards", pd.DataFrame(cards))
     eng.register(
         "cases",
-        pd.DataFrame({"case_id": ["K1"], "suspect_phones": [["13900000003"]], "suspect_accounts": [[]]}),
+        pd.DataFrame(
+            {
+                "case_id": ["K1"],
+                "victim_id": ["V"],
+                "suspect_phones": [["13900000003"]],
+                "suspect_accounts": [[]],
+            }
+        ),
     )
     dealers, clusters = find_dealers(eng, DealerConfig(burst_minutes=120))
     assert len(dealers) == 1  # the device cluster and the outlet burst share items: one dealer

@@ -10,7 +10,11 @@ A dealer has many people open phone cards and bank accounts for him, usually wit
    fraud (named in a case, or given as known fraud items: traced mule accounts, flagged numbers);
 2. *organiser*: for each suspicious cluster the people who point at the dealer rather than the
    farmers: the person whose own SIM made calls / SMS from the activation device (``device_user``),
-   and the person whose accounts paid several of the cluster's owners (``pays_farmers``, the card fee).
+   and the person whose accounts paid several of the cluster's owners around the opening dates
+   (``pays_farmers``, the card fee: from a day before the first to a week after the last opening;
+   only into the farmers' older own accounts (opened before the batch), not the sold ones, which
+   victims pay once they are mules; farmers of any suspicious cluster and victims of reported cases
+   are never payer candidates).
    Farmers themselves are excluded as organisers unless the evidence is overwhelming (they own
    items in the cluster *and* are its device user).
 
@@ -96,6 +100,7 @@ def _candidates(engine: Engine, clusters: pd.DataFrame, config: DealerConfig) ->
     """Candidate organisers per cluster with the evidence that points at them."""
     members = clusters[["cluster", "owners"]].explode("owners").rename(columns={"owners": "farmer"})
     engine.register("__members", members)
+    engine.register("__windows", clusters[["cluster", "first_opened", "last_opened", "items"]])
     parts = []
     device_clusters = clusters[clusters.signal == "same_device"]
     if len(device_clusters) and (engine.has_table("calls") or engine.has_table("sms")):
@@ -122,8 +127,13 @@ def _candidates(engine: Engine, clusters: pd.DataFrame, config: DealerConfig) ->
                 JOIN accounts fa ON 'id:' || fa.owner_id = m.farmer
                 JOIN transfers t ON t.to_account = fa.account_no
                 JOIN accounts pa ON pa.account_no = t.from_account
+                JOIN __windows w ON w.cluster = m.cluster
                 WHERE pa.owner_id IS NOT NULL AND 'id:' || pa.owner_id <> m.farmer
                   AND pa.account_type = 'personal'
+                  AND fa.opened_at < w.first_opened - INTERVAL 1 DAY
+                  AND 'id:' || pa.owner_id NOT IN (SELECT farmer FROM __members)
+                  AND t."at" BETWEEN w.first_opened - INTERVAL 1 DAY AND w.last_opened + INTERVAL 7 DAY
+                  {"AND pa.owner_id NOT IN (SELECT victim_id FROM cases)" if engine.has_table("cases") else ""}
                 GROUP BY ALL HAVING count(DISTINCT m.farmer) >= {int(config.min_paid_farmers)}"""
         )
     if not parts:
@@ -146,6 +156,7 @@ DEALER_COLUMNS = [
     "farmers",
     "n_items",
     "n_fraud_items",
+    "items",
 ]
 
 
@@ -228,6 +239,7 @@ def find_dealers(
                 "keys": keys,
                 "farmers": owners,
                 "n_items": len(items),
+                "items": sorted(items),
                 "n_fraud_items": int(members.n_fraud_items.max()),
             }
         )

@@ -1,0 +1,128 @@
+"""Measure linking, tracing and card-dealer detection against the simulator's ground truth.
+
+Truth layout: docs/interfaces.md (``<sim>/truth/*.parquet``). Definitions:
+
+* linking: over reported cases whose episode has a gang, a pair of cases is *true* iff both have the
+  same ``gang_id``; a pair is *predicted* iff both fall in one linked group. Pairwise precision and
+  recall.
+* tracing: per victim, *located* money = Σ over accounts min(traced held, true held) + Σ over
+  cash-out records min(traced, true amount) (true cash-outs: ``money_paths`` rows of withdrawals and
+  of transfers whose truth step is ``cashout_otc`` / ``cashout_gold``); share = located / money the
+  victim paid (hop 0). Reported: the share of victims with ≥ 95 % located, and the overall share.
+* dealers: an organiser found as a person is right iff the truth role of that ID is ``card_dealer``;
+  a dealer found by its key (device / IP / outlet batch) is right iff ≥ 80 % of its cards' and
+  accounts' truth
+  ``organiser`` is one card dealer (purity). Farmers: precision of the listed farmers against role
+  ``card_farmer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from fanzha.errors import NotFoundError
+from fanzha.graph.linking import LinkResult, pairs_in_groups
+from fanzha.graph.trace import TraceResult
+
+
+@dataclass
+class Truth:
+    entities: pd.DataFrame
+    episodes: pd.DataFrame
+    money_paths: pd.DataFrame
+    held: pd.DataFrame
+    transfers: pd.DataFrame
+
+    @classmethod
+    def load(cls, sim_dir: str | Path) -> Truth:
+        root = Path(sim_dir) / "truth"
+        if not root.is_dir():
+            raise NotFoundError(
+                f"{root} is missing: evaluation needs a simulator output with its truth/ folder"
+            )
+        read = lambda name: pd.read_parquet(root / f"{name}.parquet")  # noqa: E731
+        return cls(read("entities"), read("episodes"), read("money_paths"), read("held"), read("transfers"))
+
+
+def linking_metrics(result: LinkResult, truth: Truth) -> dict[str, float]:
+    eps = truth.episodes.dropna(subset=["case_id", "gang_id"])
+    known = set(eps.case_id)
+    cases = result.cases[result.cases.case_id.isin(known)]
+    predicted = pairs_in_groups(zip(cases.case_id, cases.group_id, strict=True))
+    actual = pairs_in_groups(zip(eps.case_id, eps.gang_id, strict=True))
+    hit = len(predicted & actual)
+    return {
+        "cases": float(len(cases)),
+        "true_pairs": float(len(actual)),
+        "predicted_pairs": float(len(predicted)),
+        "precision": hit / len(predicted) if predicted else 1.0,
+        "recall": hit / len(actual) if actual else 1.0,
+    }
+
+
+def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None = None) -> dict[str, float]:
+    paths = truth.money_paths
+    paid = paths[paths.hop == 0].groupby("victim_id").amount_fen.sum()
+    if victims is not None:
+        paid = paid[paid.index.isin(victims)]
+    held_truth = truth.held.merge(truth.episodes[["episode_id", "victim_id"]], on="episode_id")
+    held_truth = held_truth.groupby(["victim_id", "account"]).amount_fen.sum().rename("truth")
+    held_ours = result.holdings.groupby(["victim_id", "account"]).amount_fen.sum().rename("ours")
+    held = pd.concat([held_truth, held_ours], axis=1).fillna(0)
+    steps = truth.transfers.set_index("transfer_id").step
+    cash_rows = paths[
+        (paths.record_kind == "withdrawal") | paths.record_id.map(steps).isin(["cashout_otc", "cashout_gold"])
+    ]
+    cash_truth = cash_rows.groupby(["victim_id", "record_id"]).amount_fen.sum().rename("truth")
+    cash_ours = result.cashouts.groupby(["victim_id", "record_id"]).amount_fen.sum().rename("ours")
+    cash = pd.concat([cash_truth, cash_ours], axis=1).fillna(0)
+    located = (
+        held[["truth", "ours"]]
+        .min(axis=1)
+        .groupby(level=0)
+        .sum()
+        .add(cash[["truth", "ours"]].min(axis=1).groupby(level=0).sum(), fill_value=0)
+    )
+    share = (located.reindex(paid.index).fillna(0) / paid).clip(upper=1.0)
+    return {
+        "victims": float(len(paid)),
+        "paid_fen": float(paid.sum()),
+        "located_share": float(located.reindex(paid.index).fillna(0).sum() / paid.sum())
+        if paid.sum()
+        else 1.0,
+        "victims_ge_95": float((share >= 0.95).mean()) if len(share) else 1.0,
+        "min_share": float(share.min()) if len(share) else 1.0,
+    }
+
+
+def dealer_metrics(dealers: pd.DataFrame, truth: Truth) -> dict[str, float]:
+    ent = truth.entities
+    dealer_ids = set(ent.loc[ent.role == "card_dealer", "entity"])
+    farmers_true = set(ent.loc[ent.role == "card_farmer", "entity"])
+    organiser_of = ent.dropna(subset=["organiser"]).set_index("entity").organiser
+    right = 0
+    for row in dealers.to_dict("records"):
+        if row["resolved"]:
+            right += row["organiser"] in dealer_ids
+            continue
+        # unresolved: the items behind its keys should belong to one true organiser
+        owners = pd.Series([organiser_of.get(f) for f in row["items"]]).dropna()
+        right += bool(len(owners)) and owners.value_counts(normalize=True).iloc[0] >= 0.8
+    listed = {f for fs in dealers.farmers for f in fs} if len(dealers) else set()
+    found_dealers = set()
+    for row in dealers.to_dict("records"):
+        owners = pd.Series([organiser_of.get(f) for f in row["items"]]).dropna()
+        if len(owners):
+            found_dealers.add(owners.value_counts().index[0])
+    return {
+        "dealers_flagged": float(len(dealers)),
+        "dealer_precision": right / len(dealers) if len(dealers) else 1.0,
+        "resolved_persons": float(dealers.resolved.sum()) if len(dealers) else 0.0,
+        "true_dealers": float(len(dealer_ids)),
+        "dealer_recall": len(found_dealers & dealer_ids) / len(dealer_ids) if dealer_ids else 1.0,
+        "farmer_precision": len(listed & farmers_true) / len(listed) if listed else 1.0,
+        "farmer_recall": len(listed & farmers_true) / len(farmers_true) if farmers_true else 1.0,
+    }

@@ -216,6 +216,8 @@ def test_tips_interceptions_and_batches(api) -> None:
         headers=api.as_("public"),
     )
     assert r.status_code == 201 and r.json()["identifier"] == RISKY_NUMBER
+    api.service.flush()
+    assert api.service.counters["tips_landed"] == 1  # landed in the lake through fanzha.ingest
     assert (
         api.client.post(
             "/v1/tips", json={"identifier_kind": "account", "identifier": "abc"}, headers=api.as_("public")
@@ -239,3 +241,22 @@ def test_tips_interceptions_and_batches(api) -> None:
     assert (
         api.client.post("/v1/decide/payments", json=[pay] * 1001, headers=api.as_("bank")).status_code == 422
     )
+
+
+def test_bank_ingests_a_csv_batch_over_http(api) -> None:
+    csv = (
+        "transfer_id,from_account,to_account,amount_fen,at,channel\n"
+        f"t1,{VICTIM_ACCOUNT},{RISKY_ACCOUNT},50000,2026-01-05 10:00:00,mobile\n"
+        f"t2,{VICTIM_ACCOUNT},{VICTIM_ACCOUNT},100,2026-01-05 10:01:00,mobile\n"
+    ).encode()
+    r = api.client.post(
+        "/v1/ingest/transfers", content=csv, headers={**api.as_("bank"), "content-type": "text/csv"}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["rows_read"], body["landed"], body["rejected"]) == (2, 1, 1)
+    assert "from_account equals to_account" in body["rejections"][0]["reason"]
+    r = api.client.post(
+        "/v1/ingest/calls", content=csv, headers={**api.as_("bank"), "content-type": "text/csv"}
+    )
+    assert r.status_code == 403 and "may ingest" in r.json()["message"]

@@ -69,6 +69,7 @@ class DecisionService:
         self._audit: deque[AuditRow] = deque()
         self._warnings: deque[Decision] = deque()
         self._decisions: deque[Decision] = deque()
+        self._tips: deque[dict[str, Any]] = deque()
         self._decision_counts: Counter[tuple[str, str, str, str]] = Counter()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -185,7 +186,11 @@ class DecisionService:
         else:  # summarised per key, event and outcome at each flush; each decision is in the decision log
             self._decision_counts[(who.actor, who.role, d.event, d.outcome)] += 1
 
+    def queue_tip(self, row: dict[str, Any]) -> None:
+        self._tips.append(row)
+
     def flush(self) -> None:
+        self._flush_tips()
         self._flush_decisions()
         self._flush_audit()
         self._flush_warnings()
@@ -231,6 +236,29 @@ class DecisionService:
                     "warning tasks not created (%s); kept in %s", exc, self._log_path("warnings-pending")
                 )
                 self._append_lines("warnings-pending", [_decision_line(d) for d in items])
+
+    def _flush_tips(self) -> None:
+        """Land queued tips in one ingest batch (the ingest area validates and keeps rejects)."""
+        rows = self._drain(self._tips)
+        if not rows:
+            return
+        from fanzha.demo import module_exists
+
+        if module_exists("fanzha.ingest.api"):
+            import tempfile
+
+            from fanzha.ingest.api import ingest_path
+
+            try:
+                with tempfile.TemporaryDirectory() as tmp:
+                    path = Path(tmp) / "tips.jsonl"
+                    path.write_bytes(b"".join(orjson.dumps(r, default=str) + b"\n" for r in rows))
+                    report = ingest_path(path, "tips", self.settings)
+                self.counters["tips_landed"] += report.landed
+                return
+            except Exception as exc:
+                log.error("tips not landed (%s); kept in the inbox", exc)
+        self._append_lines("tips-inbox", rows)
 
     def _flush_decisions(self) -> None:
         items = self._drain(self._decisions)

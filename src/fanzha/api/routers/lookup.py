@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
@@ -19,7 +16,6 @@ from fanzha.api.schemas.lookup import LookupPublic, PhoneCardPublic, PhoneCardsP
 from fanzha.api.schemas.types import Account, IdNumber, Phone, Url
 from fanzha.api.service import DecisionService
 from fanzha.decide.state import ListEntry, RiskScore
-from fanzha.demo import module_exists
 from fanzha.errors import ValidationError
 from fanzha.records.contracts import IDENTIFIER_NORMALISERS
 from fanzha.records.normalise import mask_account, mask_phone, url_host
@@ -169,25 +165,6 @@ def phone_cards(
     return _cards(service, id_number, mask=False)
 
 
-def _store_tip(service: DecisionService, row: dict[str, Any]) -> str:
-    """Land the tip through the ingest area when it is installed, else queue it in the inbox."""
-    settings = service.settings
-    if module_exists("fanzha.ingest.api"):
-        from fanzha.ingest.api import ingest_path
-
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"tip-{row['tip_id']}.jsonl"
-            path.write_text(json.dumps(row, ensure_ascii=False, default=str) + "\n", "utf-8")
-            report = ingest_path(path, "tips", settings)
-        if getattr(report, "landed", 0):
-            return "lake"
-    inbox = settings.home / "api" / "inbox" / "tips.jsonl"
-    inbox.parent.mkdir(parents=True, exist_ok=True)
-    with inbox.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    return "inbox"
-
-
 @router.post("/tips", response_model=TipPublic, status_code=201, summary="Submit a tip or report (举报)")
 def submit_tip(
     body: TipCreate, who: Annotated[Principal, Depends(require("tips:create"))], service: ServiceDep
@@ -206,8 +183,8 @@ def submit_tip(
         "identifier": ident,
         "text": body.text,
     }
-    stored = _store_tip(service, row)
+    service.queue_tip(row)
     service.audit(
         who, "tip.create", subject_kind=body.identifier_kind, subject_id=ident, detail={"tip_id": tip_id}
     )
-    return TipPublic(tip_id=tip_id, identifier_kind=body.identifier_kind, identifier=ident, stored=stored)
+    return TipPublic(tip_id=tip_id, identifier_kind=body.identifier_kind, identifier=ident, stored="queued")

@@ -97,11 +97,8 @@ async def ingest(
 
 
 def _rejections(report: Any) -> list[dict[str, Any]]:
-    rows = getattr(report, "rejections", None) or getattr(report, "rejected_rows", None) or []
-    out = []
-    for r in list(rows)[:20]:
-        out.append(r if isinstance(r, dict) else {"detail": str(r)})
-    return out
+    """The most frequent rejection reasons (rows themselves stay in the ingest area's reject store)."""
+    return [{"reason": reason, "rows": n} for reason, n in list(getattr(report, "top_reasons", []))[:20]]
 
 
 def _public(cmd: Any) -> CommandPublic:

@@ -51,4 +51,6 @@ class TipPublic(BaseModel):
     tip_id: str
     identifier_kind: str
     identifier: str
-    stored: str = Field(description="where the tip went: lake (landed) or inbox (queued for ingest)")
+    stored: str = Field(
+        description="queued: landed in the lake (tips table) by the background writer within a second"
+    )

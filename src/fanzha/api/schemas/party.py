@@ -17,7 +17,7 @@ class IngestPublic(BaseModel):
     rejected: int
     duplicates: int
     rejections: list[dict[str, Any]] = Field(
-        default_factory=list, description="first rejected rows with reasons"
+        default_factory=list, description="most frequent rejection reasons with row counts"
     )
 
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from fanzha.simulate import ids
 from fanzha.simulate.population import DAY, Population
 from fanzha.simulate.records import Rows
 from fanzha.simulate.supply import Gang, Sim
@@ -296,13 +295,3 @@ def report_cases(
             t = at + int(rng.integers(3600, 6 * 3600))
             freeze[a] = min(freeze.get(a, t), t)
     return freeze
-
-
-def ids_fmt(values: list[int]) -> list[str]:
-    return [str(v) for v in values]
-
-
-def _bank_of(account: int) -> int:
-    bins = [b for _n, b in ids.BANKS]
-    head = account // 10**10
-    return bins.index(head) if head in bins else -1

@@ -181,9 +181,24 @@ def to_str(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(values, type=pa.int64()), pa.string())
 
 
-def id_numbers(region: np.ndarray, birth_yyyymmdd: np.ndarray, seq3: np.ndarray) -> pa.Array:
-    """18-character resident ID numbers (region + birth date + sequence + MOD 11-2 check)."""
-    first17 = region.astype(np.int64) * 10**11 + birth_yyyymmdd.astype(np.int64) * 1000 + seq3
+def id_numbers(
+    region: np.ndarray, birth_yyyymmdd: np.ndarray, seq3: np.ndarray, rng: np.random.Generator
+) -> pa.Array:
+    """18-character resident ID numbers (region + birth date + sequence + MOD 11-2 check).
+
+    Sequence numbers that collide are redrawn (keeping their parity, which encodes the gender),
+    so every number is unique.
+    """
+    seq3 = seq3.astype(np.int64).copy()
+    base = region.astype(np.int64) * 10**11 + birth_yyyymmdd.astype(np.int64) * 1000
+    while True:
+        first17 = base + seq3
+        order = np.argsort(first17, kind="stable")
+        dup = np.zeros(len(first17), dtype=bool)
+        dup[order[1:]] = first17[order[1:]] == first17[order[:-1]]
+        if not dup.any():
+            break
+        seq3[dup] = rng.integers(0, 500, size=int(dup.sum())) * 2 + seq3[dup] % 2
     check = _ID_CHECK[(digits_of(first17, 17) * _ID_WEIGHTS).sum(axis=1) % 11]
     return pc.binary_join_element_wise(to_str(first17), pa.array(check), "")
 
@@ -211,7 +226,10 @@ def imeis(
     counter: Counter, models: np.ndarray, tacs: tuple[tuple[int, str, str], ...], name: str
 ) -> np.ndarray:
     """Unique 15-digit IMEIs (int64) with the model's TAC and a valid Luhn digit."""
-    idx = counter.take(name, len(models))
+    idx = np.zeros(len(models), dtype=np.int64)
+    for m in np.unique(models).tolist():  # one counter per TAC: serials never repeat within a TAC
+        mask = models == m
+        idx[mask] = counter.take(f"{name}:{m}", int(mask.sum()))
     tac = np.array([t for t, _b, _m in tacs], dtype=np.int64)[models]
     payload = tac * 10**6 + scramble(idx, 10**6, offset=424_243)
     return payload * 10 + luhn_check(payload, 14)

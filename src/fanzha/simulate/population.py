@@ -188,7 +188,7 @@ def build_population(
         ids.BIRTH_REGIONS[rng.integers(0, 27, size=n)],  # Sichuan / Chengdu codes first
         ids.BIRTH_REGIONS[rng.integers(0, len(ids.BIRTH_REGIONS), size=n)],
     )
-    id_number = ids.id_numbers(birth_region, yyyymmdd, seq)
+    id_number = ids.id_numbers(birth_region, yyyymmdd, seq, rng)
     region = ids.CITY_REGIONS[rng.choice(len(ids.CITY_REGIONS), size=n, p=ids.CITY_REGION_WEIGHTS)]
     occ = _occupation(rng, age, male)
     edu = _education(rng, age, occ)

@@ -116,7 +116,9 @@ class Sweep:
         )
         ok = (s_at >= self.lo[s_sim]) & (s_at < self.hi[s_sim])
         s_sim, s_at = s_sim[ok], s_at[ok]
-        text_idx = np.array([_pick(rng, self.text_owner, g) for g in self.gang[s_sim]], dtype=np.int64)
+        first = np.searchsorted(self.text_owner, self.gang[s_sim])
+        count = np.searchsorted(self.text_owner, self.gang[s_sim], side="right") - first
+        text_idx = first + (rng.random(len(s_sim)) * count).astype(np.int64)
         sms = pa.table(
             {
                 "sender": ids.to_str(self.number[s_sim]),
@@ -132,12 +134,6 @@ class Sweep:
             }
         )
         return calls, sms
-
-
-def _pick(rng: np.random.Generator, owner: np.ndarray, gang: int) -> int:
-    lo = int(np.searchsorted(owner, gang))
-    hi = int(np.searchsorted(owner, gang, side="right"))
-    return lo + int(rng.integers(max(1, hi - lo)))
 
 
 def _empty_calls() -> pa.Table:

@@ -129,7 +129,7 @@ class PartWriter:
         if self._writer is None:
             path = self.single or self.folder / f"part-{self._part:05d}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+            self._writer = pq.ParquetWriter(path, self.schema, compression="zstd", compression_level=1)
         return self._writer
 
     def write(self, table: pa.Table) -> None:

@@ -12,8 +12,13 @@ from fanzha.simulate.supply import Gang
 from fanzha.taxonomy.typologies import render
 
 
-def write_case(rng: np.random.Generator, ep: Episode, pop: Population, rows: Rows) -> None:
-    """The case report of a reporting victim, naming the identifiers the victim knows."""
+def write_case(
+    rng: np.random.Generator, ep: Episode, pop: Population, rows: Rows, used_wallets: dict[str, int]
+) -> None:
+    """The case report of a reporting victim, naming the identifiers the victim knows.
+
+    A wallet is named only when the gang's wallet really received USDT (it then exists in records).
+    """
     t, gang = ep.typ, ep.gang
     assert ep.reported_at is not None
     phones = (
@@ -22,7 +27,8 @@ def write_case(rng: np.random.Generator, ep: Episode, pop: Population, rows: Row
         else []
     )
     urls = [ep.url] if ep.url and rng.random() < 0.7 else []
-    wallets = [gang.wallets[0]] if "wallet" in t.suspect_known and rng.random() < 0.3 else []
+    live = [w for w in gang.wallets if w in used_wallets]
+    wallets = live[:1] if live and "wallet" in t.suspect_known and rng.random() < 0.3 else []
     apps = [f"{ep.app[0]}:{ep.app[1]}"] if ep.app and rng.random() < 0.8 else []
     loss_yuan = ep.loss / 100
     text = render(
@@ -107,7 +113,11 @@ def tips(
 
 
 def entities(
-    gangs: list[Gang], episodes: list[Episode], pop: Population, first_used: dict[int, int], start_s: int
+    gangs: list[Gang],
+    episodes: list[Episode],
+    pop: Population,
+    first_used: dict[int, int],
+    wallet_first: dict[str, int],
 ) -> Rows:
     """truth/entities: one row per (entity, role)."""
     out = Rows()
@@ -179,7 +189,8 @@ def entities(
         for host in dict.fromkeys(url_host(u) for u in g.urls):
             add(f"url:{host}", "url", "scam_url", g.gid, ftype)
         for w in g.wallets:
-            add(f"wallet:{w}", "wallet", "otc_wallet", g.gid, ftype)
+            if w in wallet_first:  # a wallet never paid into appears in no record
+                add(f"wallet:{w}", "wallet", "otc_wallet", g.gid, ftype, None, None, wallet_first[w])
     contacted: dict[int, tuple[str, str, int]] = {}
     for ep in episodes:
         add(

@@ -274,6 +274,42 @@ def rebates(rng: np.random.Generator, ep: Episode, ident: Ids, rows: Rows, truth
         )
 
 
+BORROW_TYPES = {"impersonate_ecommerce_cs", "fake_credit_repair", "fake_loan"}
+
+
+def credit_loans(
+    rng: np.random.Generator, ep: Episode, pop: Population, ident: Ids, rows: Rows, truth: Rows, start_s: int
+) -> None:
+    """Victims told to "verify" or "clear" credit first borrow from a credit app, minutes before paying.
+
+    The loan itself is a legitimate transfer (is_fraud false, step legit) — but a loan followed by a
+    first transfer to a new payee is the early-warning signal the reports describe.
+    """
+    if ep.typ.code not in BORROW_TYPES:
+        return
+    lender = pop.pooled["consumer_credit"]
+    for p in ep.payments:
+        if p.step != "victim_payment" or p.amount < 200_000 or rng.random() > 0.6:
+            continue
+        at = p.at - int(rng.integers(180, 1800))
+        if at < start_s:
+            continue
+        amount = -(-p.amount // 100_000) * 100_000  # rounded up to whole thousands of yuan
+        tid = ident.next("TX", at)
+        rows.add(
+            "transfers",
+            transfer_id=tid,
+            from_account=str(lender),
+            to_account=str(ep.payer),
+            amount_fen=amount,
+            at=at,
+            channel="online",
+            memo="借款放款",
+            wallet=None,
+        )
+        truth.add("transfers", transfer_id=tid, is_fraud=False, episode_id=None, gang_id=None, step="legit")
+
+
 def report_cases(
     rng: np.random.Generator, episodes: list[Episode], pop: Population, end_s: int
 ) -> dict[int, int]:

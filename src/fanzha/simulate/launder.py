@@ -31,6 +31,7 @@ class Launderer:
         self.rng, self.pop, self.ident, self.rows, self.truth = rng, pop, ident, rows, truth
         self.freeze, self.end_s = freeze, end_s
         self.first_used: dict[int, int] = {}
+        self.wallet_first: dict[str, int] = {}  # wallets that really received USDT
 
     def blocked(self, account: int, at: int) -> bool:
         return at >= self.end_s or at >= self.freeze.get(account, 1 << 62)
@@ -152,6 +153,7 @@ class Launderer:
             otc = int(self.pop.otc_merchants[int(self.rng.integers(len(self.pop.otc_merchants)))])
             wallet = ep.gang.wallets[int(self.rng.integers(len(ep.gang.wallets)))]
             self._transfer(ep, account, otc, amount, t, hop, "cashout_otc", "crypto_otc", "USDT", wallet)
+            self.wallet_first[wallet] = min(self.wallet_first.get(wallet, t), t)
         elif method == "gold":
             shop = int(self.pop.gold_shops[int(self.rng.integers(len(self.pop.gold_shops)))])
             self._transfer(ep, account, shop, amount, t, hop, "cashout_gold", "counter", "黄金饰品")

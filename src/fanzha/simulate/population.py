@@ -258,6 +258,7 @@ def _extra_accounts(rng: np.random.Generator, pop: Population, counter: ids.Coun
     pop.merchant_owner = merchant_people
     pop.merchants = corporate_accounts(counter, len(merchant_people))
     names = ("alipay_pool", "tenpay_pool", "unionpay_pool", "state_grid", "water", "gas", "telecom_bill")
+    names += ("consumer_credit",)  # credit apps (花呗/借呗-like): victims borrow here before paying
     pool = corporate_accounts(counter, len(names))
     pop.pooled = dict(zip(names, pool.tolist(), strict=True))
     pop.gold_shops = corporate_accounts(counter, max(2, pop.n // 50_000 + 2))

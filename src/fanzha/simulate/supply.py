@@ -165,7 +165,9 @@ def _open_accounts(
     fi = 0
     while len(out) < n_accounts:
         dealer = gang.dealers[int(rng.integers(len(gang.dealers)))]
-        day = start_s - int(rng.integers(3, 60)) * DAY + 9 * 3600 - 8 * 3600
+        day = start_s - int(rng.integers(3, 60)) * DAY + 3600
+        if rng.random() < 0.2:  # farmers also sell old, dormant cards that suddenly come alive
+            day = start_s - int(rng.integers(365, 1800)) * DAY + 3600
         ip = f"117.{rng.integers(130, 190)}.{rng.integers(0, 255)}.{rng.integers(2, 254)}"
         region = int(pop.region[farmers[fi % len(farmers)]])
         batch = farmers[fi : fi + int(rng.integers(2, 5))] or [farmers[fi % len(farmers)]]

@@ -145,8 +145,9 @@ def simulate(
     for ep in episodes:
         launderer.episode(ep)
         ep_mod.rebates(frng, ep, ident, fraud_rows, truth, end_s)
+        ep_mod.credit_loans(frng, ep, pop, ident, fraud_rows, truth, start_s)
         if ep.case_id:
-            case_mod.write_case(frng, ep, pop, fraud_rows)
+            case_mod.write_case(frng, ep, pop, fraud_rows, launderer.wallet_first)
     case_mod.tips(frng, gangs, pop, start_s, end_s, fraud_rows)
     _freeze_status(fraud_rows, freeze, end_s)
     for kind in ("phone_cards", "devices", "accounts", "app_accounts", "urls"):
@@ -167,7 +168,7 @@ def simulate(
         output.write(kind, fraud_rows.table(kind, pop).sort_by(_time_col(kind)))
     output.write_truth(
         "entities",
-        case_mod.entities(gangs, episodes, pop, launderer.first_used, start_s).table(
+        case_mod.entities(gangs, episodes, pop, launderer.first_used, launderer.wallet_first).table(
             "entities", pop, truth=True
         ),
     )

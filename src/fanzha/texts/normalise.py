@@ -128,19 +128,25 @@ def _t2s_table() -> dict[int, str]:
     text and changes almost nothing that matters for classifying character n-grams.
     """
     folder = resources.files("opencc").joinpath("dictionary")
-    table: dict[int, str] = {}
-    for name, reverse in (("TWVariants.txt", True), ("HKVariants.txt", True), ("TSCharacters.txt", False)):
+
+    def read(name: str, reverse: bool) -> dict[str, str]:
+        pairs: dict[str, str] = {}
         for line in folder.joinpath(name).read_text("utf-8").splitlines():
             src, _, dst = line.partition("\t")
-            if not dst:
-                continue
             first = dst.split(" ")[0]
             if reverse:
                 src, first = first, src
-            if len(src) == 1 and len(first) == 1:
-                table[ord(src)] = first
-    # chain: a TW/HK variant may map to a traditional form that TSCharacters then simplifies
-    return {k: table.get(ord(v), v) for k, v in table.items()}
+            if len(src) == 1 and len(first) == 1 and src != first:
+                pairs[src] = first
+        return pairs
+
+    variants = {**read("HKVariants.txt", True), **read("TWVariants.txt", True)}  # regional → standard
+    ts = read("TSCharacters.txt", False)
+    # a regional variant goes to its standard traditional form, then to simplified; a character that
+    # is itself traditional keeps its own simplification
+    table = {k: ts.get(v, v) for k, v in variants.items()}
+    table.update(ts)
+    return {ord(k): v for k, v in table.items() if k != v}
 
 
 @lru_cache(maxsize=1)

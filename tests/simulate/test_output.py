@@ -101,7 +101,8 @@ def test_cases_refer_to_existing_people_and_identifiers(small_city: SimResult) -
     cases = _kind(small_city, "cases")
     assert len(cases) == small_city.cases
     people = set(_kind(small_city, "people").id_number)
-    phones = set(_kind(small_city, "phone_cards").number)
+    # registered numbers, and the international / spoofed numbers seen calling (not registered here)
+    phones = set(_kind(small_city, "phone_cards").number) | set(_kind(small_city, "calls").caller)
     accounts = set(_kind(small_city, "accounts").account_no)
     urls = set(_kind(small_city, "urls").url)
     apps = _kind(small_city, "app_accounts")

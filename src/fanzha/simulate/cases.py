@@ -9,7 +9,15 @@ from fanzha.simulate.episodes import Episode, local_date
 from fanzha.simulate.population import POPULAR_DOMAINS, SERVICE_NUMBERS, SMS_SENDERS, Population
 from fanzha.simulate.records import Rows
 from fanzha.simulate.supply import Gang
-from fanzha.taxonomy.typologies import render
+
+PLATFORM_ZH = {
+    "wechat": "微信",
+    "qq": "QQ",
+    "douyin": "抖音",
+    "xianyu": "闲鱼",
+    "game": "游戏",
+    "taobao": "淘宝",
+}
 
 
 def write_case(
@@ -31,11 +39,11 @@ def write_case(
     wallets = live[:1] if live and "wallet" in t.suspect_known and rng.random() < 0.3 else []
     apps = [f"{ep.app[0]}:{ep.app[1]}"] if ep.app and rng.random() < 0.8 else []
     loss_yuan = ep.loss / 100
-    text = render(
+    text = t.render(
         t.narratives[int(rng.integers(len(t.narratives)))],
         rng,
         date=f"{local_date(ep.started).year}年{local_date(ep.started).month}月{local_date(ep.started).day}日",
-        loss_yuan=f"{loss_yuan:,.2f}".rstrip("0").rstrip("."),
+        loss_yuan=f"{loss_yuan:.2f}".rstrip("0").rstrip("."),
         n_payments=len(ep.payments),
         url=ep.url or "",
     )
@@ -45,7 +53,9 @@ def write_case(
     if ep.known_accounts:
         known.append("收款账户" + "、".join(str(a) for a in ep.known_accounts))
     if apps:
-        known.append(f"对方{ep.app[0] if ep.app else ''}账号{ep.app[1] if ep.app else ''}")
+        known.append(
+            f"对方{PLATFORM_ZH.get(ep.app[0], ep.app[0]) if ep.app else ''}账号{ep.app[1] if ep.app else ''}"
+        )
     if wallets:
         known.append("USDT钱包地址" + wallets[0])
     if known:
@@ -191,7 +201,7 @@ def entities(
         for w in g.wallets:
             if w in wallet_first:  # a wallet never paid into appears in no record
                 add(f"wallet:{w}", "wallet", "otc_wallet", g.gid, ftype, None, None, wallet_first[w])
-    contacted: dict[int, tuple[str, str, int]] = {}
+    contacted: dict[int | str, tuple[str, str, int]] = {}
     for ep in episodes:
         add(
             f"id:{ident[ep.victim].as_py()}",

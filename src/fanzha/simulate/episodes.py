@@ -18,7 +18,7 @@ from fanzha.simulate.population import DAY, Population
 from fanzha.simulate.records import Rows
 from fanzha.simulate.supply import Gang, Sim
 from fanzha.simulate.traffic import HOURLY
-from fanzha.taxonomy.typologies import Typology, render
+from fanzha.taxonomy.typologies import Typology
 
 CALL_TYPES = {
     "impersonate_ecommerce_cs",
@@ -27,6 +27,7 @@ CALL_TYPES = {
     "food_delivery",
     "fake_loan",
 }
+VOIP_TYPES = {"impersonate_officials", "impersonate_ecommerce_cs"}
 MEMOS = {
     "brushing_rebate": ("垫付", "任务款", None),
     "fake_investment": ("投资款", "入金", None),
@@ -60,7 +61,7 @@ class Episode:
     channel: str
     started: int
     payments: list[Payment] = field(default_factory=list)
-    contact_numbers: list[int] = field(default_factory=list)
+    contact_numbers: list[int | str] = field(default_factory=list)
     app: tuple[str, str] | None = None
     url: str | None = None
     reported_at: int | None = None
@@ -196,31 +197,36 @@ def contact_events(rng: np.random.Generator, ep: Episode, pop: Population, start
         platform, account_id, _phone, _farmer = gang.apps[int(rng.integers(len(gang.apps)))]
         ep.app = (platform, account_id)
 
+    # 公检法 and 客服 gangs often call over the internet with international or spoofed numbers
+    voip = (
+        gang.voip[int(rng.integers(len(gang.voip)))] if t.code in VOIP_TYPES and rng.random() < 0.3 else None
+    )
+
     def call(sim: Sim, at: int, duration: int) -> None:
         if at < start_s:
             return
         rows.add(
             "calls",
-            caller=str(sim.number),
+            caller=voip or str(sim.number),
             callee=str(victim_phone),
             start_at=at,
             duration_s=min(duration, 86_400),
             direction="out",
-            city=str(gang.farm_region),
-            cell_id=f"{gang.farm_region}-9{sim.device % 1000:03d}",
-            imei=str(sim.device),
+            city=None if voip else str(gang.farm_region),
+            cell_id=None if voip else f"{gang.farm_region}-9{sim.device % 1000:03d}",
+            imei=None if voip else str(sim.device),
             is_fraud=True,
             episode_id=ep.eid,
             gang_id=gang.gid,
         )
-        ep.contact_numbers.append(sim.number)
+        ep.contact_numbers.append(voip or sim.number)
 
     sim = gang.sim_at(rng, ep.started)
     if ep.channel == "call":
         call(sim, ep.started, int(rng.integers(120, 1500)))
     elif ep.channel == "sms" and ep.started >= start_s:
         lines = t.lines("contact")
-        text = render(lines[int(rng.integers(len(lines)))], rng, url=ep.url or "")
+        text = t.render(lines[int(rng.integers(len(lines)))], rng, url=ep.url or "")
         rows.add(
             "sms",
             sender=str(sim.number),

@@ -112,9 +112,18 @@ def personal_accounts(rng: np.random.Generator, pop: Population, start_s: int, l
     numbers = np.concatenate([pop.account[main], pop.extra_accounts[sel]])
     banks = np.concatenate([pop.bank[main], pop.extra_bank[sel]])
     opened = opened_before(rng, pop, owners, start_s)
-    return _account_table(
+    table = _account_table(
         numbers, banks, pop.id_number.take(pa.array(owners)), "personal", opened, pop.region[owners], None
     )
+    # recent accounts opened in the bank's app carry the owner's home IP and handset
+    online = (opened > start_s - 3 * 365 * DAY) & (rng.random(len(owners)) < 0.4) & (pop.imei[owners] > 0)
+    octets = [ids.to_str(x) for x in (rng.integers(1, 255, size=(3, len(owners))))]
+    ip = pc.binary_join_element_wise(pa.scalar("182"), *octets, ".")
+    table = table.set_column(
+        table.schema.get_field_index("open_ip"), "open_ip", pc.if_else(pa.array(online), ip, NULL_STR)
+    )
+    imei = _opt(pop.imei[owners], online)
+    return table.set_column(table.schema.get_field_index("open_imei"), "open_imei", imei)
 
 
 def organisation_accounts(rng: np.random.Generator, pop: Population, start_s: int) -> pa.Table:

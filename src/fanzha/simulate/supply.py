@@ -21,6 +21,7 @@ from fanzha.simulate.records import Rows
 FARM_REGIONS = np.array([530102, 450103, 350203, 460106, 440305, 510107], dtype=np.int64)
 URL_WORDS = ("hjcf", "ztcx", "yhjr", "bdkf", "gxjy", "xyd", "jsdk", "tbzq", "dyrw", "wph", "hxcm", "qqfl")
 URL_TLDS = ("vip", "top", "xyz", "cc", "app", "net", "com")
+VOIP_PREFIXES = ("855", "856", "63", "95", "852")  # Cambodia, Laos, Philippines, Myanmar, Hong Kong
 APP_PLATFORMS = (("wechat", "wxid_"), ("qq", "qq"), ("douyin", "dy"), ("xianyu", "xy"), ("game", "gm"))
 
 
@@ -52,6 +53,7 @@ class Gang:
     urls: list[str] = field(default_factory=list)
     wallets: list[str] = field(default_factory=list)
     cashiers: list[int] = field(default_factory=list)
+    voip: list[str] = field(default_factory=list)  # spoofed / international numbers of internet calls
 
     def sim_at(self, rng: np.random.Generator, t: int) -> Sim:
         """A SIM of the gang active at ``t`` (else the one whose window is nearest)."""
@@ -136,6 +138,10 @@ def build_gangs(
         gang.urls = _scam_urls(rng, gang, start_s, rows)
         gang.wallets = ids.tron_wallets(rng, int(rng.integers(1, 3)))
         gang.cashiers = picker.pick(int(rng.integers(1, 4)), cashier_w.astype(float))
+        gang.voip = [
+            f"+{VOIP_PREFIXES[int(rng.integers(len(VOIP_PREFIXES)))]}{int(rng.integers(10**7, 10**8))}"
+            for _ in range(2)
+        ]
         gangs.append(gang)
     return gangs
 

@@ -14,10 +14,20 @@ import pyarrow.compute as pc
 from fanzha.simulate import ids
 from fanzha.simulate.population import Population, ts_us
 from fanzha.simulate.supply import Gang
-from fanzha.taxonomy.typologies import Typology, render
+from fanzha.taxonomy.typologies import Typology
 
 SWEEP_HOURS = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0.7, 0.8, 1, 1, 1, 1, 0.9, 0.8, 0.7, 0.3, 0, 0])
 SWEEP_HOURS = SWEEP_HOURS / SWEEP_HOURS.sum()
+CALLBACK_LURES = (
+    "【{platform}】您的订单存在异常，退款将于今日到账，详询客服电话",
+    "您的快递因地址不详被退回，请尽快联系理赔专员处理",
+    "您名下有一笔业务即将扣费，如非本人办理请及时回电取消",
+)
+CALLBACK_LURES = (
+    "【{platform}】您的订单存在异常，退款将于今日到账，详询客服电话",
+    "您的快递因地址不详被退回，请尽快联系理赔专员处理",
+    "您名下有一笔业务即将扣费，如非本人办理请及时回电取消",
+)
 
 
 class Sweep:
@@ -36,17 +46,19 @@ class Sweep:
         self.phones = np.flatnonzero(pop.phone > 0)
         texts, owner = [], []
         for g_i, g in enumerate(gangs):
-            lines = [
-                line
+            sms_lines = [
+                (typs[t], line)
                 for t in g.types
                 for s in typs[t].steps
                 if s.step == "contact" and s.channel == "sms"
                 for line in s.lines
             ]
-            lines = lines or [line for t in g.types for line in typs[t].lines("contact")]
+            # gangs without an SMS script send a short lure that makes people call back
+            lines = sms_lines or [(typs[g.types[0]], line) for line in CALLBACK_LURES]
             for _ in range(12):
                 url = g.urls[int(rng.integers(len(g.urls)))]
-                texts.append(render(lines[int(rng.integers(len(lines)))], rng, url=url))
+                typ, line = lines[int(rng.integers(len(lines)))]
+                texts.append(typ.render(line, rng, url=url))
                 owner.append(g_i)
         self.texts = pa.array(texts)
         self.text_owner = np.array(owner, dtype=np.int64)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -59,6 +59,12 @@ class Typology:
     suspect_known: tuple[str, ...]  # identifier kinds a reporting victim can name
     steps: tuple[ScriptStep, ...]
     narratives: tuple[str, ...]
+    fill: dict[str, tuple[str, ...]] = field(default_factory=dict)  # typology-specific placeholder values
+
+    def render(self, template: str, rng: np.random.Generator, **values: object) -> str:
+        """:func:`render` with this typology's own placeholder values (e.g. 美团 for food delivery)."""
+        own = {k: v[int(rng.integers(len(v)))] for k, v in self.fill.items() if k not in values}
+        return render(template, rng, **own, **values)
 
     def lines(self, step: str) -> tuple[str, ...]:
         """Every script line of ``step`` (empty when the typology has no such step)."""
@@ -109,6 +115,7 @@ def _build(code: str, raw: dict[str, Any]) -> Typology:
         suspect_known=tuple(raw["suspect_known"]),
         steps=steps,
         narratives=tuple(raw["narratives"]),
+        fill={k: tuple(v) for k, v in raw.get("fill", {}).items()},
     )
 
 

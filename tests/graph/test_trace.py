@@ -107,7 +107,7 @@ def test_money_is_followed_in_time_order_only() -> None:
 
 def test_bad_input_is_rejected_with_a_reason() -> None:
     with pytest.raises(ConfigError, match="method"):
-        trace_funds(MIXED, None, SOURCES, method="lifo")
+        trace_funds(MIXED, None, SOURCES, method="random")
     with pytest.raises(ValidationError, match="lacks columns"):
         trace_funds(MIXED.drop(columns="at"), None, SOURCES)
     floats = MIXED.assign(amount_fen=MIXED.amount_fen.astype(float))
@@ -139,7 +139,7 @@ def money_graphs(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, dict[str,
 
 
 @settings(max_examples=150, deadline=None)
-@given(money_graphs(), st.sampled_from(["fifo", "proportional"]), st.integers(0, 6))
+@given(money_graphs(), st.sampled_from(["fifo", "lifo", "proportional"]), st.integers(0, 6))
 def test_tracing_conserves_money_exactly(graph, method: str, max_hops: int) -> None:
     tr, wd, sources = graph
     r = trace_funds(tr, wd, sources, method=method, max_hops=max_hops)
@@ -153,3 +153,15 @@ def test_tracing_conserves_money_exactly(graph, method: str, max_hops: int) -> N
     amounts = tr.set_index("transfer_id").amount_fen
     assert (carried <= amounts.loc[carried.index]).all()
     assert (r.holdings.amount_fen > 0).all()
+
+
+def test_lifo_moves_the_latest_arrival_first() -> None:
+    r = trace_funds(MIXED, CASH, SOURCES, method="lifo")
+    # t4 takes the legitimate 2000 that arrived last, then 500 of v2; in M2 the legitimate 2000
+    # arrived after v2's 500, so t5 and the withdrawal take legitimate money only
+    assert r.flows[r.flows.transfer_id == "t4"][["victim_id", "amount_fen"]].values.tolist() == [["v2", 500]]
+    assert r.flows[r.flows.transfer_id == "t5"].empty
+    assert held(r, "v1") == {"M1": 1000}
+    assert held(r, "v2") == {"M1": 2500, "M2": 500}
+    assert r.cashouts.amount_fen.sum() == 0
+    r.check_conservation()

@@ -8,7 +8,9 @@ Truth layout: docs/interfaces.md (``<sim>/truth/*.parquet``). Definitions:
 * tracing: per victim, *located* money = Σ over accounts min(traced held, true held) + Σ over
   cash-out records min(traced, true amount) (true cash-outs: ``money_paths`` rows of withdrawals and
   of transfers whose truth step is ``cashout_otc`` / ``cashout_gold``); share = located / money the
-  victim paid (hop 0). Reported: the share of victims with ≥ 95 % located, and the overall share.
+  victim paid (hop 0). Reported: the share of victims with ≥ 95 % located, and the overall share;
+  ``*_by_place`` counts cash-outs per victim in total (whichever withdrawal / OTC transfer carried
+  them), since which of a mule's withdrawals took which victim's money is an attribution choice.
 * dealers: an organiser found as a person is right iff the truth role of that ID is ``card_dealer``;
   a dealer found by its key (device / IP / outlet batch) is right iff ≥ 80 % of its cards' and
   accounts' truth
@@ -79,23 +81,19 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
     cash_truth = cash_rows.groupby(["victim_id", "record_id"]).amount_fen.sum().rename("truth")
     cash_ours = result.cashouts.groupby(["victim_id", "record_id"]).amount_fen.sum().rename("ours")
     cash = pd.concat([cash_truth, cash_ours], axis=1).fillna(0)
-    located = (
-        held[["truth", "ours"]]
-        .min(axis=1)
-        .groupby(level=0)
-        .sum()
-        .add(cash[["truth", "ours"]].min(axis=1).groupby(level=0).sum(), fill_value=0)
-    )
-    share = (located.reindex(paid.index).fillna(0) / paid).clip(upper=1.0)
-    return {
-        "victims": float(len(paid)),
-        "paid_fen": float(paid.sum()),
-        "located_share": float(located.reindex(paid.index).fillna(0).sum() / paid.sum())
-        if paid.sum()
-        else 1.0,
-        "victims_ge_95": float((share >= 0.95).mean()) if len(share) else 1.0,
-        "min_share": float(share.min()) if len(share) else 1.0,
-    }
+    held_min = held[["truth", "ours"]].min(axis=1).groupby(level=0).sum()
+    located = held_min.add(cash[["truth", "ours"]].min(axis=1).groupby(level=0).sum(), fill_value=0)
+    # by place: the cash-out total per victim, whichever withdrawal or OTC transfer carried it
+    cash_total = cash.groupby(level=0).sum()
+    by_place = held_min.add(cash_total.min(axis=1), fill_value=0)
+    out = {"victims": float(len(paid)), "paid_fen": float(paid.sum())}
+    for name, found in (("", located), ("_by_place", by_place)):
+        found = found.reindex(paid.index).fillna(0)
+        share = (found / paid).clip(upper=1.0)
+        out[f"located_share{name}"] = float(found.sum() / paid.sum()) if paid.sum() else 1.0
+        out[f"victims_ge_95{name}"] = float((share >= 0.95).mean()) if len(share) else 1.0
+        out[f"min_share{name}"] = float(share.min()) if len(share) else 1.0
+    return out
 
 
 def dealer_metrics(dealers: pd.DataFrame, truth: Truth) -> dict[str, float]:

@@ -36,7 +36,7 @@ from scipy.sparse import csgraph
 
 from fanzha.errors import ConfigError, ValidationError
 
-METHODS = ("fifo", "proportional")
+METHODS = ("fifo", "lifo", "proportional")
 CLEAN = -1  # victim code of untraced / legitimate money
 TRANSFER_COLUMNS = ("transfer_id", "from_account", "to_account", "amount_fen", "at")
 WITHDRAWAL_COLUMNS = ("withdrawal_id", "account", "amount_fen", "at")
@@ -152,7 +152,8 @@ class _Ledger:
     """Per-account portions of traced money; untraced accounts keep only a clean balance."""
 
     def __init__(self, n_accounts: int, method: str) -> None:
-        self.method = method
+        self.lifo = method == "lifo"
+        self.method = "fifo" if self.lifo else method  # lifo keeps the same lot queue, taken from the end
         self.clean = [0] * n_accounts
         self.state: dict[int, Any] = {}
 
@@ -190,7 +191,10 @@ class _Ledger:
         if st is None:
             self.clean[account] = max(0, self.clean[account] - amount)
             return []
-        out = self._take_fifo(st, amount) if self.method == "fifo" else self._take_prop(st, amount)
+        if self.method == "fifo":
+            out = self._take_lifo(st, amount) if self.lifo else self._take_fifo(st, amount)
+        else:
+            out = self._take_prop(st, amount)
         self._collapse(account, st)
         return out
 
@@ -211,6 +215,24 @@ class _Ledger:
                     out.append((lot[0], lot[1], rem))
                 rem = 0
         return out  # any remainder came from the unobserved opening balance (clean)
+
+    @staticmethod
+    def _take_lifo(st: deque[list[int]], amount: int) -> list[tuple[int, int, int]]:
+        out: list[tuple[int, int, int]] = []
+        rem = amount
+        while rem and st:
+            lot = st[-1]
+            if lot[2] <= rem:
+                st.pop()
+                rem -= lot[2]
+                if lot[0] != CLEAN:
+                    out.append((lot[0], lot[1], lot[2]))
+            else:
+                lot[2] -= rem
+                if lot[0] != CLEAN:
+                    out.append((lot[0], lot[1], rem))
+                rem = 0
+        return out
 
     @staticmethod
     def _take_prop(st: dict[tuple[int, int], int], amount: int) -> list[tuple[int, int, int]]:

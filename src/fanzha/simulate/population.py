@@ -125,8 +125,8 @@ class Population:
 
     def traits(self) -> dict[str, np.ndarray]:
         """Boolean masks for the victim-profile traits named in the typology library."""
-        names = ("student", "worker", "merchant", "business_owner", "finance_clerk", "courier", "homemaker")
-        names += ("unemployed", "retired")
+        names: tuple[str, ...] = ("student", "worker", "merchant", "business_owner", "finance_clerk")
+        names += ("courier", "homemaker", "unemployed", "retired")
         out = {t: np.array([t in tr.split() for _l, tr in OCCUPATIONS])[self.occupation] for t in names}
         out["elderly"] = self.age >= 60
         out["minor"] = self.age < 18
@@ -257,8 +257,11 @@ def _extra_accounts(rng: np.random.Generator, pop: Population, counter: ids.Coun
         merchant_people = np.arange(min(3, pop.n))
     pop.merchant_owner = merchant_people
     pop.merchants = corporate_accounts(counter, len(merchant_people))
-    names = ("alipay_pool", "tenpay_pool", "unionpay_pool", "state_grid", "water", "gas", "telecom_bill")
-    names += ("consumer_credit",)  # credit apps (花呗/借呗-like): victims borrow here before paying
+    names: tuple[str, ...] = ("alipay_pool", "tenpay_pool", "unionpay_pool", "state_grid", "water", "gas")
+    names += (
+        "telecom_bill",
+        "consumer_credit",
+    )  # credit apps (花呗/借呗-like): victims borrow here before paying
     pool = corporate_accounts(counter, len(names))
     pop.pooled = dict(zip(names, pool.tolist(), strict=True))
     pop.gold_shops = corporate_accounts(counter, max(2, pop.n // 50_000 + 2))

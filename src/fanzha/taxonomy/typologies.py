@@ -122,7 +122,8 @@ def _build(code: str, raw: dict[str, Any]) -> Typology:
 @lru_cache(maxsize=1)
 def _raw() -> dict[str, Any]:
     text = resources.files(__package__).joinpath("typologies.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    raw: dict[str, Any] = json.loads(text)
+    return raw
 
 
 @lru_cache(maxsize=1)

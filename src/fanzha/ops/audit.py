@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from fanzha.errors import ValidationError
@@ -89,11 +89,16 @@ def append(
     detail: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry inside the caller's transaction (it commits or rolls back with the work)."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    """Append one entry inside the caller's transaction (it commits or rolls back with the work).
+
+    Core statements, not the ORM unit of work: this runs once per command, so it must be cheap.
+    """
+    seq, prev = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).one()
     at = (now or utcnow()).astimezone(UTC)
     entry = AuditEntry(
-        seq=head.seq + 1,
+        seq=seq + 1,
         at=at,
         actor=actor.name,
         role=actor.role,
@@ -102,14 +107,29 @@ def append(
         subject_kind=subject_kind,
         subject_id=subject_id,
         detail=_canonical(detail or {}),
-        prev_hash=head.hash,
+        prev_hash=prev,
         hash="",
     )
-    entry.hash = row_hash(head.hash, _fields(entry))
-    head.seq, head.hash = entry.seq, entry.hash
-    session.add(entry)
-    session.flush()
+    entry.hash = row_hash(prev, _fields(entry))
+    values = {c: getattr(entry, c) for c in _COLUMNS}
+    session.execute(insert(AuditEntry).values(**values))
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=entry.seq, hash=entry.hash))
     return entry
+
+
+_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "role",
+    "action",
+    "purpose",
+    "subject_kind",
+    "subject_id",
+    "detail",
+    "prev_hash",
+    "hash",
+)
 
 
 @dataclass

@@ -101,7 +101,11 @@ def record_trace(
                 )
             ).all()
         )
-        new = [r for r in dict.fromkeys(rows) if r[:3] not in existing]
+        merged: dict[tuple[str, str, str], tuple[int, int]] = {}
+        for v, a, t, h, f in rows:  # portions of one transfer (several hops) add up
+            hop, fen = merged.get((v, a, t), (h, 0))
+            merged[(v, a, t)] = (min(hop, h), fen + f)
+        new = [(*k, h, f) for k, (h, f) in merged.items() if k not in existing]
         session.add_all(
             TraceLink(
                 victim_id=v, account=a, transfer_id=t, hop=h, amount_fen=f, source=source, recorded_at=now

@@ -131,6 +131,7 @@ def _sqlite_engine(url: Any, echo: bool) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         if database and database != ":memory:":
             cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable except on power loss
         cur.close()
 
     @event.listens_for(engine, "begin")

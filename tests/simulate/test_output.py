@@ -91,8 +91,15 @@ def test_money_path_records_exist(small_city: SimResult) -> None:
     transfers = _kind(small_city, "transfers").set_index("transfer_id")
     tr = paths[paths.record_kind == "transfer"]
     rec = transfers.loc[tr.record_id]
-    assert (rec.amount_fen.to_numpy() == tr.amount_fen.to_numpy()).all()
     assert (rec.from_account.to_numpy() == tr.from_account.to_numpy()).all()
+    assert (rec.to_account.to_numpy() == tr.to_account.to_numpy()).all()
+    # a record's victims' portions add up to its amount (USDT purchases merge several victims)
+    portions = tr.groupby("record_id").amount_fen.sum()
+    assert (transfers.loc[portions.index].amount_fen == portions).all()
+    merged = tr.groupby("record_id").episode_id.nunique()
+    truth = _truth(small_city, "transfers").set_index("transfer_id")
+    assert truth.loc[merged[merged > 1].index].episode_id.isna().all()
+    assert truth.loc[merged[merged == 1].index].episode_id.notna().all()
     wd = set(_kind(small_city, "withdrawals").withdrawal_id)
     assert set(paths[paths.record_kind == "withdrawal"].record_id) <= wd
 

@@ -16,6 +16,8 @@ from fanzha.simulate.episodes import Episode, Ids, Payment
 from fanzha.simulate.population import DAY, Population
 from fanzha.simulate.records import Rows
 
+OTC_BATCH = 12 * 3600  # a layer-3 account buys USDT at most once per half day
+
 
 class Launderer:
     def __init__(
@@ -32,6 +34,7 @@ class Launderer:
         self.freeze, self.end_s = freeze, end_s
         self.first_used: dict[int, int] = {}
         self.wallet_first: dict[str, int] = {}  # wallets that really received USDT
+        self.otc_queue: list[tuple[int, int, int, str, Episode, int, int]] = []
 
     def blocked(self, account: int, at: int) -> bool:
         return at >= self.end_s or at >= self.freeze.get(account, 1 << 62)
@@ -149,16 +152,57 @@ class Launderer:
         if self.blocked(account, t):
             self._hold(ep, account, amount)
             return
-        if method == "otc":
-            otc = int(self.pop.otc_merchants[int(self.rng.integers(len(self.pop.otc_merchants)))])
-            wallet = ep.gang.wallets[int(self.rng.integers(len(ep.gang.wallets)))]
-            self._transfer(ep, account, otc, amount, t, hop, "cashout_otc", "crypto_otc", "USDT", wallet)
-            self.wallet_first[wallet] = min(self.wallet_first.get(wallet, t), t)
+        if method == "otc":  # batched: see flush_otc
+            self.otc_queue.append((account, t // OTC_BATCH, t, ep.eid, ep, amount, hop))
         elif method == "gold":
             shop = int(self.pop.gold_shops[int(self.rng.integers(len(self.pop.gold_shops)))])
             self._transfer(ep, account, shop, amount, t, hop, "cashout_gold", "counter", "黄金饰品")
         else:
             self._atm(ep, account, amount, t, hop)
+
+    def flush_otc(self) -> None:
+        """USDT purchases: a layer-3 account buys once per half day with everything it has collected.
+
+        One transfer then carries several victims' money (merge); money_paths gives each victim's
+        portion, and the truth row's episode_id is null when the transfer mixes episodes.
+        """
+        groups: dict[tuple[int, int], list[tuple[int, int, int, str, Episode, int, int]]] = {}
+        for item in sorted(self.otc_queue, key=lambda x: (x[1], x[0], x[2], x[3])):
+            groups.setdefault((item[1], item[0]), []).append(item)
+        for (_bucket, account), items in groups.items():
+            t = max(i[2] for i in items) + int(self.rng.integers(60, 1800))
+            if self.blocked(account, t):
+                for _a, _b, _t, _e, ep, amount, _h in items:
+                    self._hold(ep, account, amount)
+                continue
+            first = items[0][4]
+            otc = int(self.pop.otc_merchants[int(self.rng.integers(len(self.pop.otc_merchants)))])
+            wallet = first.gang.wallets[int(self.rng.integers(len(first.gang.wallets)))]
+            total = sum(i[5] for i in items)
+            tid = self.ident.next("TX", t)
+            self.rows.add(
+                "transfers",
+                transfer_id=tid,
+                from_account=str(account),
+                to_account=str(otc),
+                amount_fen=total,
+                at=t,
+                channel="crypto_otc",
+                memo="USDT",
+                wallet=wallet,
+            )
+            episodes = {i[3] for i in items}
+            self.truth.add(
+                "transfers",
+                transfer_id=tid,
+                is_fraud=True,
+                episode_id=first.eid if len(episodes) == 1 else None,
+                gang_id=first.gang.gid,
+                step="cashout_otc",
+            )
+            for _a, _b, _t, _e, ep, amount, hop in items:
+                self._path(ep, hop, "transfer", tid, account, otc, amount, t)
+            self.wallet_first[wallet] = min(self.wallet_first.get(wallet, t), t)
 
     def _atm(self, ep: Episode, account: int, amount: int, t: int, hop: int) -> None:
         left, n_today = amount, 0

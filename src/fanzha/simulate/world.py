@@ -146,6 +146,8 @@ def simulate(
         launderer.episode(ep)
         ep_mod.rebates(frng, ep, ident, fraud_rows, truth, end_s)
         ep_mod.credit_loans(frng, ep, pop, ident, fraud_rows, truth, start_s)
+    launderer.flush_otc()
+    for ep in episodes:
         if ep.case_id:
             case_mod.write_case(frng, ep, pop, fraud_rows, launderer.wallet_first)
     case_mod.tips(frng, gangs, pop, start_s, end_s, fraud_rows)

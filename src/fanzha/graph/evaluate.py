@@ -65,6 +65,22 @@ def linking_metrics(result: LinkResult, truth: Truth) -> dict[str, float]:
     }
 
 
+def gang_metrics(members: pd.DataFrame, truth: Truth) -> dict[str, float]:
+    """Pairwise precision / recall of the communities' cases against the true gangs."""
+    eps = truth.episodes.dropna(subset=["case_id", "gang_id"])
+    cases = members[members.node_type == "case"].assign(case_id=lambda d: d.node.str[5:])
+    cases = cases[cases.case_id.isin(set(eps.case_id))]
+    predicted = pairs_in_groups(zip(cases.case_id, cases.gang_id, strict=True))
+    actual = pairs_in_groups(zip(eps.case_id, eps.gang_id, strict=True))
+    hit = len(predicted & actual)
+    return {
+        "gangs": float(cases.gang_id.nunique()),
+        "true_gangs": float(eps.gang_id.nunique()),
+        "precision": hit / len(predicted) if predicted else 1.0,
+        "recall": hit / len(actual) if actual else 1.0,
+    }
+
+
 def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None = None) -> dict[str, float]:
     paths = truth.money_paths
     paid = paths[paths.hop == 0].groupby("victim_id").amount_fen.sum()

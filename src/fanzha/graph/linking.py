@@ -172,7 +172,12 @@ def link_cases(engine: Engine, config: LinkConfig | None = None, *, rebuild: boo
     groups, cases = _groups(keys, labels, is_case)
     evidence = _evidence(keys, labels, is_case, src, dst, ids.kind.to_numpy(object), cases)
     groups = _describe_groups(engine, groups, evidence)
-    return LinkResult(groups, cases, evidence, hubs, len(src))
+    # later queries (supervision models, gangs) join on the groups and the linking edges
+    members = cases[~cases.group_id.str.startswith("S:")].merge(
+        groups[["group_id", "identifiers"]], on="group_id", how="left"
+    )
+    engine.register("case_groups", members[["case_id", "group_id", "identifiers"]])
+    return LinkResult(groups, cases.drop(columns="label"), evidence, hubs, len(src))
 
 
 def _groups(keys: np.ndarray, labels: np.ndarray, is_case: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:

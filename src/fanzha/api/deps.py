@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -17,7 +17,7 @@ from fanzha.errors import AccessDenied
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer fz_<id>_<secret>`")
 
 
-def get_service(request: Request) -> DecisionService:
+async def get_service(request: Request) -> DecisionService:
     service: DecisionService = request.app.state.service
     return service
 
@@ -25,14 +25,10 @@ def get_service(request: Request) -> DecisionService:
 ServiceDep = Annotated[DecisionService, Depends(get_service)]
 
 
-def authenticate(
-    request: Request,
-    service: ServiceDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> Principal:
+def identify(request: Request, service: DecisionService, token: str | None) -> Principal:
+    """Who is calling (plain function: the hot decision routes call it without dependency injection)."""
     now = time.monotonic()
     client = request.client.host if request.client else "unknown"
-    token = credentials.credentials if credentials else request.headers.get("x-api-key")
     if not token:
         service.auth_limiter.hit(client, now)
         raise Unauthenticated("no API key; send 'Authorization: Bearer fz_<id>_<secret>'")
@@ -47,13 +43,45 @@ def authenticate(
     return who
 
 
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header and header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def authorize(request: Request, service: DecisionService, permission: str) -> Principal:
+    """Authenticate and check ``permission``; denials are audited."""
+    who = identify(request, service, bearer_token(request))
+    if not who.allowed(permission):
+        service.audit(
+            who,
+            "denied",
+            subject_kind="endpoint",
+            subject_id=request.url.path,
+            detail={"permission": permission},
+        )
+        who.require(permission)
+    return who
+
+
+async def authenticate(
+    request: Request,
+    service: ServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Principal:
+    return identify(
+        request, service, credentials.credentials if credentials else request.headers.get("x-api-key")
+    )
+
+
 CallerDep = Annotated[Principal, Depends(authenticate)]
 
 
-def require(permission: str) -> Callable[[Request, DecisionService, Principal], Principal]:
+def require(permission: str) -> Callable[..., Any]:
     """A dependency that lets the caller through only with ``permission``; denials are audited."""
 
-    def check(request: Request, service: ServiceDep, who: CallerDep) -> Principal:
+    async def check(request: Request, service: ServiceDep, who: CallerDep) -> Principal:
         if not who.allowed(permission):
             service.audit(
                 who,

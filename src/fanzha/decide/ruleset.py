@@ -65,7 +65,17 @@ class Rule:
     value_feature: str | None = None  # feature reported as the reason's value
 
     def fires(self, features: Mapping[str, Any]) -> bool:
-        return all(c.holds(features) for c in self.when)
+        # hot loop (every rule of every decision): plain for-loop over pre-resolved operator functions
+        for c in self.when:
+            actual = features.get(c.feature)
+            if actual is None:
+                return False
+            try:
+                if not _OPS[c.op](actual, c.value):
+                    return False
+            except TypeError:
+                return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)

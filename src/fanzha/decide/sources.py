@@ -6,6 +6,7 @@ object; the caller swaps it into :class:`~fanzha.decide.state.RiskState` with on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Iterable
@@ -165,13 +166,22 @@ def make_scorer(detector: Any, column: str, version: str) -> Scorer:
     """Wrap a text / URL detector as ``item → (probability, label, version)`` for one item."""
     import pandas as pd
 
-    single = getattr(detector, "score_one", None)
+    single = (
+        getattr(detector, "score_text", None)
+        or getattr(detector, "score_url", None)
+        or getattr(detector, "score_one", None)
+    )
 
     def score(item: str) -> tuple[float, str, str]:
-        if single is not None:
-            p, label = _pick_probability(single(item))
-        else:
-            p, label = _pick_probability(detector.score(pd.DataFrame({"id": ["x"], column: [item]})))
+        try:
+            if single is not None:
+                p, label = _pick_probability(single(item))
+            else:
+                p, label = _pick_probability(detector.score(pd.DataFrame({"id": ["x"], column: [item]})))
+        except ValueError:  # an item the detector refuses (empty text, unparsable URL) carries no signal
+            return 0.0, "", version
+        if p != p:  # NaN
+            p = 0.0
         return min(max(p, 0.0), 1.0), label, version
 
     return score
@@ -204,7 +214,8 @@ def load_detectors(settings: Settings) -> tuple[Scorer | None, Scorer | None, di
             continue
         meta = getattr(detector, "meta_", None)
         versions[name] = f"{getattr(detector, 'name', name)}@{getattr(meta, 'created', 'builtin')}"
-        scorers.append(make_scorer(detector, column, versions[name]))
+        # campaigns repeat the same texts and URLs: a bounded cache keeps the hot path in microseconds
+        scorers.append(functools.lru_cache(maxsize=200_000)(make_scorer(detector, column, versions[name])))
     return scorers[0], scorers[1], versions
 
 

@@ -81,11 +81,11 @@ class Memory:
     """Recent history the decisions learn from as they go: counters, risky contacts, warnings, pairs."""
 
     def __init__(self, horizon_s: float = 86_400.0) -> None:
-        self.calls = Velocity(horizon_s)  # per calling number, other = callee
-        self.sms = Velocity(horizon_s)  # per sending number, other = receiver
-        self.outflow = Velocity(horizon_s)  # per payer account, other = payee
-        self.inflow = Velocity(horizon_s)  # per payee account, other = payer
-        self.pairs = Velocity(horizon_s)  # per (payer, payee)
+        self.calls = Velocity((3600.0,))  # per calling number, other = callee
+        self.sms = Velocity((3600.0,))  # per sending number, other = receiver
+        self.outflow = Velocity((3600.0, 86_400.0))  # per payer account, other = payee
+        self.inflow = Velocity((3600.0, 86_400.0))  # per payee account, other = payer
+        self.pairs = Velocity((86_400.0,))  # per (payer, payee)
         self.pair_first_seen: dict[tuple[str, str], float] = {}
         # person key → recent risky contacts (t, risk, identifier, channel); newest last
         self.contacts: dict[str, deque[tuple[float, float, str, str]]] = {}

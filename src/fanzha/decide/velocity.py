@@ -1,8 +1,11 @@
 """Velocity counters over sliding time windows, in memory (per number, per account, per pair).
 
-Each key keeps a deque of ``(t, amount, other)`` events no older than the horizon; a window query
-walks the deque from the newest end, so a query costs the events inside its window, not the horizon.
-Times are event times (epoch seconds), so replaying a recorded stream gives the same answers as live.
+Each key keeps, per window (e.g. 1 h and 24 h), the events inside that window with a running count,
+sum and a counter of counterparts, evicting old events as time moves on. A query is O(1) (plus the
+amortised eviction), so a hub account receiving 100,000 payments a day costs the same per decision as
+a quiet one. Times are event times (epoch seconds), so replaying a recorded stream gives the same
+answers as live. Events that arrive late (older than the newest seen for that key) are counted as if
+current: the windows are approximate by the size of the disorder, never by more.
 """
 
 from __future__ import annotations
@@ -19,62 +22,89 @@ class WindowStats:
     distinct: int
 
 
-class Velocity:
-    """Events per key, pruned past ``horizon_s``; answers count / sum / distinct counterparts."""
+_EMPTY = WindowStats(0, 0, 0)
 
-    def __init__(self, horizon_s: float = 86_400.0, sweep_every: int = 50_000) -> None:
-        self.horizon_s = horizon_s
+
+class _Window:
+    __slots__ = ("events", "others", "total")
+
+    def __init__(self) -> None:
+        self.events: deque[tuple[float, int, Hashable]] = deque()
+        self.total = 0
+        self.others: dict[Hashable, int] = {}
+
+    def add(self, t: float, amount: int, other: Hashable) -> None:
+        self.events.append((t, amount, other))
+        self.total += amount
+        others = self.others
+        others[other] = others.get(other, 0) + 1
+
+    def evict(self, start: float) -> None:
+        events, others = self.events, self.others
+        while events and events[0][0] < start:
+            _, amount, other = events.popleft()
+            self.total -= amount
+            left = others[other] - 1
+            if left:
+                others[other] = left
+            else:
+                del others[other]
+
+
+class Velocity:
+    """Events per key over fixed windows (seconds); answers count / sum / distinct counterparts."""
+
+    def __init__(self, windows: tuple[float, ...] = (3600.0, 86_400.0), sweep_every: int = 100_000) -> None:
+        self.windows = tuple(sorted(windows))
+        self.horizon_s = self.windows[-1]
         self.sweep_every = sweep_every
-        self._events: dict[Hashable, deque[tuple[float, int, Hashable]]] = {}
+        self._keys: dict[Hashable, tuple[_Window, ...]] = {}
+        self._latest: dict[Hashable, float] = {}
         self._adds = 0
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._keys)
 
     def add(self, key: Hashable, t: float, amount: int = 0, other: Hashable = None) -> None:
-        events = self._events.get(key)
-        if events is None:
-            events = self._events[key] = deque()
-        events.append((t, amount, other))
-        limit = t - self.horizon_s
-        while events and events[0][0] < limit:
-            events.popleft()
+        wins = self._keys.get(key)
+        if wins is None:
+            wins = self._keys[key] = tuple(_Window() for _ in self.windows)
+        latest = max(t, self._latest.get(key, t))
+        self._latest[key] = latest
+        for span, win in zip(self.windows, wins, strict=True):
+            win.add(t, amount, other)
+            win.evict(latest - span)
         self._adds += 1
         if self._adds % self.sweep_every == 0:
-            self.sweep(t)
+            self.sweep(latest)
+
+    def _window(self, key: Hashable, t: float, window_s: float) -> _Window | None:
+        wins = self._keys.get(key)
+        if wins is None:
+            return None
+        try:
+            win = wins[self.windows.index(window_s)]
+        except ValueError:
+            raise KeyError(f"window {window_s} s is not one of {self.windows}") from None
+        win.evict(max(t, self._latest[key]) - window_s)
+        return win
 
     def stats(self, key: Hashable, t: float, window_s: float) -> WindowStats:
-        events = self._events.get(key)
-        if not events:
-            return WindowStats(0, 0, 0)
-        start = t - window_s
-        count = total = 0
-        others: set[Hashable] = set()
-        for when, amount, other in reversed(events):
-            if when < start:
-                break
-            if when > t:  # out-of-order replay: ignore events from the future of this one
-                continue
-            count += 1
-            total += amount
-            others.add(other)
-        return WindowStats(count, total, len(others))
+        win = self._window(key, t, window_s)
+        if win is None or not win.events:
+            return _EMPTY
+        return WindowStats(len(win.events), win.total, len(win.others))
 
     def others(self, key: Hashable, t: float, window_s: float) -> set[Hashable]:
         """The distinct counterparts of ``key`` inside the window."""
-        start = t - window_s
-        found: set[Hashable] = set()
-        for when, _, other in reversed(self._events.get(key, ())):
-            if when < start:
-                break
-            if when <= t:
-                found.add(other)
-        return found
+        win = self._window(key, t, window_s)
+        return set(win.others) if win is not None else set()
 
     def sweep(self, now: float) -> int:
         """Drop keys whose newest event is past the horizon (keeps memory bounded); returns dropped."""
         limit = now - self.horizon_s
-        stale = [k for k, ev in self._events.items() if not ev or ev[-1][0] < limit]
+        stale = [k for k, latest in self._latest.items() if latest < limit]
         for k in stale:
-            del self._events[k]
+            del self._keys[k]
+            del self._latest[k]
         return len(stale)

@@ -3,7 +3,7 @@
 Steps, all SQL in DuckDB with a memory limit (it spills to the staging folder, so memory stays
 bounded whatever the file size):
 
-1. ``rows.parquet``: every row, typed and with its reasons (one streaming pass over the file);
+1. table ``stg``: every row, typed and with its reasons (one streaming pass over the file);
 2. decisions: rows whose key hash repeats in the file or exists in the lake are resolved exactly
    on the key columns — same content → duplicate, different content → rejected (conflict);
 3. the landed rows, partitioned by day, and the quarantine rows are written to the staging folder;
@@ -18,7 +18,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ class FileReport:
     status: str = "started"
     seconds: float = 0.0
     message: str = ""
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     @property
     def balanced(self) -> bool:
@@ -124,7 +125,9 @@ def _stage_rows(
     ch = f"hash({_cols(spec.columns)})"
     sql = f"SELECT v.*, {kh} AS _kh, {ch} AS _ch, {_day_sql(spec)} AS _day FROM ({validation_sql(spec.kind, source)}) AS v"
     try:
-        con.execute(f"COPY ({sql}) TO {lit(str(stage / 'rows.parquet'))} (FORMAT parquet, COMPRESSION lz4)")
+        # a temporary table: cheaper than a staging Parquet file; beyond the memory limit DuckDB
+        # spills it to the staging folder, so memory stays bounded
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS {sql}")
     except duckdb.Error as exc:
         text = _first_line(exc)
         hint = (
@@ -177,7 +180,7 @@ def _write_outputs(
     landed = con.execute(
         f"COPY (SELECT {_cols(spec.columns, 's.')}, s._day AS day FROM stg s ANTI JOIN dec d ON s._line = d._line "
         "WHERE len(s._reasons) = 0) "
-        f"TO {lit(str(out))} (FORMAT parquet, PARTITION_BY (day), COMPRESSION zstd, FILENAME_PATTERN 'part-{{i}}')"
+        f"TO {lit(str(out))} (FORMAT parquet, PARTITION_BY (day), COMPRESSION snappy, FILENAME_PATTERN 'part-{{i}}')"
     ).fetchone()
     reason = lit(f"{', '.join(spec.key)}: {CONFLICT} (same key, different content)")
     head = f"{ingest_id} AS ingest_id, {lit(file)} AS file, {lit(spec.kind)} AS kind"
@@ -263,16 +266,22 @@ def land_file(
     """Validate, deduplicate, stage and commit one file whose source SELECT is ``source``."""
     started = time.perf_counter()
     spec = get_spec(src.kind)
-    say = progress or (lambda _: None)
+    current: list[Any] = [None, time.perf_counter()]  # step under way, its start
+
+    def say(step: str) -> None:
+        now = time.perf_counter()
+        if current[0] is not None:
+            report.steps[current[0]] = round(now - current[1], 3)
+        current[:] = [step, now]
+        if progress and step != "done":
+            progress(step)
+
     with ThreadPoolExecutor(1) as pool:
         digest = pool.submit(sha256_file, src.path)  # overlaps with DuckDB's work
         try:
             say("validating")
             con.execute("SET preserve_insertion_order = true")  # row_number() = line order
             _stage_rows(con, spec, source, stage, src)
-            con.execute(
-                f"CREATE OR REPLACE VIEW stg AS SELECT * FROM read_parquet({lit(str(stage / 'rows.parquet'))})"
-            )
             read, invalid, _, _ = con.execute("SELECT count(*), 0, 0, 0 FROM stg").fetchone()  # type: ignore[misc]
             if read == 0:
                 raise InputFileError(
@@ -295,7 +304,10 @@ def land_file(
         raise StateError(f"{src.path}: counts do not reconcile ({report.as_dict()}); nothing was landed")
     say("committing")
     report.status = "committed"
-    report.seconds = round(time.perf_counter() - started, 3)
     _commit(con, settings, report, stage)
+    for table in ("stg", "kdup", "lk", "cand", "dec"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    say("done")
+    report.seconds = round(time.perf_counter() - started, 3)
     shutil.rmtree(stage, ignore_errors=True)
     return report

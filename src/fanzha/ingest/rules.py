@@ -32,7 +32,7 @@ _SIMPLE_REPR = r"[ -&(-\[\]-~]*"
 # the ASCII members of normalise._SEPARATORS
 _SEPS = r"[\t-\r\x1c-\x20\-_.()/]+"
 _MOBILE = "1[3-9][0-9]{9}"
-_PROVINCES = ", ".join(f"'{p}'" for p in sorted(n.PROVINCE_CODES))
+_PROVINCE_RE = "(" + "|".join(str(p) for p in sorted(n.PROVINCE_CODES)) + ")"
 _TIME_RE = (
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
     r"(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?"
@@ -66,6 +66,11 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def one_of(x: str, choices: tuple[str, ...] | list[str]) -> str:
+    """``x IN (…)`` as ORs: DuckDB plans an IN list on a computed value as a (slow) mark join."""
+    return "(" + " OR ".join(f"{x} = {lit(ch)}" for ch in choices) + ")"
+
+
 def _re(x: str, pattern: str) -> str:
     return f"regexp_full_match({x}, {lit(pattern)})"
 
@@ -75,8 +80,8 @@ def is_ascii(x: str) -> str:
 
 
 def trimmed(x: str) -> str:
-    """str.strip() of ASCII text."""
-    return f"trim({x}, {lit(WS)})"
+    """str.strip() of ASCII text (trim with a character set is slow: skip it when nothing to strip)."""
+    return f"(CASE WHEN ascii({x}) > 32 AND ascii(right({x}, 1)) > 32 THEN {x} ELSE trim({x}, {lit(WS)}) END)"
 
 
 def stripped(x: str) -> str:
@@ -90,7 +95,8 @@ def widened(x: str) -> str:
 
 
 def missing(x: str) -> str:
-    return f"({x} IS NULL OR {stripped(x)} = '')"
+    # a printable ASCII first character settles it without stripping
+    return f"({x} IS NULL OR (ascii({x}) NOT BETWEEN 33 AND 126 AND {stripped(x)} = ''))"
 
 
 def py_repr(x: str) -> str:
@@ -113,6 +119,8 @@ class Rule:
 
     prep: Callable[[str], str]
     body: Callable[[str, str], tuple[str, str]]
+    # (guard on the raw text, value): the canonical form, valid without further checks
+    fast: Callable[[str], tuple[str, str]] | None = None
 
 
 # -- one function per field type ---------------------------------------------------------------
@@ -124,7 +132,7 @@ def _phone(a: str, x: str) -> tuple[str, str]:
     intl = f"({plus} OR (starts_with({d}, '86') AND length({d}) = 13))"
     cn_mobile = f"(starts_with({d}, '86') AND {_re(f'substr({d}, 3)', _MOBILE)})"
     landline = f"(starts_with({d}, '0') AND length({d}) BETWEEN 10 AND 12 AND substr({d}, 2, 1) <> '0')"
-    service = f"(length({d}) BETWEEN 3 AND 8 AND left({d}, 1) IN ('1', '9'))"
+    service = f"(length({d}) BETWEEN 3 AND 8 AND {one_of(f'left({d}, 1)', ('1', '9'))})"
     r = py_repr(x)
     value = (
         f"(CASE WHEN {_re(a, _MOBILE)} THEN {a} WHEN NOT {_re(d, '[0-9]+')} THEN NULL "
@@ -169,7 +177,7 @@ def _id_number(a: str, x: str) -> tuple[str, str]:
     error = (
         f"(CASE WHEN NOT {_re(s, '[0-9]{17}[0-9X]')} THEN 'ID number ' || {r} || "
         "' is not 18 characters of 17 digits and a digit or X; check it' "
-        f"WHEN left({s}, 2) NOT IN ({_PROVINCES}) THEN 'ID number ' || {r} || ' has unknown region code ' || left({s}, 6) "
+        f"WHEN NOT {_re(f'left({s}, 2)', _PROVINCE_RE)} THEN 'ID number ' || {r} || ' has unknown region code ' || left({s}, 6) "
         f"WHEN {born} IS NULL OR substr({s}, 7, 4) = '0000' THEN 'ID number ' || {r} || "
         f"' has an impossible birth date ' || substr({s}, 7, 8) "
         f"WHEN year({born}) < 1900 OR {born} > current_date THEN 'ID number ' || {r} || ' has birth date ' || {born_text} || ' out of range' "
@@ -243,7 +251,7 @@ def _time(a: str, x: str) -> tuple[str, str]:
         f"left({off_digits}, 2)",
         f"(CASE WHEN length({off_digits}) > 2 THEN substr({off_digits}, 3) ELSE '00' END)",
     )
-    off_ok = f"({off} IN ('', 'Z') OR ({off_h} < '24' AND {off_m} < '60'))"
+    off_ok = f"({one_of(off, ('', 'Z'))} OR ({off_h} < '24' AND {off_m} < '60'))"
     off_minutes = (
         f"(CASE WHEN {off} = '' THEN 480 WHEN {off} = 'Z' THEN 0 ELSE (CASE WHEN starts_with({off}, '-') THEN -1 ELSE 1 END) "
         f"* (CAST({off_h} AS INTEGER) * 60 + CAST({off_m} AS INTEGER)) END)"
@@ -253,26 +261,19 @@ def _time(a: str, x: str) -> tuple[str, str]:
         f"(CASE WHEN length({a}) > 20 THEN NULL WHEN TRY_CAST({a} AS HUGEINT) > 100000000000 "
         f"THEN TRY_CAST({a} AS HUGEINT) * 1000 ELSE TRY_CAST({a} AS HUGEINT) * 1000000 END)"
     )
-    earliest_us, latest_us = "946684800000000", "epoch_us(now() + INTERVAL 1 DAY)"
+    earliest_us, latest_us = "946684800000000", "epoch_us(fz_latest())"
     epoch_ok = f"({epoch} BETWEEN {earliest_us} AND {latest_us})"
-    # fast path: the canonical naive form, valid and in range, needs no regex extraction
-    fast = _re(a, "20[0-9]{2}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
-    fast_ts = f"CAST(TRY_CAST({a} AS TIMESTAMP) - INTERVAL 8 HOUR AS TIMESTAMPTZ)"
-    fast_ok = (
-        f"({fast} AND {fast_ts} BETWEEN TIMESTAMPTZ '2000-01-01 00:00:00+00' AND now() + INTERVAL 1 DAY)"
-    )
     value = (
-        f"(CASE WHEN {fast_ok} THEN {fast_ts} "
-        f"WHEN {_re(a, '[0-9]+')} THEN (CASE WHEN {epoch_ok} THEN CAST(make_timestamp(CAST({epoch} AS BIGINT)) AS TIMESTAMPTZ) END) "
+        f"(CASE WHEN {_re(a, '[0-9]+')} THEN (CASE WHEN {epoch_ok} THEN CAST(make_timestamp(CAST({epoch} AS BIGINT)) AS TIMESTAMPTZ) END) "
         f"WHEN {_re(a, _TIME_RE)} AND {off_ok} THEN {parsed} END)"
     )
     r = py_repr(x)
     bad = f"'time ' || {r} || ' is not ISO-8601 like 2024-05-01 13:45:00 (+08:00 optional)'"
     out_of_range = f"'time ' || {r} || ' is out of range (2000 … now + 1 day)'"
     error = (
-        f"(CASE WHEN {fast_ok} THEN NULL WHEN {_re(a, '[0-9]+')} THEN (CASE WHEN {epoch_ok} THEN NULL ELSE {out_of_range} END) "
+        f"(CASE WHEN {_re(a, '[0-9]+')} THEN (CASE WHEN {epoch_ok} THEN NULL ELSE {out_of_range} END) "
         f"WHEN NOT ({_re(a, _TIME_RE)} AND {off_ok}) OR {naive} IS NULL THEN {bad} "
-        f"WHEN NOT {parsed} BETWEEN TIMESTAMPTZ '2000-01-01 00:00:00+00' AND now() + INTERVAL 1 DAY THEN {out_of_range} END)"
+        f"WHEN NOT {parsed} BETWEEN TIMESTAMPTZ '2000-01-01 00:00:00+00' AND fz_latest() THEN {out_of_range} END)"
     )
     return value, error
 
@@ -286,8 +287,9 @@ def _date(a: str, x: str) -> tuple[str, str]:
 
 
 def _bool(a: str, x: str) -> tuple[str, str]:
-    yes, no = "('1', 'true', 't', 'yes', 'y')", "('0', 'false', 'f', 'no', 'n')"
-    value = f"(CASE WHEN lower({a}) IN {yes} THEN true WHEN lower({a}) IN {no} THEN false END)"
+    yes = one_of(f"lower({a})", ("1", "true", "t", "yes", "y"))
+    no = one_of(f"lower({a})", ("0", "false", "f", "no", "n"))
+    value = f"(CASE WHEN {yes} THEN true WHEN {no} THEN false END)"
     error = f"(CASE WHEN {value} IS NULL THEN {py_repr(x)} || ' is not a yes/no value (true/false, 1/0, 是/否)' END)"
     return value, error
 
@@ -314,7 +316,7 @@ def _int(a: str, x: str) -> tuple[str, str]:
 
 def _region(a: str, x: str) -> tuple[str, str]:
     error = (
-        f"(CASE WHEN NOT {_re(a, '[0-9]{6}')} OR left({a}, 2) NOT IN ({_PROVINCES}) THEN "
+        f"(CASE WHEN NOT {_re(a, _PROVINCE_RE + '[0-9]{4}')} THEN "
         f"'region ' || {py_repr(x)} || ' is not a 6-digit division code like 510104' END)"
     )
     return a, error
@@ -356,65 +358,132 @@ def _text_prep(x: str) -> str:
 
 
 def _enum_body(choices: tuple[str, ...]) -> Callable[[str, str], tuple[str, str]]:
-    allowed = ", ".join(lit(ch) for ch in choices)
     message = lit(" is not one of " + ", ".join(choices))
 
     def body(a: str, x: str) -> tuple[str, str]:
         v = f"replace(replace(lower({a}), '-', '_'), ' ', '_')"
-        return v, f"(CASE WHEN {v} NOT IN ({allowed}) THEN {py_repr(x)} || {message} END)"
+        return v, f"(CASE WHEN NOT {one_of(v, choices)} THEN {py_repr(x)} || {message} END)"
 
     return body
 
 
+def _fast_time(x: str) -> tuple[str, str]:
+    """Canonical naive Shanghai time, whole seconds, in range (bounds as naive Shanghai times)."""
+    canonical = _re(x, "20[0-9]{2}-[0-9]{2}-[0-9]{2} ([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
+    ts = f"TRY_CAST({x} AS TIMESTAMP)"
+    guard = f"({canonical} AND {ts} BETWEEN TIMESTAMP '2000-01-01 08:00:00' AND fz_latest_shanghai())"
+    # epoch arithmetic avoids the (slow) time-zone cast; whole seconds are exact in a double
+    return guard, f"to_timestamp(epoch({ts}) - 28800)"
+
+
+def _fast_printable(max_chars: int) -> Callable[[str], tuple[str, str]]:
+    def fast(x: str) -> tuple[str, str]:
+        return f"(strlen({x}) <= {max_chars} AND {_re(x, '[!-~]([ -~]*[!-~])?')})", x
+
+    return fast
+
+
 RULES: dict[str, Rule] = {
-    "phone": Rule(lambda x: _fast_digits(x, "+"), _phone),
+    "phone": Rule(lambda x: _fast_digits(x, "+"), _phone, lambda x: (_re(x, _MOBILE), x)),
     "id_number": Rule(lambda x: _fast_digits(x, "X"), _id_number),
-    "account": Rule(_fast_digits, _account),
-    "imei": Rule(_fast_digits, _imei),
-    "amount_fen": Rule(lambda x: f"replace({trimmed(x)}, ',', '')", _amount_fen),
-    "time": Rule(lambda x: f"replace({trimmed(x)}, '/', '-')", _time),
+    "account": Rule(_fast_digits, _account, lambda x: (_re(x, "[0-9]{10,25}"), x)),
+    "imei": Rule(_fast_digits, _imei, lambda x: (_re(x, "[0-9]{14}|[0-9]{16}"), x)),
+    "amount_fen": Rule(
+        lambda x: f"replace({trimmed(x)}, ',', '')",
+        _amount_fen,
+        lambda x: (_re(x, "[1-9][0-9]{0,12}"), f"TRY_CAST({x} AS BIGINT)"),
+    ),
+    "time": Rule(lambda x: f"replace({trimmed(x)}, '/', '-')", _time, _fast_time),
     "date": Rule(lambda x: f"replace({trimmed(x)}, '/', '-')", _date),
     "bool": Rule(trimmed, _bool),
-    "duration_s": Rule(trimmed, _duration),
-    "int": Rule(trimmed, _int),
-    "region": Rule(trimmed, _region),
+    "duration_s": Rule(
+        trimmed,
+        _duration,
+        lambda x: (
+            f"({_re(x, '[0-9]{1,5}')} AND TRY_CAST({x} AS INTEGER) <= 86400)",
+            f"TRY_CAST({x} AS INTEGER)",
+        ),
+    ),
+    "int": Rule(trimmed, _int, lambda x: (_re(x, "-?[0-9]{1,18}"), f"TRY_CAST({x} AS BIGINT)")),
+    "region": Rule(trimmed, _region, lambda x: (_re(x, _PROVINCE_RE + "[0-9]{4}"), x)),
     "wallet": Rule(trimmed, _wallet),
-    "text": Rule(_text_prep, _text(100_000)),
-    "name": Rule(_text_prep, _text(200)),
+    "text": Rule(_text_prep, _text(100_000), _fast_printable(100_000)),
+    "name": Rule(_text_prep, _text(200), _fast_printable(200)),
 }
 
 
 def rule_for(f: c.FieldSpec) -> Rule | None:
     """The SQL rule of a field, or None when the scalar normaliser runs through a UDF."""
     if f.type == "enum":
-        return Rule(trimmed, _enum_body(f.choices))
+        return Rule(trimmed, _enum_body(f.choices), lambda x: (one_of(x, f.choices), x))
     return RULES.get(f.type)
 
 
 # -- assembling a record kind ------------------------------------------------------------------
 
 
-def _struct(value: str, error: str, typ: str) -> str:
-    return f"{{'v': CAST({value} AS {typ}), 'e': CAST({error} AS VARCHAR)}}"
+@dataclass(frozen=True)
+class FieldSql:
+    """The SQL of one field on a raw text ``x`` (known not missing), by path.
+
+    Paths: 1 the canonical form (fast: one check), 2 non-ASCII text (the scalar normaliser through a
+    UDF), 3 other ASCII text (the full SQL rule). Values and errors are separate *scalar* CASEs:
+    DuckDB evaluates the branches of a scalar CASE only for the rows that take them (a STRUCT-typed
+    CASE evaluates all of them, which would call the UDFs on every row).
+    """
+
+    guard: str | None  # path 1
+    fast: str | None
+    python: bool  # path 2 exists
+    value: str  # path 3 (or 2 when python only)
+    error: str
+    py_value: str
+    py_error: str
 
 
-def field_struct(kind: str, f: c.FieldSpec, x: str, prepared: str | None = None) -> str:
-    """``{'v': value, 'e': 'field: reason' | NULL}`` of one raw value ``x`` (known not missing)."""
+def field_sql(kind: str, f: c.FieldSpec, x: str) -> FieldSql:
     typ = sql_type(f.type)
     prefix = lit(f"{f.name}: ")
-    py = _struct(
-        f"fz_value({lit(kind)}, {lit(f.name)}, {x})",
-        f"{prefix} || fz_error({lit(kind)}, {lit(f.name)}, {x})",
-        typ,
-    )
+    py_value = f"CAST(fz_value({lit(kind)}, {lit(f.name)}, {x}) AS {typ})"
+    py_error = f"{prefix} || fz_error({lit(kind)}, {lit(f.name)}, {x})"
     rule = rule_for(f)
     if rule is None:
-        return py
-    value, error = rule.body(prepared or rule.prep(x), x)
-    sql = _struct(value, f"{prefix} || {error}", typ)
-    if f.type in UNICODE_TYPES:
-        return sql
-    return f"(CASE WHEN {is_ascii(x)} THEN {sql} ELSE {py} END)"
+        return FieldSql(None, None, True, py_value, py_error, py_value, py_error)
+    value, error = rule.body(rule.prep(x), x)
+    guard, fast = rule.fast(x) if rule.fast is not None else (None, None)
+    return FieldSql(
+        guard,
+        f"CAST({fast} AS {typ})" if fast is not None else None,
+        f.type not in UNICODE_TYPES,
+        f"CAST({value} AS {typ})",
+        f"{prefix} || {error}",
+        py_value,
+        py_error,
+    )
+
+
+def path_sql(fs: FieldSql, x: str) -> str:
+    """The path number (0 missing, 1 fast, 2 python, 3 SQL) of a raw value."""
+    whens = [f"WHEN {missing(x)} THEN 0"]
+    if fs.guard is not None:
+        whens.append(f"WHEN {fs.guard} THEN 1")
+    if fs.python:
+        whens.append(f"WHEN NOT {is_ascii(x)} THEN 2")
+    return f"CAST(CASE {' '.join(whens)} ELSE 3 END AS TINYINT)"
+
+
+def by_path(path: str, fast: str | None, py: str, sql: str, missing_value: str = "NULL") -> str:
+    whens = [f"WHEN 0 THEN {missing_value}", f"WHEN 2 THEN {py}", f"WHEN 3 THEN {sql}"]
+    if fast is not None:
+        whens.append(f"WHEN 1 THEN {fast}")
+    return f"(CASE {path} {' '.join(whens)} END)"
+
+
+def _item_exprs(kind: str, f: c.FieldSpec) -> tuple[str, str]:
+    """(value, error) of one part ``p`` of a list field, as lambda bodies."""
+    fs = field_sql(kind, f, "p")
+    path = path_sql(fs, "p")
+    return by_path(path, fs.fast, fs.py_value, fs.value), by_path(path, "NULL", fs.py_error, fs.error)
 
 
 def _list_parts(x: str) -> str:
@@ -434,61 +503,55 @@ def validation_sql(kind: str, source: str) -> str:
     """
     spec = c.get_spec(kind)
     raws = ", ".join(_raw(f.name) for f in spec.fields)
-    # layer 1: prepared text once per field (separators removed, trimmed …)
-    preps = []
+    # layer A: which path each value takes (one check per value on the fast path)
+    paths = []
     for f in spec.fields:
-        rule = rule_for(f)
-        if rule is not None and not f.is_list:
-            preps.append(f"{rule.prep(_raw(f.name))} AS {ident('_a_' + f.name)}")
-    layer1 = f"SELECT _line, {raws}{''.join(', ' + p for p in preps)} FROM ({source}) AS src"
-    # layer 2: value + reason per field
-    results = []
-    for f in spec.fields:
-        x, typ = _raw(f.name), sql_type(f.type)
-        need = lit(f"{f.name}: required value is missing") if f.required else "NULL"
+        x = _raw(f.name)
         if f.is_list:
-            item = field_struct(kind, f, "p")
-            body = f"list_transform({_list_parts(x)}, lambda p: {item})"
-            empty = f"CAST([] AS STRUCT(v {typ}, e VARCHAR)[])"
+            paths.append(
+                f"(CASE WHEN {missing(x)} THEN CAST([] AS VARCHAR[]) ELSE {_list_parts(x)} END) AS {ident('_p_' + f.name)}"
+            )
         else:
-            prepared = ident("_a_" + f.name) if rule_for(f) is not None else None
-            body = field_struct(kind, f, x, prepared)
-            empty = _struct("NULL", need, typ)
-        results.append(f"(CASE WHEN {missing(x)} THEN {empty} ELSE {body} END) AS {ident('_r_' + f.name)}")
-    layer2 = f"SELECT _line, {raws}, {', '.join(results)} FROM ({layer1}) AS l1"
-    # layer 3: typed columns and the reasons list
+            paths.append(f"{path_sql(field_sql(kind, f, x), x)} AS {ident('_p_' + f.name)}")
+    layer_a = f"SELECT _line, {raws}, {', '.join(paths)} FROM ({source}) AS src"
+    # layer B: typed value and reason per field
     cols, errs = [], []
     for f in spec.fields:
-        r = ident("_r_" + f.name)
+        x, p = _raw(f.name), ident("_p_" + f.name)
         if f.is_list:
-            cols.append(f"list_transform({r}, lambda s: s.v) AS {ident(f.name)}")
-            errs.append(f"list_filter({r}, lambda s: s.e IS NOT NULL)[1].e")
+            item_value, item_error = _item_exprs(kind, f)
+            cols.append(f"list_transform({p}, lambda p: {item_value}) AS {ident(f.name)}")
+            error = f"list_filter(list_transform({p}, lambda p: {item_error}), lambda e: e IS NOT NULL)[1]"
         else:
-            cols.append(f"{r}.v AS {ident(f.name)}")
-            errs.append(f"{r}.e")
-    reasons = f"list_filter([{', '.join(errs)}], lambda e: e IS NOT NULL)"
-    layer3 = f"SELECT _line, {raws}, {', '.join(cols)}, {reasons} AS _reasons FROM ({layer2}) AS l2"
-    # layer 4: derived values and cross-field checks on valid rows, raw JSON of rejected rows
+            fs = field_sql(kind, f, x)
+            need = lit(f"{f.name}: required value is missing") if f.required else "NULL"
+            cols.append(f"{by_path(p, fs.fast, fs.py_value, fs.value)} AS {ident(f.name)}")
+            error = by_path(p, "NULL", fs.py_error, fs.error, need)
+        errs.append(f"{error} AS {ident('_e_' + f.name)}")
+    layer_b = f"SELECT _line, {raws}, {', '.join(cols)}, {', '.join(errs)} FROM ({layer_a}) AS la"
+    # layer C: the reasons list, derived values and cross-field checks on valid rows
     names = [f.name for f in spec.fields]
+    e_cols = [ident("_e_" + name) for name in names]
+    all_ok = " AND ".join(f"{e} IS NULL" for e in e_cols)
+    reasons = (
+        f"(CASE WHEN {all_ok} THEN CAST([] AS VARCHAR[]) "
+        f"ELSE list_filter([{', '.join(e_cols)}], lambda e: e IS NOT NULL) END)"
+    )
+    checks = [CHECKS[check] for check in spec.checks]
+    if checks:
+        found = f"list_filter([{', '.join(checks)}], lambda e: e IS NOT NULL)"
+        reasons = f"(CASE WHEN {all_ok} THEN {found} ELSE {reasons} END)"
     outs = []
     for name in names:
         if kind == "urls" and name == "host":
-            outs.append(
-                "(CASE WHEN host IS NULL AND len(_reasons) = 0 THEN fz_url_host(url) ELSE host END) AS host"
-            )
+            outs.append(f"(CASE WHEN host IS NULL AND {all_ok} THEN fz_url_host(url) ELSE host END) AS host")
         else:
             outs.append(ident(name))
-    checks = [CHECKS[check] for check in spec.checks]
-    final_reasons = "_reasons"
-    if checks:
-        final_reasons = (
-            f"(CASE WHEN len(_reasons) = 0 THEN list_filter([{', '.join(checks)}], lambda e: e IS NOT NULL) "
-            "ELSE _reasons END)"
-        )
     raw_json = "json_object(" + ", ".join(f"{lit(name)}, {_raw(name)}" for name in names) + ")"
     return (
-        f"SELECT _line, {', '.join(outs)}, r AS _reasons, CASE WHEN len(r) > 0 THEN {raw_json} END AS _raw "
-        f"FROM (SELECT *, {final_reasons} AS r FROM ({layer3}) AS l3) AS l4"
+        f"SELECT _line, {', '.join(ident(n) for n in names)}, r AS _reasons, "
+        f"CASE WHEN len(r) > 0 THEN {raw_json} END AS _raw "
+        f"FROM (SELECT _line, {raws}, {', '.join(outs)}, {reasons} AS r FROM ({layer_b}) AS lb) AS lc"
     )
 
 
@@ -550,6 +613,11 @@ def _width(value: str) -> str:
 def register_udfs(con: Any) -> None:
     """Prepare a DuckDB connection for the generated SQL: UTC session, the fz_* functions."""
     con.execute("SET TimeZone = 'UTC'")
+    # the latest acceptable time (now + 1 day), in UTC and as a naive Shanghai time
+    con.execute("CREATE OR REPLACE TEMP MACRO fz_latest() AS now() + INTERVAL 1 DAY")
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO fz_latest_shanghai() AS CAST(now() AS TIMESTAMP) + INTERVAL 32 HOUR"
+    )
     import pyarrow as pa
     from duckdb import sqltypes
 

@@ -238,11 +238,10 @@ def call_batches(
     for offset in range(0, n, batch):
         size = min(batch, n - offset)
         idx = np.arange(offset, offset + size, dtype=np.int64)
-        caller = 13_000_000_000 + rng.integers(0, 6_000_000_000, size)
+        # caller = f(row index) is unique, so the natural key never repeats
+        caller = 13_000_000_000 + (idx * 7_919) % 6_000_000_000
         callee = 13_000_000_000 + rng.integers(0, 6_000_000_000, size)
-        # the time carries the row index so (caller, callee, start_at) never repeats
         at = (start + (idx % (14 * 86_400)).astype("timedelta64[s]")).astype(str)
-        caller = caller * 0 + 13_000_000_000 + (caller + idx * 7919) % 6_000_000_000
         duration = rng.integers(0, 3_600, size)
         city = rng.choice(np.array(["510104", "110101", "440305", "310104"]), size)
         cell = np.char.add("C", rng.integers(0, 100_000, size).astype(str))

@@ -1,0 +1,300 @@
+"""``fanzha link | gangs | trace | supervise`` and ``fanzha eval graph``: graph intelligence commands.
+
+Records come from the lake (``fanzha ingest``) or, with ``--sim DIR``, from a simulator output.
+Every command writes its tables (Parquet or CSV) under ``--out`` and prints a readable summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+SIM = typer.Option(None, "--sim", help="read records from a simulator output folder instead of the lake")
+OUT = typer.Option(None, "--out", help="output folder (default <home>/graph)")
+FMT = typer.Option("parquet", "--format", help="parquet or csv")
+
+
+def _setup(sim: Path | None, out: Path | None) -> tuple[Any, Any, Path, Any]:
+    from rich.console import Console
+
+    from fanzha.graph.records import open_records
+    from fanzha.settings import get_settings
+
+    settings = get_settings()
+    engine = open_records(settings, sim)
+    return settings, engine, out or settings.home / "graph", Console()
+
+
+def _parse_params(values: list[str]) -> dict[str, Any]:
+    from fanzha.errors import ConfigError
+
+    params: dict[str, Any] = {}
+    for item in values:
+        if "=" not in item:
+            raise ConfigError(f"--param {item!r} is not NAME=VALUE (e.g. --param min_cases=3)")
+        key, value = item.split("=", 1)
+        try:
+            params[key.strip()] = int(value)
+        except ValueError:
+            try:
+                params[key.strip()] = float(value)
+            except ValueError:
+                params[key.strip()] = value
+    return params
+
+
+def _link_config(max_degree: list[str], allow_file: Path | None) -> Any:
+    from fanzha.graph.linking import DEFAULT_ALLOW, LinkConfig
+
+    config = LinkConfig()
+    for key, value in _parse_params(max_degree).items():
+        config.max_degree[key] = int(value)
+    if allow_file:
+        config.allow = DEFAULT_ALLOW + LinkConfig.read_allow_file(allow_file)
+    return config
+
+
+def register(app: typer.Typer) -> None:
+    supervise = typer.Typer(help="法律监督模型 supervision models: list them, run one.", no_args_is_help=True)
+    app.add_typer(supervise, name="supervise")
+
+    @app.command()
+    def link(
+        sim: Path | None = SIM,
+        out: Path | None = OUT,
+        fmt: str = FMT,
+        max_degree: list[str] = typer.Option(
+            [], "--max-degree", help="hub limit per node type, e.g. --max-degree phone=200 (repeatable)"
+        ),
+        allow_file: Path | None = typer.Option(
+            None, "--allow-file", help="extra allow-listed identifiers, one a line"
+        ),
+    ) -> None:
+        """串并案: link cases that share identifiers, directly or through chains; hubs suppressed."""
+        from fanzha.graph.linking import link_cases
+        from fanzha.graph.report import table, write_frames
+
+        _, engine, out_dir, console = _setup(sim, out)
+        result = link_cases(engine, _link_config(max_degree, allow_file))
+        paths = write_frames(
+            {
+                "groups": result.groups,
+                "case_groups": result.cases,
+                "evidence": result.evidence,
+                "hubs": result.hubs,
+            },
+            out_dir,
+            fmt,
+        )
+        console.print(
+            table(
+                "linked groups", result.groups, ["group_id", "n_cases", "regions", "identifiers", "loss_fen"]
+            )
+        )
+        console.print(table("evidence", result.evidence, ["case_id", "linked_to", "hops", "path"], 5))
+        console.print(
+            f"{len(result.hubs)} hub identifiers suppressed; wrote {', '.join(p.name for p in paths)} to {out_dir}"
+        )
+        engine.close()
+
+    @app.command()
+    def gangs(sim: Path | None = SIM, out: Path | None = OUT, fmt: str = FMT) -> None:
+        """团伙 and 卡头: communities in the linked graph, and card dealers behind card farmers."""
+        from fanzha.graph.communities import find_gangs, summarise_gangs
+        from fanzha.graph.dealers import find_dealers
+        from fanzha.graph.linking import link_cases
+        from fanzha.graph.report import table, write_frames
+
+        _, engine, out_dir, console = _setup(sim, out)
+        link_cases(engine)
+        members = find_gangs(engine)
+        summary = summarise_gangs(members)
+        dealers, clusters = find_dealers(engine)
+        write_frames(
+            {"gangs": summary, "gang_members": members, "dealers": dealers, "dealer_clusters": clusters},
+            out_dir,
+            fmt,
+        )
+        console.print(table("gangs", summary, ["gang_id", "cases", "ids", "phones", "accounts", "case_ids"]))
+        console.print(
+            table(
+                "card dealers",
+                dealers,
+                ["dealer_id", "organiser", "resolved", "keys", "farmers", "n_fraud_items"],
+            )
+        )
+        console.print(f"wrote gangs, gang_members, dealers, dealer_clusters to {out_dir}")
+        engine.close()
+
+    @app.command()
+    def trace(
+        case: list[str] = typer.Option([], "--case", help="case id (repeatable)"),
+        victim: list[str] = typer.Option([], "--victim", help="victim ID number (repeatable)"),
+        all_cases: bool = typer.Option(False, "--all", help="trace every reported case"),
+        method: str = typer.Option("lifo", "--method", help="lifo, fifo or proportional"),
+        max_hops: int = typer.Option(10, "--max-hops", min=0),
+        max_hours: float = typer.Option(720.0, "--max-hours", min=0),
+        sim: Path | None = SIM,
+        out: Path | None = OUT,
+        fmt: str = FMT,
+    ) -> None:
+        """资金流向溯源: follow victims' money hop by hop; holdings (freeze targets) and cash-outs."""
+        from fanzha.errors import ConfigError
+        from fanzha.graph.casetrace import trace_cases
+        from fanzha.graph.report import table, write_frames, yuan
+
+        if not (case or victim or all_cases):
+            raise ConfigError("say what to trace: --case ID, --victim ID or --all")
+        _, engine, out_dir, console = _setup(sim, out)
+        result, _sources = trace_cases(
+            engine,
+            case or None,
+            victim_ids=victim or None,
+            method=method,
+            max_hops=max_hops,
+            max_hours=max_hours,
+        )
+        per_victim = result.per_victim()
+        if victim and per_victim.empty:
+            raise ConfigError(f"no payments of victims {victim[:3]} found in reported cases")
+        write_frames(
+            {
+                "trace_flows": result.flows,
+                "trace_holdings": result.holdings,
+                "trace_cashouts": result.cashouts,
+                "trace_untraced": result.untraced,
+                "trace_victims": per_victim,
+            },
+            out_dir,
+            fmt,
+        )
+        console.print(
+            table(
+                "per victim",
+                per_victim,
+                ["victim_id", "paid_fen", "held_fen", "cashed_out_fen", "untraced_fen"],
+            )
+        )
+        console.print(
+            table("freeze targets (holdings)", result.holdings, ["victim_id", "account", "amount_fen"])
+        )
+        console.print(
+            table("cash-outs", result.cashouts, ["victim_id", "kind", "record_id", "account", "amount_fen"])
+        )
+        console.print(
+            f"{method}: paid {yuan(per_victim.paid_fen.sum())} = held {yuan(per_victim.held_fen.sum())} + cashed out "
+            f"{yuan(per_victim.cashed_out_fen.sum())} + untraced {yuan(per_victim.untraced_fen.sum())}; wrote to {out_dir}"
+        )
+        engine.close()
+
+    @supervise.command("list")
+    def supervise_list() -> None:
+        """Show the models with their version and last-run hit figures."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from fanzha.graph.supervision import ModelStore
+        from fanzha.settings import get_settings
+
+        store = ModelStore(get_settings().home / "supervision")
+        out = Table(title="法律监督模型 supervision models")
+        for col in ("name", "version", "params", "last run", "hits", "precision", "description"):
+            out.add_column(col, overflow="fold")
+        for name in store.names():
+            m = store.load(name)
+            last = m.last_run
+            out.add_row(
+                name,
+                str(m.version),
+                str(m.params),
+                last.get("run_at", "never"),
+                str(last.get("hits", "-")),
+                str(last.get("precision", "-")),
+                m.description,
+            )
+        Console().print(out)
+
+    @supervise.command("run")
+    def supervise_run(
+        name: str = typer.Argument(..., help="model name (see fanzha supervise list)"),
+        param: list[str] = typer.Option([], "--param", help="NAME=VALUE overriding a model parameter"),
+        charged: Path | None = typer.Option(
+            None, "--charged", help="CSV/Parquet with column id_number: charged people"
+        ),
+        sim: Path | None = SIM,
+        out: Path | None = OUT,
+        fmt: str = FMT,
+    ) -> None:
+        """Run one model and write its clue list with evidence."""
+        from fanzha.graph.linking import link_cases
+        from fanzha.graph.report import table, write_frames
+        from fanzha.graph.supervision import ModelStore, run_model
+
+        settings, engine, out_dir, console = _setup(sim, out)
+        store = ModelStore(settings.home / "supervision")
+        model = store.load(name)
+        if charged is not None:
+            engine.register("charged", _read_charged(charged))
+        if "case_groups" in model.requires:
+            link_cases(engine)
+        clues, metrics = run_model(engine, store, name, _parse_params(param))
+        write_frames({f"supervision_{name}": clues}, out_dir, fmt)
+        console.print(
+            table(
+                f"{name} v{metrics['version']}",
+                clues,
+                [model.key, *[c for c in clues.columns if c != model.key][:4]],
+            )
+        )
+        console.print(f"{metrics['hits']} clues; wrote supervision_{name}.{fmt} to {out_dir}")
+        engine.close()
+
+    from fanzha.cli.groups import eval_app
+
+    @eval_app.command("graph")
+    def eval_graph(
+        sim: Path = typer.Option(..., "--sim", help="simulator output folder with truth/"),
+        method: str = typer.Option("lifo", "--method", help="tracing method to evaluate"),
+    ) -> None:
+        """Case linking, gangs, tracing and card dealers against the simulator's truth."""
+        from fanzha.graph.casetrace import trace_cases
+        from fanzha.graph.communities import find_gangs
+        from fanzha.graph.dealers import find_dealers
+        from fanzha.graph.evaluate import (
+            Truth,
+            dealer_metrics,
+            gang_metrics,
+            linking_metrics,
+            tracing_metrics,
+        )
+        from fanzha.graph.linking import link_cases
+        from fanzha.graph.report import print_metrics
+
+        _, engine, _, console = _setup(sim, None)
+        truth = Truth.load(sim)
+        print_metrics(console, "linking", linking_metrics(link_cases(engine), truth))
+        print_metrics(console, "gangs", gang_metrics(find_gangs(engine), truth))
+        result, sources = trace_cases(engine, method=method)
+        print_metrics(
+            console, f"tracing ({method})", tracing_metrics(result, truth, list(sources.victim_id.unique()))
+        )
+        print_metrics(console, "card dealers", dealer_metrics(find_dealers(engine)[0], truth))
+        engine.close()
+
+
+def _read_charged(path: Path) -> Any:
+    import pandas as pd
+
+    from fanzha.errors import InputFileError
+
+    try:
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
+    except (OSError, ValueError) as exc:
+        raise InputFileError(
+            f"cannot read charged list {path}: {exc}; give CSV or Parquet with id_number"
+        ) from exc
+    if "id_number" not in frame.columns:
+        raise InputFileError(f"charged list {path} has no id_number column (columns: {list(frame.columns)})")
+    return frame[["id_number"]].astype(str)

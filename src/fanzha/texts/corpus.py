@@ -153,6 +153,11 @@ def _dialogue(rng: np.random.Generator, lines: list[str], replies: list[str], fi
     return "\n".join(out)
 
 
+def _chat(rng: np.random.Generator) -> str:
+    pick = lambda pool: pool[int(rng.integers(len(pool)))]  # noqa: E731
+    return pick(T.CHAT_SUBJECT) + pick(T.CHAT_TIME) + pick(T.CHAT_ACTION) + pick(T.CHAT_END)
+
+
 def _library_lines() -> tuple[dict[str, list[str]], dict[str, list[str]], list[str]]:
     """Script lines and narratives per type and ordinary SMS from the simulator's typology library."""
     if not module_exists("fanzha.taxonomy.typologies"):
@@ -167,7 +172,7 @@ def _library_lines() -> tuple[dict[str, list[str]], dict[str, list[str]], list[s
     return lines, narratives, list(typologies.legit_sms_lines())
 
 
-def generate_corpus(seed: int = 20240601, per_type: int = 900, normal: int = 9000) -> pd.DataFrame:
+def generate_corpus(seed: int = 20240601, per_type: int = 700, normal: int = 11000) -> pd.DataFrame:
     """``text, label, form`` rows: ``label`` a fraud-type code or ``normal``; ``form`` sms / narrative /
     dialogue / library. Balanced over the fraud types; ordinary messages about as many as fraud ones."""
     rng = np.random.default_rng(seed)
@@ -195,7 +200,9 @@ def generate_corpus(seed: int = 20240601, per_type: int = 900, normal: int = 900
     kinds = list(T.NORMAL)
     for i in range(normal):
         r = i % 10
-        if r < 6:
+        if r < 3:
+            rows.append((_chat(rng), NORMAL, "chat"))
+        elif r < 6:
             kind = kinds[int(rng.integers(len(kinds)))]
             pool = T.NORMAL[kind]
             text = fill(pool[int(rng.integers(len(pool)))])

@@ -35,7 +35,7 @@ def train_default_text_detector(seed: int = 20240601) -> TextDetector:
     from fanzha.texts.corpus import generate_corpus
 
     corpus = generate_corpus(seed=seed)
-    detector = TextDetector(type_solver="lr", C=10.0)
+    detector = TextDetector(type_solver="svm", C=20.0)
     detector.fit(corpus["text"].tolist(), corpus["label"].tolist())
     detector.meta_.extra["corpus"] = {
         "seed": seed,

@@ -62,7 +62,8 @@ class LinearHead:
         coef = np.zeros_like(parts[0][0])
         intercept = np.zeros_like(parts[0][1])
         for c, b in parts:
-            spread = float(np.std(X @ c.T + b)) or 1.0  # put both models on one scale before averaging
+            # put both models on one scale before averaging (a single model keeps its own scale)
+            spread = float(np.std(X @ c.T + b)) or 1.0 if len(parts) > 1 else 1.0
             coef += c / spread
             intercept += b / spread
         self.coef_ = (coef / len(parts)).astype(np.float64)

@@ -268,7 +268,7 @@ def _scam(rng: np.random.Generator) -> str:
     return scheme + host + _fill(_SCAM_PATHS[int(rng.integers(len(_SCAM_PATHS)))], rng)
 
 
-def generate_url_corpus(seed: int = 20240601, n: int = 6000) -> pd.DataFrame:
+def generate_url_corpus(seed: int = 20240601, n: int = 3000) -> pd.DataFrame:
     """``url, label`` rows: ``n`` legitimate (label 0) and ``n`` scam-like (label 1) URLs."""
     rng = np.random.default_rng(seed)
     rows = [(_legit(rng), 0) for _ in range(n)] + [(_scam(rng), 1) for _ in range(n)]

@@ -276,6 +276,25 @@ def edit_distance(a: str, b: str, limit: int = 3) -> int:
     return prev[-1]
 
 
+def _bigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
+
+
+@lru_cache(maxsize=1)
+def _brand_bigrams() -> dict[str, frozenset[str]]:
+    return {key: _bigrams(key) for key in BRANDS}
+
+
+def _near(token: str, key: str, limit: int) -> bool:
+    """Edit distance ≤ limit, with a cheap bigram filter first (one edit breaks at most two bigrams)."""
+    if abs(len(token) - len(key)) > limit:
+        return False
+    shared = len(_bigrams(token) & _brand_bigrams()[key])
+    if shared < len(key) - 1 - 2 * limit:
+        return False
+    return edit_distance(token, key, limit) <= limit
+
+
 @lru_cache(maxsize=1)
 def _official() -> frozenset[str]:
     return frozenset(d for domains in BRANDS.values() for d in domains)
@@ -286,37 +305,66 @@ def _is_official(registered: str, host: str) -> bool:
     return registered in official or host in official or host.endswith(".gov.cn") or host == "gov.cn"
 
 
+@lru_cache(maxsize=1)
+def _brand_index() -> tuple[re.Pattern[str], frozenset[str], dict[str, list[str]]]:
+    """Regex over the longer brand keys, the short keys, and bigram → keys for the edit-distance filter."""
+    long_keys = sorted((k for k in BRANDS if len(k) >= 4), key=len, reverse=True)
+    short = frozenset(k for k in BRANDS if len(k) < 4)  # jd, qq, boc …: whole tokens only
+    index: dict[str, list[str]] = {}
+    for key in long_keys:
+        if key.isalpha() and len(key) >= 5:
+            for gram in _bigrams(key):
+                index.setdefault(gram, []).append(key)
+    return re.compile("|".join(map(re.escape, long_keys))), short, index
+
+
+def _lookalike_keys(token: str) -> list[str]:
+    """Brand keys within edit distance 1 (2 for long keys) of ``token``."""
+    _, _, index = _brand_index()
+    shared: Counter[str] = Counter()
+    for gram in _bigrams(token):
+        shared.update(index.get(gram, ()))
+    out = []
+    for key, n in shared.items():
+        limit = 1 if len(key) < 8 else 2
+        if key != token and n >= len(key) - 1 - 2 * limit and _near(token, key, limit):
+            out.append(key)
+    return out
+
+
 def brand_signals(p: ParsedUrl) -> tuple[dict[str, float], str | None]:
     """Brand impersonation signals and the brand they point to."""
     out = {"brand_in_domain": 0.0, "brand_lookalike": 0.0, "brand_in_subdomain": 0.0, "brand_in_path": 0.0}
     if _is_official(p.registered, p.host):
         return out, next((b for b, ds in BRANDS.items() if p.registered in ds), "gov")
+    regex, short, _ = _brand_index()
     label = p.label
     tokens = [t for t in re.split(r"[-_.]", label) if t]
+    found: dict[str, str] = {}
+    in_label = [k for k in regex.findall(label) if k != label] + [t for t in tokens if t in short]
+    if in_label:
+        found["brand_in_domain"] = in_label[0]
     folded = label.translate(_HOMOGLYPHS).replace("rn", "m").replace("vv", "w")
-    brand = None
-    for key in BRANDS:
-        short = len(key) < 4  # jd, qq, boc …: only exact tokens, never substrings or edits
-        if key in tokens or (not short and key in label and key != label):
-            out["brand_in_domain"] = 1.0
-            brand = brand or key
-        elif not short and key.isalpha() and key == folded and label != key:
-            out["brand_lookalike"] = 1.0
-            brand = brand or key
-        elif not short and key.isalpha() and len(key) >= 5 and label != key:
-            limit = 1 if len(key) < 8 else 2
-            if any(edit_distance(t, key, limit) <= limit for t in [*tokens, folded]):
-                out["brand_lookalike"] = 1.0
-                brand = brand or key
-        if label == key and p.registered not in BRANDS[key]:
-            out["brand_lookalike"] = 1.0  # right name, wrong suffix: icbc.top, alipay.vip
-            brand = brand or key
-        if p.subdomain and (key in p.subdomain.split(".") or (not short and key in p.subdomain)):
-            out["brand_in_subdomain"] = 1.0
-            brand = brand or key
-        if not short and key in p.path:
-            out["brand_in_path"] = 1.0
-            brand = brand or key
+    if folded in BRANDS and folded != label:
+        found["brand_lookalike"] = folded
+    elif label in BRANDS and p.registered not in BRANDS[label]:
+        found["brand_lookalike"] = label  # right name, wrong suffix: icbc.top, alipay.vip
+    else:
+        for token in {*tokens, folded}:
+            near = _lookalike_keys(token) if len(token) >= 4 else []
+            if near:
+                found["brand_lookalike"] = near[0]
+                break
+    if p.subdomain:
+        sub = regex.findall(p.subdomain) + [t for t in p.subdomain.split(".") if t in short]
+        if sub:
+            found["brand_in_subdomain"] = sub[0]
+    path_hit = regex.search(p.path)
+    if path_hit:
+        found["brand_in_path"] = path_hit.group(0)
+    for name in found:
+        out[name] = 1.0
+    brand = next(iter(found.values()), None)
     return out, brand
 
 

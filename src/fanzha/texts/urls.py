@@ -113,7 +113,7 @@ class UrlDetector(Detector):
         ngram_range: tuple[int, int] = (3, 5),
         min_df: int = 2,
         max_features: int = 200_000,
-        C: float = 5.0,
+        C: float = 2.0,
         use_ngrams: bool = True,
         builtin_allow_list: bool = True,
         top_reasons: int = 4,

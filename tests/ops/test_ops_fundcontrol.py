@@ -352,3 +352,11 @@ def test_escalation_needs_money_that_moved(store: Store, actor: Actor) -> None:
     issue(store, actor, "q", "query", None, account=NEXT)
     with pytest.raises(StateError, match="only executed stop-payments and freezes escalate"):
         F.escalate(store, "q", actor, now=T0)
+
+
+def test_extend_after_the_term_ran_out_is_refused_even_before_tick(store: Store, actor: Actor) -> None:
+    frz = executed(store, actor, "frz")
+    assert frz.expires_at is not None
+    late = frz.expires_at + timedelta(minutes=1)
+    with pytest.raises(StateError, match="a lapsed freeze cannot be extended"):
+        issue(store, actor, "ext", "extend", None, parent_id="frz", now=late)

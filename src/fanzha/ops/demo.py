@@ -151,7 +151,7 @@ def _vulnerability(
     """Age and family contact (亲情号码) per person, passed with each event (the profile table is for
     centres that keep them; the demo has them in the people records)."""
     people = world.people[world.people.id_number.isin(persons)]
-    out = {}
+    out: dict[str, tuple[int | None, tuple[str, ...]]] = {}
     for row in people.itertuples():
         birth = pd.Timestamp(row.birth_date) if not pd.isna(row.birth_date) else None
         age = (
@@ -180,7 +180,8 @@ def _warnings(
     first_paid = episodes.groupby("victim_id")["first_payment_at"].min().to_dict()
     rng = random.Random(ctx.seed)
     true_victims = dissuaded_true = 0
-    for wid, task in sorted(tasks.items()):
+    victimised: set[str] = set()
+    for wid, task in sorted(tasks.items(), key=lambda kv: (kv[1].issued_at, kv[1].person_id)):
         start = task.issued_at
         W.transition(store, wid, "delivered", actor, now=start + timedelta(minutes=1))
         if rng.random() > REACH[task.tier]:
@@ -205,6 +206,7 @@ def _warnings(
         true_victims += 1
         if paid.to_pydatetime() <= contact or rng.random() > DISSUADE_IF_IN_TIME:
             W.transition(store, wid, "victimised", actor, note="had already paid / paid anyway", now=contact)
+            victimised.add(task.person_id)
         else:
             dissuaded_true += 1
             W.transition(store, wid, "dissuaded", actor, now=contact + timedelta(minutes=5))
@@ -245,9 +247,12 @@ def _trace(ctx: DemoContext, world: World, sources: pd.DataFrame) -> tuple[pd.Da
     return flows, held.groupby(["victim_id", "account"], as_index=False)["amount_fen"].sum(), note
 
 
-def _fund_control(ctx: DemoContext, store: Store, actor: Actor, world: World) -> dict[str, Any]:
+def _fund_control(
+    ctx: DemoContext, store: Store, actor: Actor, world: World, victimised: set[str]
+) -> dict[str, Any]:
+    """Cases the police know of: reported ones, and victims the warning call found had already paid."""
     episodes = world.truth["episodes"]
-    reported = episodes[episodes.reported.astype(bool)]
+    reported = episodes[episodes.reported.astype(bool) | episodes.victim_id.isin(victimised)]
     paths = world.truth["money_paths"]
     sources = paths[
         (paths.hop == 0) & paths.episode_id.isin(reported.episode_id) & (paths.record_kind == "transfer")
@@ -260,7 +265,7 @@ def _fund_control(ctx: DemoContext, store: Store, actor: Actor, world: World) ->
         world.truth["held"].groupby("account")["amount_fen"].sum().to_dict()
     )  # what the bank will find
     report_at = reported.set_index("episode_id")["first_payment_at"].to_dict()
-    first: dict[str, tuple[int, list[str], datetime]] = {}
+    first: dict[str, tuple[int, list[str], Any]] = {}
     for row in sources.itertuples():
         amount, victims, at = first.get(row.to_account, (0, [], report_at[row.episode_id]))
         first[row.to_account] = (
@@ -403,7 +408,7 @@ def run(ctx: DemoContext) -> None:
     numbers, accounts = _flagged(ctx, world)
     events = _signals(world, numbers, accounts)
     warned = _warnings(ctx, store, actor, world, events)
-    money = _fund_control(ctx, store, actor, world)
+    money = _fund_control(ctx, store, actor, world, warned.get("victimised", set()))
     world.notes.append(money.get("trace_note", money.get("note", "")))
     refunds = _refunds(store, actor, money["flows"], money["holdings"]) if "flows" in money else 0
     for note in world.notes:

@@ -254,7 +254,7 @@ def decide(kind: str, value: str, entries: Iterable[ListEntry]) -> Verdict:
         )
     top = ordered[0]
     action = "block" if top.action == "fatal_block" else top.action
-    reasons = [
+    reasons: list[dict[str, Any]] = [
         {
             "code": f"list_{top.action}",
             "message": f"{top.action} by {top.source}: {top.reason}",
@@ -432,7 +432,7 @@ def bulk_add(
         fresh.setdefault(row["live_key"], row)
     with store.transaction() as session:
         keys = list(fresh)
-        known: set[str] = set()
+        known: set[str | None] = set()
         for i in range(0, len(keys), 500):
             known.update(
                 session.execute(

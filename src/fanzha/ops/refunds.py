@@ -216,7 +216,7 @@ def _build_plan(
     shares = {s.victim_id: s for s in allocate(pool, eligible)}
     total = sum(eligible.values())
     method = "full" if total <= pool else "pro_rata"
-    lines = []
+    lines: list[dict[str, Any]] = []
     for victim in sorted(claims):
         share, got = shares.get(victim), traced.get(victim, 0)
         reason = (

@@ -34,7 +34,7 @@ def pay(payer=A, payee=B, fen=10_000, at=T0, channel="mobile", phone=None) -> Pa
 def test_plain_payment_proceeds_with_versions() -> None:
     d = engine().decide(pay())
     assert d.outcome == "proceed" and d.reasons == [] and d.score == 0.0
-    assert d.versions["rules"].startswith("2026.11.1#")
+    assert d.versions["rules"] == RuleBook().live.label and "#" in d.versions["rules"]
 
 
 def test_block_list_overrides_and_allow_list_wins_over_risk() -> None:
@@ -114,8 +114,19 @@ def test_warned_person_paying_is_delayed_and_warning_emitted() -> None:
     e.state.directory.account_owner[A] = "ID1"
     d = e.decide(CallEvent("17100001111", "13900001234", T0, duration_s=30))
     assert d.outcome == "warn" and warned == [d] and d.subject == "id:ID1"
+    e.state.directory.account_type.update({B: "personal", C: "merchant"})
+    shop = e.decide(pay(payee=C, at=T0 + timedelta(minutes=14)))
+    assert shop.outcome == "proceed" and [r["code"] for r in shop.reasons] == ["PAID_AFTER_WARNING"]
     p = e.decide(pay(at=T0 + timedelta(minutes=15)))
-    assert "PAID_AFTER_WARNING" in {r["code"] for r in p.reasons} and p.outcome == "delay"
+    assert {"PAID_AFTER_WARNING", "PAID_AFTER_WARNING_PERSONAL"} <= {r["code"] for r in p.reasons}
+    assert p.outcome == "delay"
+
+
+def test_a_payment_warning_does_not_escalate_later_payments() -> None:
+    e = engine()
+    assert e.decide(pay(fen=6_000_000)).outcome == "warn"  # large amount to a new payee
+    assert e.state.memory.warned == {}
+    assert e.decide(pay(payee=C, fen=10_000, at=T0 + timedelta(minutes=1))).outcome == "proceed"
 
 
 def test_velocity_burst_of_a_number() -> None:

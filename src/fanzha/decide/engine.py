@@ -193,7 +193,9 @@ class DecisionEngine:
         """Update counters and fusion memory after deciding (the event itself must not count)."""
         mem, live = self.state.memory, self.rulebook.live
         t = ev.at.timestamp()
-        if d.outcome in ("warn", "delay"):
+        if d.outcome in ("warn", "delay") and not isinstance(ev, PaymentEvent):
+            # a dissuasion warning about a fraud contact; a payment's own warning is not one (else a
+            # warned payment would escalate every later payment of the same payer)
             mem.warned[d.subject] = t
         if isinstance(ev, PaymentEvent):
             mem.outflow.add(ev.payer, t, ev.amount_fen, ev.payee)

@@ -91,6 +91,8 @@ FEATURES: dict[str, frozenset[str]] = {
             "payer_risk",
             "payee_risk",
             "payee_scored",
+            "payee_personal",
+            "payee_age_days",
             "amount_fen",
             "channel",
             "new_payee",
@@ -206,6 +208,8 @@ def payment_features(state: RiskState, ev: PaymentEvent, rules: RuleSet) -> dict
         "payer_risk": payer_score.probability if payer_score else 0.0,
         "payee_risk": payee_score.probability if payee_score else 0.0,
         "payee_scored": payee_score is not None,
+        "payee_personal": _personal(state, ev.payee),
+        "payee_age_days": _age_days(state, ev.payee, t),
         "amount_fen": ev.amount_fen,
         "channel": ev.channel,
         "new_payee": first is None or t - first < new_window,
@@ -221,6 +225,16 @@ def payment_features(state: RiskState, ev: PaymentEvent, rules: RuleSet) -> dict
         "risky_text_minutes": (t - text[0]) / 60 if text else None,
         "warned_minutes": (t - warned) / 60 if warned is not None and t - warned <= warned_window else None,
     }
+
+
+def _personal(state: RiskState, account: str) -> bool | None:
+    kind = state.directory.account_type.get(account)
+    return None if kind is None else kind == "personal"
+
+
+def _age_days(state: RiskState, account: str, t: float) -> float | None:
+    opened = state.directory.account_opened.get(account)
+    return None if opened is None else max(t - opened, 0.0) / DAY
 
 
 def _new_payees(state: RiskState, payer: str, t: float) -> int:

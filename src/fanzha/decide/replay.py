@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fanzha.decide.engine import DecisionEngine
+from fanzha.decide.engine import Decision, DecisionEngine
 from fanzha.decide.features import CallEvent, PaymentEvent, Scorer, SmsEvent
 from fanzha.decide.rulebook import RuleBook
 from fanzha.decide.sources import directory_from_rows, read_score_file
-from fanzha.decide.state import RiskState
+from fanzha.decide.state import Lists, RiskState
 from fanzha.errors import InputFileError
 from fanzha.settings import Settings
 
@@ -95,11 +96,11 @@ def _times(series: pd.Series) -> np.ndarray:
 
 def load_state(sim: Path, scores_dir: Path | None) -> RiskState:
     state = RiskState()
-    accounts = _read(sim, "accounts", ["account_no", "owner_id", "bank"])
+    accounts = _read(sim, "accounts", ["account_no", "owner_id", "bank", "account_type", "opened_at"])
     cards = _read(sim, "phone_cards", ["number", "owner_id", "carrier", "card_type", "status", "opened_at"])
     state.directory = directory_from_rows(
-        accounts.replace({np.nan: None}).to_dict("records"),
-        cards.replace({np.nan: None}).to_dict("records"),
+        accounts.astype(object).where(accounts.notna(), None).to_dict("records"),
+        cards.astype(object).where(cards.notna(), None).to_dict("records"),
         f"sim:{len(accounts)}a/{len(cards)}c",
     )
     if scores_dir is not None:
@@ -163,14 +164,18 @@ def replay_city(
     settings: Settings | None = None,
     rules_folder: Path | None = None,
     text_scorer: Scorer | None = None,
+    lists: Lists | None = None,
+    on_warning: Callable[[Decision], None] | None = None,
     warmup_days: float = 3.0,
 ) -> ReplayReport:
     truth_path = sim / "truth" / "transfers.parquet"
     if not truth_path.exists():
         raise InputFileError(f"{truth_path} is missing; replay needs the simulator's truth folder")
     state = load_state(sim, scores_dir)
+    if lists is not None:
+        state.lists = lists
     rulebook = RuleBook(rules_folder or (settings.home / "rules" if settings else None))
-    engine = DecisionEngine(state, rulebook, text_scorer=text_scorer)
+    engine = DecisionEngine(state, rulebook, text_scorer=text_scorer, on_warning=on_warning)
     items, transfers = _events(sim)
     start = items[0][0] if items else 0.0
     count_from = start + warmup_days * 86_400

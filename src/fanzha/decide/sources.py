@@ -91,6 +91,11 @@ def directory_from_rows(
             d.account_owner[row["account_no"]] = row["owner_id"]
         if row.get("bank"):
             d.account_bank[row["account_no"]] = row["bank"]
+        if row.get("account_type"):
+            d.account_type[row["account_no"]] = row["account_type"]
+        opened = row.get("opened_at")
+        if opened is not None and hasattr(opened, "timestamp"):
+            d.account_opened[row["account_no"]] = opened.timestamp()
     for row in cards:
         owner = row.get("owner_id")
         if not owner:
@@ -115,7 +120,9 @@ def load_directory(engine: Engine) -> Directory:
     accounts: list[dict[str, Any]] = []
     cards: list[dict[str, Any]] = []
     if "accounts" in have:
-        accounts = engine.query("SELECT account_no, owner_id, bank FROM accounts").to_pylist()
+        accounts = engine.query(
+            "SELECT account_no, owner_id, bank, account_type, opened_at FROM accounts"
+        ).to_pylist()
     if "phone_cards" in have:
         cards = engine.query(
             "SELECT number, owner_id, carrier, card_type, status, opened_at FROM phone_cards ORDER BY opened_at"

@@ -73,6 +73,8 @@ class Directory:
     phone_owner: dict[str, str] = field(default_factory=dict)
     account_owner: dict[str, str] = field(default_factory=dict)
     account_bank: dict[str, str] = field(default_factory=dict)
+    account_type: dict[str, str] = field(default_factory=dict)  # personal / corporate / merchant / pooled
+    account_opened: dict[str, float] = field(default_factory=dict)  # epoch seconds
     cards_of: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # id → phone cards
     version: str = "none"
 

@@ -48,6 +48,7 @@ class Payment:
     amount: int  # fen
     to: int  # layer-1 account
     step: str  # test_payment | victim_payment
+    frm: int = 0  # the victim's paying account
     transfer_id: str = ""
 
 
@@ -174,17 +175,29 @@ def plan_episodes(
             for amount in tests:
                 ep.payments.append(Payment(at, amount, l1[int(rng.integers(len(l1)))], "test_payment"))
                 at += int(rng.integers(600, 3600))
+            own = _own_accounts(pop, v) or [payer]
             for amount in large:
                 if ep.payments:
                     at += int(_loguniform(rng, *t.between_payments_hours) * 3600)
-                ep.payments.append(Payment(at, amount, l1[int(rng.integers(len(l1)))], "victim_payment"))
+                # larger sums are scraped together from the victim's other cards too
+                frm = own[int(rng.integers(len(own)))] if rng.random() < 0.3 else payer
+                ep.payments.append(Payment(at, amount, l1[int(rng.integers(len(l1)))], "victim_payment", frm))
             ep.payments = [p for p in ep.payments if p.at < end_s - 60]
+            for p in ep.payments:
+                p.frm = p.frm or payer
             if ep.payments:
                 episodes.append(ep)
     episodes.sort(key=lambda e: (e.payments[0].at, e.victim))
     for i, ep in enumerate(episodes):
         ep.eid = f"E{i + 1:06d}"
     return episodes
+
+
+def _own_accounts(pop: Population, person: int) -> list[int]:
+    lo = int(np.searchsorted(pop.extra_owner, person))
+    hi = int(np.searchsorted(pop.extra_owner, person, side="right"))
+    main = [int(pop.account[person])] if pop.account[person] > 0 else []
+    return main + [int(a) for a in pop.extra_accounts[lo:hi]]
 
 
 def contact_events(rng: np.random.Generator, ep: Episode, pop: Population, start_s: int, rows: Rows) -> None:

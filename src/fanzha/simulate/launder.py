@@ -107,7 +107,7 @@ class Launderer:
         channel = "counter" if elderly and p.amount >= 5_000_000 and self.rng.random() < 0.4 else "mobile"
         if ep.typ.code in ("cod_parcel", "food_delivery", "fake_shopping"):
             channel = "third_party"
-        p.transfer_id = self._transfer(ep, ep.payer, p.to, p.amount, p.at, 0, p.step, channel, memo)
+        p.transfer_id = self._transfer(ep, p.frm, p.to, p.amount, p.at, 0, p.step, channel, memo)
 
     # -- layering ------------------------------------------------------------------------------
     def _split(self, amount: int, k: int) -> list[int]:

@@ -104,7 +104,9 @@ def _account_table(
     )
 
 
-def personal_accounts(rng: np.random.Generator, pop: Population, start_s: int, lo: int, hi: int) -> pa.Table:
+def personal_accounts(
+    rng: np.random.Generator, pop: Population, start_s: int, lo: int, hi: int, frozen: set[int] | None = None
+) -> pa.Table:
     main = np.arange(lo, hi)[pop.account[lo:hi] > 0]
     sel = (pop.extra_owner >= lo) & (pop.extra_owner < hi)
     extra_owner = pop.extra_owner[sel]
@@ -123,7 +125,12 @@ def personal_accounts(rng: np.random.Generator, pop: Population, start_s: int, l
         table.schema.get_field_index("open_ip"), "open_ip", pc.if_else(pa.array(online), ip, NULL_STR)
     )
     imei = _opt(pop.imei[owners], online)
-    return table.set_column(table.schema.get_field_index("open_imei"), "open_imei", imei)
+    table = table.set_column(table.schema.get_field_index("open_imei"), "open_imei", imei)
+    if frozen:  # a card farmer's own card used as a mule account and frozen after a report
+        hit = np.isin(numbers, np.fromiter(frozen, dtype=np.int64))
+        status = pa.array(np.where(hit, "frozen", "active"))
+        table = table.set_column(table.schema.get_field_index("status"), "status", status)
+    return table
 
 
 def organisation_accounts(rng: np.random.Generator, pop: Population, start_s: int) -> pa.Table:

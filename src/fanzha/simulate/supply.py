@@ -168,6 +168,7 @@ def _open_accounts(
 ) -> list[int]:
     """Burst openings: per batch one dealer, one day, one branch per bank, his IP and handset."""
     out: list[int] = []
+    own_sold: set[int] = set()
     fi = 0
     while len(out) < n_accounts:
         dealer = gang.dealers[int(rng.integers(len(gang.dealers)))]
@@ -179,6 +180,11 @@ def _open_accounts(
         batch = farmers[fi : fi + int(rng.integers(2, 5))] or [farmers[fi % len(farmers)]]
         fi = (fi + len(batch)) % max(1, len(farmers))
         for farmer in batch:
+            if pop.account[farmer] > 0 and farmer not in own_sold and rng.random() < 0.25:
+                # the farmer also sells his own everyday card (it keeps its ordinary history)
+                own_sold.add(farmer)
+                gang.account_owner[int(pop.account[farmer])] = (farmer, dealer, int(pop.bank[farmer]))
+                out.append(int(pop.account[farmer]))
             k = int(rng.integers(1, 4))
             banks = rng.choice(len(ids.BANKS), size=k, replace=False)
             numbers = ids.bank_cards(counter, banks)

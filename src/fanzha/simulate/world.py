@@ -109,8 +109,6 @@ def simulate(
     counter = ids.Counter()
     pop = build_population(_rng(config.seed, 1), config.people, np.datetime64(config.start), counter)
     output = Output(out, rows_per_part=config.rows_per_part)
-    tick("registrations", 0, 1)
-    _write_registrations(config, pop, counter, start_s, output)
     typs = load_typologies()
     frng = _rng(config.seed, 2)
     expected = config.fraud_rate * config.people / 1000 * config.days / 30
@@ -151,7 +149,10 @@ def simulate(
         if ep.case_id:
             case_mod.write_case(frng, ep, pop, fraud_rows, launderer.wallet_first)
     case_mod.tips(frng, gangs, pop, start_s, end_s, fraud_rows)
-    _freeze_status(fraud_rows, freeze, end_s)
+    frozen = {a for a, t in freeze.items() if t < end_s}
+    _freeze_status(fraud_rows, frozen)
+    tick("registrations", 0, 1)
+    _write_registrations(config, pop, counter, start_s, output, frozen)
     for kind in ("phone_cards", "devices", "accounts", "app_accounts", "urls"):
         output.write(kind, fraud_rows.table(kind, pop))
     _write_days(
@@ -205,27 +206,27 @@ def _time_col(kind: str) -> str:
 
 
 def _write_registrations(
-    config: SimConfig, pop: Population, counter: ids.Counter, start_s: int, output: Output
+    config: SimConfig, pop: Population, counter: ids.Counter, start_s: int, output: Output, frozen: set[int]
 ) -> None:
     for i, (lo, hi) in enumerate(static.slices(pop.n, config.people_chunk)):
         rng = _rng(config.seed, 10, i)
         output.write("people", people_table(pop, lo, hi))
         output.write("phone_cards", static.phone_cards(rng, pop, start_s, lo, hi))
         output.write("devices", static.devices(rng, pop, start_s, lo, hi))
-        output.write("accounts", static.personal_accounts(rng, pop, start_s, lo, hi))
+        output.write("accounts", static.personal_accounts(rng, pop, start_s, lo, hi, frozen))
         output.write("app_accounts", static.app_accounts(rng, pop, counter, start_s, lo, hi))
     output.write("accounts", static.organisation_accounts(_rng(config.seed, 11), pop, start_s))
     output.write("urls", static.popular_urls(start_s))
 
 
-def _freeze_status(rows: Rows, freeze: dict[int, int], end_s: int) -> None:
+def _freeze_status(rows: Rows, frozen: set[int]) -> None:
     """Accounts frozen by a case report before the end show status ``frozen``."""
     acc = rows.data.get("accounts")
     if not acc:
         return
-    frozen = {str(a) for a, t in freeze.items() if t < end_s}
+    names = {str(a) for a in frozen}
     acc["status"] = [
-        "frozen" if a in frozen else s for a, s in zip(acc["account_no"], acc["status"], strict=True)
+        "frozen" if a in names else s for a, s in zip(acc["account_no"], acc["status"], strict=True)
     ]
 
 

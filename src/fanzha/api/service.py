@@ -23,6 +23,7 @@ from fanzha.api.ops_bridge import AuditRow, OpsBridge
 from fanzha.api.ratelimit import RateLimiter
 from fanzha.decide import sources
 from fanzha.decide.engine import Decision, DecisionEngine
+from fanzha.decide.features import Scorer
 from fanzha.decide.rulebook import RuleBook
 from fanzha.decide.state import Directory, RiskState
 from fanzha.settings import Settings
@@ -76,7 +77,9 @@ class DecisionService:
         self._scores_stamp: tuple[Any, ...] | None = None
         self._last_refresh = 0.0
         self.counters: Counter[str] = Counter()
-        text, url, versions = (None, None, {})
+        text: Scorer | None = None
+        url: Scorer | None = None
+        versions: dict[str, str] = {}
         if self.options.load_detectors:
             text, url, versions = sources.load_detectors(settings)
         self.engine = DecisionEngine(

@@ -29,7 +29,7 @@ def _file_version(path: Path) -> str:
 
 def scores_stamp(settings: Settings) -> tuple[Any, ...]:
     """Cheap change detector for the published score files (mtime and size)."""
-    stamps = []
+    stamps: list[tuple[int, int] | None] = []
     for name in ("numbers", "accounts"):
         path = settings.home / "scores" / f"{name}.parquet"
         try:

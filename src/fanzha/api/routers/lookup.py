@@ -56,7 +56,7 @@ def _answer(
 ) -> LookupPublic:
     label = _label(service, entry, score, p)
     text = entry.label if entry and entry.label and label in ("verified", "high_risk") else TEXT[label]
-    out = LookupPublic(kind=kind, identifier=shown, label=label, label_text=text)  # type: ignore[arg-type]
+    out = LookupPublic(kind=kind, identifier=shown, label=label, label_text=text)
     if who.role in DETAIL_ROLES or who.role in PARTY_ROLES:
         out.tier = score.tier if score else None
         out.probability = round(p, 4) if p is not None else None

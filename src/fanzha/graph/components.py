@@ -97,9 +97,13 @@ def components_scipy(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
 
     graph = sparse.csr_matrix((np.ones(len(src), dtype=np.int8), (src, dst)), shape=(n, n))
     _, labels = csgraph.connected_components(graph, directed=False)
-    first = np.full(labels.max(initial=-1) + 1, n, dtype=np.int64)
-    np.minimum.at(first, labels, np.arange(n))
-    return first[labels].astype(np.int32)
+    return canonical_labels(labels)
+
+
+def canonical_labels(labels: np.ndarray) -> np.ndarray:
+    """Relabel components by their smallest node id (the first occurrence of each label)."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    return first[inverse].astype(np.int32)
 
 
 def index_edges(engine: Engine, edges: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -343,6 +343,7 @@ def trace_funds(
 
     cash_kind = _cash_kinds(tr, cashout_accounts)
     ledger = _Ledger(n_acc, method)
+    state, clean = ledger.state, ledger.clean
     flows: list[tuple[int, int, int, int]] = []  # victim, hop, transfer row, fen
     cash: list[tuple[int, str, int, int, int]] = []  # victim, kind, row (+n_t for withdrawals), account, fen
     lost: list[tuple[int, int, int, int, str]] = []  # victim, account, transfer row, fen, reason
@@ -365,6 +366,14 @@ def trace_funds(
                 else:
                     ledger.add(b, v, 0, amt)
                 continue
+            if a not in state:  # fast path: no traced money in the payer; only balances move
+                left = clean[a] - amt
+                clean[a] = left if left > 0 else 0
+                if b in state:
+                    ledger.add(b, CLEAN, 0, amt)
+                else:
+                    clean[b] += amt
+                continue
             parts = ledger.take(a, amt)
             traced = 0
             for pv, hop, part in parts:
@@ -385,9 +394,18 @@ def trace_funds(
                 ledger.add(b, CLEAN, 0, amt - traced)
         else:
             a, amt = w_acc_l[row], w_amt[row]
+            if a not in state:
+                left = clean[a] - amt
+                clean[a] = left if left > 0 else 0
+                continue
             for pv, _hop, part in ledger.take(a, amt):
                 cash.append((pv, "cash", n_t + row, a, part))
-    return _result(tr, wd, accounts, victims, method, unmatched, src, flows, cash, lost, ledger)
+    micros = np.concatenate([t_at, w_at])
+    return _result(tr, wd, accounts, victims, method, unmatched, src, flows, cash, lost, ledger, micros)
+
+
+def _stamps(micros: np.ndarray) -> pd.Series:
+    return pd.Series(pd.to_datetime(np.asarray(micros, dtype=np.int64), unit="us", utc=True))
 
 
 def _result(
@@ -402,76 +420,66 @@ def _result(
     cash: list[tuple[int, str, int, int, int]],
     lost: list[tuple[int, int, int, int, str]],
     ledger: _Ledger,
+    micros: np.ndarray,
 ) -> TraceResult:
+    """Vectorised assembly of the output frames from the integer event records."""
     vic = np.asarray(victims, dtype=object)
     acc = np.asarray(accounts, dtype=object)
-    at = pd.to_datetime(tr["at"], utc=True) if len(tr) else pd.Series([], dtype="datetime64[us, UTC]")
-    w_at = pd.to_datetime(wd["at"], utc=True) if len(wd) else pd.Series([], dtype="datetime64[us, UTC]")
+    tid = tr.transfer_id.to_numpy(dtype=object)
+    t_from, t_to = tr.from_account.to_numpy(dtype=object), tr.to_account.to_numpy(dtype=object)
+    record_ids = np.concatenate([tid, wd.withdrawal_id.to_numpy(dtype=object)])
+    atm = wd.atm_id.to_numpy(dtype=object) if "atm_id" in wd.columns else np.full(len(wd), None, dtype=object)
+    counter = np.concatenate([t_to, atm])
+
     f = np.asarray(flows, dtype=np.int64).reshape(-1, 4)
-    rows = f[:, 2]
     flow_df = pd.DataFrame(
         {
-            "victim_id": vic[f[:, 0]] if len(f) else [],
+            "victim_id": vic[f[:, 0]],
             "hop": f[:, 1],
-            "transfer_id": tr.transfer_id.to_numpy(dtype=object)[rows],
-            "from_account": tr.from_account.to_numpy(dtype=object)[rows],
-            "to_account": tr.to_account.to_numpy(dtype=object)[rows],
+            "transfer_id": tid[f[:, 2]],
+            "from_account": t_from[f[:, 2]],
+            "to_account": t_to[f[:, 2]],
             "amount_fen": f[:, 3],
-            "at": at.to_numpy()[rows] if len(tr) else [],
+            "at": _stamps(micros[f[:, 2]]),
         },
         columns=FLOW_COLUMNS,
     )
-    record_ids = np.concatenate(
-        [tr.transfer_id.to_numpy(dtype=object), wd.withdrawal_id.to_numpy(dtype=object)]
-    )
-    all_at = np.concatenate([at.to_numpy(), w_at.to_numpy()]) if len(tr) + len(wd) else np.array([])
-    counter = np.concatenate(
-        [
-            tr.to_account.to_numpy(dtype=object),
-            (wd.atm_id if "atm_id" in wd.columns else pd.Series([None] * len(wd))).to_numpy(dtype=object),
-        ]
-    )
+    c = np.asarray([(x[0], x[2], x[3], x[4]) for x in cash], dtype=np.int64).reshape(-1, 4)
     cash_df = pd.DataFrame(
         {
-            "victim_id": [victims[c[0]] for c in cash],
-            "kind": [c[1] for c in cash],
-            "record_id": [record_ids[c[2]] for c in cash],
-            "account": [acc[c[3]] for c in cash],
-            "amount_fen": np.asarray([c[4] for c in cash], dtype=np.int64),
-            "at": pd.to_datetime([all_at[c[2]] for c in cash], utc=True) if cash else [],
-            "counterparty": [counter[c[2]] for c in cash],
+            "victim_id": vic[c[:, 0]],
+            "kind": np.asarray([x[1] for x in cash], dtype=object),
+            "record_id": record_ids[c[:, 1]],
+            "account": acc[c[:, 2]],
+            "amount_fen": c[:, 3],
+            "at": _stamps(micros[c[:, 1]]),
+            "counterparty": counter[c[:, 1]],
         },
         columns=CASHOUT_COLUMNS,
     )
-    held = ledger.holdings()
+    h = np.asarray(ledger.holdings(), dtype=np.int64).reshape(-1, 3)
     hold_df = pd.DataFrame(
-        {
-            "victim_id": [victims[h[0]] for h in held],
-            "account": [acc[h[1]] for h in held],
-            "amount_fen": np.asarray([h[2] for h in held], dtype=np.int64),
-        },
-        columns=HOLDING_COLUMNS,
+        {"victim_id": vic[h[:, 0]], "account": acc[h[:, 1]], "amount_fen": h[:, 2]}, columns=HOLDING_COLUMNS
     ).sort_values(["victim_id", "amount_fen"], ascending=[True, False], ignore_index=True)
+    lo = np.asarray([x[:4] for x in lost], dtype=np.int64).reshape(-1, 4)
     lost_df = pd.DataFrame(
         {
-            "victim_id": [victims[x[0]] for x in lost],
-            "account": [acc[x[1]] for x in lost],
-            "record_id": [record_ids[x[2]] for x in lost],
-            "to_account": [tr.to_account.iat[x[2]] for x in lost],
-            "amount_fen": np.asarray([x[3] for x in lost], dtype=np.int64),
-            "at": pd.to_datetime([all_at[x[2]] for x in lost], utc=True) if lost else [],
-            "reason": [x[4] for x in lost],
+            "victim_id": vic[lo[:, 0]],
+            "account": acc[lo[:, 1]],
+            "record_id": tid[lo[:, 2]],
+            "to_account": t_to[lo[:, 2]],
+            "amount_fen": lo[:, 3],
+            "at": _stamps(micros[lo[:, 2]]),
+            "reason": np.asarray([x[4] for x in lost], dtype=object),
         },
         columns=UNTRACED_COLUMNS,
     )
+    rows = np.fromiter(src.keys(), dtype=np.int64, count=len(src))
     src_df = pd.DataFrame(
         {
             "victim_id": list(src.values()),
-            "transfer_id": [tr.transfer_id.iat[r] for r in src],
-            "amount_fen": np.asarray([int(tr.amount_fen.iat[r]) for r in src], dtype=np.int64),
+            "transfer_id": tid[rows],
+            "amount_fen": tr.amount_fen.to_numpy()[rows].astype(np.int64),
         }
     )
-    for frame in (flow_df, cash_df, hold_df, lost_df):
-        frame["amount_fen"] = frame["amount_fen"].astype("int64")
-    flow_df["hop"] = flow_df["hop"].astype("int64")
     return TraceResult(flow_df, hold_df, cash_df, lost_df, src_df, method, unmatched)

@@ -200,8 +200,9 @@ def register(app: typer.Typer) -> None:
 
         store = ModelStore(get_settings().home / "supervision")
         out = Table(title="法律监督模型 supervision models")
-        for col in ("name", "version", "params", "last run", "hits", "precision", "description"):
-            out.add_column(col, overflow="fold")
+        out.add_column("name", no_wrap=True)
+        for col in ("version", "params", "last run", "hits", "precision", "description"):
+            out.add_column(col, overflow="fold", ratio=3 if col == "description" else 1)
         for name in store.names():
             m = store.load(name)
             last = m.last_run

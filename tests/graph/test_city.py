@@ -1,0 +1,74 @@
+"""On a small simulated city: linking, tracing and card dealers against the simulator's truth, and
+the CLI commands end to end. Skipped when the simulator is not installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fanzha.demo import module_exists
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not module_exists("fanzha.simulate.world"):
+        pytest.skip("the simulator (fanzha.simulate) is not available")
+    from fanzha.simulate.world import SimConfig, simulate
+
+    out = tmp_path_factory.mktemp("city") / "sim"
+    simulate(SimConfig(people=4000, days=21, seed=3), out)
+    return out
+
+
+def test_against_truth(city: Path) -> None:
+    from fanzha.graph.casetrace import trace_cases
+    from fanzha.graph.dealers import find_dealers
+    from fanzha.graph.evaluate import Truth, dealer_metrics, linking_metrics, tracing_metrics
+    from fanzha.graph.linking import link_cases
+    from fanzha.graph.records import open_records
+    from fanzha.settings import Settings
+
+    engine = open_records(Settings(home=city.parent / "home"), city)
+    truth = Truth.load(city)
+    link = linking_metrics(link_cases(engine), truth)
+    assert link["true_pairs"] > 10
+    assert link["precision"] >= 0.95 and link["recall"] >= 0.9, link
+    result, sources = trace_cases(engine, method="lifo")
+    result.check_conservation()
+    tracing = tracing_metrics(result, truth, list(sources.victim_id.unique()))
+    assert tracing["located_share"] >= 0.95, tracing
+    assert tracing["victims_ge_95_by_place"] >= 0.9, tracing
+    dealers = dealer_metrics(find_dealers(engine)[0], truth)
+    assert dealers["dealers_flagged"] >= 3 and dealers["dealer_precision"] >= 0.8, dealers
+    engine.close()
+
+
+def test_cli_end_to_end(city: Path, settings, tmp_path: Path) -> None:
+    from fanzha.cli.main import app
+    from fanzha.errors import ConfigError
+
+    runner = CliRunner()
+    out = tmp_path / "out"
+    for args in (
+        ["link", "--sim", str(city), "--out", str(out), "--format", "csv"],
+        ["gangs", "--sim", str(city), "--out", str(out)],
+        ["trace", "--all", "--sim", str(city), "--out", str(out), "--method", "fifo"],
+        ["supervise", "run", "cross_district_links", "--sim", str(city), "--out", str(out)],
+        ["supervise", "list"],
+    ):
+        result = runner.invoke(app, args, catch_exceptions=False)
+        assert result.exit_code == 0, (args, result.output)
+    groups = pd.read_csv(out / "groups.csv")
+    assert len(groups) >= 1 and groups.n_cases.min() >= 2
+    held = pd.read_parquet(out / "trace_holdings.parquet")
+    victims = pd.read_parquet(out / "trace_victims.parquet")
+    assert held.amount_fen.sum() == victims.held_fen.sum()
+    assert (out / "supervision_cross_district_links.parquet").exists()
+    assert "cross_district_links" in runner.invoke(app, ["supervise", "list"]).output
+    failed = runner.invoke(app, ["trace", "--sim", str(city)])
+    assert isinstance(failed.exception, ConfigError)

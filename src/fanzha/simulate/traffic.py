@@ -65,6 +65,13 @@ class Traffic:
         self.couriers = np.flatnonzero(
             np.isin(pop.occupation, [OCC["快递员"], OCC["外卖骑手"]]) & (pop.phone > 0)
         )
+        # colleagues: people with a phone grouped by employer, for work calls on weekdays
+        workers = np.flatnonzero((pop.employer >= 0) & (pop.phone > 0))
+        self.by_employer = workers[np.argsort(pop.employer[workers], kind="stable")]
+        emp = pop.employer[self.by_employer]
+        n_emp = int(pop.employer.max()) + 1 if len(pop.employer) else 0
+        self.emp_start = np.searchsorted(emp, np.arange(n_emp))
+        self.emp_count = np.searchsorted(emp, np.arange(n_emp), side="right") - self.emp_start
         self.services = np.array([int(s) for s in SERVICE_NUMBERS], dtype=np.int64)
         self.senders = np.array([int(s) for s in SMS_SENDERS], dtype=np.int64)
         self.home_cell = rng.integers(1, 400, size=pop.n)
@@ -87,13 +94,26 @@ class Traffic:
         return np.clip(who + rng.choice([-2, -1, 1, 2], size=len(who)), 0, self.pop.n - 1)
 
     # -- calls ---------------------------------------------------------------------------------
-    def calls(self, rng: np.random.Generator, day_start: int) -> pa.Table:
+    def _colleague(self, rng: np.random.Generator, who: np.ndarray) -> np.ndarray:
+        emp = self.pop.employer[who]
+        ok = emp >= 0
+        e = np.where(ok, emp, 0)
+        count = np.where(ok, self.emp_count[e], 0)
+        pick = self.emp_start[e] + (rng.random(len(who)) * np.maximum(count, 1)).astype(np.int64)
+        pick = np.minimum(pick, max(len(self.by_employer) - 1, 0))
+        colleague = self.by_employer[pick] if len(self.by_employer) else who
+        return np.where(ok & (count > 1), colleague, who)
+
+    def calls(self, rng: np.random.Generator, day_start: int, weekend: bool = False) -> pa.Table:
         pop, r = self.pop, self.rates
-        n = rng.poisson(r.calls * len(self.phones))
+        n = rng.poisson(r.calls * len(self.phones) * (0.9 if weekend else 1.0))
         caller = np.minimum(np.searchsorted(self.caller_cdf, rng.random(n)), pop.n - 1)
-        kind = rng.choice(4, size=n, p=[0.5, 0.22, 0.13, 0.15])  # friend, household, service, stranger
+        # friend, household, service hub, stranger, colleague (work calls: weekdays only)
+        p = [0.5, 0.27, 0.1, 0.13, 0.0] if weekend else [0.42, 0.2, 0.13, 0.13, 0.12]
+        kind = rng.choice(5, size=n, p=p)
         callee_idx = np.where(kind == 0, self._friend(rng, caller), self._household(rng, caller))
         callee_idx = np.where(kind == 3, self.phones[rng.integers(len(self.phones), size=n)], callee_idx)
+        callee_idx = np.where(kind == 4, self._colleague(rng, caller), callee_idx)
         callee = pop.phone[callee_idx]
         callee = np.where(kind == 2, self.services[rng.integers(len(self.services), size=n)], callee)
         duration = np.minimum(rng.lognormal(4.2, 1.0, size=n), 7200).astype(np.int32)

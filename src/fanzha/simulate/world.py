@@ -271,7 +271,7 @@ def _write_days(
         s_calls, s_sms = sweep.day(_rng(config.seed, 21, d), day_start, sweep_volume)
         calls = _merge(
             [
-                _truthless(traffic.calls(rng, day_start), TRUTH_COLS),
+                _truthless(traffic.calls(rng, day_start, weekend=local.weekday() >= 5), TRUTH_COLS),
                 s_calls,
                 fraud["calls"].filter(day_of["calls"] == d),
             ],

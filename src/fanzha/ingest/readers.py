@@ -76,6 +76,11 @@ def _kind_of(path: Path) -> str | None:
     return None
 
 
+def _in_kind_folder(path: Path, root: Path) -> bool:
+    parts = path.relative_to(root).parts
+    return len(parts) == 1 or parts[0].lower() in KINDS
+
+
 def discover(path: str | Path, kind: str | None = None) -> list[SourceFile]:
     """The files to ingest under ``path``, each with its kind.
 
@@ -92,8 +97,8 @@ def discover(path: str | Path, kind: str | None = None) -> list[SourceFile]:
         found = [root]
     else:
         found = _files_under(root)
-        if kind is None:
-            found = [p for p in found if _kind_of(p) is not None]
+        if kind is None:  # only DIR/<kind>.* and DIR/<kind>/…: other folders (truth/) are not records
+            found = [p for p in found if _kind_of(p) is not None and _in_kind_folder(p, root)]
         if not found:
             raise InputFileError(
                 f"{root}: no .csv, .parquet or .jsonl files"

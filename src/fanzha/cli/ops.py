@@ -364,7 +364,7 @@ def command_show(command_id: str) -> None:
 
     store = _store()
     cmd = get_command(store, command_id, _actor())
-    events, receipts = command_history(store, command_id)
+    events, receipts = command_history(store, command_id, _actor())
     _echo(
         {
             **_row(cmd, C_FIELDS),

@@ -633,33 +633,44 @@ def list_commands(
         return rows
 
 
-def command_history(store: Store, command_id: str) -> tuple[list[FundCommandEvent], list[BankReceipt]]:
-    """State changes and receipts of a command, oldest first."""
+def command_history(
+    store: Store, command_id: str, actor: Actor | None = None
+) -> tuple[list[FundCommandEvent], list[BankReceipt]]:
+    """State changes and receipts of a command, oldest first (logged when an actor is given)."""
     with store.transaction() as session:
         events = list(
             session.execute(
                 select(FundCommandEvent)
                 .where(FundCommandEvent.command_id == command_id)
                 .order_by(FundCommandEvent.id)
-            )
-            .scalars()
-            .all()
+            ).scalars()
         )
         receipts = list(
             session.execute(
                 select(BankReceipt)
                 .where(BankReceipt.command_id == command_id)
                 .order_by(BankReceipt.received_at, BankReceipt.id)
-            )
-            .scalars()
-            .all()
+            ).scalars()
         )
+        if actor is not None:
+            audit.append(session, actor, "command.history", subject_kind="command", subject_id=command_id)
         return events, receipts
 
 
-def active_holds(store: Store, account: str | None = None) -> list[FundHold]:
+def active_holds(store: Store, account: str | None = None, actor: Actor | None = None) -> list[FundHold]:
+    """Money held now (per account when given; logged when an actor is given)."""
     with store.transaction() as session:
         query = select(FundHold).where(FundHold.active.is_(True)).order_by(FundHold.id)
         if account:
             query = query.where(FundHold.account == normalise_account(account))
-        return list(session.execute(query).scalars().all())
+        rows = list(session.execute(query).scalars())
+        if actor is not None:
+            audit.append(
+                session,
+                actor,
+                "hold.read",
+                subject_kind="account",
+                subject_id=account,
+                detail={"rows": len(rows)},
+            )
+        return rows

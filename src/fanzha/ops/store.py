@@ -103,7 +103,8 @@ def make_engine(dsn: str, *, schema: str | None = None, echo: bool = False) -> E
         url = url.set(drivername="postgresql+psycopg")
     if schema is not None and not _SCHEMA.match(schema):
         raise ConfigError(f"schema {schema!r} is not a lower-case SQL identifier like fz_ops")
-    engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=8, max_overflow=8)
+    # no pool_pre_ping: it costs a round trip per transaction; stale connections are recycled instead
+    engine = create_engine(url, echo=echo, pool_recycle=1800, pool_size=8, max_overflow=8)
     if schema:
         # the listener must exist before the first connection, or a pooled one escapes it
         @event.listens_for(engine, "connect")

@@ -205,3 +205,22 @@ def test_future_window_is_refused(tmp_path: Path) -> None:
         simulate(SimConfig(people=300, days=10, start=date(2099, 1, 1)), tmp_path / "x")
     with pytest.raises(ConfigError, match="people"):
         simulate(SimConfig(people=10), tmp_path / "y")
+
+
+def test_identical_across_processes_and_hash_seeds(tmp_path: Path) -> None:
+    """No dependence on set / dict order of strings: two interpreters, two hash seeds, same bytes."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from fanzha.simulate import SimConfig, simulate; "
+        "simulate(SimConfig(people=300, days=2, seed=9, fraud_rate=300), Path(sys.argv[1]))"
+    )
+    for h in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": h}
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / h)], check=True, env=env)
+    files = sorted(p.relative_to(tmp_path / "1") for p in (tmp_path / "1").rglob("*.parquet"))
+    assert files
+    for f in files:
+        assert (tmp_path / "1" / f).read_bytes() == (tmp_path / "2" / f).read_bytes(), f

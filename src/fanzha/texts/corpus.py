@@ -201,7 +201,8 @@ def generate_corpus(seed: int = 20240601, per_type: int = 700, normal: int = 110
     for i in range(normal):
         r = i % 10
         if r < 3:
-            rows.append((_chat(rng), NORMAL, "chat"))
+            text = _chat(rng) if rng.random() < 0.85 else T.ACKS[int(rng.integers(len(T.ACKS)))]
+            rows.append((text, NORMAL, "chat"))
         elif r < 6:
             kind = kinds[int(rng.integers(len(kinds)))]
             pool = T.NORMAL[kind]
@@ -212,7 +213,7 @@ def generate_corpus(seed: int = 20240601, per_type: int = 700, normal: int = 110
             rows.append((text, NORMAL, "sms"))
         elif r < 8:
             pool = T.MEETING + T.NORMAL["work"] + T.NORMAL["family"] + T.NORMAL["friend"]
-            rows.append((_dialogue(rng, pool, T.MEETING + T.REPLIES[:3], fill), NORMAL, "dialogue"))
+            rows.append((_dialogue(rng, pool, T.MEETING + T.ACKS, fill), NORMAL, "dialogue"))
         elif lib_legit and r == 8:
             rows.append((fill(lib_legit[int(rng.integers(len(lib_legit)))]), NORMAL, "library"))
         else:

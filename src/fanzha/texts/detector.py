@@ -28,7 +28,14 @@ from fanzha.errors import ModelError, ValidationError
 from fanzha.texts.features import FieldSpace
 from fanzha.texts.heads import LinearHead
 from fanzha.texts.labels import NORMAL, plan_labels, type_code, type_name
-from fanzha.texts.normalise import DEFAULT_MAX_CHARS, Normalised, normalise, readable
+from fanzha.texts.normalise import (
+    DEFAULT_MAX_CHARS,
+    URL_TOKEN,
+    extract_urls,
+    normalise,
+    normalise_many,
+    readable,
+)
 
 
 @dataclass
@@ -94,7 +101,7 @@ class TextDetector(Detector):
                 f"{len(empty)} training text(s) are empty (first: row {empty[0]}); drop or fill them",
                 field="text",
             )
-        normalised = [[normalise(t, max_chars=self.max_chars).text for t in col] for col in columns]
+        normalised = [normalise_many(col, max_chars=self.max_chars) for col in columns]
         weights = self.field_weights or (0.5,) * (len(self.fields) - 1) + (1.0,)
         self.vectoriser_ = FieldSpace(self.fields, weights, self.ngram_range, self.min_df, self.max_features)
         matrix = self.vectoriser_.fit(normalised).transform(normalised)
@@ -125,9 +132,11 @@ class TextDetector(Detector):
         ``explain=False`` skips the reasons (bulk evaluation); every row then has an empty list."""
         self.check_fitted()
         ids, columns = field_columns(X, self.fields)
-        by_field = [[normalise(t, max_chars=self.max_chars) for t in col] for col in columns]
-        matrix = self.vectoriser_.transform([[n.text for n in col] for col in by_field])
-        normalised = _joined(by_field)
+        by_field = [normalise_many(col, max_chars=self.max_chars) for col in columns]
+        matrix = self.vectoriser_.transform(by_field)
+        shown_text = (
+            by_field[0] if len(by_field) == 1 else ["\n".join(parts) for parts in zip(*by_field, strict=True)]
+        )
         probability, contrib_weights = self._fraud_probability(matrix)
         types, type_p, type_weights = self._types(matrix)
         weights = contrib_weights if contrib_weights is not None else type_weights
@@ -141,8 +150,8 @@ class TextDetector(Detector):
                 probability[i],
                 types[i],
                 type_p[i],
-                normalised[i].urls,
-                normalised[i].text,
+                _urls(columns, i) if URL_TOKEN in shown_text[i] else (),
+                shown_text[i],
             )
             for i in range(matrix.shape[0])
         ]
@@ -304,14 +313,9 @@ def top_phrases(
     ]
 
 
-def _joined(by_field: list[list[Normalised]]) -> list[Normalised]:
-    """Per row, the fields' normalised texts joined by a newline (n-grams never span it)."""
-    if len(by_field) == 1:
-        return by_field[0]
-    return [
-        Normalised("\n".join(n.text for n in row), tuple(u for n in row for u in n.urls), ())
-        for row in zip(*by_field, strict=True)
-    ]
+def _urls(columns: list[list[str]], row: int) -> tuple[str, ...]:
+    """URLs of one row (only looked up for rows whose normalised text has a URL token)."""
+    return tuple(u for col in columns for u in extract_urls(col[row]))
 
 
 def as_texts(X: Any) -> list[str]:

@@ -25,6 +25,14 @@ def char_ngrams(text: str, low: int, high: int) -> list[str]:
     return [g for g in grams if g != " "] if " " in text else grams
 
 
+def ngram_key(gram: str) -> int:
+    """Integer key of an n-gram of up to three characters: (code point + 1) in 21-bit slots."""
+    key = 0
+    for ch in gram:
+        key = (key << 21) | (ord(ch) + 1)
+    return key
+
+
 class NgramTfidf:
     """Learn a vocabulary of character n-grams and turn texts into L2-normalised sublinear TF-IDF rows."""
 
@@ -51,7 +59,18 @@ class NgramTfidf:
         n_docs = len(texts)
         counts = np.array([c for _, c in kept], dtype=float)
         self.idf_ = np.log((1 + n_docs) / (1 + counts)) + 1.0  # smoothed idf, as scikit-learn
+        self._index_keys()
         return self
+
+    def _index_keys(self) -> None:
+        """Sorted integer keys of the n-grams (21 bits per character) for the vectorised transform."""
+        if self.ngram_range[1] > 3:
+            self.keys_ = None
+            return
+        keys = np.array([ngram_key(g) for g in self.ngrams_], dtype=np.int64)
+        order = np.argsort(keys)
+        self.keys_ = keys[order]
+        self.key_cols_ = order.astype(np.int64)
 
     @property
     def n_features(self) -> int:
@@ -64,6 +83,11 @@ class NgramTfidf:
         return [c for g in char_ngrams(text, low, high) if (c := get(g)) is not None]
 
     def transform(self, texts: Iterable[str]) -> sp.csr_matrix:
+        texts = list(texts)
+        if not hasattr(self, "keys_"):  # a model saved before the vectorised path existed
+            self._index_keys()
+        if self.keys_ is not None and texts:
+            return self._weight(self._counts_vectorised(texts))
         indptr = [0]
         indices: list[int] = []
         for text in texts:
@@ -77,6 +101,39 @@ class NgramTfidf:
         )
         matrix.sum_duplicates()  # counts per (row, n-gram)
         return self._weight(matrix)
+
+    def _counts_vectorised(self, texts: list[str]) -> sp.csr_matrix:
+        """Counts of known n-grams for many texts at once: every n-gram of every text becomes an integer
+        key (code points + 1, 21 bits each) and is looked up by binary search — no Python loop per n-gram."""
+        low, high = self.ngram_range
+        joined = "\x00".join(t.replace("\x00", " ") for t in texts)
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64) + 1
+        row_of = np.cumsum(codes == 1)  # NUL (code 1 after the shift) separates texts
+        keys_parts, rows_parts = [], []
+        for n in range(low, high + 1):
+            if len(codes) < n:
+                continue
+            m = len(codes) - n + 1
+            key = codes[:m].copy()
+            valid = codes[:m] != 1
+            for j in range(1, n):
+                key = (key << 21) | codes[j : j + m]
+                valid &= codes[j : j + m] != 1
+            if n == 1:
+                valid &= codes[:m] != ord(" ") + 1  # a lone space is not a feature
+            keys_parts.append(key[valid])
+            rows_parts.append(row_of[:m][valid])
+        keys = np.concatenate(keys_parts)
+        rows = np.concatenate(rows_parts)
+        at = np.searchsorted(self.keys_, keys)
+        at[at == len(self.keys_)] = 0
+        hit = self.keys_[at] == keys
+        matrix = sp.csr_matrix(
+            (np.ones(int(hit.sum())), (rows[hit], self.key_cols_[at[hit]])),
+            shape=(len(texts), self.n_features),
+        )
+        matrix.sum_duplicates()
+        return matrix
 
     def _weight(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
         matrix.data = (1.0 + np.log(matrix.data)) * self.idf_[matrix.indices]

@@ -527,3 +527,7 @@ CHAT_ACTION = [
 ]  # fmt: skip
 CHAT_END = ["", "吗？", "了", "，记得带伞", "，你去不去？", "。", "，到了说一声", "，别忘了", "，等我一下", "哈",
             "，你有空吗", "，晚点联系", "～", "，路上小心"]  # fmt: skip
+
+# the commonest messages of all: acknowledgements (also spoken by victims, so they must stay neutral)
+ACKS = ["好的，收到", "收到", "好的谢谢", "知道了", "嗯嗯", "ok", "没问题", "行", "马上到", "好的", "收到，谢谢",
+        "好嘞", "明白", "谢谢", "可以的", "嗯，好", "辛苦了", "不客气", "稍等", "在路上了"]  # fmt: skip

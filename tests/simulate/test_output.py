@@ -207,6 +207,22 @@ def test_future_window_is_refused(tmp_path: Path) -> None:
         simulate(SimConfig(people=10), tmp_path / "y")
 
 
+def test_never_deletes_a_folder_that_is_not_its_output(tmp_path: Path) -> None:
+    precious = tmp_path / "home"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="not a simulator output"):
+        simulate(SimConfig(people=300, days=1), precious)
+    assert (precious / "thesis.txt").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        simulate(SimConfig(people=300, days=1), tmp_path / "file")
+    out = tmp_path / "sim"
+    simulate(SimConfig(people=300, days=1), out)
+    simulate(SimConfig(people=300, days=1), out)  # a previous output is replaced
+    assert (out / "manifest.json").exists()
+
+
 def test_identical_across_processes_and_hash_seeds(tmp_path: Path) -> None:
     """No dependence on set / dict order of strings: two interpreters, two hash seeds, same bytes."""
     import os

@@ -99,9 +99,7 @@ def simulate(
     """Simulate the city of ``config`` into ``out`` (replaced if it exists)."""
     config.validate()
     tick = progress or (lambda _stage, _done, _total: None)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    _prepare_out(out)
     start_s = (
         int(datetime.combine(config.start, time(0), tzinfo=UTC).timestamp()) - 8 * 3600
     )  # local midnight
@@ -197,6 +195,20 @@ def simulate(
     }
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
     return result
+
+
+def _prepare_out(out: Path) -> None:
+    """Replace a previous simulator output, but never delete anything else."""
+    if out.exists():
+        if not out.is_dir():
+            raise ConfigError(f"--out {out} is a file; give a folder")
+        if any(out.iterdir()) and not (out / "manifest.json").exists():
+            raise ConfigError(
+                f"--out {out} exists and is not a simulator output (no manifest.json); "
+                "choose a new folder or empty it first"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
 
 
 def _time_col(kind: str) -> str:

@@ -204,10 +204,32 @@ class Launderer:
                 self._path(ep, hop, "transfer", tid, account, otc, amount, t)
             self.wallet_first[wallet] = min(self.wallet_first.get(wallet, t), t)
 
+    def _report_in(self, ep: Episode, cashier: int, region: int, atm: int | str, t: int) -> None:
+        """The cashier (取现人员) phones his handler from the ATM's city: a co-location trace."""
+        handler = ep.gang.dealers[0] if len(ep.gang.cashiers) < 2 else ep.gang.cashiers[0]
+        if handler == cashier:
+            handler = ep.gang.cashiers[-1] if ep.gang.cashiers[-1] != cashier else ep.gang.dealers[0]
+        at = t + int(self.rng.integers(30, 600))
+        if at >= self.end_s or self.pop.phone[cashier] == 0 or self.pop.phone[handler] == 0:
+            return
+        self.rows.add(
+            "calls",
+            caller=str(int(self.pop.phone[cashier])),
+            callee=str(int(self.pop.phone[handler])),
+            start_at=at,
+            duration_s=int(self.rng.integers(15, 120)),
+            direction="out",
+            city=str(region),
+            cell_id=f"{region}-{str(atm).rsplit('-', 1)[-1]:0>4}",
+            imei=str(int(self.pop.imei[cashier])) if self.pop.imei[cashier] else None,
+            is_fraud=True,
+            episode_id=None,
+            gang_id=ep.gang.gid,
+        )
+
     def _atm(self, ep: Episode, account: int, amount: int, t: int, hop: int) -> None:
         left, n_today = amount, 0
         cashier = ep.gang.cashiers[int(self.rng.integers(len(ep.gang.cashiers)))] if ep.gang.cashiers else -1
-        del cashier  # the cashier is known from the gang truth; ATM records carry no person
         while left >= 10_000:
             if n_today == 2:  # daily ATM limit of a card: come back tomorrow
                 t += DAY + int(self.rng.integers(-3600, 3600))
@@ -231,6 +253,8 @@ class Launderer:
                 "withdrawals", withdrawal_id=wid, is_fraud=True, episode_id=ep.eid, gang_id=ep.gang.gid
             )
             self._path(ep, hop, "withdrawal", wid, account, None, take, t)
+            if cashier >= 0 and self.rng.random() < 0.5:
+                self._report_in(ep, cashier, region, atm, t)
             left -= take
             n_today += 1
             t += int(self.rng.integers(300, 2400))

@@ -1,0 +1,302 @@
+"""``fanzha train | score | eval numbers|accounts``: phone-number and bank-account risk models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from fanzha.cli.groups import eval_app, score_app, train_app
+
+WHAT = typer.Argument(..., help="numbers or accounts")
+DATA = typer.Option(
+    None, "--data", help="'lake', a simulator folder, or a CSV/Parquet file (feature table or raw calls)"
+)
+TRANSFERS = typer.Option(None, "--transfers", help="accounts: a partner's raw transfer file (CSV/Parquet)")
+LABEL = typer.Option(None, "--label", help="label column of a ready feature table (1 = fraud)")
+ID = typer.Option(None, "--id", help="id column of a ready feature table (default 'id')")
+LABELS = typer.Option(None, "--labels", help="separate labels file (with --id-col and --label-col)")
+LABEL_COL = typer.Option("label", "--label-col", help="label column in the labels file")
+ID_COL = typer.Option("id", "--id-col", help="id column in the labels file")
+TX_ID = typer.Option(
+    None, "--tx-id-col", help="transfer id column of the transfer file (default: row number)"
+)
+FROM = typer.Option("from_account", "--from-col", help="payer account column of the transfer file")
+TO = typer.Option("to_account", "--to-col", help="payee account column of the transfer file")
+AMOUNT = typer.Option("amount_fen", "--amount-col", help="amount column of the transfer file")
+UNIT = typer.Option("fen", "--amount-unit", help="fen (integers) or yuan (decimals, converted exactly)")
+TIME = typer.Option("at", "--time-col", help="time column of the transfer file (ISO 8601)")
+WINDOW = typer.Option(30, "--window", help="feature window in days before the latest record; 0 = all")
+
+
+def _layout(tx_id: str | None, from_col: str, to_col: str, amount_col: str, unit: str, time_col: str) -> Any:
+    from fanzha.risk.partner import TransferLayout
+
+    return TransferLayout(from_col, to_col, amount_col, time_col, tx_id, unit)
+
+
+def _rows(
+    what: str,
+    data: str | None,
+    transfers: Path | None,
+    layout: Any,
+    id_: str | None,
+    label: str | None,
+    labels: Path | None,
+    id_col: str,
+    label_col: str,
+    window: int,
+) -> Any:
+    from fanzha.engine import get_engine
+    from fanzha.risk.pipeline import load_rows
+    from fanzha.settings import get_settings
+
+    settings = get_settings()
+    engine = get_engine(settings)
+    rows = load_rows(
+        engine,
+        settings,
+        what,
+        data=data,
+        transfers=transfers,
+        layout=layout,
+        id_col=id_,
+        label_col=label,
+        labels_file=labels,
+        labels_id_col=id_col,
+        labels_label_col=label_col,
+        window_days=window or None,
+    )
+    return rows
+
+
+def _detector(what: str, id_col: str) -> Any:
+    from fanzha.risk.model import AccountDetector, NumberDetector
+
+    return (NumberDetector if what == "numbers" else AccountDetector)(id_col=id_col)
+
+
+def register(app: typer.Typer) -> None:
+    del app  # the commands live on the shared train / score / eval groups
+
+    @train_app.command("numbers")
+    def train_numbers(
+        data: str = typer.Option(..., "--data", help="'lake', a simulator folder, or a feature/calls file"),
+        label: str | None = LABEL,
+        id_: str | None = ID,
+        labels: Path | None = LABELS,
+        label_col: str = LABEL_COL,
+        id_col: str = ID_COL,
+        window: int = WINDOW,
+        out: Path = typer.Option(..., "--out", help="model folder to write"),
+    ) -> None:
+        """Train the fraud-number model (涉诈号码) and save it with its metadata."""
+        _train("numbers", data, None, None, id_, label, labels, id_col, label_col, window, out)
+
+    @train_app.command("accounts")
+    def train_accounts(
+        data: str | None = DATA,
+        transfers: Path | None = TRANSFERS,
+        label: str | None = LABEL,
+        id_: str | None = ID,
+        labels: Path | None = LABELS,
+        label_col: str = LABEL_COL,
+        id_col: str = ID_COL,
+        tx_id: str | None = TX_ID,
+        from_col: str = FROM,
+        to_col: str = TO,
+        amount_col: str = AMOUNT,
+        unit: str = UNIT,
+        time_col: str = TIME,
+        window: int = WINDOW,
+        out: Path = typer.Option(..., "--out", help="model folder to write"),
+    ) -> None:
+        """Train the mule-account model (涉诈账户 / 跑分) from the lake, a folder, features or raw transfers."""
+        layout = _layout(tx_id, from_col, to_col, amount_col, unit, time_col)
+        _train("accounts", data, transfers, layout, id_, label, labels, id_col, label_col, window, out)
+
+    @score_app.command("numbers")
+    def score_numbers(
+        model: Path = typer.Option(..., "--model", help="model folder from `fanzha train numbers`"),
+        data: str = typer.Option(..., "--data", help="'lake', a simulator folder, or a feature/calls file"),
+        id_: str | None = ID,
+        window: int = WINDOW,
+        out: Path = typer.Option(..., "--out", help="CSV to write: id, probability, tier, reasons"),
+        publish: bool = typer.Option(
+            False, "--publish", help="also publish to <home>/scores/numbers.parquet"
+        ),
+    ) -> None:
+        """Score phone numbers: probability, tier and plain-words reasons."""
+        _score("numbers", model, data, None, None, id_, window, out, publish)
+
+    @score_app.command("accounts")
+    def score_accounts(
+        model: Path = typer.Option(..., "--model", help="model folder from `fanzha train accounts`"),
+        data: str | None = DATA,
+        transfers: Path | None = TRANSFERS,
+        id_: str | None = ID,
+        tx_id: str | None = TX_ID,
+        from_col: str = FROM,
+        to_col: str = TO,
+        amount_col: str = AMOUNT,
+        unit: str = UNIT,
+        time_col: str = TIME,
+        window: int = WINDOW,
+        out: Path = typer.Option(..., "--out", help="CSV to write: id, probability, tier, reasons"),
+        publish: bool = typer.Option(
+            False, "--publish", help="also publish to <home>/scores/accounts.parquet"
+        ),
+    ) -> None:
+        """Score bank accounts: probability, tier and plain-words reasons."""
+        layout = _layout(tx_id, from_col, to_col, amount_col, unit, time_col)
+        _score("accounts", model, data, transfers, layout, id_, window, out, publish)
+
+    @eval_app.command("numbers")
+    def eval_numbers(
+        sichuan: Path | None = typer.Option(None, "--sichuan", help="numbers_train.csv of the Sichuan set"),
+        sim: Path | None = typer.Option(
+            None, "--sim", help="simulator output (default: simulate a city now)"
+        ),
+        people: int = typer.Option(2000, "--people", help="people in the city simulated for evaluation"),
+        days: int = typer.Option(14, "--days", help="days simulated"),
+        folds: int = typer.Option(5, "--folds", help="cross-validation folds"),
+        out: Path = typer.Option(Path("eval-numbers.json"), "--out", help="JSON file to write"),
+    ) -> None:
+        """Precision, recall, F1, ROC-AUC and AP on simulator truth and the Sichuan set (5-fold CV)."""
+        _evaluate("numbers", sichuan, sim, people, days, folds, out)
+
+    @eval_app.command("accounts")
+    def eval_accounts(
+        amlsim: Path | None = typer.Option(None, "--amlsim", help="the amlsim-world0 folder"),
+        sim: Path | None = typer.Option(
+            None, "--sim", help="simulator output (default: simulate a city now)"
+        ),
+        people: int = typer.Option(2000, "--people", help="people in the city simulated for evaluation"),
+        days: int = typer.Option(14, "--days", help="days simulated"),
+        folds: int = typer.Option(5, "--folds", help="cross-validation folds"),
+        out: Path = typer.Option(Path("eval-accounts.json"), "--out", help="JSON file to write"),
+    ) -> None:
+        """Metrics on simulator truth and AMLSim (CV grouped by laundering alert)."""
+        _evaluate("accounts", amlsim, sim, people, days, folds, out)
+
+
+def _train(
+    what: str,
+    data: str | None,
+    transfers: Path | None,
+    layout: Any,
+    id_: str | None,
+    label: str | None,
+    labels: Path | None,
+    id_col: str,
+    label_col: str,
+    window: int,
+    out: Path,
+) -> None:
+    from rich.console import Console
+
+    console = Console()
+    with console.status(f"computing {what} features …"):
+        rows = _rows(what, data, transfers, layout, id_, label, labels, id_col, label_col, window)
+    if rows.note:
+        console.print(rows.note)
+    y = rows.labelled()
+    with console.status(f"training on {len(y):,} rows ({int(y.sum()):,} positive) …"):
+        detector = _detector(what, rows.id_col).fit(rows.frame, y)
+    detector.meta_.extra.update({"source": rows.source, "window_days": window or None})
+    detector.save(out)
+    m = detector.meta_.metrics
+    console.print(
+        f"saved {out} · {len(y):,} rows · CV AP {m['cv_average_precision']:.3f} · ROC-AUC {m['cv_roc_auc']:.3f}"
+        f" · threshold {m['threshold']:.3f}"
+    )
+
+
+def _score(
+    what: str,
+    model: Path,
+    data: str | None,
+    transfers: Path | None,
+    layout: Any,
+    id_: str | None,
+    window: int,
+    out: Path,
+    publish: bool,
+) -> None:
+    from rich.console import Console
+
+    from fanzha.risk.model import GBDTDetector
+    from fanzha.risk.publish import publish_scores, write_csv
+    from fanzha.settings import get_settings
+
+    console = Console()
+    detector = GBDTDetector.load(model)
+    if detector.name != what:
+        from fanzha.errors import ModelError
+
+        raise ModelError(f"{model} is a {detector.name} model, not a {what} model")
+    id_col = id_ or detector.id_col  # type: ignore[attr-defined]
+    with console.status(f"computing {what} features …"):
+        rows = _rows(what, data, transfers, layout, id_col, None, None, "id", "label", window)
+    if rows.note:
+        console.print(rows.note)
+    frame = rows.frame.drop(columns=[c for c in (detector.label_col,) if c in rows.frame.columns])  # type: ignore[attr-defined]
+    frame = frame.rename(columns={rows.id_col: detector.id_col})  # type: ignore[attr-defined]
+    scores = detector.score(frame)
+    write_csv(scores, out)
+    tiers = scores["tier"].value_counts().to_dict()
+    console.print(f"wrote {out} · {len(scores):,} {what} · tiers {tiers}")
+    if publish:
+        path = publish_scores(scores, what, get_settings())
+        console.print(f"published {path}")
+
+
+def _evaluate(
+    what: str, real: Path | None, sim: Path | None, people: int, days: int, folds: int, out: Path
+) -> None:
+    import tempfile
+
+    from rich.console import Console
+
+    from fanzha.engine import get_engine
+    from fanzha.risk import evaluate as ev
+
+    console = Console()
+    result: dict[str, Any] = {"target": what}
+    with tempfile.TemporaryDirectory(prefix="fanzha-eval-") as tmp:
+        sim_dir = sim
+        if sim_dir is None:
+            from fanzha.demo import module_exists
+
+            if module_exists("fanzha.simulate"):
+                from fanzha.simulate import SimConfig, simulate
+
+                sim_dir = Path(tmp) / "sim"
+                with console.status(f"simulating a city of {people} people × {days} days …"):
+                    simulate(SimConfig(people=people, days=days, seed=11, fraud_rate=60.0), sim_dir)
+        if sim_dir is not None:
+            with console.status("cross-validating on the simulator's truth …"):
+                result["simulated"] = ev.eval_simulated(get_engine(), sim_dir, what, folds=folds)
+            _show(console, "simulated city", result["simulated"])
+        if real is not None:
+            with console.status(f"cross-validating on {real} …"):
+                if what == "numbers":
+                    path = real / "numbers_train.csv" if real.is_dir() else real
+                    result["sichuan"] = ev.eval_sichuan(path, folds=folds)
+                else:
+                    result["amlsim"] = ev.eval_amlsim(get_engine(), real, folds=folds)
+            _show(console, "real data", result.get("sichuan") or result["amlsim"])
+    ev.write_json(result, out)
+    console.print(f"wrote {out}")
+
+
+def _show(console: Any, title: str, m: dict[str, Any]) -> None:
+    keys = ("precision", "recall", "f1", "roc_auc", "average_precision")
+    extra = {k: v for k, v in m.items() if k.startswith("average_precision_")}
+    figures = " · ".join(f"{k} {m[k]:.3f}" for k in keys) + "".join(
+        f" · {k} {v:.3f}" for k, v in extra.items()
+    )
+    console.print(
+        f"[bold]{title}[/] ({m['rows']:,} rows, {m['positives']:,} positive, {m['method']}): {figures}"
+    )

@@ -1,0 +1,222 @@
+"""Evaluation of the number and account detectors: cross-validated metrics on real and simulated data.
+
+Every evaluation is an outer cross-validation: each fold's detector is fitted on the other folds
+only (its own inner cross-validation picks calibration and threshold on those), then scores the
+held-out fold. Related rows stay on the same side of every split: accounts of one AMLSim laundering
+alert, numbers or accounts of one simulated gang.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fanzha.engine.base import Engine
+from fanzha.errors import NotFoundError
+from fanzha.risk.model import AccountDetector, GBDTDetector, NumberDetector
+
+NUMBER_ROLES = ("fraud_number", "sim_farm_number")
+ACCOUNT_ROLES = ("mule_account",)
+AMLSIM_LAYOUT = {
+    "from_col": "orig_acct",
+    "to_col": "bene_acct",
+    "amount_col": "amount",
+    "time_col": "tran_timestamp",
+    "id_col": "tran_id",
+    "amount_unit": "yuan",
+}
+
+
+def metrics(y: np.ndarray, p: np.ndarray, flagged: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import (
+        average_precision_score,
+        f1_score,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    y = np.asarray(y, dtype=int)
+    return {
+        "rows": len(y),
+        "positives": int(y.sum()),
+        "precision": float(precision_score(y, flagged, zero_division=0)),
+        "recall": float(recall_score(y, flagged, zero_division=0)),
+        "f1": float(f1_score(y, flagged, zero_division=0)),
+        "roc_auc": float(roc_auc_score(y, p)),
+        "average_precision": float(average_precision_score(y, p)),
+    }
+
+
+def cross_validate(
+    make: Callable[[], GBDTDetector],
+    frame: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    groups: np.ndarray | None = None,
+    folds: int = 5,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold probabilities and flags (probability ≥ the fold model's own threshold)."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    y = np.asarray(y, dtype=int)
+    if groups is None:
+        splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(frame, y)
+    else:
+        splits = StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(frame, y, groups)
+    p, flagged = np.zeros(len(y)), np.zeros(len(y), dtype=bool)
+    for k, (train, test) in enumerate(splits):
+        detector = make().fit(frame.iloc[train], y[train], groups=None if groups is None else groups[train])
+        scores = detector.score(frame.iloc[test])
+        p[test], flagged[test] = scores["probability"].to_numpy(), scores["flagged"].to_numpy()
+        if progress:
+            progress(k + 1)
+    return p, flagged
+
+
+# -- Sichuan (operator feature table) ---------------------------------------------------------------
+def eval_sichuan(
+    path: Path, *, folds: int = 5, progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
+    if not path.exists():
+        raise NotFoundError(f"{path} not found; pass the folder holding sichuan-numbers/numbers_train.csv")
+    frame = pd.read_csv(path)
+    y = frame["label"].to_numpy()
+    p, flagged = cross_validate(
+        lambda: NumberDetector(id_col="phone_no_m", label_col="label"),
+        frame,
+        y,
+        folds=folds,
+        progress=progress,
+    )
+    return {"data": str(path), "method": f"{folds}-fold stratified CV", **metrics(y, p, flagged)}
+
+
+# -- AMLSim (partner transfer file) -----------------------------------------------------------------
+def amlsim_frame(engine: Engine, folder: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Account features from AMLSim's raw transfer file, labels, and alert groups."""
+    from fanzha.risk.features_accounts import account_features
+    from fanzha.risk.partner import TransferLayout, load_transfers
+
+    tx = folder / "transactions.csv.gz"
+    if not tx.exists():
+        raise NotFoundError(f"{tx} not found; pass the amlsim-world0 folder")
+    load_transfers(engine, tx, TransferLayout(**AMLSIM_LAYOUT))  # type: ignore[arg-type]
+    q = lambda p: "'" + str(folder / p) + "'"  # noqa: E731
+    engine.execute(
+        f"""CREATE OR REPLACE TEMP TABLE accounts AS SELECT trim(CAST(acct_id AS VARCHAR)) AS account_no,
+            bank_id AS bank, CAST(in_laundering_tx AS INTEGER) AS label FROM read_csv({q("account_labels.csv.gz")})"""
+    )
+    features = account_features(engine, window_days=None).to_pandas()
+    # an alert's accounts form one group; an account in several alerts joins them (smallest id wins)
+    groups = engine.query(
+        f"""WITH l AS (SELECT tran_id, alert_id FROM read_csv({q("tx_labels.csv.gz")}) WHERE alert_id >= 0),
+            t AS (SELECT tran_id, orig_acct, bene_acct FROM read_csv({q("transactions.csv.gz")}))
+            SELECT CAST(acct AS VARCHAR) AS id, 'alert-' || CAST(min(alert_id) AS VARCHAR) AS grp FROM (
+              SELECT orig_acct AS acct, alert_id FROM t JOIN l USING (tran_id)
+              UNION ALL SELECT bene_acct, alert_id FROM t JOIN l USING (tran_id)) GROUP BY acct"""
+    ).to_pandas()
+    labels = engine.query("SELECT account_no AS id, label FROM accounts").to_pandas()
+    frame = labels.merge(features, on="id", how="left").merge(groups, on="id", how="left")
+    grp = frame.pop("grp").fillna(frame["id"]).to_numpy()
+    y = frame.pop("label").to_numpy()
+    return frame, y, grp
+
+
+def eval_amlsim(
+    engine: Engine, folder: Path, *, folds: int = 5, progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
+    frame, y, groups = amlsim_frame(engine, folder)
+    p, flagged = cross_validate(AccountDetector, frame, y, groups=groups, folds=folds, progress=progress)
+    return {
+        "data": str(folder),
+        "method": f"{folds}-fold CV grouped by laundering alert",
+        **metrics(y, p, flagged),
+    }
+
+
+# -- simulator truth -----------------------------------------------------------------------------------
+def register_sim(engine: Engine, sim_dir: Path) -> list[str]:
+    """Register the simulator's record folders as tables (one per kind)."""
+    kinds = []
+    for kind in ("calls", "sms", "phone_cards", "devices", "accounts", "transfers", "withdrawals"):
+        files = sorted((sim_dir / kind).glob("*.parquet"))
+        if files:
+            engine.register_parquet(kind, files)
+            kinds.append(kind)
+    return kinds
+
+
+def truth_labels(sim_dir: Path, prefix: str, roles: tuple[str, ...]) -> pd.DataFrame:
+    """``id, label, role, gang_id`` for the entities of one kind (``phone`` / ``account``) in the truth."""
+    path = sim_dir / "truth" / "entities.parquet"
+    if not path.exists():
+        raise NotFoundError(f"{path} not found: is {sim_dir} a `fanzha simulate` output folder?")
+    ent = pd.read_parquet(path, columns=["entity", "role", "gang_id"])
+    ent = ent[ent["entity"].str.startswith(prefix + ":") & ent["role"].isin(roles)]
+    ent = ent.assign(id=ent["entity"].str.split(":", n=1).str[1], label=1).drop_duplicates("id")
+    return ent[["id", "label", "role", "gang_id"]]
+
+
+def labelled(features: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    frame = features.merge(truth, on="id", how="left")
+    y = frame.pop("label").fillna(0).to_numpy(dtype=int)
+    gang = frame.pop("gang_id")
+    groups = np.where(gang.notna(), "gang-" + gang.astype(str), frame["id"].astype(str))
+    frame = frame.drop(columns=["role"])
+    return frame, y, groups
+
+
+def eval_simulated(
+    engine: Engine, sim_dir: Path, kind: str, *, folds: int = 5, progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
+    """Train-on-truth CV on a simulated city, grouped by gang; AP per role too."""
+    from fanzha.risk.features_accounts import account_features
+    from fanzha.risk.features_numbers import number_features
+
+    register_sim(engine, sim_dir)
+    if kind == "numbers":
+        features, prefix, roles, make = (
+            number_features(engine).to_pandas(),
+            "phone",
+            NUMBER_ROLES,
+            NumberDetector,
+        )
+    else:
+        features, prefix, roles, make = (
+            account_features(engine).to_pandas(),
+            "account",
+            ACCOUNT_ROLES,
+            AccountDetector,
+        )
+    truth = truth_labels(sim_dir, prefix, roles)
+    frame, y, groups = labelled(features, truth)
+    p, flagged = cross_validate(make, frame, y, groups=groups, folds=folds, progress=progress)
+    result: dict[str, Any] = {
+        "data": str(sim_dir),
+        "method": f"{folds}-fold CV grouped by gang",
+        **metrics(y, p, flagged),
+    }
+    role_of = frame[["id"]].merge(truth, on="id", how="left")["role"].to_numpy()
+    for role in roles:
+        keep = (role_of == role) | (y == 0)
+        if (role_of == role).sum() and keep.sum() > (role_of == role).sum():
+            from sklearn.metrics import average_precision_score
+
+            result[f"average_precision_{role}"] = float(
+                average_precision_score(role_of[keep] == role, p[keep])
+            )
+    return result
+
+
+def write_json(result: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
+    return path

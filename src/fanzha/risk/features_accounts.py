@@ -1,0 +1,295 @@
+"""Per-account features in SQL (DuckDB dialect) through the Engine.
+
+Input tables by record kind: ``transfers`` (required: from_account, to_account, amount_fen, at),
+optional ``accounts`` (bank, owner_id, opened_at), ``withdrawals`` (account, amount_fen, at, atm_id,
+location) and ``flagged_accounts`` (account: already-known mule or fraud accounts).
+
+Laundering shows in structure and timing more than in totals, so beside the per-account aggregates
+(counts, amounts, fan-in / fan-out, 快进快出 dwell time, night activity, age, dormancy) the query
+computes graph features: reciprocal and 3-cycle counterparties, 2-hop degrees, one-off counterparties
+(a burst of never-repeated partners), and neighbourhood aggregates, e.g. the share of out-money going
+to accounts that themselves pass money through within a day (stacked layers, scatter-gather).
+Every stage is a plain function returning SQL; :func:`account_features` runs them in order as temp
+tables and returns one row per account.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from fanzha.engine.base import Engine
+from fanzha.errors import ValidationError
+from fanzha.risk.sqlparts import (
+    days_between,
+    is_night,
+    optional_tables,
+    require_columns,
+    safe_div,
+    window_filter,
+)
+
+TRANSFER_COLUMNS = ("from_account", "to_account", "amount_fen", "at")
+ACCOUNT_COUNTS = ("in_n", "out_n", "in_amt_fen", "out_amt_fen", "in_cp", "out_cp", "total_cp")
+FAST_S = 86_400  # "quickly" = within one day of the money arriving
+HOUR_S = 3_600
+
+
+def tx_sql(window_days: int | None) -> str:
+    return f"""SELECT from_account AS src, to_account AS dst, amount_fen AS amt, "at" AS ts
+        FROM transfers WHERE {window_filter('"at"', window_days)} AND from_account <> to_account"""
+
+
+def events_sql() -> str:
+    """One row per (account, side) of every transfer, with the gap since the account's previous event."""
+    return f"""SELECT *, epoch(ts) - epoch(lag(ts) OVER (PARTITION BY account ORDER BY ts)) AS gap_s
+        FROM (SELECT src AS account, dst AS cp, amt, ts, 'out' AS dir FROM __acct_tx
+              UNION ALL SELECT dst, src, amt, ts, 'in' FROM __acct_tx)
+        WHERE ts IS NOT NULL AND {is_night("ts")} IS NOT NULL"""
+
+
+def base_sql() -> str:
+    return f"""SELECT account,
+        count(*) FILTER (WHERE dir = 'in') AS in_n,
+        count(*) FILTER (WHERE dir = 'out') AS out_n,
+        coalesce(sum(amt) FILTER (WHERE dir = 'in'), 0) AS in_amt_fen,
+        coalesce(sum(amt) FILTER (WHERE dir = 'out'), 0) AS out_amt_fen,
+        count(DISTINCT cp) FILTER (WHERE dir = 'in') AS in_cp,
+        count(DISTINCT cp) FILTER (WHERE dir = 'out') AS out_cp,
+        count(DISTINCT cp) AS total_cp,
+        avg(CAST({is_night("ts")} AS INTEGER)) AS night_share,
+        count(DISTINCT CAST(floor(epoch(ts) / 86400) AS BIGINT)) AS active_days,
+        {days_between("max(ts)", "min(ts)")} AS span_days,
+        {days_between("$as_of", "max(ts)")} AS days_since_last,
+        min(ts) AS first_at,
+        avg(amt) AS amt_mean_fen,
+        {safe_div("stddev_pop(amt)", "avg(amt)")} AS amt_cv,
+        avg(CAST(amt % 10000 = 0 AS INTEGER)) AS round_amount_share,
+        {safe_div("stddev_pop(gap_s)", "avg(gap_s)")} AS gap_cv,
+        max(gap_s) / 86400.0 AS max_gap_days
+        FROM __acct_ev GROUP BY account"""
+
+
+def pairs_sql() -> str:
+    """Counterparty pairs: how often and over how long each partner was used (one-off vs regular)."""
+    return """WITH p AS (SELECT account, cp, dir, count(*) AS n, min(ts) AS first_at
+                         FROM __acct_ev GROUP BY account, cp, dir),
+        firsts AS (SELECT account, CAST(floor(epoch(first_at) / 86400) AS BIGINT) AS d, count(*) AS k
+                   FROM p GROUP BY account, d)
+        SELECT p.account,
+            avg(CAST(n = 1 AS INTEGER)) FILTER (WHERE dir = 'in') AS in_oneoff_share,
+            avg(CAST(n = 1 AS INTEGER)) FILTER (WHERE dir = 'out') AS out_oneoff_share,
+            avg(n) AS tx_per_cp,
+            any_value(f.peak) AS new_cp_peak_day
+        FROM p JOIN (SELECT account, max(k) AS peak FROM firsts GROUP BY account) f USING (account)
+        GROUP BY p.account"""
+
+
+def dwell_sql() -> str:
+    """快进快出: for each out-transfer the latest earlier in-transfer (ASOF), and vice versa."""
+    return f"""WITH ins AS (SELECT dst AS account, ts AS in_at FROM __acct_tx),
+        outs AS (SELECT src AS account, ts AS out_at FROM __acct_tx),
+        o AS (SELECT t.src AS account, t.amt, epoch(t.ts) - epoch(i.in_at) AS dwell_s
+              FROM __acct_tx t ASOF LEFT JOIN ins i ON t.src = i.account AND i.in_at <= t.ts),
+        i AS (SELECT t.dst AS account, t.amt, epoch(o.out_at) - epoch(t.ts) AS wait_s
+              FROM __acct_tx t ASOF LEFT JOIN outs o ON t.dst = o.account AND o.out_at >= t.ts),
+        od AS (SELECT account,
+                 {safe_div(f"coalesce(sum(amt) FILTER (WHERE dwell_s <= {HOUR_S}), 0)", "sum(amt)")} AS out_within_1h_share,
+                 {safe_div(f"coalesce(sum(amt) FILTER (WHERE dwell_s <= {FAST_S}), 0)", "sum(amt)")} AS out_within_1d_share,
+                 {safe_div("coalesce(sum(amt) FILTER (WHERE dwell_s IS NULL), 0)", "sum(amt)")} AS out_before_any_in_share,
+                 median(dwell_s) / 3600.0 AS dwell_median_h
+               FROM o GROUP BY account),
+        idd AS (SELECT account,
+                 {safe_div(f"coalesce(sum(amt) FILTER (WHERE wait_s <= {FAST_S}), 0)", "sum(amt)")} AS in_leaves_1d_share
+               FROM i GROUP BY account)
+        SELECT coalesce(od.account, idd.account) AS account, od.* EXCLUDE (account), idd.in_leaves_1d_share
+        FROM od FULL JOIN idd ON od.account = idd.account"""
+
+
+def node_sql() -> str:
+    """Per-account node table: base + pairs + dwell and the derived ratios."""
+    return f"""SELECT b.*, p.* EXCLUDE (account), d.* EXCLUDE (account),
+        {safe_div("least(b.in_amt_fen, b.out_amt_fen)", "greatest(b.in_amt_fen, b.out_amt_fen)")}
+            AS pass_through_ratio,
+        {safe_div("b.out_amt_fen", "b.in_amt_fen")} AS out_in_amount_ratio,
+        {safe_div("b.in_n", "b.in_n + b.out_n")} AS in_count_share,
+        {safe_div("b.in_n + b.out_n", "b.active_days")} AS tx_per_active_day
+        FROM __acct_base b LEFT JOIN __acct_pairs p USING (account) LEFT JOIN __acct_dwell d USING (account)"""
+
+
+def fast_relay(alias: str) -> str:
+    """An account that passes money through: takes in and sends out similar sums, most within a day."""
+    return f"({alias}.pass_through_ratio >= 0.5 AND coalesce({alias}.out_within_1d_share, 0) >= 0.5)"
+
+
+def graph_sql() -> str:
+    """Neighbourhood aggregates, 2-hop degrees, reciprocal partners and 3-cycles."""
+    return f"""WITH e AS (SELECT src, dst, sum(amt) AS amt, count(*) AS n FROM __acct_tx GROUP BY src, dst),
+        outn AS (SELECT e.src AS account,
+                   {safe_div(f"coalesce(sum(e.amt) FILTER (WHERE {fast_relay('m')}), 0)", "sum(e.amt)")} AS out_to_relay_share,
+                   sum(m.out_cp) AS out2_degree,
+                   avg(m.in_cp) AS out_nbr_in_cp_mean,
+                   avg(m.out_cp) AS out_nbr_out_cp_mean,
+                   avg(m.pass_through_ratio) AS out_nbr_pass_through_mean,
+                   avg(m.in_oneoff_share) AS out_nbr_in_oneoff_mean,
+                   max(m.in_cp) AS out_nbr_in_cp_max
+                 FROM e JOIN __acct_node m ON m.account = e.dst GROUP BY e.src),
+        inn AS (SELECT e.dst AS account,
+                   {safe_div(f"coalesce(sum(e.amt) FILTER (WHERE {fast_relay('m')}), 0)", "sum(e.amt)")} AS in_from_relay_share,
+                   sum(m.in_cp) AS in2_degree,
+                   avg(m.out_cp) AS in_nbr_out_cp_mean,
+                   avg(m.in_cp) AS in_nbr_in_cp_mean,
+                   avg(m.pass_through_ratio) AS in_nbr_pass_through_mean,
+                   avg(m.out_oneoff_share) AS in_nbr_out_oneoff_mean,
+                   max(m.out_cp) AS in_nbr_out_cp_max
+                 FROM e JOIN __acct_node m ON m.account = e.src GROUP BY e.dst),
+        recip AS (SELECT a.src AS account, count(*) AS reciprocal_cp
+                  FROM e a JOIN e b ON a.src = b.dst AND a.dst = b.src GROUP BY a.src),
+        small AS (SELECT e.* FROM e JOIN __acct_node s ON s.account = e.src WHERE s.out_cp <= 50),
+        tri AS (SELECT a.src AS account, count(DISTINCT a.dst) AS cycle3_cp
+                FROM small a JOIN small b ON a.dst = b.src JOIN small c ON b.dst = c.src AND c.dst = a.src
+                WHERE a.src <> b.dst GROUP BY a.src)
+        SELECT n.account, outn.* EXCLUDE (account), inn.* EXCLUDE (account),
+               coalesce(recip.reciprocal_cp, 0) AS reciprocal_cp, coalesce(tri.cycle3_cp, 0) AS cycle3_cp
+        FROM __acct_node n LEFT JOIN outn USING (account) LEFT JOIN inn USING (account)
+        LEFT JOIN recip USING (account) LEFT JOIN tri USING (account)"""
+
+
+def attributes_sql(has_bank: bool, has_owner: bool, has_opened: bool) -> str:
+    """Account-table features: cross-bank relays, age, dormancy before first use, accounts per owner."""
+    parts = ["a.account_no AS account"]
+    joins = ""
+    if has_bank:
+        joins += """ LEFT JOIN (SELECT t.dst AS account,
+                  avg(CAST(fa.bank <> ta.bank AS INTEGER)) AS in_crossbank_share
+                FROM __acct_tx t JOIN accounts fa ON fa.account_no = t.src JOIN accounts ta ON ta.account_no = t.dst
+                GROUP BY t.dst) cbi ON cbi.account = a.account_no
+            LEFT JOIN (SELECT t.src AS account,
+                  avg(CAST(fa.bank <> ta.bank AS INTEGER)) AS out_crossbank_share
+                FROM __acct_tx t JOIN accounts fa ON fa.account_no = t.src JOIN accounts ta ON ta.account_no = t.dst
+                GROUP BY t.src) cbo ON cbo.account = a.account_no"""
+        parts += [
+            "cbi.in_crossbank_share",
+            "cbo.out_crossbank_share",
+            "CAST(coalesce(cbi.in_crossbank_share, 0) > 0 AND coalesce(cbo.out_crossbank_share, 0) > 0 "
+            "AS INTEGER) AS crossbank_relay",
+        ]
+    if has_owner:
+        joins += """ LEFT JOIN (SELECT owner_id, count(*) AS accounts_per_owner FROM accounts
+                WHERE owner_id IS NOT NULL GROUP BY owner_id) own ON own.owner_id = a.owner_id"""
+        parts.append("coalesce(own.accounts_per_owner, 1) AS accounts_per_owner")
+    if has_opened:
+        joins += " LEFT JOIN __acct_node nd ON nd.account = a.account_no"
+        parts.append(f"{days_between('$as_of', 'a.opened_at')} AS account_age_days")
+        parts.append(f"{days_between('nd.first_at', 'a.opened_at')} AS dormant_days_before_first")
+    return f"SELECT {', '.join(parts)} FROM accounts a {joins}"
+
+
+def withdrawals_sql(window_days: int | None, has_location: bool, has_atm: bool) -> str:
+    loc = "count(DISTINCT location)" if has_location else "NULL"
+    atm = "count(DISTINCT atm_id)" if has_atm else "NULL"
+    return f"""SELECT account, count(*) AS withdrawal_n, sum(amount_fen) AS withdrawal_amt_fen,
+            {loc} AS withdrawal_places, {atm} AS withdrawal_atms,
+            avg(CAST({is_night('"at"')} AS INTEGER)) AS withdrawal_night_share
+        FROM withdrawals WHERE {window_filter('"at"', window_days)} GROUP BY account"""
+
+
+def flagged_sql() -> str:
+    """Money from or to accounts already flagged (``flagged_accounts.account``)."""
+    return f"""SELECT n.account,
+        {
+        safe_div(
+            "sum(t.amt) FILTER (WHERE t.dst = n.account AND fs.account IS NOT NULL)",
+            "sum(t.amt) FILTER (WHERE t.dst = n.account)",
+        )
+    } AS in_from_flagged_share,
+        {
+        safe_div(
+            "sum(t.amt) FILTER (WHERE t.src = n.account AND fd.account IS NOT NULL)",
+            "sum(t.amt) FILTER (WHERE t.src = n.account)",
+        )
+    } AS out_to_flagged_share
+        FROM __acct_node n JOIN __acct_tx t ON t.src = n.account OR t.dst = n.account
+        LEFT JOIN flagged_accounts fs ON fs.account = t.src
+        LEFT JOIN flagged_accounts fd ON fd.account = t.dst
+        GROUP BY n.account"""
+
+
+def materialise(engine: Engine, name: str, sql: str, params: dict[str, Any]) -> None:
+    """CREATE a temp table from ``sql``; parameters are passed only when the query uses them."""
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", used or None)
+
+
+def _as_of(engine: Engine, as_of: datetime | None) -> datetime:
+    if as_of is not None:
+        return as_of
+    latest = engine.scalar('SELECT max("at") FROM transfers')
+    if latest is None:
+        raise ValidationError(
+            "table 'transfers' is empty: no account features can be computed", field="transfers"
+        )
+    return latest
+
+
+def account_features(
+    engine: Engine, *, window_days: int | None = 30, as_of: datetime | None = None
+) -> pa.Table:
+    """One row per account seen in ``transfers`` (and ``accounts``) with every account feature.
+
+    ``as_of`` defaults to the latest transfer; the window is (as_of − window_days, as_of].
+    """
+    require_columns(engine, "transfers", TRANSFER_COLUMNS)
+    params: dict[str, Any] = {"as_of": _as_of(engine, as_of)}
+    present = optional_tables(engine, ("accounts", "withdrawals", "flagged_accounts"))
+    stages = (
+        ("__acct_tx", tx_sql(window_days)),
+        ("__acct_ev", events_sql()),
+        ("__acct_base", base_sql()),
+        ("__acct_pairs", pairs_sql()),
+        ("__acct_dwell", dwell_sql()),
+        ("__acct_node", node_sql()),
+        ("__acct_graph", graph_sql()),
+    )
+    for name, sql in stages:
+        materialise(engine, name, sql, params)
+    extra: list[str] = []
+    if "accounts" in present:
+        require_columns(engine, "accounts", ("account_no",))
+        cols = set(engine.query("SELECT * FROM accounts LIMIT 0").column_names)
+        materialise(
+            engine,
+            "__acct_attr",
+            attributes_sql("bank" in cols, "owner_id" in cols, "opened_at" in cols),
+            params,
+        )
+        extra.append("__acct_attr")
+    if "withdrawals" in present:
+        require_columns(engine, "withdrawals", ("account", "amount_fen", "at"))
+        cols = set(engine.query("SELECT * FROM withdrawals LIMIT 0").column_names)
+        materialise(
+            engine, "__acct_wd", withdrawals_sql(window_days, "location" in cols, "atm_id" in cols), params
+        )
+        extra.append("__acct_wd")
+    if "flagged_accounts" in present:
+        require_columns(engine, "flagged_accounts", ("account",))
+        materialise(engine, "__acct_flag", flagged_sql(), params)
+        extra.append("__acct_flag")
+    final = _final_sql(extra)
+    return engine.query(final, {k: v for k, v in params.items() if f"${k}" in final} or None)
+
+
+def _final_sql(extra: list[str]) -> str:
+    universe = " UNION ".join(
+        ["SELECT account FROM __acct_node"] + [f"SELECT account FROM {t}" for t in extra]
+    )
+    joins = " ".join(f"LEFT JOIN {t} ON {t}.account = u.account" for t in extra)
+    selects = "".join(f", {t}.* EXCLUDE (account)" for t in extra)
+    zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in ACCOUNT_COUNTS)
+    return f"""SELECT * REPLACE ({zero}) FROM (WITH u AS ({universe})
+        SELECT u.account AS id, n.* EXCLUDE (account, first_at), g.* EXCLUDE (account){selects}
+        FROM u LEFT JOIN __acct_node n ON n.account = u.account
+        LEFT JOIN __acct_graph g ON g.account = u.account {joins})
+        ORDER BY id"""

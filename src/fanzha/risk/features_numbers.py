@@ -1,0 +1,215 @@
+"""Per-phone-number features in SQL (DuckDB dialect) through the Engine.
+
+Input tables by record kind: ``calls`` (required: caller, callee, start_at, duration_s; optional
+direction, city, imei), optional ``sms`` (sender, receiver, sent_at, imei) and ``phone_cards``
+(number, owner_id, opened_at, closed_at, card_type, open_imei).
+
+A call may be recorded twice (once from each side, ``direction`` out / in); the query keeps one row
+per (caller, callee, start_at) and attributes the handset: the IMEI of the ``out`` row belongs to
+the caller, of the ``in`` row to the callee. A callee's region is its home city (the city most of its
+own records carry), so "callee dispersion" counts the cities of the people called.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from fanzha.engine.base import Engine
+from fanzha.errors import ValidationError
+from fanzha.risk.features_accounts import materialise
+from fanzha.risk.sqlparts import (
+    days_between,
+    is_night,
+    optional_tables,
+    require_columns,
+    safe_div,
+    table_columns,
+    window_filter,
+)
+
+CALL_COLUMNS = ("caller", "callee", "start_at", "duration_s")
+SHORT_CALL_S = 15
+NUMBER_COUNTS = (
+    "out_calls",
+    "in_calls",
+    "distinct_callees",
+    "distinct_callers",
+    "sms_out",
+    "sms_receivers",
+    "sms_in",
+)
+
+
+def calls_sql(window_days: int | None, cols: set[str]) -> str:
+    direction = "direction" in cols
+    imei = "imei" in cols
+    caller_imei = (
+        "any_value(imei) FILTER (WHERE direction = 'out')"
+        if direction and imei
+        else ("any_value(imei)" if imei else "NULL")
+    )
+    callee_imei = "any_value(imei) FILTER (WHERE direction = 'in')" if direction and imei else "NULL"
+    caller_city = (
+        "any_value(city) FILTER (WHERE direction = 'out')"
+        if direction and "city" in cols
+        else ("any_value(city)" if "city" in cols else "NULL")
+    )
+    callee_city = (
+        "any_value(city) FILTER (WHERE direction = 'in')" if direction and "city" in cols else "NULL"
+    )
+    return f"""SELECT caller, callee, "start_at" AS ts, max(duration_s) AS dur,
+            {caller_imei} AS caller_imei, {callee_imei} AS callee_imei,
+            {caller_city} AS caller_city, {callee_city} AS callee_city
+        FROM calls WHERE {window_filter('"start_at"', window_days)} AND caller IS NOT NULL AND callee IS NOT NULL
+        GROUP BY caller, callee, "start_at" """
+
+
+def home_city_sql() -> str:
+    """Each number's home city: the city most of its own call records carry."""
+    return """SELECT number, mode(city) AS home_city FROM (
+            SELECT caller AS number, caller_city AS city FROM __num_calls WHERE caller_city IS NOT NULL
+            UNION ALL SELECT callee, callee_city FROM __num_calls WHERE callee_city IS NOT NULL)
+        GROUP BY number"""
+
+
+def outgoing_sql() -> str:
+    hour = "CAST(floor(epoch(ts) / 3600) AS BIGINT)"
+    return f"""WITH c AS (SELECT c.*, h.home_city AS callee_home FROM __num_calls c
+                       LEFT JOIN __num_home h ON h.number = c.callee),
+        per_callee AS (SELECT caller, callee, count(*) AS n FROM c GROUP BY caller, callee),
+        rep AS (SELECT caller, avg(CAST(n >= 2 AS INTEGER)) AS repeat_callee_share FROM per_callee GROUP BY caller),
+        back AS (SELECT p.caller, avg(CAST(r.caller IS NOT NULL AS INTEGER)) AS callback_share
+                 FROM per_callee p LEFT JOIN (SELECT DISTINCT caller, callee FROM __num_calls) r
+                   ON r.caller = p.callee AND r.callee = p.caller
+                 GROUP BY p.caller),
+        peak AS (SELECT caller, max(k) AS peak_hour_calls
+                 FROM (SELECT caller, {hour} AS h, count(*) AS k FROM c GROUP BY caller, h) GROUP BY caller),
+        city AS (SELECT caller, max(k) AS top_city_calls
+                 FROM (SELECT caller, callee_home, count(*) AS k FROM c WHERE callee_home IS NOT NULL
+                       GROUP BY caller, callee_home) GROUP BY caller)
+        SELECT c.caller AS number,
+            count(*) AS out_calls,
+            count(DISTINCT c.callee) AS distinct_callees,
+            {safe_div("count(DISTINCT c.callee)", "count(*)")} AS callee_per_call,
+            avg(CAST(c.dur < {SHORT_CALL_S} AS INTEGER)) AS short_call_share,
+            avg(c.dur) AS dur_mean_s,
+            median(c.dur) AS dur_median_s,
+            stddev_pop(c.dur) AS dur_std_s,
+            avg(CAST({is_night("c.ts")} AS INTEGER)) AS night_share,
+            count(DISTINCT CAST(floor(epoch(c.ts) / 86400) AS BIGINT)) AS active_days,
+            {safe_div("count(*)", "count(DISTINCT CAST(floor(epoch(c.ts) / 86400) AS BIGINT))")} AS calls_per_active_day,
+            count(DISTINCT c.callee_home) AS callee_cities,
+            {safe_div("any_value(city.top_city_calls)", "count(c.callee_home)")} AS top_city_share,
+            any_value(rep.repeat_callee_share) AS repeat_callee_share,
+            any_value(back.callback_share) AS callback_share,
+            any_value(peak.peak_hour_calls) AS peak_hour_calls
+        FROM c LEFT JOIN rep ON rep.caller = c.caller LEFT JOIN back ON back.caller = c.caller
+        LEFT JOIN peak ON peak.caller = c.caller LEFT JOIN city ON city.caller = c.caller
+        GROUP BY c.caller"""
+
+
+def incoming_sql() -> str:
+    return """SELECT callee AS number, count(*) AS in_calls, count(DISTINCT caller) AS distinct_callers
+        FROM __num_calls GROUP BY callee"""
+
+
+def devices_sql() -> str:
+    """Device–SIM relations: how many handsets a number uses, how many numbers share its handset."""
+    return """WITH use AS (SELECT DISTINCT caller AS number, caller_imei AS imei FROM __num_calls
+                         WHERE caller_imei IS NOT NULL
+                         UNION SELECT callee, callee_imei FROM __num_calls WHERE callee_imei IS NOT NULL),
+        per_imei AS (SELECT imei, count(DISTINCT number) AS sims FROM use GROUP BY imei)
+        SELECT u.number, count(DISTINCT u.imei) AS imeis, max(p.sims) AS max_sims_on_device
+        FROM use u JOIN per_imei p USING (imei) GROUP BY u.number"""
+
+
+def sms_sql(window_days: int | None) -> str:
+    return f"""WITH s AS (SELECT sender, receiver FROM sms WHERE {window_filter('"sent_at"', window_days)})
+        SELECT number, sum(sms_out) AS sms_out, sum(sms_receivers) AS sms_receivers, sum(sms_in) AS sms_in
+        FROM (SELECT sender AS number, count(*) AS sms_out, count(DISTINCT receiver) AS sms_receivers, 0 AS sms_in
+              FROM s GROUP BY sender
+              UNION ALL SELECT receiver, 0, 0, count(*) FROM s GROUP BY receiver)
+        GROUP BY number"""
+
+
+def cards_sql(cols: set[str]) -> str:
+    """Card age, cards per owner ID (一人多卡), recent openings, churn, shared activation device."""
+    live = "opened_at <= $as_of"
+    parts = ["c.number", f"min({days_between('$as_of', 'c.opened_at')}) AS card_age_days"]
+    joins = ""
+    if "owner_id" in cols:
+        closed = "closed_at IS NOT NULL AND closed_at <= $as_of" if "closed_at" in cols else "FALSE"
+        joins += f""" LEFT JOIN (SELECT owner_id, count(*) FILTER (WHERE NOT ({closed})) AS owner_cards,
+                count(*) FILTER (WHERE opened_at > $as_of - INTERVAL 30 DAY) AS owner_recent_cards,
+                count(*) FILTER (WHERE {closed}) AS owner_closed_cards
+              FROM phone_cards WHERE {live} AND owner_id IS NOT NULL GROUP BY owner_id) o
+              ON o.owner_id = c.owner_id"""
+        parts += [
+            "max(o.owner_cards) AS owner_cards",
+            "max(o.owner_recent_cards) AS owner_recent_cards",
+            "max(o.owner_closed_cards) AS owner_closed_cards",
+        ]
+    if "open_imei" in cols:
+        joins += f""" LEFT JOIN (SELECT open_imei, count(DISTINCT number) AS open_device_cards
+              FROM phone_cards WHERE {live} AND open_imei IS NOT NULL GROUP BY open_imei) d
+              ON d.open_imei = c.open_imei"""
+        parts.append("coalesce(max(d.open_device_cards), 1) AS open_device_cards")
+    if "card_type" in cols:
+        parts.append("max(CAST(c.card_type IN ('industry', 'iot') AS INTEGER)) AS is_industry_card")
+    return f"SELECT {', '.join(parts)} FROM phone_cards c {joins} WHERE c.{live} GROUP BY c.number"
+
+
+def _as_of(engine: Engine, as_of: datetime | None) -> datetime:
+    if as_of is not None:
+        return as_of
+    latest = engine.scalar('SELECT max("start_at") FROM calls')
+    if latest is None:
+        raise ValidationError("table 'calls' is empty: no number features can be computed", field="calls")
+    return latest
+
+
+def number_features(
+    engine: Engine, *, window_days: int | None = 30, as_of: datetime | None = None
+) -> pa.Table:
+    """One row per number (callers, SMS senders and registered cards) with every number feature."""
+    require_columns(engine, "calls", CALL_COLUMNS)
+    params: dict[str, Any] = {"as_of": _as_of(engine, as_of)}
+    call_cols = set(table_columns(engine, "calls"))
+    stages = [
+        ("__num_calls", calls_sql(window_days, call_cols)),
+        ("__num_home", home_city_sql()),
+        ("__num_out", outgoing_sql()),
+        ("__num_in", incoming_sql()),
+        ("__num_dev", devices_sql()),
+    ]
+    present = optional_tables(engine, ("sms", "phone_cards"))
+    if "sms" in present:
+        require_columns(engine, "sms", ("sender", "receiver", "sent_at"))
+        stages.append(("__num_sms", sms_sql(window_days)))
+    if "phone_cards" in present:
+        require_columns(engine, "phone_cards", ("number", "opened_at"))
+        stages.append(("__num_cards", cards_sql(set(table_columns(engine, "phone_cards")))))
+    for name, sql in stages:
+        materialise(engine, name, sql, params)
+    parts = [name for name, _ in stages if name not in ("__num_calls", "__num_home")]
+    universe = " UNION ".join(
+        ["SELECT number FROM __num_out"]
+        + [f"SELECT number FROM {t}" for t in parts if t in ("__num_sms", "__num_cards")]
+    )
+    selects = "".join(f", {t}.* EXCLUDE (number)" for t in parts)
+    joins = " ".join(f"LEFT JOIN {t} ON {t}.number = u.number" for t in parts)
+    outbound = safe_div(
+        "coalesce(__num_out.out_calls, 0)",
+        "coalesce(__num_out.out_calls, 0) + coalesce(__num_in.in_calls, 0)",
+    )
+    counts = [c for c in NUMBER_COUNTS if c != "sms_out" or "__num_sms" in parts]
+    counts = [c for c in counts if not c.startswith("sms_") or "__num_sms" in parts]
+    zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in counts)
+    return engine.query(
+        f"""SELECT * REPLACE ({zero}) FROM (WITH u AS ({universe})
+        SELECT u.number AS id{selects}, {outbound} AS outbound_share
+        FROM u {joins}) ORDER BY id"""
+    )

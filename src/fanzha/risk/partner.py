@@ -1,0 +1,205 @@
+"""A partner's raw transfer file in its own layout → the ``transfers`` table of the record contract.
+
+Banks and payment companies hand over transfer files with their own column names, decimal amounts in
+yuan (or dollars) and local times. :class:`TransferLayout` maps their columns; :func:`load_transfers`
+reads the file with the Engine (CSV, gzip CSV or Parquet), converts amounts to integer fen exactly
+(decimal arithmetic, never float) and times to UTC, and registers the result as ``transfers``.
+Rows that cannot be read are rejected with a count and an example, never silently dropped.
+Account identifiers are kept as the partner's own strings (trimmed): they are internal keys of the
+partner, not card numbers, so card-number normalisation does not apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from fanzha.engine.base import Engine
+from fanzha.errors import InputFileError, ValidationError
+
+
+@dataclass(frozen=True)
+class TransferLayout:
+    """Which partner column holds which contract field."""
+
+    from_col: str = "from_account"
+    to_col: str = "to_account"
+    amount_col: str = "amount_fen"
+    time_col: str = "at"
+    id_col: str | None = "transfer_id"
+    amount_unit: str = "fen"  # "fen" (integers) or "yuan" (decimals, × 100)
+    naive_utc_offset_hours: int = 8  # times without an offset are local Beijing time by default
+
+    def columns(self) -> tuple[str, ...]:
+        cols = (self.from_col, self.to_col, self.amount_col, self.time_col)
+        return cols + ((self.id_col,) if self.id_col else ())
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _reader(path: Path) -> str:
+    if not path.exists():
+        raise InputFileError(f"transfer file {path} does not exist; check the path")
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        return f"read_parquet({_lit(str(path))})"
+    if name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
+        return f"read_csv({_lit(str(path))}, all_varchar = true, header = true)"
+    raise InputFileError(f"{path}: unknown file type; give a .csv, .csv.gz or .parquet file")
+
+
+def read_table(engine: Engine, path: str | Path) -> pa.Table:
+    """Any CSV / Parquet file as an Arrow table (CSV values as text, so nothing is guessed)."""
+    return engine.query(f"SELECT * FROM {_reader(Path(path))}")
+
+
+def amount_fen_sql(col: str, unit: str) -> str:
+    """Exact conversion of a text or numeric amount column to integer fen."""
+    text = f"replace(trim(CAST({col} AS VARCHAR)), ',', '')"
+    if unit == "fen":
+        return f"TRY_CAST({text} AS BIGINT)"
+    if unit == "yuan":
+        return f"CAST(round(TRY_CAST({text} AS DECIMAL(38, 4)) * 100) AS BIGINT)"
+    raise ValidationError(f"amount unit {unit!r} is not 'fen' or 'yuan'", field="amount_unit", value=unit)
+
+
+def time_utc_sql(col: str, naive_offset_hours: int) -> str:
+    """Text or timestamp → TIMESTAMPTZ (UTC). Naive times are shifted by the partner's offset."""
+    text = f"trim(CAST({col} AS VARCHAR))"
+    aware = f"to_timestamp(epoch(TRY_CAST({text} AS TIMESTAMPTZ)))"
+    naive = f"to_timestamp(epoch(TRY_CAST({text} AS TIMESTAMP)) - {int(naive_offset_hours) * 3600})"
+    return (
+        f"CASE WHEN regexp_matches({text}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') THEN {aware} ELSE {naive} END"
+    )
+
+
+@dataclass
+class LoadReport:
+    """What happened to a partner file: rows read, rows kept, rows rejected per reason (with an example)."""
+
+    rows_read: int
+    rows_kept: int
+    rejected: dict[str, tuple[int, str | None]]
+
+    def summary(self) -> str:
+        parts = [f"{n} {reason} (e.g. {ex!r})" for reason, (n, ex) in self.rejected.items() if n]
+        kept = f"{self.rows_kept:,} of {self.rows_read:,} transfer rows kept"
+        return kept + (f"; rejected: {'; '.join(parts)}" if parts else "")
+
+
+_CHECKS = (
+    ("amount_fen IS NULL", "raw_amount", "amount is not a number in the stated unit (--amount-unit)"),
+    ("amount_fen <= 0", "raw_amount", "amount is not positive"),
+    ('"at" IS NULL', "raw_time", "time is not a date-time (ISO 8601 expected)"),
+    ("from_account IS NULL OR from_account = ''", "from_account", "from account is empty"),
+    ("to_account IS NULL OR to_account = ''", "to_account", "to account is empty"),
+    ("from_account = to_account", "from_account", "from account equals to account"),
+)
+
+
+def load_transfers(
+    engine: Engine,
+    path: str | Path,
+    layout: TransferLayout,
+    *,
+    name: str = "transfers",
+    max_reject_share: float = 0.01,
+) -> LoadReport:
+    """Read ``path`` with ``layout`` and register it as table ``name``.
+
+    Rows breaking the record contract (no amount, non-positive amount, no time, self-transfer) are
+    rejected and counted per reason in the report; more than ``max_reject_share`` of them is an
+    error, because then the column mapping is probably wrong.
+    """
+    source = _reader(Path(path))
+    present = engine.query(f"SELECT * FROM {source} LIMIT 0").column_names
+    missing = [c for c in layout.columns() if c not in present]
+    if missing:
+        raise InputFileError(
+            f"{path}: column(s) {', '.join(missing)} not found; the file has {', '.join(present)}. "
+            "Map them with --from-col/--to-col/--amount-col/--time-col/--id-col"
+        )
+    tid = (
+        f"trim(CAST({_q(layout.id_col)} AS VARCHAR))"
+        if layout.id_col
+        else "CAST(row_number() OVER () AS VARCHAR)"
+    )
+    raw = f"__raw_{name}"
+    engine.execute(
+        f"""CREATE OR REPLACE TEMP TABLE "{raw}" AS
+        SELECT {tid} AS transfer_id,
+               trim(CAST({_q(layout.from_col)} AS VARCHAR)) AS from_account,
+               trim(CAST({_q(layout.to_col)} AS VARCHAR)) AS to_account,
+               {amount_fen_sql(_q(layout.amount_col), layout.amount_unit)} AS amount_fen,
+               {time_utc_sql(_q(layout.time_col), layout.naive_utc_offset_hours)} AS "at",
+               CAST({_q(layout.amount_col)} AS VARCHAR) AS raw_amount,
+               CAST({_q(layout.time_col)} AS VARCHAR) AS raw_time
+        FROM {source}"""
+    )
+    total = int(engine.scalar(f'SELECT count(*) FROM "{raw}"'))
+    if total == 0:
+        raise InputFileError(f"{path}: the transfer file has no rows")
+    rejected: dict[str, tuple[int, str | None]] = {}
+    bad_any = " OR ".join(f"({c})" for c, _, _ in _CHECKS)
+    for condition, column, reason in _CHECKS:
+        row = engine.query(
+            f'SELECT count(*) AS n, any_value({column}) AS ex FROM "{raw}" WHERE {condition}'
+        ).to_pylist()[0]
+        rejected[reason] = (int(row["n"]), row["ex"])
+    engine.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {_q(name)} AS
+        SELECT transfer_id, from_account, to_account, amount_fen, "at", 'online' AS channel
+        FROM "{raw}" WHERE NOT coalesce({bad_any}, TRUE)"""
+    )
+    engine.execute(f'DROP TABLE "{raw}"')
+    kept = int(engine.scalar(f"SELECT count(*) FROM {_q(name)}"))
+    report = LoadReport(total, kept, rejected)
+    if total - kept > max_reject_share * total:
+        raise ValidationError(
+            f"{path}: too many rows rejected — {report.summary()}. Check the column mapping and --amount-unit",
+            field="transfers",
+        )
+    return report
+
+
+def load_labels(engine: Engine, path: str | Path, *, id_col: str, label_col: str) -> pa.Table:
+    """A labels file → ``id`` (string), ``label`` (0/1). Non-binary labels are a clear error."""
+    source = _reader(Path(path))
+    present = engine.query(f"SELECT * FROM {source} LIMIT 0").column_names
+    missing = [c for c in (id_col, label_col) if c not in present]
+    if missing:
+        raise InputFileError(
+            f"{path}: column(s) {', '.join(missing)} not found; the file has {', '.join(present)}. "
+            "Name them with --id-col / --label-col"
+        )
+    table = engine.query(
+        f"""SELECT trim(CAST({_q(id_col)} AS VARCHAR)) AS id,
+                   lower(trim(CAST({_q(label_col)} AS VARCHAR))) AS raw_label
+            FROM {source}"""
+    )
+    return labels_to_binary(table, str(path))
+
+
+_TRUE = {"1", "true", "t", "yes", "y", "1.0", "是"}
+_FALSE = {"0", "false", "f", "no", "n", "0.0", "否"}
+
+
+def labels_to_binary(table: pa.Table, where: str) -> pa.Table:
+    raw = table.column("raw_label").to_pylist()
+    bad = [v for v in raw if v not in _TRUE and v not in _FALSE]
+    if bad:
+        raise ValidationError(
+            f"{where}: {len(bad)} label value(s) are not yes/no (1/0, true/false), e.g. {bad[0]!r}",
+            field="label",
+            value=bad[0],
+        )
+    labels = pa.array([1 if v in _TRUE else 0 for v in raw], pa.int8())
+    return pa.table({"id": table.column("id"), "label": labels})

@@ -1,0 +1,179 @@
+"""Where a detector's rows come from: the lake, a simulator folder, a ready feature table, or a
+partner's raw transfer file — and where its labels come from. Shared by the CLI and the demo.
+
+``data`` may be:
+
+- ``lake``: the committed lake (``fanzha ingest``) — features are computed from the record tables;
+- a folder with one sub-folder per record kind (``fanzha simulate`` output) — same, and its
+  ``truth/`` gives labels when no labels file is given;
+- a CSV / Parquet file: a ready feature table (one row per id, e.g. the operator hand-over
+  ``numbers_train.csv``), or raw call records when it has the call columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fanzha.engine.base import Engine
+from fanzha.errors import InputFileError, NotFoundError, ValidationError
+from fanzha.risk.partner import TransferLayout, labels_to_binary, load_labels, load_transfers, read_table
+from fanzha.settings import Settings
+
+KINDS = ("numbers", "accounts")
+
+
+@dataclass
+class Rows:
+    """Feature rows ready for a detector, and labels when known."""
+
+    frame: pd.DataFrame
+    id_col: str
+    labels: np.ndarray | None = None
+    source: str = ""
+    note: str = ""
+
+    def labelled(self) -> np.ndarray:
+        if self.labels is None:
+            raise ValidationError(
+                f"no labels for {self.source}: give --label COL (feature table) or --labels FILE "
+                "(--id-col / --label-col)",
+                field="label",
+            )
+        return self.labels
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ValidationError(f"unknown target {kind!r}; choose numbers or accounts", value=kind)
+
+
+def features_from_tables(engine: Engine, kind: str, window_days: int | None) -> pd.DataFrame:
+    from fanzha.risk.features_accounts import account_features
+    from fanzha.risk.features_numbers import number_features
+
+    _check_kind(kind)
+    table = (
+        number_features(engine, window_days=window_days)
+        if kind == "numbers"
+        else account_features(engine, window_days=window_days)
+    )
+    return table.to_pandas()
+
+
+def attach_lake(engine: Engine, settings: Settings) -> list[str]:
+    try:
+        from fanzha.ingest.lake import attach_lake as attach
+    except ImportError as exc:  # the ingest area is optional for the risk area
+        raise NotFoundError("the lake is not available (fanzha.ingest is not installed)") from exc
+    kinds = attach(engine, settings)
+    if not kinds:
+        raise NotFoundError(f"the lake at {settings.lake} is empty; run `fanzha ingest` first")
+    return kinds
+
+
+def register_folder(engine: Engine, folder: Path) -> list[str]:
+    from fanzha.risk.evaluate import register_sim
+
+    kinds = register_sim(engine, folder)
+    if not kinds:
+        raise InputFileError(f"{folder} has no record-kind folders (calls/, transfers/ …) with Parquet files")
+    return kinds
+
+
+def truth_rows(frame: pd.DataFrame, folder: Path, kind: str) -> np.ndarray:
+    from fanzha.risk.evaluate import ACCOUNT_ROLES, NUMBER_ROLES, truth_labels
+
+    prefix, roles = ("phone", NUMBER_ROLES) if kind == "numbers" else ("account", ACCOUNT_ROLES)
+    truth = truth_labels(folder, prefix, roles)
+    return frame["id"].isin(set(truth["id"])).to_numpy(dtype=int)
+
+
+def join_labels(frame: pd.DataFrame, id_col: str, labels: pd.DataFrame, source: str) -> np.ndarray:
+    """Labels for the rows of ``frame``; ids without a label count as normal (0), and we say how many."""
+    known = dict(zip(labels["id"].astype(str), labels["label"].astype(int), strict=True))
+    ids = frame[id_col].astype(str)
+    matched = ids.isin(known.keys())
+    if not matched.any():
+        raise ValidationError(
+            f"none of the {len(ids)} ids in the data appears in the labels file {source}; check --id-col",
+            field="id",
+        )
+    return ids.map(known).fillna(0).to_numpy(dtype=int)
+
+
+def load_rows(
+    engine: Engine,
+    settings: Settings,
+    kind: str,
+    *,
+    data: str | None = None,
+    transfers: Path | None = None,
+    layout: TransferLayout | None = None,
+    id_col: str | None = None,
+    label_col: str | None = None,
+    labels_file: Path | None = None,
+    labels_id_col: str = "id",
+    labels_label_col: str = "label",
+    window_days: int | None = 30,
+) -> Rows:
+    """Feature rows (and labels, when given) for ``kind`` from one of the supported sources."""
+    _check_kind(kind)
+    note = ""
+    if transfers is not None:
+        if kind != "accounts":
+            raise ValidationError("--transfers is for accounts; numbers take --data", field="transfers")
+        report = load_transfers(engine, transfers, layout or TransferLayout())
+        note = report.summary()
+        frame, fid, source = features_from_tables(engine, kind, window_days), "id", str(transfers)
+    elif data is None:
+        raise ValidationError("give --data (lake, a folder or a file) or --transfers FILE", field="data")
+    elif data == "lake":
+        attach_lake(engine, settings)
+        frame, fid, source = features_from_tables(engine, kind, window_days), "id", f"lake {settings.lake}"
+    elif Path(data).is_dir():
+        register_folder(engine, Path(data))
+        frame, fid, source = features_from_tables(engine, kind, window_days), "id", data
+    elif Path(data).is_file():
+        table = read_table(engine, data)
+        if kind == "numbers" and {"caller", "callee", "start_at"} <= set(table.column_names):
+            engine.register("__calls_raw", table)
+            engine.execute(
+                "CREATE OR REPLACE TEMP TABLE calls AS SELECT * REPLACE (CAST(start_at AS TIMESTAMPTZ) AS start_at, "
+                "CAST(duration_s AS INTEGER) AS duration_s) FROM __calls_raw"
+            )
+            frame, fid, source = features_from_tables(engine, kind, window_days), "id", data
+        else:  # a ready feature table
+            frame, source = table.to_pandas(), data
+            fid = id_col or "id"
+            if fid not in frame.columns:
+                raise ValidationError(
+                    f"{data}: id column {fid!r} not found; name it with --id (columns: "
+                    f"{', '.join(frame.columns[:10])} …)",
+                    field=fid,
+                )
+    else:
+        raise InputFileError(f"--data {data!r} is neither 'lake', a folder nor a file")
+    if frame.empty:
+        raise ValidationError(f"{source}: no rows to work on (empty table or window)")
+    labels = None
+    if labels_file is not None:
+        table = load_labels(engine, labels_file, id_col=labels_id_col, label_col=labels_label_col)
+        labels = join_labels(frame, fid, table.to_pandas(), str(labels_file))
+    elif label_col is not None:
+        if label_col not in frame.columns:
+            raise ValidationError(f"{source}: label column {label_col!r} not found", field=label_col)
+        import pyarrow as pa
+
+        raw = pa.table(
+            {"id": frame[fid].astype(str), "raw_label": frame[label_col].astype(str).str.strip().str.lower()}
+        )
+        labels = labels_to_binary(raw, source).column("label").to_numpy()
+        frame = frame.drop(columns=[label_col])
+    elif data is not None and Path(data).is_dir() and (Path(data) / "truth").is_dir():
+        labels = truth_rows(frame, Path(data), kind)
+        note = (note + "; " if note else "") + "labels from the simulator's truth/ (train on your own labels)"
+    return Rows(frame, fid, labels, source, note)

@@ -176,8 +176,22 @@ def client_process(port: int, reqs: list[bytes], connections: int, seconds: floa
         pass
     # warm-up (not measured): first requests pay for imports and caches
     asyncio.run(_drive(port, reqs[: min(2000, len(reqs) // 10)], connections, 5.0))
+    out.put("start")
     lat, errors, elapsed = asyncio.run(_drive(port, reqs, connections, seconds))
     out.put((lat, errors, elapsed))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (uvicorn workers), from /proc (Linux)."""
+    total = 0.0
+    try:
+        pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+        for p in pids:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return total
 
 
 def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 300.0) -> None:
@@ -222,7 +236,10 @@ def main() -> None:
         q: mp.Queue = mp.Queue()
         client = mp.Process(target=client_process, args=(port, reqs, args.connections, args.seconds, q))
         client.start()
+        assert q.get(timeout=180) == "start"
+        cpu0 = _cpu_seconds(proc.pid)
         lat, errors, elapsed = q.get(timeout=args.seconds + 120)
+        server_cpu = _cpu_seconds(proc.pid) - cpu0
         client.join()
         lat.sort()
         n = len(lat)
@@ -238,6 +255,12 @@ def main() -> None:
             f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms   (target p99 ≤ {TARGET_P99_MS:.0f} ms; "
             f"ratio {p99 / TARGET_P99_MS:.2f}, lower is better)"
         )
+        if server_cpu > 0:
+            per_cpu = n / server_cpu
+            print(
+                f"server CPU {server_cpu:.2f} s for {n:,} decisions = {per_cpu:,.0f} decisions per CPU-second, "
+                f"{1e6 / per_cpu:.0f} µs each (what one dedicated core sustains; ratio {per_cpu / TARGET_RPS:.2f})"
+            )
     finally:
         if proc is not None:
             proc.terminate()

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from fanzha import __version__
 from fanzha.api import errors
+from fanzha.api.fastpath import FastDecisions
 from fanzha.api.routers import admin, decide, lookup, party, rules
 from fanzha.api.service import DecisionService, ServiceOptions
 from fanzha.settings import Settings, get_settings
@@ -48,6 +49,7 @@ def create_app(
     errors.install(app)
     for module in (decide, lookup, party, rules, admin):
         app.include_router(module.router)
+    app.add_middleware(FastDecisions)
     return app
 
 

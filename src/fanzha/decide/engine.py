@@ -18,7 +18,7 @@ from typing import Any
 from fanzha.decide import features as fx
 from fanzha.decide.features import CallEvent, Event, PaymentEvent, Scorer, SmsEvent
 from fanzha.decide.rulebook import RuleBook
-from fanzha.decide.ruleset import RANK, Rule, RuleSet
+from fanzha.decide.ruleset import OUTCOMES, RANK, Rule, RuleSet
 from fanzha.decide.state import RiskState
 
 _counter = itertools.count(1)
@@ -73,34 +73,33 @@ def _value(rule: Rule, feats: dict[str, Any]) -> Any:
 
 def evaluate(rules: RuleSet, event: str, feats: dict[str, Any], amount_fen: int | None = None) -> Verdict:
     """Apply one rule set to computed features (no state change): the heart of live and shadow."""
-    fired = [r for r in rules.by_event[event] if r.fires(feats)]
     keep = 1.0
     floor = 0
-    ceiling = RANK["block"]
+    ceiling = 3
     override: str | None = None
     forced_tier: str | None = None
-    for r in fired:
+    reasons: list[dict[str, Any]] = []
+    for r in rules.by_event[event]:
+        if not r.fires(feats):
+            continue
         keep *= 1.0 - r.weight
-        if r.floor:
+        if r.floor is not None:
             floor = max(floor, RANK[r.floor])
-        if r.ceiling:
+        if r.ceiling is not None:
             ceiling = min(ceiling, RANK[r.ceiling])
-        if r.override and override is None:
+        if r.override is not None and override is None:
             override = r.override
-        if r.delay_tier:
+        if r.delay_tier is not None:
             forced_tier = r.delay_tier
+        reasons.append({"code": r.code, "message": r.message, "value": _value(r, feats), "weight": r.weight})
     score = 1.0 - keep
     if override is not None:
         outcome = override
         score = 1.0 if override == "block" else (0.0 if override == "proceed" else score)
     else:
-        rank = min(max(RANK[rules.band_outcome(score)], floor), ceiling)
-        outcome = next(k for k, v in RANK.items() if v == rank)
+        outcome = OUTCOMES[min(max(RANK[rules.band_outcome(score)], floor), ceiling)]
     if event == "call" and outcome == "delay":  # a call cannot wait: the callee gets a flash warning instead
         outcome = "warn"
-    reasons = [
-        {"code": r.code, "message": r.message, "value": _value(r, feats), "weight": r.weight} for r in fired
-    ]
     minutes, tier = 0, None
     if outcome == "delay" and event == "payment":
         chosen = rules.tier(score, amount_fen, forced_tier)
@@ -133,6 +132,7 @@ class DecisionEngine:
         self.on_warning = on_warning
         self.on_shadow = on_shadow
         self.keep_features = keep_features
+        self._versions_cache: dict[tuple[Any, ...], dict[str, str]] = {}
 
     # public entry points ------------------------------------------------------------------------
     def decide(self, ev: Event) -> Decision:
@@ -182,11 +182,20 @@ class DecisionEngine:
 
     # internals ------------------------------------------------------------------------------------
     def _versions(self, live: RuleSet, kind: str) -> dict[str, str]:
-        versions = {"rules": live.label, **self.state.versions()}
+        # the same dict is shared by decisions until a snapshot changes (responses only read it)
+        st = self.state
+        key = (live.label, kind, id(st.lists), id(st.scores), id(st.directory), st.lists.version)
+        cached = self._versions_cache.get(key)
+        if cached is not None:
+            return cached
+        if len(self._versions_cache) > 64:
+            self._versions_cache.clear()
+        versions = {"rules": live.label, **st.versions()}
         if kind == "sms" and "text" in self.model_versions:
             versions["text_model"] = self.model_versions["text"]
         if kind == "url" and "url" in self.model_versions:
             versions["url_model"] = self.model_versions["url"]
+        self._versions_cache[key] = versions
         return versions
 
     def _learn(self, ev: Event, d: Decision, feats: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ the security scheme and the response model, so clients and schemathesis see the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -61,15 +61,23 @@ def _parse(model: type[BaseModel], body: bytes) -> Any:
         ) from None
 
 
+# path → handler; the fast-path middleware (fanzha.api.fastpath) dispatches these before routing
+HOT: dict[str, Callable[[Request, DecisionService], Awaitable[FastJSON]]] = {}
+
+
 def _fast_route(
     path: str, model: type[BaseModel], permission: str, to_event: Callable[[Any], Event], summary: str
 ) -> None:
-    async def endpoint(request: Request) -> FastJSON:
-        service: DecisionService = request.app.state.service
+    async def handle(request: Request, service: DecisionService) -> FastJSON:
         who = authorize(request, service, permission)
         d = service.engine.decide(to_event(_parse(model, await request.body())))
         service.audit_decision(who, d)
         return FastJSON(d.public())
+
+    async def endpoint(request: Request) -> FastJSON:
+        return await handle(request, request.app.state.service)
+
+    HOT[router.prefix + path] = handle
 
     endpoint.__name__ = f"decide_{path.strip('/')}"
     schema = model.model_json_schema()

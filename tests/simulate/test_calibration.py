@@ -78,6 +78,7 @@ def test_report_of_a_run(small_city: SimResult) -> None:
     assert report["episodes"] == small_city.episodes
     assert report["cases"] == small_city.cases
     assert {r["name"] for r in report["targets"]} == {t.name for t in TARGETS}
+    assert 0 < report["fraud_share_of_records"]["calls"] < 0.1
     console = Console(record=True, width=120)
     print_report(report, console)
     assert "刷单返利" in console.export_text()

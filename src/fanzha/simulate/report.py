@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fanzha.taxonomy import fraud_types
@@ -72,7 +73,12 @@ def calibration(sim_dir: Path) -> dict[str, Any]:
         .reset_index()
         .sort_values("episodes", ascending=False)
     )
+    fraud_share = {}
+    for name in ("calls", "sms", "transfers", "withdrawals"):
+        col = pq.read_table(sim_dir / "truth" / f"{name}.parquet", columns=["is_fraud"]).column("is_fraud")
+        fraud_share[name] = float(pc.mean(pc.cast(col, "int8")).as_py() or 0.0) if len(col) else 0.0
     return {
+        "fraud_share_of_records": fraud_share,
         "episodes": len(ep),
         "cases": len(reported),
         "loss_fen": int(ep["loss_fen"].sum()),
@@ -109,6 +115,8 @@ def print_report(report: dict[str, Any], console: Any) -> None:
             f"{r['loss_fen'] / 100:,.0f}",
         )
     console.print(types)
+    shares = ", ".join(f"{k} {v:.1%}" for k, v in report["fraud_share_of_records"].items())
+    console.print(f"fraud-related share of records (hidden in normal traffic): {shares}")
     console.print(
         f"{report['episodes']} episodes, {report['cases']} reported cases, total loss "
         f"{report['loss_fen'] / 100:,.0f} yuan, median {report['median_loss_fen'] / 100:,.0f} yuan"

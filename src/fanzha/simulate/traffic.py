@@ -50,7 +50,7 @@ class Rates:
     family_transfers: float = 0.03
     bills: float = 0.03
     platform_payouts: float = 0.015
-    withdrawals: float = 0.008
+    withdrawals: float = 0.015
 
 
 class Traffic:

@@ -13,8 +13,8 @@ A dealer has many people open phone cards and bank accounts for him, usually wit
    and the person whose accounts paid several of the cluster's owners around the opening dates
    (``pays_farmers``, the card fee: from a day before the first to a week after the last opening;
    only into the farmers' older own accounts (opened before the batch), not the sold ones, which
-   victims pay once they are mules; farmers of any suspicious cluster and victims of reported cases
-   are never payer candidates).
+   victims pay once they are mules; farmers of any suspicious cluster, victims of reported cases and
+   anyone who paid an account used by fraud — an unreported victim — are never payer candidates).
    Farmers themselves are excluded as organisers unless the evidence is overwhelming (they own
    items in the cluster *and* are its device user).
 
@@ -74,9 +74,10 @@ def find_clusters(engine: Engine, config: DealerConfig, fraud_items: list[str] |
     """Suspicious opening clusters: ``cluster, signal, n_owners, n_items, n_fraud_items, owners, items``."""
     engine.register("__fraud_items", pd.DataFrame({"item": list(fraud_items or [])}, dtype=object))
     burst = int(config.burst_minutes)
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE __fraud_all AS {_fraud_items_sql(engine)}")
     sql = f"""
         WITH items AS ({_items_sql(engine)}),
-             fraud AS ({_fraud_items_sql(engine)}),
+             fraud AS (SELECT item FROM __fraud_all),
              keyed AS (
                SELECT 'device:' || device AS cluster, 'same_device' AS signal, * FROM items WHERE device IS NOT NULL
                UNION ALL
@@ -132,6 +133,8 @@ def _candidates(engine: Engine, clusters: pd.DataFrame, config: DealerConfig) ->
                   AND pa.account_type = 'personal'
                   AND fa.opened_at < w.first_opened - INTERVAL 1 DAY
                   AND 'id:' || pa.owner_id NOT IN (SELECT farmer FROM __members)
+                  AND pa.account_no NOT IN (SELECT p.from_account FROM transfers p
+                                            WHERE 'account:' || p.to_account IN (SELECT item FROM __fraud_all))
                   AND t."at" BETWEEN w.first_opened - INTERVAL 1 DAY AND w.last_opened + INTERVAL 7 DAY
                   {"AND pa.owner_id NOT IN (SELECT victim_id FROM cases)" if engine.has_table("cases") else ""}
                 GROUP BY ALL HAVING count(DISTINCT m.farmer) >= {int(config.min_paid_farmers)}"""

@@ -87,11 +87,12 @@ def run(ctx: Any) -> None:
 
 def _engine(ctx: Any, open_records: Any, register_folder: Any) -> Any:
     from fanzha.engine import get_engine
-    from fanzha.errors import NotFoundError
+    from fanzha.errors import FanzhaError
 
     try:
         return open_records(ctx.settings)  # the lake, when the ingest step landed the city
-    except NotFoundError:
+    except FanzhaError as exc:  # no lake (ingest step absent) or an unreadable one: the simulator files
+        ctx.console.print(f"[dim]reading the simulator output {ctx.sim_dir} ({str(exc)[:100]})[/]")
         engine = get_engine(ctx.settings)
         register_folder(engine, ctx.sim_dir)
         return engine

@@ -9,9 +9,9 @@ Steps (all set-based: SQL through the Engine, then int32 arrays):
 2. *hub suppression*: an identifier is a hub, and links nothing, when it is on the allow list
    (customer-service numbers, popular domains, platform accounts), when its account is a payment
    platform's pooled or merchant account, or when its degree — distinct neighbours in the *whole*
-   entity graph, calls and transfers included — exceeds the limit for its type
-   (:attr:`LinkConfig.max_degree`). A gang's number reaches tens of victims; a bank's hotline
-   reaches everybody;
+   entity graph, transfers included, and for phones the distinct numbers that called or texted it —
+   exceeds the limit for its type (:attr:`LinkConfig.max_degree`). A bank's hotline is called by
+   everybody; a SIM-farm number calls everybody but is called back by few;
 3. connected components (:func:`fanzha.graph.components.connected_components`): every component
    with two or more cases is a group;
 4. evidence: one breadth-first search from all group roots at once gives, for each case, the path to
@@ -61,15 +61,41 @@ DEFAULT_MAX_DEGREE = {
     "device": 300,
     "ip": 60,
 }
-# never link through these: hotlines, national platforms and their domains (extend with a file)
+# never link through these: service hotlines (95xxx/96xxx), carriers, SMS service ports (106…),
+# and national platforms' domains with their subdomains (extend with an allow-list file)
+POPULAR_DOMAINS = (
+    "taobao.com",
+    "tmall.com",
+    "jd.com",
+    "qq.com",
+    "douyin.com",
+    "pinduoduo.com",
+    "meituan.com",
+    "12306.cn",
+    "baidu.com",
+    "alipay.com",
+    "gov.cn",
+    "sf-express.com",
+    "icbc.com.cn",
+    "ccb.com",
+    "boc.cn",
+    "abchina.com",
+    "bankcomm.com",
+    "cmbchina.com",
+    "weibo.com",
+    "xiaohongshu.com",
+)
 DEFAULT_ALLOW = (
     "phone:95*",
     "phone:96*",
+    "phone:106*",
     "phone:10086",
     "phone:10010",
     "phone:10000",
     "phone:110",
     "phone:12110",
+    "phone:96110",
+    *(p for d in POPULAR_DOMAINS for p in (f"url:{d}", f"url:*.{d}")),
 )
 
 
@@ -107,7 +133,8 @@ class LinkResult:
     n_edges: int = 0
 
 
-def _hub_sql(config: LinkConfig, has_accounts: bool) -> str:
+def _hub_sql(config: LinkConfig, tables: set[str]) -> str:
+    has_accounts = "accounts" in tables
     limits = ", ".join(f"('{t}', {int(limit)})" for t, limit in sorted(config.max_degree.items()))
     limits = limits or "('', 0)"
     typed = ""
@@ -117,9 +144,16 @@ def _hub_sql(config: LinkConfig, has_accounts: bool) -> str:
             "UNION ALL SELECT 'account:' || account_no, 0, 'account_type:' || account_type FROM accounts "
             f"WHERE account_type IN ({kinds})"
         )
+    # contacts count inbound only: a hotline is called by everybody; a SIM-farm number calls everybody
+    inbound = ""
+    if "calls" in tables:
+        inbound += "UNION ALL SELECT DISTINCT 'phone:' || callee, 'phone:' || caller FROM calls "
+    if "sms" in tables:
+        inbound += "UNION ALL SELECT DISTINCT 'phone:' || receiver, 'phone:' || sender FROM sms "
     return f"""
-        WITH ends AS (SELECT src AS node, dst AS other FROM entity_edges
-                      UNION ALL SELECT dst, src FROM entity_edges),
+        WITH ends AS (SELECT src AS node, dst AS other FROM entity_edges WHERE kind NOT IN ('call', 'sms_contact')
+                      UNION ALL SELECT dst, src FROM entity_edges WHERE kind NOT IN ('call', 'sms_contact')
+                      {inbound}),
              deg AS (SELECT node, count(DISTINCT other) AS degree FROM ends
                      WHERE node NOT LIKE 'case:%' GROUP BY node),
              lim AS (SELECT * FROM (VALUES {limits}) AS v(node_type, max_degree))
@@ -132,7 +166,7 @@ def _hub_sql(config: LinkConfig, has_accounts: bool) -> str:
 
 def find_hubs(engine: Engine, config: LinkConfig) -> pd.DataFrame:
     """Identifiers that must not link cases: ``node, degree, reason``."""
-    hubs = engine.frame(_hub_sql(config, engine.has_table("accounts")))
+    hubs = engine.frame(_hub_sql(config, set(engine.tables())))
     if config.allow:
         nodes = engine.query("SELECT DISTINCT src AS n FROM entity_edges UNION SELECT dst FROM entity_edges")
         keys = pd.Series(nodes.column(0).to_numpy(zero_copy_only=False), dtype=object)

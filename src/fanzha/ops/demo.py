@@ -196,7 +196,8 @@ def _warnings(
             true_victims += task.person_id in first_paid
             continue
         contact = start + timedelta(minutes=3 + rng.randint(0, 25))
-        W.transition(store, wid, "contacted", actor, channel="call", now=contact)
+        channel = rng.choice([c["channel"] for c in task.channels if c["target_kind"] == "person"])
+        W.transition(store, wid, "contacted", actor, channel=channel, now=contact)
         paid = first_paid.get(task.person_id)
         if paid is None:
             W.transition(
@@ -436,6 +437,14 @@ def run(ctx: DemoContext) -> None:
         if r.effectiveness is not None
     )
     ctx.console.print(f"dissuasion effectiveness by tier: {rates or 'n/a'}")
+    by_channel = ", ".join(
+        f"{c} {r.effectiveness:.0%}"
+        for c, r in sorted(stats.by_channel.items())
+        if r.effectiveness is not None
+    )
+    ctx.console.print(f"by contact channel: {by_channel or 'n/a'}")
+    waits = ", ".join(f"{t} {m['median']:.0f} min" for t, m in sorted(stats.minutes_to_contact.items()))
+    ctx.console.print(f"median time to contact: {waits or 'n/a'}")
     check = verify(store)
     ctx.console.print(f"audit log: {check.rows:,} rows, chain {'intact' if check.ok else 'BROKEN'}")
     ctx.results["ops"] = {

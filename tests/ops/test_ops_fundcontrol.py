@@ -360,3 +360,32 @@ def test_extend_after_the_term_ran_out_is_refused_even_before_tick(store: Store,
     late = frz.expires_at + timedelta(minutes=1)
     with pytest.raises(StateError, match="a lapsed freeze cannot be extended"):
         issue(store, actor, "ext", "extend", None, parent_id="frz", now=late)
+
+
+def test_escalation_with_the_graph_trace(store: Store, actor: Actor) -> None:
+    """Next hops from fanzha.graph.trace.trace_funds (skipped while the graph area is absent)."""
+    trace = pytest.importorskip("fanzha.graph.trace")
+    victim_acc, third = "6217000000000000001", "6217000000000000003"
+    transfers = pd.DataFrame(
+        {
+            "transfer_id": ["t0", "t1", "t2"],
+            "from_account": [victim_acc, ACC, ACC],
+            "to_account": [ACC, NEXT, third],
+            "amount_fen": [100_000, 70_000, 20_000],
+            "at": pd.to_datetime([T0, T0 + timedelta(minutes=5), T0 + timedelta(minutes=6)], utc=True),
+        }
+    )
+    withdrawals = pd.DataFrame({"withdrawal_id": [], "account": [], "amount_fen": [], "at": []})
+    withdrawals["at"] = pd.to_datetime(withdrawals["at"], utc=True)
+    withdrawals["amount_fen"] = withdrawals["amount_fen"].astype("int64")
+    result = trace.trace_funds(
+        transfers, withdrawals, pd.DataFrame({"victim_id": ["v1"], "transfer_id": ["t0"]})
+    )
+    hops = F.next_hops_from_trace(result.flows, ACC, victim_ids=["v1"])
+    assert hops == [
+        {"account": NEXT, "bank": None, "amount_fen": 70_000},
+        {"account": third, "bank": None, "amount_fen": 20_000},
+    ]
+    executed(store, actor, "stop", kind="stop_payment", held=10_000, amount=100_000, moved_on_fen=90_000)
+    children = F.escalate(store, "stop", actor, next_hops=hops, now=T0)
+    assert [(c.account, c.amount_fen, c.hop) for c in children] == [(NEXT, 70_000, 1), (third, 20_000, 1)]

@@ -1,105 +1,10 @@
-"""Hand-made record sets with known feature values (golden tests) for the risk area."""
+"""Fixtures of the risk tests: engines loaded with the hand-made record sets of records.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import pyarrow as pa
 import pytest
 
-AS_OF = datetime(2026, 1, 10, tzinfo=UTC)
-A, B, C, D, E, F, G, H = (f"1380000000{i}" for i in range(1, 9))
-I1, I2 = "86000000000001", "86000000000002"
-
-
-def t(day: int, hour: int, minute: int = 0, month: int = 1, year: int = 2026) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
-
-
-def calls_table() -> pa.Table:
-    rows = [
-        (A, B, t(9, 10), 5, "out", "成都", I1),
-        (A, C, t(9, 11), 8, "out", "成都", I1),
-        (A, D, t(9, 17), 100, "out", "成都", I1),  # 01:00 Beijing time: a night call
-        (A, B, t(9, 12), 20, "out", "成都", I1),
-        (B, A, t(9, 13), 30, "out", "绵阳", I2),
-        (A, B, t(9, 10), 5, "in", "绵阳", I2),  # the first call again, recorded on B's side
-        (E, F, t(9, 10), 60, "out", "成都", I1),  # E shares A's handset: a SIM farm of 2
-        (A, C, t(1, 10, month=12, year=2025), 50, "out", "成都", I1),  # outside the 30-day window
-    ]
-    names = ("caller", "callee", "start_at", "duration_s", "direction", "city", "imei")
-    cols = list(zip(*rows, strict=True))
-    types = [
-        pa.string(),
-        pa.string(),
-        pa.timestamp("us", tz="UTC"),
-        pa.int32(),
-        pa.string(),
-        pa.string(),
-        pa.string(),
-    ]
-    return pa.table({n: pa.array(c, ty) for n, c, ty in zip(names, cols, types, strict=True)})
-
-
-def cards_table() -> pa.Table:
-    return pa.table(
-        {
-            "number": [A, G, H, B],
-            "owner_id": ["X", "X", "X", "Y"],
-            "card_type": ["personal", "personal", "iot", "personal"],
-            "opened_at": pa.array(
-                [t(5, 0), t(1, 0, month=6, year=2025), t(1, 0, year=2025), t(1, 0, year=2024)],
-                pa.timestamp("us", tz="UTC"),
-            ),
-            "closed_at": pa.array(
-                [None, None, t(1, 0, month=12, year=2025), None], pa.timestamp("us", tz="UTC")
-            ),
-            "open_imei": [I1, None, None, I2],
-        }
-    )
-
-
-def sms_table() -> pa.Table:
-    return pa.table(
-        {
-            "sender": [A, A, A, B],
-            "receiver": [B, C, C, A],
-            "sent_at": pa.array([t(9, 1), t(9, 2), t(9, 3), t(9, 4)], pa.timestamp("us", tz="UTC")),
-            "text": ["x"] * 4,
-        }
-    )
-
-
-def transfers_table() -> pa.Table:
-    rows = [
-        ("t1", "V1", "M", 10_000, t(9, 10, 0)),
-        ("t2", "V2", "M", 20_000, t(9, 10, 30)),
-        ("t3", "M", "N", 29_000, t(9, 10, 40)),  # 10 minutes after t2: 快进快出
-        ("t4", "N", "P", 28_000, t(9, 20, 0)),  # 9 h 20 min after t3
-        ("t5", "P", "M", 1_000, t(9, 21, 0)),  # closes the cycle M → N → P → M
-    ]
-    ids, src, dst, amt, at = zip(*rows, strict=True)
-    return pa.table(
-        {
-            "transfer_id": list(ids),
-            "from_account": list(src),
-            "to_account": list(dst),
-            "amount_fen": pa.array(amt, pa.int64()),
-            "at": pa.array(at, pa.timestamp("us", tz="UTC")),
-            "channel": ["mobile"] * len(ids),
-        }
-    )
-
-
-def accounts_table() -> pa.Table:
-    return pa.table(
-        {
-            "account_no": ["V1", "V2", "M", "N", "P", "Q"],
-            "bank": ["icbc", "icbc", "abc", "ccb", "ccb", "abc"],
-            "owner_id": ["o1", "o2", "o3", "o3", "o4", "o3"],
-            "opened_at": pa.array([t(1, 0, year=2020)] * 2 + [t(1, 0)] * 4, pa.timestamp("us", tz="UTC")),
-        }
-    )
+from .records import accounts_table, calls_table, cards_table, sms_table, transfers_table
 
 
 @pytest.fixture

@@ -201,13 +201,13 @@ def flagged_sql() -> str:
     return f"""SELECT n.account,
         {
         safe_div(
-            "sum(t.amt) FILTER (WHERE t.dst = n.account AND fs.account IS NOT NULL)",
+            "coalesce(sum(t.amt) FILTER (WHERE t.dst = n.account AND fs.account IS NOT NULL), 0)",
             "sum(t.amt) FILTER (WHERE t.dst = n.account)",
         )
     } AS in_from_flagged_share,
         {
         safe_div(
-            "sum(t.amt) FILTER (WHERE t.src = n.account AND fd.account IS NOT NULL)",
+            "coalesce(sum(t.amt) FILTER (WHERE t.src = n.account AND fd.account IS NOT NULL), 0)",
             "sum(t.amt) FILTER (WHERE t.src = n.account)",
         )
     } AS out_to_flagged_share

@@ -125,7 +125,7 @@ def load_transfers(
     if missing:
         raise InputFileError(
             f"{path}: column(s) {', '.join(missing)} not found; the file has {', '.join(present)}. "
-            "Map them with --from-col/--to-col/--amount-col/--time-col/--id-col"
+            "Map them with --from-col/--to-col/--amount-col/--time-col/--tx-id-col"
         )
     tid = (
         f"trim(CAST({_q(layout.id_col)} AS VARCHAR))"

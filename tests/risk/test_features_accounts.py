@@ -1,0 +1,87 @@
+"""Account features on a hand-made transfer set (V1, V2 → M → N → P → M)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from fanzha.errors import ValidationError
+from fanzha.risk.features_accounts import account_features
+
+from .records import AS_OF, transfers_table
+
+
+@pytest.fixture
+def rows(account_engine):  # type: ignore[no-untyped-def]
+    return account_features(account_engine, as_of=AS_OF).to_pandas().set_index("id")
+
+
+def test_flows_of_the_mule(rows) -> None:  # type: ignore[no-untyped-def]
+    m = rows.loc["M"]
+    assert (m.in_n, m.out_n, m.in_amt_fen, m.out_amt_fen) == (3, 1, 31_000, 29_000)
+    assert (m.in_cp, m.out_cp) == (3, 1)
+    assert m.pass_through_ratio == pytest.approx(29_000 / 31_000)
+    assert m.out_within_1h_share == pytest.approx(1.0)  # t3 leaves 10 minutes after t2 arrived
+    assert m.dwell_median_h == pytest.approx(10 / 60)
+    assert m.in_leaves_1d_share == pytest.approx(30_000 / 31_000)  # t5 arrives after the last out
+    assert m.night_share == pytest.approx(0.25)  # t5 at 21:00 UTC is 05:00 Beijing time
+
+
+def test_dwell_of_the_second_layer(rows) -> None:  # type: ignore[no-untyped-def]
+    n = rows.loc["N"]
+    assert n.out_within_1h_share == 0.0
+    assert n.out_within_1d_share == pytest.approx(1.0)
+    assert n.dwell_median_h == pytest.approx(9 + 20 / 60)
+    assert rows.loc["V1"].out_before_any_in_share == pytest.approx(1.0)
+
+
+def test_graph_structure(rows) -> None:  # type: ignore[no-untyped-def]
+    assert rows.loc["M"].cycle3_cp == 1 and rows.loc["N"].cycle3_cp == 1
+    assert rows.loc["V1"].cycle3_cp == 0
+    assert rows.loc["M"].out_to_relay_share == pytest.approx(1.0)  # N passes its money on within a day
+    assert rows.loc["M"].reciprocal_cp == 0
+    assert rows.loc["N"].in2_degree == 3  # its payer M receives from 3 accounts
+
+
+def test_account_table_features(rows) -> None:  # type: ignore[no-untyped-def]
+    m = rows.loc["M"]
+    assert m.accounts_per_owner == 3
+    assert m.in_crossbank_share == pytest.approx(1.0) and m.out_crossbank_share == pytest.approx(1.0)
+    assert m.crossbank_relay == 1
+    assert m.account_age_days == pytest.approx(9.0)
+    q = rows.loc["Q"]  # an account without transfers is still scored, with zero counts
+    assert (q.in_n, q.out_n, q.in_amt_fen) == (0, 0, 0)
+
+
+def test_withdrawals_and_flagged(account_engine) -> None:  # type: ignore[no-untyped-def]
+    from .records import t
+
+    account_engine.register(
+        "withdrawals",
+        pa.table(
+            {
+                "withdrawal_id": ["w1", "w2", "w3"],
+                "account": ["P", "P", "P"],
+                "amount_fen": pa.array([5_000, 6_000, 7_000], pa.int64()),
+                "at": pa.array([t(9, 22), t(9, 23), t(9, 23, 30)], pa.timestamp("us", tz="UTC")),
+                "atm_id": ["a1", "a2", "a2"],
+                "location": ["510104", "510105", "510105"],
+            }
+        ),
+    )
+    account_engine.register("flagged_accounts", pa.table({"account": ["N"]}))
+    rows = account_features(account_engine, as_of=AS_OF).to_pandas().set_index("id")
+    p = rows.loc["P"]
+    assert (p.withdrawal_n, p.withdrawal_amt_fen, p.withdrawal_places, p.withdrawal_atms) == (3, 18_000, 2, 2)
+    assert rows.loc["M"].out_to_flagged_share == pytest.approx(1.0)
+    assert p.in_from_flagged_share == pytest.approx(1.0)
+    assert rows.loc["M"].in_from_flagged_share == pytest.approx(0.0)
+
+
+def test_bad_transfer_tables(engine) -> None:  # type: ignore[no-untyped-def]
+    engine.register("transfers", transfers_table().drop_columns(["amount_fen"]))
+    with pytest.raises(ValidationError, match="amount_fen"):
+        account_features(engine, as_of=AS_OF)
+    engine.register("transfers", transfers_table().slice(0, 0))
+    with pytest.raises(ValidationError, match="empty"):
+        account_features(engine)

@@ -1,0 +1,70 @@
+"""Number features on a hand-made record set: every value below was worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from fanzha.errors import NotFoundError, ValidationError
+from fanzha.risk.features_numbers import number_features
+
+from .records import AS_OF, A, B, C, E, G, H, calls_table
+
+
+@pytest.fixture
+def rows(number_engine):  # type: ignore[no-untyped-def]
+    table = number_features(number_engine, as_of=AS_OF).to_pandas()
+    return table.set_index("id")
+
+
+def test_call_aggregates_of_a(rows) -> None:  # type: ignore[no-untyped-def]
+    a = rows.loc[A]
+    assert a.out_calls == 4  # the December call is outside the 30-day window; the B-side copy is deduplicated
+    assert a.distinct_callees == 3
+    assert a.callee_per_call == pytest.approx(0.75)
+    assert a.short_call_share == pytest.approx(0.5)  # 5 s and 8 s of 5, 8, 100, 20
+    assert a.dur_mean_s == pytest.approx(33.25)
+    assert a.dur_median_s == pytest.approx(14.0)
+    assert a.night_share == pytest.approx(0.25)  # 17:00 UTC = 01:00 Beijing
+    assert a.repeat_callee_share == pytest.approx(1 / 3)
+    assert a.callback_share == pytest.approx(1 / 3)  # only B calls back
+    assert a.in_calls == 1
+    assert a.outbound_share == pytest.approx(0.8)
+    assert a.callee_cities == 1  # B's home city 绵阳; C and D have no records of their own
+
+
+def test_device_sim_relations(rows) -> None:  # type: ignore[no-untyped-def]
+    assert rows.loc[A].imeis == 1
+    assert rows.loc[A].max_sims_on_device == 2  # A and E on handset I1
+    assert rows.loc[E].max_sims_on_device == 2
+    assert rows.loc[B].max_sims_on_device == 1
+
+
+def test_sms_and_cards(rows) -> None:  # type: ignore[no-untyped-def]
+    a = rows.loc[A]
+    assert (a.sms_out, a.sms_receivers, a.sms_in) == (3, 2, 1)
+    assert rows.loc[C].sms_in == 2 and rows.loc[C].out_calls == 0
+    assert a.card_age_days == pytest.approx(5.0)
+    assert a.owner_cards == 2  # A and G open; H closed
+    assert a.owner_recent_cards == 1
+    assert a.owner_closed_cards == 1
+    assert rows.loc[H].is_industry_card == 1 and a.is_industry_card == 0
+    assert G in rows.index  # numbers known only from cards are scored too
+
+
+def test_window_changes_the_counts(number_engine) -> None:  # type: ignore[no-untyped-def]
+    everything = number_features(number_engine, window_days=None, as_of=AS_OF).to_pandas().set_index("id")
+    assert everything.loc[A].out_calls == 5
+
+
+def test_missing_table_and_columns(engine) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotFoundError, match="calls"):
+        number_features(engine, as_of=AS_OF)
+    engine.register("calls", calls_table().drop_columns(["duration_s"]))
+    with pytest.raises(ValidationError, match="duration_s"):
+        number_features(engine, as_of=AS_OF)
+
+
+def test_empty_calls_is_a_clear_error(engine) -> None:  # type: ignore[no-untyped-def]
+    engine.register("calls", calls_table().slice(0, 0))
+    with pytest.raises(ValidationError, match="empty"):
+        number_features(engine)

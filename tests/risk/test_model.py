@@ -1,0 +1,117 @@
+"""The Detector contract for the GBDT detectors: fit / score / save / load, reasons, bad inputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fanzha.detect.contract import SCORE_COLUMNS, Detector
+from fanzha.errors import ModelError, ValidationError
+from fanzha.risk.model import AccountDetector, GBDTDetector, NumberDetector, best_f1_threshold
+
+FAST = {"n_estimators": 40, "learning_rate": 0.2, "num_leaves": 7, "cv": 3}
+
+
+def feature_table(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Fraud numbers make many short calls; normal ones few long calls; one text and one id column."""
+    rng = np.random.default_rng(seed)
+    label = (rng.random(n) < 0.3).astype(int)
+    return pd.DataFrame(
+        {
+            "id": [f"1380000{i:04d}" for i in range(n)],
+            "short_call_share": np.clip(0.2 + 0.6 * label + rng.normal(0, 0.1, n), 0, 1),
+            "out_calls": rng.poisson(20 + 80 * label),
+            "noise": rng.normal(size=n),
+            "carrier": rng.choice(["cmcc", "cucc", "ctcc"], n),
+            "free_text": [f"note {i}" for i in range(n)],
+            "label": label,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted() -> NumberDetector:
+    return NumberDetector(**FAST).fit(feature_table())
+
+
+def test_fit_score_contract(fitted: NumberDetector) -> None:
+    scores = fitted.score(feature_table(100, seed=1))
+    assert list(scores.columns[:4]) == list(SCORE_COLUMNS)
+    assert scores["probability"].between(0, 1).all()
+    truth = feature_table(100, seed=1)["label"].to_numpy()
+    flagged = scores["flagged"].to_numpy()
+    assert (flagged == truth).mean() > 0.9  # the signal is strong: the detector must find it
+    assert set(scores["tier"]) <= {"red", "orange", "yellow", "none"}
+    assert fitted.plan_.categorical == {"carrier": ["cmcc", "ctcc", "cucc"]}
+    assert "free_text" in fitted.plan_.dropped
+
+
+def test_reasons_are_plain_words(fitted: NumberDetector) -> None:
+    scores = fitted.score(feature_table(100, seed=1))
+    top = scores.sort_values("probability").iloc[-1]
+    assert top["reasons"], "a high score must carry reasons"
+    first = top["reasons"][0]
+    assert set(first) == {"code", "message", "value", "weight"} and first["weight"] > 0
+    codes = {r["code"] for rs in scores["reasons"] for r in rs}
+    assert "SHORT_CALLS" in codes
+    messages = [r["message"] for rs in scores["reasons"] for r in rs if r["code"] == "SHORT_CALLS"]
+    assert any("of calls shorter than 15 s" in m and "%" in m for m in messages)
+
+
+def test_save_load_round_trip(fitted: NumberDetector, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = fitted.save(tmp_path / "model")
+    meta = json.loads((folder / "meta.json").read_text("utf-8"))
+    assert meta["name"] == "numbers" and meta["data_fingerprint"].startswith("sha256:")
+    assert meta["metrics"]["cv_roc_auc"] > 0.9 and "lightgbm" in meta["libraries"]
+    loaded = Detector.load(folder)
+    assert isinstance(loaded, NumberDetector)
+    data = feature_table(50, seed=2)
+    pd.testing.assert_frame_equal(loaded.score(data), fitted.score(data))
+    with pytest.raises(ModelError, match="not a AccountDetector"):
+        AccountDetector.load(folder)
+
+
+def test_groups_keep_related_rows_together() -> None:
+    table = feature_table(200)
+    groups = np.arange(200) // 4
+    detector = AccountDetector(**FAST).fit(table, groups=groups)
+    assert 0 <= detector.threshold_ <= 1 and len(detector.models_) == 3
+
+
+def test_bad_inputs_are_clear_errors(fitted: NumberDetector) -> None:
+    table = feature_table(60)
+    with pytest.raises(ValidationError, match="id column 'phone'"):
+        NumberDetector(id_col="phone", **FAST).fit(table)
+    with pytest.raises(ValidationError, match="empty"):
+        NumberDetector(**FAST).fit(table.iloc[:0])
+    with pytest.raises(ValidationError, match="0 / 1"):
+        NumberDetector(**FAST).fit(table.assign(label=table["label"].replace(1, "fraud")))
+    with pytest.raises(ValidationError, match="both fraud and normal"):
+        NumberDetector(**FAST).fit(table.assign(label=0))
+    broken = table.assign(out_calls=table["out_calls"].astype(str))
+    broken.loc[5, "out_calls"] = "n/a"
+    with pytest.raises(ValidationError, match=r"'out_calls' holds 1 non-numeric value\(s\), e.g. 'n/a'"):
+        NumberDetector(**FAST).fit(broken)
+    with pytest.raises(ValidationError, match="lacks 1 feature column"):
+        fitted.score(table.drop(columns=["noise"]))
+    with pytest.raises(ModelError, match="not fitted"):
+        NumberDetector().score(table)
+
+
+def test_text_numbers_and_unknown_categories_are_handled(fitted: NumberDetector) -> None:
+    data = feature_table(30, seed=3)
+    data["out_calls"] = data["out_calls"].astype(str)
+    data.loc[0, "carrier"] = "unknown-carrier"
+    data.loc[1, "noise"] = np.nan
+    scores = fitted.score(data)
+    assert len(scores) == 30 and scores["probability"].notna().all()
+
+
+def test_best_f1_threshold() -> None:
+    y = np.array([0, 0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.2, 0.8, 0.9, 0.3, 0.7])
+    assert best_f1_threshold(y, p) == pytest.approx(0.7)
+    assert issubclass(NumberDetector, GBDTDetector)

@@ -175,11 +175,12 @@ class _Ledger:
         if st is None:
             opening = self.clean[account]
             self.clean[account] = 0
+            st_new: Any
             if self.method == "fifo":
-                st = deque([[CLEAN, 0, opening]] if opening else [])
+                st_new = deque([[CLEAN, 0, opening]] if opening else [])
             else:
-                st = {(CLEAN, 0): opening} if opening else {}
-            self.state[account] = st
+                st_new = {(CLEAN, 0): opening} if opening else {}
+            self.state[account] = st = st_new
         if self.method == "fifo":
             st.append([victim, hop, amount])
         else:

@@ -15,7 +15,8 @@ def test_every_fraud_type_has_a_typology_with_scripts() -> None:
         assert t.lines("contact"), t.code
         assert t.lines("harvest"), t.code
         assert all(len(step.lines) >= 3 for step in t.steps), t.code  # several variants per step
-        assert len(t.narratives) >= 2, t.code
+        assert len(t.narratives) + sum(len(v) for v in t.narratives_by_trait.values()) >= 2, t.code
+        assert t.narratives, t.code  # at least one story that fits any victim
         assert abs(sum(t.cashout.values()) - 1) < 1e-9, t.code
         assert 0 < t.report_prob <= 1
         assert t.narratives

@@ -20,6 +20,39 @@ PLATFORM_ZH = {
 }
 
 
+OPENINGS = (
+    "{who}报称：",
+    "{who}来所报案称：",
+    "{who}到派出所报警，",
+    "接{who}电话报警，",
+    "{who}通过96110报警，",
+)
+
+
+def _who(rng: np.random.Generator, pop: Population, victim: int) -> str:
+    """Opening of a police narrative: 事主王某（女，63岁，退休）…"""
+    from fanzha.simulate.population import OCCUPATIONS
+
+    name = pop.name[victim].as_py()
+    gender = "男" if pop.male[victim] else "女"
+    job = OCCUPATIONS[int(pop.occupation[victim])][0]
+    who = (
+        f"{rng.choice(['事主', '受害人', '报案人'])}{name[0]}某（{gender}，{int(pop.age[victim])}岁，{job}）"
+    )
+    return OPENINGS[int(rng.integers(len(OPENINGS)))].format(who=who)
+
+
+def _traits_of(pop: Population, person: int) -> set[str]:
+    from fanzha.simulate.population import OCCUPATIONS
+
+    traits = set(OCCUPATIONS[int(pop.occupation[person])][1].split())
+    if pop.age[person] >= 60:
+        traits.add("elderly")
+    if pop.marital[person] >= 2:
+        traits.add("divorced")
+    return traits
+
+
 def write_case(
     rng: np.random.Generator, ep: Episode, pop: Population, rows: Rows, used_wallets: dict[str, int]
 ) -> None:
@@ -39,14 +72,21 @@ def write_case(
     wallets = live[:1] if live and "wallet" in t.suspect_known and rng.random() < 0.3 else []
     apps = [f"{ep.app[0]}:{ep.app[1]}"] if ep.app and rng.random() < 0.8 else []
     loss_yuan = ep.loss / 100
+    traits = _traits_of(pop, ep.victim)
+    stories = list(t.narratives) + [n for tr, ns in t.narratives_by_trait.items() if tr in traits for n in ns]
     text = t.render(
-        t.narratives[int(rng.integers(len(t.narratives)))],
+        stories[int(rng.integers(len(stories)))],
         rng,
         date=f"{local_date(ep.started).year}年{local_date(ep.started).month}月{local_date(ep.started).day}日",
         loss_yuan=f"{loss_yuan:.2f}".rstrip("0").rstrip("."),
         n_payments=len(ep.payments),
         url=ep.url or "",
     )
+    for lead in ("报案人称", "受害人称"):
+        text = text.removeprefix(lead)
+    if text.startswith(("报案人", "受害人")):
+        text = "其" + text[3:]
+    text = _who(rng, pop, ep.victim) + text
     known = []
     if phones:
         known.append("对方联系电话" + "、".join(str(p) for p in phones))

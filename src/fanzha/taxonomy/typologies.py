@@ -60,6 +60,7 @@ class Typology:
     steps: tuple[ScriptStep, ...]
     narratives: tuple[str, ...]
     fill: dict[str, tuple[str, ...]] = field(default_factory=dict)  # typology-specific placeholder values
+    narratives_by_trait: dict[str, tuple[str, ...]] = field(default_factory=dict)  # for victims with a trait
 
     def render(self, template: str, rng: np.random.Generator, **values: object) -> str:
         """:func:`render` with this typology's own placeholder values (e.g. 美团 for food delivery)."""
@@ -116,6 +117,7 @@ def _build(code: str, raw: dict[str, Any]) -> Typology:
         steps=steps,
         narratives=tuple(raw["narratives"]),
         fill={k: tuple(v) for k, v in raw.get("fill", {}).items()},
+        narratives_by_trait={k: tuple(v) for k, v in raw.get("narratives_by_trait", {}).items()},
     )
 
 

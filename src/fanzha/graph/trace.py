@@ -8,6 +8,9 @@ account's own balance) is the *clean* portion. An outflow draws from the portion
 ``fifo`` (先进先出)
     portions leave in the order they arrived; an outflow larger than everything observed in the
     account is completed from the account's unobserved opening balance (clean money).
+``lifo`` (后进先出)
+    the latest arrival leaves first: pass-through mules (快进快出) forward what just came in, and on
+    simulated laundering this rule locates the most of each victim's money (docs/graph.md);
 ``proportional`` (按比例)
     every portion contributes in proportion to its share of the observed balance at that moment;
     the split is exact in fen by largest remainders (ties broken by victim, then hop), so the parts

@@ -171,9 +171,8 @@ def plan_episodes(
             ep = Episode("", t, v, payer, gang, channel, started)
             tests, large = draw_amounts(rng, t)
             at = first
-            l1 = gang.layers[1]
             for amount in tests:
-                ep.payments.append(Payment(at, amount, l1[int(rng.integers(len(l1)))], "test_payment"))
+                ep.payments.append(Payment(at, amount, gang.receiving_account(rng, at), "test_payment"))
                 at += int(rng.integers(600, 3600))
             own = _own_accounts(pop, v) or [payer]
             for amount in large:
@@ -181,7 +180,9 @@ def plan_episodes(
                     at += int(_loguniform(rng, *t.between_payments_hours) * 3600)
                 # larger sums are scraped together from the victim's other cards too
                 frm = own[int(rng.integers(len(own)))] if rng.random() < 0.3 else payer
-                ep.payments.append(Payment(at, amount, l1[int(rng.integers(len(l1)))], "victim_payment", frm))
+                ep.payments.append(
+                    Payment(at, amount, gang.receiving_account(rng, at), "victim_payment", frm)
+                )
             ep.payments = [p for p in ep.payments if p.at < end_s - 60]
             for p in ep.payments:
                 p.frm = p.frm or payer

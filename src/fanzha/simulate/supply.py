@@ -54,6 +54,15 @@ class Gang:
     wallets: list[str] = field(default_factory=list)
     cashiers: list[int] = field(default_factory=list)
     voip: list[str] = field(default_factory=list)  # spoofed / international numbers of internet calls
+    l1_window: dict[int, tuple[int, int]] = field(default_factory=dict)  # layer-1 account → use window
+
+    def receiving_account(self, rng: np.random.Generator, t: int) -> int:
+        """A layer-1 account in use at ``t`` (else the one whose window is nearest)."""
+        l1 = self.layers[1]
+        live = [a for a in l1 if self.l1_window[a][0] <= t < self.l1_window[a][1]]
+        if live:
+            return live[int(rng.integers(len(live)))]
+        return min(l1, key=lambda a: min(abs(self.l1_window[a][0] - t), abs(self.l1_window[a][1] - t)))
 
     def sim_at(self, rng: np.random.Generator, t: int) -> Sim:
         """A SIM of the gang active at ``t`` (else the one whose window is nearest)."""
@@ -131,6 +140,11 @@ def build_gangs(
         farmers = picker.pick(n_farmers, farmer_w.astype(float))
         accounts = _open_accounts(rng, pop, counter, gang, farmers, dealer_device, n_accounts, start_s, rows)
         gang.layers = {1: accounts[:n_l1], 2: accounts[n_l1 : n_l1 + n_l2], 3: accounts[n_l1 + n_l2 :]}
+        # receiving (layer-1) cards are "burned" fast: each collects victims' money for 4–10 days
+        span = end_s - start_s
+        for i, a in enumerate(gang.layers[1]):
+            lo = start_s + span * i // n_l1 - int(rng.integers(0, 3 * DAY))
+            gang.l1_window[a] = (lo, lo + int(rng.integers(4 * DAY, 10 * DAY)))
         _open_sims(
             rng, counter, gang, farmers, dealer_device, n_sims, sims_active_per_gang, start_s, end_s, rows
         )

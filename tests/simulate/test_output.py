@@ -240,3 +240,27 @@ def test_identical_across_processes_and_hash_seeds(tmp_path: Path) -> None:
     assert files
     for f in files:
         assert (tmp_path / "1" / f).read_bytes() == (tmp_path / "2" / f).read_bytes(), f
+
+
+def test_mule_accounts_never_go_below_zero(small_city: SimResult) -> None:
+    """Replaying the records, a gang account only pays out money it has received."""
+    tr = _kind(small_city, "transfers").merge(_truth(small_city, "transfers"), on="transfer_id")
+    wd = _kind(small_city, "withdrawals")
+    mules = set(_truth(small_city, "entities").query("role == 'mule_account'").entity.str[8:])
+    legit_touched = set(tr[~tr.is_fraud].from_account) | set(tr[~tr.is_fraud].to_account)
+    pure = mules - legit_touched  # cards with ordinary history have no known opening balance
+    assert pure
+    moves = pd.concat(
+        [
+            tr[["to_account", "amount_fen", "at"]].rename(columns={"to_account": "account"}),
+            tr[["from_account", "amount_fen", "at"]]
+            .rename(columns={"from_account": "account"})
+            .assign(amount_fen=lambda f: -f.amount_fen),
+            wd[["account", "amount_fen", "at"]].assign(amount_fen=lambda f: -f.amount_fen),
+        ]
+    )
+    moves = moves[moves.account.isin(pure)].sort_values(
+        ["account", "at", "amount_fen"], ascending=[True, True, False]
+    )
+    balance = moves.groupby("account").amount_fen.cumsum()
+    assert (balance >= 0).all()

@@ -261,8 +261,21 @@ def contact_events(rng: np.random.Generator, ep: Episode, pop: Population, start
                 call(gang.sim_at(rng, at), at, int(rng.integers(300, 3600)))
 
 
-def rebates(rng: np.random.Generator, ep: Episode, ident: Ids, rows: Rows, truth: Rows, end_s: int) -> None:
-    """Brushing / gambling: the gang pays the first small tasks back with a bonus (gang money)."""
+def rebates(
+    rng: np.random.Generator,
+    ep: Episode,
+    pop: Population,
+    ident: Ids,
+    rows: Rows,
+    truth: Rows,
+    end_s: int,
+    wallet_first: dict[str, int],
+) -> None:
+    """Brushing / gambling: the gang pays the first small tasks back with a bonus.
+
+    The bonus is gang money, not the victim's: minutes before, an OTC trader pays CNY for the
+    gang's USDT into the paying account, so no account ever goes below zero.
+    """
     lo, hi = ep.typ.rebate_pct
     if hi <= 0:
         return
@@ -272,6 +285,30 @@ def rebates(rng: np.random.Generator, ep: Episode, ident: Ids, rows: Rows, truth
         if at >= end_s:
             continue
         amount = int(p.amount * (1 + rng.uniform(lo, hi) / 100))
+        funded = at - int(rng.integers(60, 600))
+        otc = int(pop.otc_merchants[int(rng.integers(len(pop.otc_merchants)))])
+        wallet = ep.gang.wallets[int(rng.integers(len(ep.gang.wallets)))]
+        fid = ident.next("TX", funded)
+        rows.add(
+            "transfers",
+            transfer_id=fid,
+            from_account=str(otc),
+            to_account=str(payer),
+            amount_fen=amount,
+            at=funded,
+            channel="crypto_otc",
+            memo="USDT卖出",
+            wallet=wallet,
+        )
+        truth.add(
+            "transfers",
+            transfer_id=fid,
+            is_fraud=True,
+            episode_id=ep.eid,
+            gang_id=ep.gang.gid,
+            step="test_payment",
+        )
+        wallet_first[wallet] = min(wallet_first.get(wallet, funded), funded)
         tid = ident.next("TX", at)
         rows.add(
             "transfers",

@@ -140,7 +140,7 @@ def simulate(
     launderer = Launderer(frng, pop, ident, fraud_rows, truth, freeze, end_s)
     for ep in episodes:
         launderer.episode(ep)
-        ep_mod.rebates(frng, ep, ident, fraud_rows, truth, end_s)
+        ep_mod.rebates(frng, ep, pop, ident, fraud_rows, truth, end_s, launderer.wallet_first)
         ep_mod.credit_loans(frng, ep, pop, ident, fraud_rows, truth, start_s)
     launderer.flush_otc()
     for ep in episodes:

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from fanzha.errors import ConfigError
+from fanzha.errors import ConfigError, StateError
 from fanzha.simulate import cases as case_mod
 from fanzha.simulate import episodes as ep_mod
 from fanzha.simulate import ids, static
@@ -174,6 +174,7 @@ def simulate(
         ),
     )
     output.write_truth("episodes", case_mod.episode_rows(episodes, pop).table("episodes", pop, truth=True))
+    _check_money(episodes, truth)
     output.write_truth("money_paths", truth.table("money_paths", pop, truth=True))
     output.write_truth("held", truth.table("held", pop, truth=True))
     counts = output.close()
@@ -195,6 +196,48 @@ def simulate(
     }
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
     return result
+
+
+def _check_money(episodes: list[ep_mod.Episode], truth: Rows) -> None:
+    """Guard the truth's central promise before writing it: sum(hop 0) = loss = cashed out + held."""
+    paths = truth.data.get("money_paths", {})
+    hop0: dict[str, int] = {}
+    moved_out: dict[str, int] = {}
+    cash_ids = (
+        {
+            tid
+            for tid, step in zip(
+                truth.data["transfers"]["transfer_id"], truth.data["transfers"]["step"], strict=True
+            )
+            if step in ("cashout_otc", "cashout_gold")
+        }
+        if truth.count("transfers")
+        else set()
+    )
+    for eid, hop, kind, rid, amount in zip(
+        paths.get("episode_id", []),
+        paths.get("hop", []),
+        paths.get("record_kind", []),
+        paths.get("record_id", []),
+        paths.get("amount_fen", []),
+        strict=True,
+    ):
+        if hop == 0:
+            hop0[eid] = hop0.get(eid, 0) + amount
+        if kind == "withdrawal" or rid in cash_ids:
+            moved_out[eid] = moved_out.get(eid, 0) + amount
+    held: dict[str, int] = {}
+    for eid, amount in zip(
+        truth.data.get("held", {}).get("episode_id", []),
+        truth.data.get("held", {}).get("amount_fen", []),
+        strict=True,
+    ):
+        held[eid] = held.get(eid, 0) + amount
+    for ep in episodes:
+        if not hop0.get(ep.eid, 0) == ep.loss == moved_out.get(ep.eid, 0) + held.get(ep.eid, 0):
+            raise StateError(
+                f"simulator bug: money of episode {ep.eid} does not balance (loss {ep.loss} fen)"
+            )
 
 
 def _prepare_out(out: Path) -> None:

@@ -160,15 +160,18 @@ class TextDetector(Detector):
             if not text.strip():  # rejected with a reason, not scored and not dropped
                 probability[i], shown[i], type_p[i] = np.nan, "", np.nan
                 reasons[i] = [Reason("empty_text", "text is empty; nothing to score", None)]
-        return score_frame(
+        frame = score_frame(
             ids,
             probability,
-            reasons,
+            [[] for _ in reasons],
             self.thresholds,
             fraud_type=shown,
             fraud_type_code=[type_code(t) for t in shown],
             type_probability=type_p,
         )
+        # plain dicts built directly: dataclasses.asdict deep-copies and would cost more than scoring
+        frame["reasons"] = [[_reason_dict(r) for r in rs] for rs in reasons]
+        return frame
 
     def score_text(self, text: str) -> TextScore:
         """Score one text fast (no DataFrame, no sparse matrix): the real-time path."""
@@ -278,19 +281,21 @@ def top_phrases(
     The strongest n-grams are located in the normalised ``text`` and overlapping or touching ones are
     merged into one phrase (刷, 刷单, 单返, 返利 → 刷单返利) whose weight is the sum of its n-grams.
     """
-    if len(contrib) == 0:
+    n = len(contrib)
+    if n == 0:
         return []
     signed = contrib if positive else -contrib
-    order = [j for j in np.argsort(-signed)[: 6 * k] if signed[j] > 0]
+    m = min(4 * k, n)
+    top = np.argpartition(-signed, m - 1)[:m] if n > m else np.arange(n)
+    top = top[signed[top] > 0]
     spans: list[tuple[int, int, float]] = []
     loose: list[tuple[str, float]] = []
-    for j in order:
-        gram = str(grams[j])
+    for gram, weight in zip(grams[top].tolist(), contrib[top].tolist(), strict=True):
         at = text.find(gram) if text is not None else -1
         if at < 0:
-            loose.append((gram, float(contrib[j])))
+            loose.append((gram, weight))
         else:
-            spans.append((at, at + len(gram), float(contrib[j])))
+            spans.append((at, at + len(gram), weight))
     phrases: list[tuple[str, float]] = list(loose)
     spans.sort()
     current: list[float] = []
@@ -311,6 +316,10 @@ def top_phrases(
         for phrase, weight in phrases[:k]
         if phrase.strip()
     ]
+
+
+def _reason_dict(r: Reason) -> dict[str, Any]:
+    return {"code": r.code, "message": r.message, "value": r.value, "weight": r.weight}
 
 
 def _urls(columns: list[list[str]], row: int) -> tuple[str, ...]:

@@ -41,7 +41,8 @@ def load_news(data_dir: Path) -> pd.DataFrame:
 
 def load_dialogues(data_dir: Path, name: str) -> pd.DataFrame:
     frame = pd.read_json(_need(data_dir / "fraud-dialogues" / f"{name}.jsonl"), lines=True)
-    return pd.DataFrame({"text": frame["input"].astype(str), "label": frame["label"].astype(bool)})
+    out = pd.DataFrame({"text": frame["input"].fillna("").astype(str), "label": frame["label"].astype(bool)})
+    return out[out["text"].str.strip() != ""].reset_index(drop=True)  # a few windows are empty
 
 
 def load_sms5(data_dir: Path) -> pd.DataFrame:

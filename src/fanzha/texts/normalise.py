@@ -295,6 +295,8 @@ def normalise_text(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
 
 def readable(fragment: str) -> str:
     """A normalised fragment for people: typed tokens spelled out."""
+    if not any(token in fragment for token in TOKEN_NAMES):
+        return fragment.strip()
     for token, name in TOKEN_NAMES.items():
         fragment = fragment.replace(token, name)
     return fragment.strip()

@@ -200,9 +200,9 @@ def simulate(
 
 def _check_money(episodes: list[ep_mod.Episode], truth: Rows) -> None:
     """Guard the truth's central promise before writing it: sum(hop 0) = loss = cashed out + held."""
-    paths = truth.data.get("money_paths", {})
-    hop0: dict[str, int] = {}
-    moved_out: dict[str, int] = {}
+    paths: dict[str, list[Any]] = truth.data.get("money_paths", {})
+    hop0: dict[Any, int] = {}
+    moved_out: dict[Any, int] = {}
     cash_ids = (
         {
             tid

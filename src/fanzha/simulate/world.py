@@ -226,12 +226,9 @@ def _check_money(episodes: list[ep_mod.Episode], truth: Rows) -> None:
             hop0[eid] = hop0.get(eid, 0) + amount
         if kind == "withdrawal" or rid in cash_ids:
             moved_out[eid] = moved_out.get(eid, 0) + amount
-    held: dict[str, int] = {}
-    for eid, amount in zip(
-        truth.data.get("held", {}).get("episode_id", []),
-        truth.data.get("held", {}).get("amount_fen", []),
-        strict=True,
-    ):
+    held: dict[Any, int] = {}
+    held_rows: dict[str, list[Any]] = truth.data.get("held", {})
+    for eid, amount in zip(held_rows.get("episode_id", []), held_rows.get("amount_fen", []), strict=True):
         held[eid] = held.get(eid, 0) + amount
     for ep in episodes:
         if not hop0.get(ep.eid, 0) == ep.loss == moved_out.get(ep.eid, 0) + held.get(ep.eid, 0):

@@ -218,7 +218,7 @@ def _reader(src: SourceFile, path: Path, encoding: str) -> str:
         return f"read_parquet({p}, file_row_number = true)"
     if src.format == "jsonl":
         return f"read_json({p}, format = 'newline_delimited', sample_size = 20000)"
-    return f"read_csv({p}, all_varchar = true, header = true, null_padding = true)"
+    return f"read_csv({p}, all_varchar = true, header = true)"
 
 
 def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> str:

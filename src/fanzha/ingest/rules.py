@@ -167,10 +167,14 @@ def id_check_sql(s: str) -> str:
     return f"substr('10X98765432', ({total}) % 11 + 1, 1)"
 
 
-def _id_number(a: str, x: str) -> tuple[str, str]:
-    up = f"upper({a})"
+def _id_prep(x: str) -> str:
+    """Separators removed, upper case, a 15-digit first-generation number upgraded to 18."""
+    up = f"upper({_fast_digits(x, 'X')})"
     old = f"(left({up}, 6) || '19' || substr({up}, 7))"
-    s = f"(CASE WHEN {_re(up, '[0-9]{15}')} THEN {old} || {id_check_sql(old)} ELSE {up} END)"
+    return f"(CASE WHEN {_re(up, '[0-9]{15}')} THEN {old} || {id_check_sql(old)} ELSE {up} END)"
+
+
+def _id_number(s: str, x: str) -> tuple[str, str]:
     born = f"TRY_CAST(substr({s}, 7, 4) || '-' || substr({s}, 11, 2) || '-' || substr({s}, 13, 2) AS DATE)"
     born_text = f"(substr({s}, 7, 4) || '-' || substr({s}, 11, 2) || '-' || substr({s}, 13, 2))"
     r = py_repr(x)
@@ -385,7 +389,7 @@ def _fast_printable(max_chars: int) -> Callable[[str], tuple[str, str]]:
 
 RULES: dict[str, Rule] = {
     "phone": Rule(lambda x: _fast_digits(x, "+"), _phone, lambda x: (_re(x, _MOBILE), x)),
-    "id_number": Rule(lambda x: _fast_digits(x, "X"), _id_number),
+    "id_number": Rule(_id_prep, _id_number),
     "account": Rule(_fast_digits, _account, lambda x: (_re(x, "[0-9]{10,25}"), x)),
     "imei": Rule(_fast_digits, _imei, lambda x: (_re(x, "[0-9]{14}|[0-9]{16}"), x)),
     "amount_fen": Rule(
@@ -441,7 +445,7 @@ class FieldSql:
     py_error: str
 
 
-def field_sql(kind: str, f: c.FieldSpec, x: str) -> FieldSql:
+def field_sql(kind: str, f: c.FieldSpec, x: str, prepared: str | None = None) -> FieldSql:
     typ = sql_type(f.type)
     prefix = lit(f"{f.name}: ")
     py_value = f"CAST(fz_value({lit(kind)}, {lit(f.name)}, {x}) AS {typ})"
@@ -449,7 +453,7 @@ def field_sql(kind: str, f: c.FieldSpec, x: str) -> FieldSql:
     rule = rule_for(f)
     if rule is None:
         return FieldSql(None, None, True, py_value, py_error, py_value, py_error)
-    value, error = rule.body(rule.prep(x), x)
+    value, error = rule.body(prepared or rule.prep(x), x)
     guard, fast = rule.fast(x) if rule.fast is not None else (None, None)
     return FieldSql(
         guard,
@@ -514,6 +518,14 @@ def validation_sql(kind: str, source: str) -> str:
         else:
             paths.append(f"{path_sql(field_sql(kind, f, x), x)} AS {ident('_p_' + f.name)}")
     layer_a = f"SELECT _line, {raws}, {', '.join(paths)} FROM ({source}) AS src"
+    # prepared text (separators removed …) once, only for the rows on the full SQL path
+    preps = [
+        f"(CASE WHEN {ident('_p_' + f.name)} = 3 THEN {rule.prep(_raw(f.name))} END) AS {ident('_a_' + f.name)}"
+        for f in spec.fields
+        if not f.is_list and (rule := rule_for(f)) is not None
+    ]
+    if preps:
+        layer_a = f"SELECT *, {', '.join(preps)} FROM ({layer_a}) AS la0"
     # layer B: typed value and reason per field
     cols, errs = [], []
     for f in spec.fields:
@@ -523,7 +535,7 @@ def validation_sql(kind: str, source: str) -> str:
             cols.append(f"list_transform({p}, lambda p: {item_value}) AS {ident(f.name)}")
             error = f"list_filter(list_transform({p}, lambda p: {item_error}), lambda e: e IS NOT NULL)[1]"
         else:
-            fs = field_sql(kind, f, x)
+            fs = field_sql(kind, f, x, ident("_a_" + f.name) if rule_for(f) is not None else None)
             need = lit(f"{f.name}: required value is missing") if f.required else "NULL"
             cols.append(f"{by_path(p, fs.fast, fs.py_value, fs.value)} AS {ident(f.name)}")
             error = by_path(p, "NULL", fs.py_error, fs.error, need)

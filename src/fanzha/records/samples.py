@@ -47,7 +47,7 @@ def _full_width(text: str) -> str:
 
 # -- value pools per field type: (valid, invalid) raw texts ---------------------------------------
 VALID: dict[str, list[str]] = {
-    "id_number": ["11010519491231002X", "110105194912310029".replace("9", "9"), "440305199001011234"],
+    "id_number": ["11010519491231002X", "44030519900101123x", "51010420000229002X", "110105491231002"],
     "phone": [
         "13800138000",
         "+86 138 0013 8000",
@@ -105,7 +105,7 @@ INVALID: dict[str, list[str]] = {
         "11010549123100X",
     ],
     "phone": [
-        "12345",
+        "23456",
         "1380013800",
         "+86 12",
         "abc-123",
@@ -198,6 +198,8 @@ def valid_row(kind: str, rnd: random.Random) -> dict[str, str]:
         row["closed_at"] = ""
     if kind == "transfers":
         row["to_account"] = str(int(row["from_account"].replace(" ", "").replace("-", "")) + 1)
+    if kind == "accounts":
+        row["account_no"] = str(rnd.randint(10**15, 10**16 - 1))
     if kind in {"transfers", "withdrawals", "cases", "tips"}:
         row[spec.key[0]] = f"K{rnd.randint(0, 10**12)}"
     return row

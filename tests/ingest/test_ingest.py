@@ -1,0 +1,238 @@
+"""Landing files: formats, encodings, accounting, idempotence, conflicts, errors, the lake's types."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from fanzha.engine.duckdb import DuckDBEngine
+from fanzha.errors import FanzhaError, InputFileError, NotFoundError
+from fanzha.ingest import catalog
+from fanzha.ingest.api import ingest_path
+from fanzha.ingest.lake import attach_lake
+from fanzha.ingest.report import ingest_summary
+from fanzha.records import samples
+from fanzha.records.contracts import KINDS
+
+CALL = {
+    "caller": "13800138000",
+    "callee": "13900139000",
+    "start_at": "2024-05-01 13:45:00",
+    "duration_s": "60",
+    "direction": "out",
+    "city": "510104",
+    "cell_id": "C1",
+    "imei": "",
+}
+
+
+def calls(n: int, **change: str) -> list[dict[str, str]]:
+    return [dict(CALL, start_at=f"2024-05-01 13:{i // 60:02d}:{i % 60:02d}", **change) for i in range(n)]
+
+
+def test_accounting_and_lake_types(settings, tmp_path, write, read_lake):
+    rows = calls(5) + [dict(CALL, caller="12", start_at="2024-05-02 00:00:00"), dict(CALL, duration_s="1.5")]
+    path = write(tmp_path / "calls.csv", "calls", rows)
+    report = ingest_path(path, "calls", settings)
+    f = report.files[0]
+    assert (f.rows_read, f.landed, f.rejected, f.duplicates, f.status) == (7, 5, 2, 0, "committed")
+    assert f.balanced and len(f.sha256) == 64
+    landed = read_lake(settings, "calls", "start_at")
+    assert landed[0]["start_at"] == datetime(2024, 5, 1, 5, 0, tzinfo=UTC)  # naive Shanghai → UTC
+    assert landed[0]["duration_s"] == 60 and landed[0]["imei"] is None
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(next(Path(settings.lake).glob("calls/*/*.parquet")))
+    assert schema.field("start_at").type in (pa.timestamp("us", tz="UTC"), pa.timestamp("us", tz="+00:00"))
+    assert schema.field("duration_s").type == pa.int32()
+    # partitioned by the Shanghai day of start_at
+    days = sorted(p.parent.name for p in Path(settings.lake).glob("calls/*/*.parquet"))
+    assert days == ["day=2024-05-01"]
+    # quarantine: every reason, the line number and the raw values
+    with catalog.read_catalog(settings) as cat:
+        q = cat.execute("SELECT line, reasons, raw FROM quarantine ORDER BY line").fetchall()
+    assert [line for line, _, _ in q] == [7, 8]  # header is line 1
+    assert q[0][1] == [
+        "caller: phone number '12' is neither an 11-digit mobile (1[3-9]…), a landline 0…, "
+        "a service code nor an international +… number"
+    ]
+    assert '"caller":"12"' in q[0][2]
+    assert report.top_reasons[0][1] == 1
+
+
+def test_idempotent_and_conflicts(settings, tmp_path, write, read_lake):
+    path = write(tmp_path / "a.csv", "calls", calls(20))
+    first = ingest_path(path, "calls", settings)
+    again = ingest_path(path, "calls", settings)
+    assert (first.landed, again.landed, again.duplicates, again.rejected) == (20, 0, 20, 0)
+    assert len(read_lake(settings, "calls")) == 20
+    # same key, other content → rejected; in-file duplicates counted; new rows land
+    changed = (
+        [dict(calls(20)[0], duration_s="61")] + calls(3) + [dict(CALL, start_at="2024-05-03 10:00:00")] * 2
+    )
+    report = ingest_path(write(tmp_path / "b.csv", "calls", changed), "calls", settings)
+    f = report.files[0]
+    assert (f.rows_read, f.landed, f.rejected, f.duplicates) == (6, 1, 1, 4)
+    assert any("conflicts with an already landed record" in r for r, _ in report.top_reasons)
+    assert len(read_lake(settings, "calls")) == 21
+
+
+def test_in_file_conflict_keeps_the_first(settings, tmp_path, write, read_lake):
+    rows = [CALL, dict(CALL, duration_s="99"), CALL]
+    f = ingest_path(write(tmp_path / "c.csv", "calls", rows), "calls", settings).files[0]
+    assert (f.landed, f.rejected, f.duplicates) == (1, 1, 1)
+    assert read_lake(settings, "calls")[0]["duration_s"] == 60
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.jsonl", "t.jsonl.gz", "t.parquet"])
+def test_formats(settings, tmp_path, write, read_lake, name):
+    rows = calls(4) + [dict(CALL, direction="sideways")]
+    report = ingest_path(write(tmp_path / name, "calls", rows), "calls", settings)
+    assert (report.rows_read, report.landed, report.rejected) == (5, 4, 1)
+    assert {r["caller"] for r in read_lake(settings, "calls")} == {"13800138000"}
+
+
+def test_typed_parquet_columns(settings, tmp_path, read_lake):
+    """Typed Parquet (the simulator's) reads as the values those types hold."""
+    import pyarrow.parquet as pq
+
+    at = datetime(2024, 5, 1, 5, 45, tzinfo=UTC)
+    table = pa.table(
+        {
+            "transfer_id": ["T1", "T2"],
+            "from_account": ["6222021234567890", "6222021234567891"],
+            "to_account": ["6222021234567899", "6222021234567898"],
+            "amount_fen": pa.array([1000, 250], pa.int64()),
+            "at": pa.array([at, at], pa.timestamp("us", tz="UTC")),
+            "channel": ["mobile", "crypto_otc"],
+        }
+    )
+    pq.write_table(table, tmp_path / "transfers.parquet")
+    report = ingest_path(tmp_path / "transfers.parquet", None, settings)  # kind from the file name
+    assert report.landed == 2
+    assert {r["amount_fen"] for r in read_lake(settings, "transfers")} == {1000, 250}
+    assert read_lake(settings, "transfers")[0]["at"] == at
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig"])
+def test_chinese_encodings_detected(settings, tmp_path, write, read_lake, encoding):
+    rows = [dict(CALL, cell_id="成都武侯基站"), dict(CALL, direction="in", cell_id="北京")]
+    path = write(tmp_path / "calls.csv", "calls", rows, encoding=encoding)
+    assert ingest_path(path, "calls", settings).landed == 2
+    assert {r["cell_id"] for r in read_lake(settings, "calls")} == {"成都武侯基站", "北京"}
+
+
+def test_wrong_encoding_is_a_clear_error(settings, tmp_path, write):
+    path = write(tmp_path / "calls.csv", "calls", [dict(CALL, cell_id="成都")], encoding="gbk")
+    with pytest.raises(InputFileError, match="calls.csv: is not valid utf-8.*--encoding gb18030"):
+        ingest_path(path, "calls", settings, encoding="utf-8")
+    assert not Path(settings.lake, "calls").exists()
+
+
+@pytest.mark.parametrize(
+    ("setup", "kind", "error", "match"),
+    [
+        ("missing", "calls", InputFileError, "no such file or folder"),
+        ("empty", "calls", InputFileError, "the file is empty"),
+        ("header", "calls", InputFileError, "has a header but no data rows"),
+        ("column", "calls", InputFileError, "missing required column 'start_at' for kind 'calls'"),
+        ("good", "callz", NotFoundError, "unknown record kind 'callz'"),
+        ("binary", "calls", InputFileError, "cannot be read as parquet"),
+        ("noformat", "calls", InputFileError, "cannot tell the file format"),
+    ],
+)
+def test_bad_input_errors(settings, tmp_path, write, setup, kind, error, match):
+    path = tmp_path / "in.csv"
+    if setup == "empty":
+        path.write_bytes(b"")
+    elif setup == "header":
+        path.write_text(",".join(CALL) + "\n")
+    elif setup == "column":
+        write(path, "calls", [CALL], columns=["caller", "callee", "duration_s", "direction"])
+    elif setup == "good":
+        write(path, "calls", [CALL])
+    elif setup == "binary":
+        path = tmp_path / "in.parquet"
+        path.write_bytes(b"PAR1 this is not parquet at all")
+    elif setup == "noformat":
+        path = tmp_path / "in.xlsx"
+        path.write_bytes(b"x")
+    with pytest.raises(error, match=match) as info:
+        ingest_path(path, kind, settings)
+    assert "\n" not in str(info.value) and isinstance(info.value, FanzhaError)
+    assert not list(Path(settings.lake).glob("*/**/*.parquet"))  # nothing half-written
+
+
+def test_folder_checked_before_anything_lands(settings, tmp_path, write):
+    write(tmp_path / "in" / "a.csv", "calls", [CALL])
+    write(tmp_path / "in" / "b.csv", "calls", [CALL], columns=["caller"])
+    with pytest.raises(InputFileError, match="b.csv: missing required column"):
+        ingest_path(tmp_path / "in", "calls", settings)
+    assert not list(Path(settings.lake).glob("*/**/*.parquet"))
+
+
+def test_simulator_layout_kind_by_kind(settings, tmp_path, write, read_lake):
+    sim = tmp_path / "sim"
+    rnd = random.Random(1)
+    for kind in ("people", "accounts", "cases"):
+        write(sim / kind / "part-00000.parquet", kind, [samples.valid_row(kind, rnd) for _ in range(5)])
+    write(sim / "truth" / "entities.parquet", "calls", [CALL])  # not a kind: ignored
+    (sim / "manifest.json").write_text("{}")
+    report = ingest_path(sim, None, settings)
+    assert set(report.by_kind()) == {"people", "accounts", "cases"}
+    assert report.landed == 15
+    with DuckDBEngine() as engine:
+        assert attach_lake(engine, settings) == ["accounts", "cases", "people"]
+        lists = engine.query("SELECT suspect_phones FROM cases").schema.field("suspect_phones").type
+    assert lists == pa.list_(pa.string())
+
+
+def test_every_kind_lands(settings, tmp_path, write):
+    for kind in KINDS:
+        rows = samples.sample_rows(kind, 30, seed=2, invalid_share=0.3)
+        f = ingest_path(write(tmp_path / f"{kind}.csv", kind, rows), kind, settings).files[0]
+        assert f.balanced and f.landed > 0 and f.rejected > 0, kind
+
+
+def test_report_summary(settings, tmp_path, write):
+    assert ingest_summary(settings)["files"] == []
+    ingest_path(
+        write(tmp_path / "calls.csv", "calls", calls(3) + [dict(CALL, caller="x")]), "calls", settings
+    )
+    summary = ingest_summary(settings)
+    assert summary["kinds"][0]["landed"] == 3 and summary["lake"][0]["rows"] == 3
+    assert summary["top_reasons"] == [("caller: phone number … has characters other than digits", 1)]
+
+
+def test_cli(settings, tmp_path, write):
+    from typer.testing import CliRunner
+
+    from fanzha.cli.main import app
+
+    path = write(tmp_path / "calls.csv", "calls", calls(3))
+    runner = CliRunner()
+    out = runner.invoke(app, ["ingest", str(path), "--kind", "calls"])
+    assert out.exit_code == 0, out.output
+    assert "calls" in out.output and "3" in out.output
+    out = runner.invoke(app, ["ingest-report", "--json"])
+    assert '"landed": 3' in out.output
+    out = runner.invoke(app, ["records", "calls"])
+    assert "duration_s" in out.output and "caller" in out.output
+
+
+def test_cli_error_exit_code(settings, tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "fanzha.cli.main", "ingest", str(tmp_path / "nope.csv"), "--kind", "calls"],
+        capture_output=True,
+        text=True,
+        env={"FANZHA_HOME": str(settings.home), "PATH": "/usr/bin:/bin"},
+    )
+    assert run.returncode == 2
+    assert "no such file or folder" in " ".join(run.stderr.split()) and "Traceback" not in run.stderr

@@ -35,7 +35,7 @@ def calls(n: int, **change: str) -> list[dict[str, str]]:
 
 
 def test_accounting_and_lake_types(settings, tmp_path, write, read_lake):
-    rows = calls(5) + [dict(CALL, caller="12", start_at="2024-05-02 00:00:00"), dict(CALL, duration_s="1.5")]
+    rows = [*calls(5), dict(CALL, caller="12", start_at="2024-05-02 00:00:00"), dict(CALL, duration_s="1.5")]
     path = write(tmp_path / "calls.csv", "calls", rows)
     report = ingest_path(path, "calls", settings)
     f = report.files[0]
@@ -90,7 +90,7 @@ def test_in_file_conflict_keeps_the_first(settings, tmp_path, write, read_lake):
 
 @pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.jsonl", "t.jsonl.gz", "t.parquet"])
 def test_formats(settings, tmp_path, write, read_lake, name):
-    rows = calls(4) + [dict(CALL, direction="sideways")]
+    rows = [*calls(4), dict(CALL, direction="sideways")]
     report = ingest_path(write(tmp_path / name, "calls", rows), "calls", settings)
     assert (report.rows_read, report.landed, report.rejected) == (5, 4, 1)
     assert {r["caller"] for r in read_lake(settings, "calls")} == {"13800138000"}
@@ -128,7 +128,7 @@ def test_chinese_encodings_detected(settings, tmp_path, write, read_lake, encodi
 
 def test_wrong_encoding_is_a_clear_error(settings, tmp_path, write):
     path = write(tmp_path / "calls.csv", "calls", [dict(CALL, cell_id="成都")], encoding="gbk")
-    with pytest.raises(InputFileError, match="calls.csv: is not valid utf-8.*--encoding gb18030"):
+    with pytest.raises(InputFileError, match=r"calls.csv: is not valid utf-8.*--encoding gb18030"):
         ingest_path(path, "calls", settings, encoding="utf-8")
     assert not Path(settings.lake, "calls").exists()
 
@@ -170,7 +170,7 @@ def test_bad_input_errors(settings, tmp_path, write, setup, kind, error, match):
 def test_folder_checked_before_anything_lands(settings, tmp_path, write):
     write(tmp_path / "in" / "a.csv", "calls", [CALL])
     write(tmp_path / "in" / "b.csv", "calls", [CALL], columns=["caller"])
-    with pytest.raises(InputFileError, match="b.csv: missing required column"):
+    with pytest.raises(InputFileError, match=r"b.csv: missing required column"):
         ingest_path(tmp_path / "in", "calls", settings)
     assert not list(Path(settings.lake).glob("*/**/*.parquet"))
 
@@ -201,7 +201,7 @@ def test_every_kind_lands(settings, tmp_path, write):
 def test_report_summary(settings, tmp_path, write):
     assert ingest_summary(settings)["files"] == []
     ingest_path(
-        write(tmp_path / "calls.csv", "calls", calls(3) + [dict(CALL, caller="x")]), "calls", settings
+        write(tmp_path / "calls.csv", "calls", [*calls(3), dict(CALL, caller="x")]), "calls", settings
     )
     summary = ingest_summary(settings)
     assert summary["kinds"][0]["landed"] == 3 and summary["lake"][0]["rows"] == 3

@@ -64,6 +64,8 @@ class GBDTDetector(Detector):
 
     name: ClassVar[str] = "gbdt"
     catalogue: ClassVar[dict[str, Entry]] = {}
+    # scale-free ratios added when a hand-over table has raw totals only: (name, numerator, denominator)
+    ratios: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     def __init__(
         self,
@@ -126,7 +128,16 @@ class GBDTDetector(Detector):
         if X.empty:
             raise ValidationError("the table is empty: nothing to train on or score")
         features = X.drop(columns=[c for c in (self.id_col, self.label_col) if c in X.columns])
-        return X[self.id_col].astype(str), features
+        return X[self.id_col].astype(str), self._derive(features)
+
+    def _derive(self, features: pd.DataFrame) -> pd.DataFrame:
+        extra = {}
+        for name, num, den in self.ratios:
+            if name not in features.columns and num in features.columns and den in features.columns:
+                a = pd.to_numeric(features[num], errors="coerce")
+                b = pd.to_numeric(features[den], errors="coerce").replace(0, np.nan)
+                extra[name] = a / b
+        return features.assign(**extra) if extra else features
 
     def fit(self, X: pd.DataFrame, y: Any = None, groups: Any = None) -> Self:
         """Fit on feature table ``X`` (labels ``y`` or column ``label_col``); ``groups`` keeps related
@@ -213,6 +224,19 @@ class NumberDetector(GBDTDetector):
 
     name: ClassVar[str] = "numbers"
     catalogue: ClassVar[dict[str, Entry]] = NUMBER_REASONS
+    # operator hand-over layout (Sichuan 诈骗电话识别 columns): totals → per-call / per-day shares
+    ratios: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("unique_per_call", "opposite_unique", "opposite_count"),
+        ("out_per_call", "voccalltype1", "opposite_count"),
+        ("sms_unique_per_sms", "sms_nunique", "sms_count"),
+        ("dur_max_per_mean", "call_dur_max", "call_dur_mean"),
+        ("calls_per_day", "opposite_count", "voc_day_nunique"),
+        ("sms_per_call", "sms_count", "opposite_count"),
+        ("flow_per_arpu", "flow_mean", "arpu_mean"),
+        ("imeis_per_unique", "imeis", "opposite_unique"),
+        ("hours_per_day", "voc_hour_nunique", "voc_day_nunique"),
+        ("counties_per_city", "county_name_call", "city_name_call"),
+    )
 
 
 class AccountDetector(GBDTDetector):

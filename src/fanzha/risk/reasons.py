@@ -52,6 +52,9 @@ NUMBER_REASONS: dict[str, Entry] = {
     "arpu_mean": ("LOW_SPEND", "average monthly spend {v} yuan", "x"),
     "flow_mean": ("DATA_USE", "average data use {v} MB", "x"),
     "unique_per_call": ("FEW_REPEATS", "{v} of calls go to a new partner", "pct"),
+    "out_per_call": ("OUTBOUND_ONLY", "{v} of calls are outgoing", "pct"),
+    "calls_per_day": ("CALL_RATE", "{v} calls per active day", "x"),
+    "sms_unique_per_sms": ("SMS_SPREAD", "{v} of SMS go to a new number", "pct"),
 }
 
 ACCOUNT_REASONS: dict[str, Entry] = {

@@ -1,0 +1,191 @@
+"""Feature throughput: the risk area's SQL features vs a pandas groupby baseline on the same data.
+
+    .venv/bin/python benchmarks/features.py            # 10M call records, 5M transfers
+    .venv/bin/python benchmarks/features.py --quick    # 200k calls, 100k transfers
+
+Synthetic calls and transfers are written to Parquet once; each contender then runs in its own
+subprocess (so its peak memory, ru_maxrss, is its own) and reads the same files. The SQL side is
+the production code path (``number_features`` / ``account_features`` through the Engine), which
+computes MORE features than the baseline; the pandas baseline computes the core per-id aggregates
+(counts, distinct partners, short-call share, duration stats, night share; in/out counts and
+amounts, distinct counterparties, dwell time via ``merge_asof``). Figures: input records per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def generate(folder: Path, calls: int, transfers: int) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    numbers = max(calls // 20, 100)
+    accounts = max(transfers // 10, 100)
+    con.execute(
+        f"""COPY (SELECT '138' || lpad(CAST(hash(i) % {numbers} AS VARCHAR), 8, '0') AS caller,
+                 '139' || lpad(CAST(hash(i * 7 + 1) % {numbers * 5} AS VARCHAR), 8, '0') AS callee,
+                 TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(CAST(hash(i * 3) % (30 * 86400) AS BIGINT))
+                   AS start_at,
+                 CAST(hash(i * 5) % 600 AS INTEGER) AS duration_s, 'out' AS direction,
+                 '5101' || CAST(hash(i * 11) % 20 AS VARCHAR) AS city,
+                 '86' || lpad(CAST(hash(i) % {numbers} AS VARCHAR), 13, '0') AS imei
+               FROM range({calls}) t(i)) TO '{folder}/calls.parquet' (FORMAT parquet)"""
+    )
+    con.execute(
+        f"""COPY (SELECT 't' || CAST(i AS VARCHAR) AS transfer_id,
+                 '6222' || lpad(CAST(hash(i) % {accounts} AS VARCHAR), 12, '0') AS from_account,
+                 '6222' || lpad(CAST(hash(i * 13 + 5) % {accounts} AS VARCHAR), 12, '0') AS to_account,
+                 CAST(hash(i * 17) % 1000000 + 100 AS BIGINT) AS amount_fen,
+                 TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_seconds(CAST(hash(i * 19) % (30 * 86400) AS BIGINT))
+                   AS "at", 'mobile' AS channel
+               FROM range({transfers}) t(i)) TO '{folder}/transfers.parquet' (FORMAT parquet)"""
+    )
+
+
+def run_sql(folder: Path, what: str) -> int:
+    from fanzha.engine.duckdb import DuckDBEngine
+    from fanzha.risk.features_accounts import account_features
+    from fanzha.risk.features_numbers import number_features
+
+    engine = DuckDBEngine(threads=2)
+    if what == "numbers":
+        engine.register_parquet("calls", folder / "calls.parquet")
+        return number_features(engine, window_days=30).num_rows
+    engine.register_parquet("transfers", folder / "transfers.parquet")
+    return account_features(engine, window_days=30).num_rows
+
+
+def run_sql_core(folder: Path, what: str) -> int:
+    """The baseline's exact aggregate set, as SQL through the Engine (like for like with pandas)."""
+    from fanzha.engine.duckdb import DuckDBEngine
+    from fanzha.risk.sqlparts import is_night
+
+    engine = DuckDBEngine(threads=2)
+    if what == "numbers":
+        engine.register_parquet("calls", folder / "calls.parquet")
+        sql = f"""WITH c AS (SELECT DISTINCT ON (caller, callee, start_at) * FROM calls),
+            o AS (SELECT caller AS id, count(*) AS out_calls, count(DISTINCT callee) AS distinct_callees,
+                    avg(CAST(duration_s < 15 AS INTEGER)) AS short_call_share, avg(duration_s) AS dur_mean_s,
+                    median(duration_s) AS dur_median_s, stddev_samp(duration_s) AS dur_std_s,
+                    avg(CAST({is_night("start_at")} AS INTEGER)) AS night_share, count(DISTINCT imei) AS imeis
+                  FROM c GROUP BY caller),
+            i AS (SELECT callee AS id, count(*) AS in_calls, count(DISTINCT caller) AS distinct_callers
+                  FROM c GROUP BY callee)
+            SELECT * FROM o FULL JOIN i USING (id)"""
+        return engine.query(sql).num_rows
+    engine.register_parquet("transfers", folder / "transfers.parquet")
+    sql = """WITH o AS (SELECT from_account AS id, count(*) AS out_n, sum(amount_fen) AS out_amt,
+                   count(DISTINCT to_account) AS out_cp FROM transfers GROUP BY from_account),
+        i AS (SELECT to_account AS id, count(*) AS in_n, sum(amount_fen) AS in_amt,
+                   count(DISTINCT from_account) AS in_cp FROM transfers GROUP BY to_account),
+        ins AS (SELECT to_account AS acct, "at" AS in_at FROM transfers),
+        d AS (SELECT t.from_account AS id,
+                   avg(CAST(epoch(t."at") - epoch(ins.in_at) <= 86400 AS INTEGER)) AS out_within_1d_share
+              FROM transfers t ASOF LEFT JOIN ins ON t.from_account = ins.acct AND ins.in_at <= t."at"
+              GROUP BY t.from_account)
+        SELECT * FROM o FULL JOIN i USING (id) LEFT JOIN d USING (id)"""
+    return engine.query(sql).num_rows
+
+
+def run_pandas(folder: Path, what: str) -> int:
+    import pandas as pd
+
+    if what == "numbers":
+        c = pd.read_parquet(folder / "calls.parquet")
+        c = c.drop_duplicates(["caller", "callee", "start_at"])
+        hour = (c["start_at"].dt.tz_convert("Asia/Shanghai").dt.hour).to_numpy()
+        c = c.assign(short=c["duration_s"] < 15, night=hour < 6)
+        out = c.groupby("caller").agg(
+            out_calls=("callee", "size"),
+            distinct_callees=("callee", "nunique"),
+            short_call_share=("short", "mean"),
+            dur_mean_s=("duration_s", "mean"),
+            dur_median_s=("duration_s", "median"),
+            dur_std_s=("duration_s", "std"),
+            night_share=("night", "mean"),
+            imeis=("imei", "nunique"),
+        )
+        inc = c.groupby("callee").agg(in_calls=("caller", "size"), distinct_callers=("caller", "nunique"))
+        return len(out.join(inc, how="outer"))
+    t = pd.read_parquet(folder / "transfers.parquet")
+    out = t.groupby("from_account").agg(
+        out_n=("amount_fen", "size"), out_amt=("amount_fen", "sum"), out_cp=("to_account", "nunique")
+    )
+    inc = t.groupby("to_account").agg(
+        in_n=("amount_fen", "size"), in_amt=("amount_fen", "sum"), in_cp=("from_account", "nunique")
+    )
+    ins = t[["to_account", "at"]].rename(columns={"to_account": "acct", "at": "in_at"}).sort_values("in_at")
+    outs = t[["from_account", "at", "amount_fen"]].rename(columns={"from_account": "acct"}).sort_values("at")
+    dw = pd.merge_asof(outs, ins, left_on="at", right_on="in_at", by="acct", direction="backward")
+    dw["fast"] = (dw["at"] - dw["in_at"]).dt.total_seconds() <= 86_400
+    dwell = dw.groupby("acct").agg(out_within_1d_share=("fast", "mean"))
+    return len(out.join(inc, how="outer").join(dwell, how="left"))
+
+
+def child(folder: Path, side: str, what: str) -> None:
+    import duckdb  # noqa: F401  imports are not part of the measured time
+    import pandas  # noqa: F401
+
+    import fanzha.risk.features_accounts
+    import fanzha.risk.features_numbers  # noqa: F401
+
+    run = {"sql": run_sql, "sql-core": run_sql_core, "pandas": run_pandas}[side]
+    started = time.perf_counter()
+    rows = run(folder, what)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rows_out": rows, "seconds": seconds, "peak_mb": peak_mb}))
+
+
+def measure(folder: Path, side: str, what: str) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", side, what, str(folder)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="small run (200k calls, 100k transfers)")
+    parser.add_argument("--child", nargs=3, metavar=("SIDE", "WHAT", "DIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(Path(args.child[2]), args.child[0], args.child[1])
+        return
+    calls, transfers = (200_000, 100_000) if args.quick else (10_000_000, 5_000_000)
+    with tempfile.TemporaryDirectory(prefix="fanzha-bench-features-") as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        generate(folder, calls, transfers)
+        print(
+            f"generated {calls:,} calls and {transfers:,} transfers in {time.perf_counter() - started:.1f} s"
+        )
+        for what, records in (("numbers", calls), ("accounts", transfers)):
+            full, core, pdx = (measure(folder, side, what) for side in ("sql", "sql-core", "pandas"))
+            print(f"{what} ({records:,} records):")
+            for label, m in (
+                ("SQL, all risk features", full),
+                ("SQL, baseline aggregates", core),
+                ("pandas groupby baseline", pdx),
+            ):
+                print(
+                    f"  {label:26s} {records / m['seconds']:>12,.0f} records/s  {m['seconds']:7.1f} s  "
+                    f"{m['rows_out']:>10,} rows  peak {m['peak_mb']:>7,.0f} MB"
+                )
+            print(
+                f"  speed-up vs pandas: like for like {pdx['seconds'] / core['seconds']:.1f}×, "
+                f"all features {pdx['seconds'] / full['seconds']:.1f}× (target ≥ 10×)"
+            )
+
+
+if __name__ == "__main__":
+    main()

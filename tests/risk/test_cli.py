@@ -1,0 +1,174 @@
+"""`fanzha train | score numbers|accounts` end to end on small files, and score publishing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fanzha.cli.main import app
+from fanzha.risk.publish import publish_scores, read_scores
+
+from .test_model import feature_table
+
+runner = CliRunner()
+FAST = ["--window", "0"]
+
+
+@pytest.fixture(autouse=True)
+def fast_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fanzha.risk import model
+
+    monkeypatch.setattr(model.GBDTDetector, "__init__", _fast_init(model.GBDTDetector.__init__))
+
+
+def _fast_init(init):  # type: ignore[no-untyped-def]
+    def wrapped(self, **kw):  # type: ignore[no-untyped-def]
+        init(self, **{"n_estimators": 30, "learning_rate": 0.2, "cv": 3, **kw})
+
+    return wrapped
+
+
+def test_numbers_feature_table(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    table = feature_table(240).rename(columns={"id": "phone_no_m"})
+    table.to_csv(tmp_path / "train.csv", index=False)
+    model = tmp_path / "model"
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "numbers",
+            "--data",
+            str(tmp_path / "train.csv"),
+            "--label",
+            "label",
+            "--id",
+            "phone_no_m",
+            "--out",
+            str(model),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert (model / "meta.json").exists() and "CV AP" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "score",
+            "numbers",
+            "--model",
+            str(model),
+            "--data",
+            str(tmp_path / "train.csv"),
+            "--out",
+            str(tmp_path / "s.csv"),
+            "--publish",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    scores = pd.read_csv(tmp_path / "s.csv")
+    assert list(scores.columns[:4]) == ["id", "probability", "tier", "reasons"] and len(scores) == 240
+    published = read_scores("numbers", settings)
+    assert published["reasons"].map(len).max() >= 1
+    assert set(published.columns) == {"id", "probability", "tier", "reasons"}
+
+
+def _transfers(tmp_path: Path) -> tuple[Path, Path]:
+    """Mules: receive from many one-off payers and pass it on the same day; normals: regular partners."""
+    rng = np.random.default_rng(0)
+    rows, labels = [], []
+    for a in range(120):
+        mule = a % 4 == 0
+        labels.append((f"acc{a}", int(mule)))
+        for d in range(20):
+            if mule:
+                rows.append((f"p{a}_{d}", f"acc{a}", 50_000 + d, f"2024-03-{d % 28 + 1:02d} 09:00:00"))
+                rows.append((f"acc{a}", f"x{a}_{d}", 49_000, f"2024-03-{d % 28 + 1:02d} 09:20:00"))
+            else:
+                rows.append(
+                    (
+                        f"acc{a}",
+                        f"acc{(a + 1) % 120}",
+                        int(rng.integers(100, 9_000)),
+                        f"2024-03-{d % 28 + 1:02d} 1{d % 10}:00:00",
+                    )
+                )
+    tx = pd.DataFrame(rows, columns=["payer", "payee", "yuan", "when"])
+    tx.insert(0, "serial", range(len(tx)))
+    tx["yuan"] = tx["yuan"] / 100
+    tx.to_csv(tmp_path / "tx.csv", index=False)
+    pd.DataFrame(labels, columns=["acct", "is_mule"]).to_csv(tmp_path / "labels.csv", index=False)
+    return tmp_path / "tx.csv", tmp_path / "labels.csv"
+
+
+def test_accounts_from_partner_transfers(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tx, labels = _transfers(tmp_path)
+    mapping = [
+        "--transfers",
+        str(tx),
+        "--tx-id-col",
+        "serial",
+        "--from-col",
+        "payer",
+        "--to-col",
+        "payee",
+        "--amount-col",
+        "yuan",
+        "--amount-unit",
+        "yuan",
+        "--time-col",
+        "when",
+        *FAST,
+    ]
+    model = tmp_path / "acc-model"
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "accounts",
+            *mapping,
+            "--labels",
+            str(labels),
+            "--id-col",
+            "acct",
+            "--label-col",
+            "is_mule",
+            "--out",
+            str(model),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        app, ["score", "accounts", "--model", str(model), *mapping, "--out", str(tmp_path / "a.csv")]
+    )
+    assert r.exit_code == 0, r.output
+    scores = pd.read_csv(tmp_path / "a.csv").set_index("id")
+    mules = [f"acc{a}" for a in range(0, 120, 4)]
+    from sklearn.metrics import average_precision_score
+
+    assert average_precision_score(scores.index.isin(mules), scores["probability"]) > 0.95
+    reasons = json.loads(scores.loc["acc0", "reasons_json"])
+    assert reasons and all({"code", "message", "value", "weight"} <= set(r) for r in reasons)
+
+
+def test_cli_errors_are_one_line(tmp_path: Path) -> None:
+    r = runner.invoke(
+        app, ["train", "numbers", "--data", str(tmp_path / "none.csv"), "--out", str(tmp_path / "m")]
+    )
+    assert r.exit_code != 0
+    from fanzha.errors import FanzhaError
+
+    assert isinstance(r.exception, FanzhaError)
+
+
+def test_publish_rejects_unknown_target(settings) -> None:  # type: ignore[no-untyped-def]
+    from fanzha.errors import ValidationError
+
+    frame = pd.DataFrame({"id": ["1"], "probability": [0.5], "tier": ["yellow"], "reasons": [[]]})
+    with pytest.raises(ValidationError, match="cannot publish"):
+        publish_scores(frame, "urls", settings)
+    path = publish_scores(frame, "accounts", settings)
+    assert path == settings.home / "scores" / "accounts.parquet"

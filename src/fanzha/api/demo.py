@@ -38,7 +38,7 @@ def run(ctx: DemoContext) -> None:
         on_warning=lambda d: pending.append(d) if d.event == "payment" else None,
     )
     print_report(report, ctx.console)
-    created = ops.create_warnings(pending[-200:]) if pending else 0
+    created = ops.create_warnings(pending[-50:]) if pending else 0  # the latest 50: the demo stays short
     ops.close()
     ctx.console.print(
         f"models: {versions or 'texts area not installed'} · warning tasks created for payments: {created}"

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from fanzha.simulate import ids
 from fanzha.simulate.population import OCC, SERVICE_NUMBERS, SMS_SENDERS, Population, ts_us
-from fanzha.taxonomy.typologies import fill_values, legit_sms_lines, render
+from fanzha.taxonomy.typologies import legit_sms_lines, render
 
 # relative call volume per local hour 0–23
 HOURLY = np.array(
@@ -77,7 +77,6 @@ class Traffic:
         self.home_cell = rng.integers(1, 400, size=pop.n)
         self.hub_texts = pa.array([render(line, rng) for line in legit_sms_lines()[:6] for _ in range(40)])
         self.personal_texts = pa.array(list(PERSONAL_SMS) + list(legit_sms_lines()[6:]))
-        self.banks_zh = fill_values()["bank"]
 
     # -- helpers -------------------------------------------------------------------------------
     def _times(
@@ -131,7 +130,6 @@ class Traffic:
         caller = np.concatenate([caller, c_caller])
         callee = np.concatenate([callee, c_callee])
         duration = np.concatenate([duration, c_dur]).astype(np.int32)
-        total = len(caller)
         caller_phone = pop.phone[caller]
         keep = (callee > 0) & (callee != caller_phone)
         caller, callee, duration = caller[keep], callee[keep], duration[keep]
@@ -139,7 +137,6 @@ class Traffic:
         cell = pc.binary_join_element_wise(
             ids.to_str(pop.region[caller]), ids.to_str(self.home_cell[caller] + 1000), "-"
         )
-        del total
         return pa.table(
             {
                 "caller": ids.to_str(pop.phone[caller]),

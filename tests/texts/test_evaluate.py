@@ -1,0 +1,108 @@
+"""Evaluation code on a tiny fake copy of the shared data layout; real data behind ``shared_data``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fanzha.texts import evaluate as ev
+
+BRUSH = ["兼职刷单日结佣金{}", "刷单返利做任务{}"]
+POLICE = ["公安局说你涉嫌洗钱{}", "安全账户资金清查{}"]
+NORMAL = ["明天开会{}", "晚上回家吃饭{}"]
+
+
+def _texts(templates: list[str], n: int) -> list[str]:
+    return [templates[i % len(templates)].format(i) for i in range(n)]
+
+
+@pytest.fixture
+def fake_data(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    (root / "fraud-news").mkdir(parents=True)
+    news = pd.DataFrame(
+        {
+            "label": ["兼职刷单诈骗"] * 10 + ["投资诈骗"] * 10 + ["诈骗"] * 3,
+            "title": ["刷单"] * 10 + ["投资理财"] * 10 + ["反诈"] * 3,
+            "text": _texts(BRUSH, 10) + _texts(["投资平台稳赚{}", "理财导师带单{}"], 10) + _texts(NORMAL, 3),
+        }
+    )
+    news.to_csv(root / "fraud-news" / "news_train.csv", index=False)
+    (root / "fraud-dialogues").mkdir()
+    for name in ("eval0902", "eval0819"):
+        rows = [{"input": t, "label": True} for t in _texts(POLICE, 10)]
+        rows += [{"input": t, "label": False} for t in _texts(NORMAL, 10)]
+        rows.append({"input": "", "label": False})  # an empty window, dropped by the loader
+        (root / "fraud-dialogues" / f"{name}.jsonl").write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8"
+        )
+    (root / "fraud-sms").mkdir()
+    sms5 = pd.DataFrame(
+        {
+            "content": _texts(NORMAL, 12) + _texts(POLICE, 12),
+            "label_name": ["正常"] * 12 + ["冒充公检法及政府机关类"] * 12,
+            "label_id": [0] * 12 + [1] * 12,
+        }
+    )
+    sms5.to_csv(root / "fraud-sms" / "sms5_utf8.csv", index=False)
+    for k in range(1, 8):
+        pd.DataFrame({"content": _texts(BRUSH if k % 2 else POLICE, 6), "label": k}).to_csv(
+            root / "fraud-sms" / f"sms8_label{k}-new1030.csv", index=False
+        )
+    (root / "phishing-urls").mkdir()
+    urls = [f"http://icbc-kefu{i}.top/login" for i in range(10)] + [f"https://www.site{i}.com/" for i in range(10)]
+    pd.DataFrame({"url": urls, "status": ["phishing"] * 10 + ["legitimate"] * 10}).to_csv(
+        root / "phishing-urls" / "urls_train.csv", index=False
+    )
+    (root / "tw165").mkdir()
+    hosts = [f"www.{i}bet.games" for i in range(10)]
+    pd.DataFrame({"site_name": hosts, "url": hosts, "host": hosts, "report_count": 1}).to_csv(
+        root / "tw165" / "tw165_scam_websites_train.csv", index=False
+    )
+    allow = "\n".join(["! comment"] + [f"@@||news{i}.com.tw^" for i in range(10)])
+    (root / "tw165" / "allowlist_adguard.txt").write_text(allow, "utf-8")
+    return root
+
+
+def test_metrics_on_known_answers() -> None:
+    m = ev.class_metrics(["a", "a", "b", "b"], ["a", "b", "b", "b"])
+    assert m["accuracy"] == 0.75
+    assert m["per_class_f1"] == {"a": pytest.approx(2 / 3, abs=1e-4), "b": pytest.approx(0.8, abs=1e-4)}
+    b = ev.binary_metrics(np.array([1, 1, 0, 0]), np.array([0.9, 0.4, 0.2, 0.6]))
+    assert (b["accuracy"], b["precision"], b["recall"]) == (0.5, 0.5, 0.5)
+    assert b["roc_auc"] == 0.75
+
+
+def test_text_evaluations_on_fake_data(fake_data: Path) -> None:
+    result = ev.eval_texts(fake_data, folds=2, parts=("news", "dialogues", "sms"))
+    news = result["news"]
+    assert news["classes"] == 2 and news["generic_label_rows_excluded"] == 3 and news["rows"] == 20
+    assert news["macro_f1"] == 1.0
+    assert result["dialogues"]["cv_eval0902"]["rows"] == 20
+    assert result["dialogues"]["train_eval0902_test_eval0819"]["accuracy"] == 1.0
+    assert result["sms"]["sms5"]["macro_f1"] == 1.0
+    assert result["sms"]["sms8"]["rows"] == 7 * 6 + 12
+    path = ev.write_json(result, fake_data / "out" / "r.json")
+    assert json.loads(path.read_text("utf-8"))["folds"] == 2
+
+
+def test_url_evaluations_on_fake_data(fake_data: Path) -> None:
+    result = ev.eval_urls(fake_data, folds=2, parts=("phishing", "tw165"))
+    assert result["phishing"]["rows"] == 20 and result["phishing"]["accuracy"] == 1.0
+    assert result["tw165"]["positives"] == 10 and result["tw165"]["rows"] == 20
+    with pytest.raises(ev.NotFoundError):
+        ev.eval_urls(fake_data, parts=("nope",))
+    with pytest.raises(ev.NotFoundError, match="--data-dir"):
+        ev.load_news(fake_data / "missing")
+
+
+@pytest.mark.slow
+def test_real_sms_sample_cross_validates(shared_data: Path) -> None:
+    sms = ev.load_sms5(shared_data).groupby("label").head(120).reset_index(drop=True)
+    y = ev._normal_as(sms["label"].to_numpy())
+    result = ev.cross_validate(ev.short_text_detector, sms["text"].tolist(), y, ev._types_eval, folds=3)
+    assert result["macro_f1"] > 0.85

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -31,7 +32,7 @@ report = ingest_path(sys.argv[1], "calls", settings)
 seconds = time.perf_counter() - started
 usage = resource.getrusage(resource.RUSAGE_SELF)
 peak_mb, cpu = usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
-print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "cpu_s": cpu, **{k: v for k, v in report.as_dict().items() if k != "files"}}))
+print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "cpu_s": cpu, "steps": report.files[0].steps, **{k: v for k, v in report.as_dict().items() if k != "files"}}))
 """
 
 
@@ -53,8 +54,8 @@ def generate(path: Path, rows: int) -> float:
     return time.perf_counter() - started
 
 
-def baseline(path: Path, rows: int) -> float:
-    """Rows/s of pandas.read_csv + one pydantic model validation per row."""
+def baseline(path: Path, rows: int) -> tuple[float, float]:
+    """(rows per wall second, rows per CPU second) of pandas.read_csv + one pydantic validation per row."""
     import pandas as pd
     from pydantic import BaseModel, ValidationError, field_validator
 
@@ -85,7 +86,7 @@ def baseline(path: Path, rows: int) -> float:
             except Exception as exc:
                 raise ValueError(str(exc)) from None
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     frame = pd.read_csv(path, dtype=str, nrows=rows, keep_default_na=False)
     good = bad = 0
     for record in frame.to_dict("records"):
@@ -94,8 +95,8 @@ def baseline(path: Path, rows: int) -> float:
             good += 1
         except ValidationError:
             bad += 1
-    seconds = time.perf_counter() - started
-    return (good + bad) / seconds
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return (good + bad) / seconds, (good + bad) / cpu
 
 
 def main() -> None:
@@ -132,15 +133,25 @@ def main() -> None:
     print(
         f"  {land['seconds']:.2f} s → {rate:,.0f} rows/s (target ≥ {TARGET_RATE:,}) · peak RSS {land['peak_mb']:,.0f} MB"
     )
+    cpu_rate = land["rows_read"] / land["cpu_s"] * args.threads
+    print(f"  steps (s): {land['steps']}")
+    print(
+        f"  CPU time {land['cpu_s']:.1f} s → {cpu_rate:,.0f} rows/s on {args.threads} otherwise idle cores "
+        f"(load average now {os.getloadavg()[0]:.1f}: the machine is shared, wall time depends on the others)"
+    )
     base_rows = min(args.baseline_rows, rows)
     print(
         f"baseline: pandas read_csv + per-row pydantic on the first {base_rows:,} rows of the same file …",
         flush=True,
     )
-    base = baseline(csv, base_rows)
+    base, base_cpu = baseline(csv, base_rows)
     ratio = rate / base
+    cpu_ratio = (land["rows_read"] / land["cpu_s"]) / base_cpu
     print(f"  {base:,.0f} rows/s (measured on a {base_rows:,}-row prefix; rates compared)")
-    print(f"ratio ingest / baseline: {ratio:.1f}× (target ≥ {TARGET_RATIO:.0f}×)")
+    print(f"ratio ingest / baseline: {ratio:.1f}× wall (target ≥ {TARGET_RATIO:.0f}×)")
+    print(
+        f"  per CPU second: ingest {land['rows_read'] / land['cpu_s']:,.0f} rows, baseline {base_cpu:,.0f} rows → {cpu_ratio:.1f}×"
+    )
     ok = rate >= TARGET_RATE and ratio >= TARGET_RATIO
     print("RESULT:", "targets met" if ok else "below target")
     shutil.rmtree(args.workdir, ignore_errors=True)

@@ -37,7 +37,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
-@hsettings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@hsettings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case) -> None:
     # police reach nearly every endpoint; the public key exercises the role checks on the same input
     for role in ("police", "public"):

@@ -135,12 +135,30 @@ def eval_decisions(
         None, help="folder with numbers.parquet / accounts.parquet (default <home>/scores)"
     ),
 ) -> None:
-    """Replay a simulated city's calls, SMS and payments through the decision engine; print the outcome."""
+    """Replay a simulated city's calls, SMS and payments through the decision engine; print the outcome.
+
+    Uses the live rule set of <home>/rules (or the packaged one), the published scores, the texts
+    area's text detector and the lists of the operational store, as the service does.
+    """
     from rich.console import Console
 
+    from fanzha.api.ops_bridge import OpsBridge
     from fanzha.decide.replay import print_report, replay_city
+    from fanzha.decide.sources import load_detectors
     from fanzha.settings import get_settings
 
     settings = get_settings()
-    report = replay_city(sim, scores_dir=scores or settings.home / "scores", settings=settings)
+    text_scorer, _url, _versions = load_detectors(settings)
+    ops = OpsBridge(settings.ops)
+    try:
+        lists = ops.lists_snapshot()
+    finally:
+        ops.close()
+    report = replay_city(
+        sim,
+        scores_dir=scores or settings.home / "scores",
+        settings=settings,
+        text_scorer=text_scorer,
+        lists=lists,
+    )
     print_report(report, Console())

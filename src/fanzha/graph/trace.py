@@ -345,67 +345,95 @@ def trace_funds(
     ev_row = np.concatenate([t_keep, w_keep])
     order = np.lexsort((ev_row, ev_kind, ev_at))
 
-    cash_kind = _cash_kinds(tr, cashout_accounts)
     ledger = _Ledger(n_acc, method)
-    state, clean = ledger.state, ledger.clean
-    flows: list[tuple[int, int, int, int]] = []  # victim, hop, transfer row, fen
-    cash: list[tuple[int, str, int, int, int]] = []  # victim, kind, row (+n_t for withdrawals), account, fen
-    lost: list[tuple[int, int, int, int, str]] = []  # victim, account, transfer row, fen, reason
-    t_from_l, t_to_l, t_at_l, w_acc_l = (
+    columns = _Columns(
         t_from.tolist(),
         t_to.tolist(),
         t_at.tolist(),
+        t_amt,
+        t_victim.tolist(),
+        _cash_kinds(tr, cashout_accounts),
         w_acc.tolist(),
+        w_amt,
     )
-    t_victim_l = t_victim.tolist()
-    horizon_l = horizon.tolist() if horizon is not None else None
-    for kind, row in zip(ev_kind[order].tolist(), ev_row[order].tolist(), strict=True):
-        if kind == 0:
-            a, b, amt, at = t_from_l[row], t_to_l[row], t_amt[row], t_at_l[row]
-            v = t_victim_l[row]
-            if v != CLEAN:  # the victim's own payment: hop 0, wholly theirs
-                flows.append((v, 0, row, amt))
-                if cash_kind[row]:
-                    cash.append((v, cash_kind[row], row, a, amt))
-                else:
-                    ledger.add(b, v, 0, amt)
-                continue
-            if a not in state:  # fast path: no traced money in the payer; only balances move
-                left = clean[a] - amt
-                clean[a] = left if left > 0 else 0
-                if b in state:
-                    ledger.add(b, CLEAN, 0, amt)
-                else:
-                    clean[b] += amt
-                continue
-            parts = ledger.take(a, amt)
-            traced = 0
-            for pv, hop, part in parts:
-                traced += part
-                if cash_kind[row]:
-                    flows.append((pv, hop + 1, row, part))
-                    cash.append((pv, cash_kind[row], row, a, part))
-                elif hop + 1 > max_hops:
-                    lost.append((pv, a, row, part, "max_hops"))
-                elif horizon_l is not None and at > horizon_l[pv]:
-                    lost.append((pv, a, row, part, "max_hours"))
-                else:
-                    flows.append((pv, hop + 1, row, part))
-                    ledger.add(b, pv, hop + 1, part)
-                    continue
-                traced -= part  # not followed: it reaches b as untraced (clean) money
-            if not cash_kind[row]:
-                ledger.add(b, CLEAN, 0, amt - traced)
-        else:
-            a, amt = w_acc_l[row], w_amt[row]
+    limits = (max_hops, horizon.tolist() if horizon is not None else None)
+    flows, cash, lost = _replay(ev_kind[order].tolist(), ev_row[order].tolist(), columns, ledger, limits)
+    micros = np.concatenate([t_at, w_at])
+    return _result(tr, wd, accounts, victims, method, unmatched, src, flows, cash, lost, ledger, micros)
+
+
+@dataclass
+class _Columns:
+    """The record columns the replay reads, as plain lists (fast scalar access)."""
+
+    t_from: list[int]
+    t_to: list[int]
+    t_at: list[int]
+    t_amt: list[int]
+    t_victim: list[int]
+    cash_kind: list[str | None]
+    w_acc: list[int]
+    w_amt: list[int]
+
+
+def _replay(
+    kinds: list[int], rows: list[int], c: _Columns, ledger: _Ledger, limits: tuple[int, list[int] | None]
+) -> tuple[
+    list[tuple[int, int, int, int]],
+    list[tuple[int, str, int, int, int]],
+    list[tuple[int, int, int, int, str]],
+]:
+    """Replay the events in order; returns flows (victim, hop, transfer row, fen), cash-outs
+    (victim, kind, record row — withdrawals after the transfers —, account, fen) and untraced
+    portions (victim, account, transfer row, fen, reason)."""
+    max_hops, horizon = limits
+    state, clean, n_t = ledger.state, ledger.clean, len(c.t_from)
+    flows: list[tuple[int, int, int, int]] = []
+    cash: list[tuple[int, str, int, int, int]] = []
+    lost: list[tuple[int, int, int, int, str]] = []
+    for kind, row in zip(kinds, rows, strict=True):
+        if kind == 1:  # withdrawal: whatever traced money it takes is cashed out
+            a, amt = c.w_acc[row], c.w_amt[row]
             if a not in state:
                 left = clean[a] - amt
                 clean[a] = left if left > 0 else 0
                 continue
             for pv, _hop, part in ledger.take(a, amt):
                 cash.append((pv, "cash", n_t + row, a, part))
-    micros = np.concatenate([t_at, w_at])
-    return _result(tr, wd, accounts, victims, method, unmatched, src, flows, cash, lost, ledger, micros)
+            continue
+        a, b, amt, out = c.t_from[row], c.t_to[row], c.t_amt[row], c.cash_kind[row]
+        v = c.t_victim[row]
+        if v != CLEAN:  # the victim's own payment: hop 0, wholly theirs
+            flows.append((v, 0, row, amt))
+            if out:
+                cash.append((v, out, row, a, amt))
+            else:
+                ledger.add(b, v, 0, amt)
+            continue
+        if a not in state:  # fast path: no traced money in the payer; only balances move
+            left = clean[a] - amt
+            clean[a] = left if left > 0 else 0
+            if b in state:
+                ledger.add(b, CLEAN, 0, amt)
+            else:
+                clean[b] += amt
+            continue
+        followed = 0
+        for pv, hop, part in ledger.take(a, amt):
+            if out:
+                flows.append((pv, hop + 1, row, part))
+                cash.append((pv, out, row, a, part))
+            elif hop + 1 > max_hops:
+                lost.append((pv, a, row, part, "max_hops"))
+            elif horizon is not None and c.t_at[row] > horizon[pv]:
+                lost.append((pv, a, row, part, "max_hours"))
+            else:
+                flows.append((pv, hop + 1, row, part))
+                ledger.add(b, pv, hop + 1, part)
+                followed += part
+        if not out:  # the rest reaches b as untraced (clean) money
+            ledger.add(b, CLEAN, 0, amt - followed)
+    return flows, cash, lost
 
 
 def _stamps(micros: np.ndarray) -> pd.Series:

@@ -182,6 +182,8 @@ def eval_simulated(
     from fanzha.risk.features_numbers import number_features
 
     register_sim(engine, sim_dir)
+    roles: tuple[str, ...]
+    make: type[GBDTDetector]
     if kind == "numbers":
         features, prefix, roles, make = (
             number_features(engine).to_pandas(),

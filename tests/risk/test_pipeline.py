@@ -1,0 +1,76 @@
+"""Where rows come from: a simulator-style folder (with truth), a labels file, bad sources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from fanzha.errors import InputFileError, ValidationError
+from fanzha.risk.pipeline import load_rows
+
+from .records import A, E, accounts_table, calls_table, cards_table, transfers_table
+
+
+def sim_folder(root: Path) -> Path:
+    for kind, table in (
+        ("calls", calls_table()),
+        ("phone_cards", cards_table()),
+        ("transfers", transfers_table()),
+        ("accounts", accounts_table()),
+    ):
+        (root / kind).mkdir(parents=True)
+        pq.write_table(table, root / kind / "part-00000.parquet")
+    (root / "truth").mkdir()
+    truth = pd.DataFrame(
+        {
+            "entity": [f"phone:{A}", f"phone:{E}", "account:M", "account:N", "id:X"],
+            "role": ["sim_farm_number", "fraud_number", "mule_account", "mule_account", "card_farmer"],
+            "gang_id": ["g1", "g1", "g1", "g1", "g1"],
+        }
+    )
+    truth.to_parquet(root / "truth" / "entities.parquet")
+    return root
+
+
+def test_folder_with_truth(engine, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = sim_folder(tmp_path / "sim")
+    rows = load_rows(engine, settings, "numbers", data=str(folder), window_days=None)
+    labels = dict(zip(rows.frame["id"], rows.labels, strict=True))  # type: ignore[arg-type]
+    assert labels[A] == 1 and labels[E] == 1 and sum(labels.values()) == 2
+    assert "truth" in rows.note
+    rows = load_rows(engine, settings, "accounts", data=str(folder), window_days=None)
+    labels = dict(zip(rows.frame["id"], rows.labels, strict=True))  # type: ignore[arg-type]
+    assert labels["M"] == 1 and labels["N"] == 1 and labels["P"] == 0
+
+
+def test_labels_file_overrides_truth(engine, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = sim_folder(tmp_path / "sim")
+    (tmp_path / "labels.csv").write_text("acct,bad\nP,1\nM,0\n", "utf-8")
+    rows = load_rows(
+        engine,
+        settings,
+        "accounts",
+        data=str(folder),
+        labels_file=tmp_path / "labels.csv",
+        labels_id_col="acct",
+        labels_label_col="bad",
+        window_days=None,
+    )
+    labels = dict(zip(rows.frame["id"], rows.labels, strict=True))  # type: ignore[arg-type]
+    assert labels["P"] == 1 and labels["M"] == 0 and labels["N"] == 0
+
+
+def test_bad_sources(engine, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputFileError, match="neither"):
+        load_rows(engine, settings, "numbers", data=str(tmp_path / "missing.csv"))
+    with pytest.raises(ValidationError, match="numbers or accounts"):
+        load_rows(engine, settings, "urls", data="lake")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputFileError, match="no record-kind folders"):
+        load_rows(engine, settings, "accounts", data=str(tmp_path / "empty"))
+    (tmp_path / "f.csv").write_text("phone,x\n1,2\n", "utf-8")
+    with pytest.raises(ValidationError, match="id column 'id' not found"):
+        load_rows(engine, settings, "numbers", data=str(tmp_path / "f.csv"))

@@ -63,11 +63,16 @@ def commands_job(store: Store, worker: int, n: int) -> None:
         F.apply_receipt(store, cid, F.Receipt(f"r{cid}", "executed", held_fen=10_000), ACTOR, now=T0)
 
 
-def rate(store: Store, job, n: int, workers: int) -> float:
-    started = time.perf_counter()
+def rate(store: Store, job, n: int, workers: int) -> tuple[float, float]:
+    """(operations per wall-clock second, client CPU milliseconds per operation).
+
+    CPU per operation does not depend on how busy the machine is, so it tells what an idle core
+    would do (1000 / ms per second); the database server's own CPU is not included."""
+    started, cpu = time.perf_counter(), time.process_time()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(lambda w: job(store, w, n // workers), range(workers)))
-    return (n // workers) * workers / (time.perf_counter() - started)
+    done = (n // workers) * workers
+    return done / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / done
 
 
 def open_backend(name: str, folder: Path) -> tuple[Store, str | None]:
@@ -85,7 +90,8 @@ def main() -> None:
     args = parser.parse_args()
     n_w, n_c = (200, 100) if args.quick else (2000, 600)
     print(
-        f"{'backend':<10} {'workers':>7} {'warnings/s':>11} {'× target':>8} {'commands/s':>11} {'× target':>8}"
+        f"{'backend':<10} {'workers':>7} {'warnings/s':>11} {'× target':>8} {'cpu ms/w':>9} "
+        f"{'commands/s':>11} {'× target':>8} {'cpu ms/c':>9}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
@@ -96,15 +102,15 @@ def main() -> None:
                     print(f"{backend:<10} skipped: {str(exc).splitlines()[0][:90]}")
                     break
                 try:
-                    w = rate(store, warnings_job, n_w, workers)
-                    c = rate(store, commands_job, n_c, workers)
+                    w, w_cpu = rate(store, warnings_job, n_w, workers)
+                    c, c_cpu = rate(store, commands_job, n_c, workers)
                 finally:
                     store.close()
                     if schema:
                         drop_schema(PG, schema)
                 print(
-                    f"{backend:<10} {workers:>7} {w:>11.0f} {w / TARGET['warnings']:>8.1f} {c:>11.0f} "
-                    f"{c / TARGET['commands']:>8.1f}"
+                    f"{backend:<10} {workers:>7} {w:>11.0f} {w / TARGET['warnings']:>8.1f} {w_cpu:>9.1f} "
+                    f"{c:>11.0f} {c / TARGET['commands']:>8.1f} {c_cpu:>9.1f}"
                 )
     print(
         f"n = {n_w} warnings, {n_c} commands per row; load average {os.getloadavg()[0]:.1f} "

@@ -389,3 +389,54 @@ def test_escalation_with_the_graph_trace(store: Store, actor: Actor) -> None:
     executed(store, actor, "stop", kind="stop_payment", held=10_000, amount=100_000, moved_on_fen=90_000)
     children = F.escalate(store, "stop", actor, next_hops=hops, now=T0)
     assert [(c.account, c.amount_fen, c.hop) for c in children] == [(NEXT, 70_000, 1), (third, 20_000, 1)]
+
+
+def test_escalation_chains_keep_ids_within_the_column(store: Store, actor: Actor) -> None:
+    """Escalating an escalation makes long ids: they are hashed to fit 64 characters, deterministically."""
+    executed(
+        store,
+        actor,
+        "case-2026-0501/stop/6222020200112233445",
+        kind="stop_payment",
+        held=0,
+        amount=9_000,
+        moved_on_fen=9_000,
+        next_hops=({"account": NEXT, "amount_fen": 9_000},),
+    )
+    (first,) = F.escalate(store, "case-2026-0501/stop/6222020200112233445", actor, now=T0)
+    F.send(store, first.id, actor, now=T0)
+    F.apply_receipt(
+        store,
+        first.id,
+        F.Receipt(
+            "r-hop1",
+            "executed",
+            held_fen=0,
+            moved_on_fen=9_000,
+            next_hops=({"account": "6217000011112222333", "amount_fen": 9_000},),
+        ),
+        actor,
+        now=T0,
+    )
+    (second,) = F.escalate(store, first.id, actor, now=T0)
+    assert len(second.id) <= 64 and second.id == F.child_id(first.id, "6217000011112222333")
+    assert (second.hop, second.root_id) == (2, "case-2026-0501/stop/6222020200112233445")
+
+
+def test_overlong_ids_are_validation_errors(store: Store, actor: Actor) -> None:
+    with pytest.raises(ValidationError, match="more than the 64 allowed"):
+        issue(store, actor, "x" * 65)
+    with pytest.raises(ValidationError, match="purpose"):
+        Actor("a", "b", "p" * 300)
+
+
+def test_a_second_freeze_executed_on_a_held_account_is_a_conflict(store: Store, actor: Actor) -> None:
+    issue(store, actor, "a")
+    issue(store, actor, "b")  # both requested before either executed
+    for cid in ("a", "b"):
+        F.send(store, cid, actor, now=T0)
+    F.apply_receipt(store, "a", F.Receipt("ra", "executed", held_fen=500_000), actor, now=T0)
+    with pytest.raises(ConflictError, match="cannot be held twice"):
+        F.apply_receipt(store, "b", F.Receipt("rb", "executed", held_fen=500_000), actor, now=T0)
+    assert F.get_command(store, "b", actor).status == "sent"  # rolled back whole
+    assert [h.command_id for h in F.active_holds(store)] == ["a"]

@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from fanzha.errors import ValidationError
-from fanzha.ops.models import AuditEntry, AuditHead
+from fanzha.ops.models import AuditEntry, AuditHead, check_length
 from fanzha.ops.store import Store
 
 GENESIS = "0" * 64
@@ -45,6 +45,9 @@ class Actor:
                     "and a stated purpose (e.g. Actor('wang.li', 'police', 'case 2024-001'))",
                     field=attr,
                 )
+        check_length("actor name", self.name, 128)
+        check_length("actor role", self.role, 64)
+        check_length("purpose", self.purpose, 256)
 
 
 SYSTEM = Actor("fanzha", "system", "scheduled processing")

@@ -329,7 +329,7 @@ def _work_queue(
             now=at + timedelta(minutes=20),
         )
         if cmd.held_fen:  # turn the stop-payment into a freeze of what was held
-            fid = cid.replace("/stop/", "/freeze/")
+            fid = f"demo/freeze/{cmd.account}"  # one freeze per account: the money is held once
             F.issue_command(
                 store,
                 actor,

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from fanzha.errors import ConflictError, NotFoundError, StateError, ValidationError
 from fanzha.ops import audit
 from fanzha.ops.audit import SYSTEM, Actor
-from fanzha.ops.models import BankReceipt, FundCommand, FundCommandEvent, FundHold
+from fanzha.ops.models import BankReceipt, FundCommand, FundCommandEvent, FundHold, check_length
 from fanzha.ops.store import Store
 from fanzha.records.normalise import normalise_account
 
@@ -131,6 +131,11 @@ def _validate_request(kind: str, amount_fen: int | None, parent_id: str | None, 
         raise ValidationError("a fund-control command needs a legal reason (case and basis)", field="reason")
 
 
+def _check_ids(**values: str | None) -> None:
+    for name, value in values.items():
+        check_length(name, value, 64)
+
+
 def issue_command(
     store: Store,
     actor: Actor,
@@ -156,6 +161,7 @@ def issue_command(
     now = _now(now)
     account = normalise_account(account)
     _validate_request(kind, amount_fen, parent_id, reason)
+    _check_ids(command_id=command_id, bank=bank, case_id=case_id, parent_id=parent_id)
     digest = _request_hash(
         kind=kind,
         account=account,
@@ -303,6 +309,7 @@ def apply_receipt(
             raise ValidationError(
                 f"receipt {name} {value!r} must be a non-negative integer of fen", field=name
             )
+    _check_ids(receipt_id=receipt.receipt_id)
     digest = receipt.payload_hash()
     with store.transaction() as session:
         cmd = _lock(session, command_id)
@@ -459,6 +466,14 @@ def next_hops_from_trace(
     return [{"account": acc, "bank": None, "amount_fen": fen} for acc, fen in ranked]
 
 
+def child_id(parent_id: str, account: str) -> str:
+    """Deterministic id of the escalation of ``parent_id`` to ``account`` (fits the 64-character column)."""
+    plain = f"{parent_id}>hop:{account}"
+    if len(plain) <= 64:
+        return plain
+    return "esc:" + hashlib.sha256(plain.encode()).hexdigest()[:40] + f":{account[-8:]}"
+
+
 def escalate(
     store: Store,
     command_id: str,
@@ -471,7 +486,8 @@ def escalate(
 
     ``next_hops`` (e.g. from :func:`next_hops_from_trace`) win over the receipt's; amounts are
     capped so the escalated total never exceeds what the bank said moved on. Child ids are
-    ``<command_id>>hop:<account>``, so escalating twice creates nothing new. Accounts that already
+    :func:`child_id` (``<command_id>>hop:<account>``, hashed when longer than 64 characters), so
+    escalating twice creates nothing new. Accounts that already
     hold the money are skipped.
     """
     now = _now(now)
@@ -512,7 +528,7 @@ def escalate(
                 issue_command(
                     store,
                     actor,
-                    command_id=f"{parent[0]}>hop:{hop['account']}",
+                    command_id=child_id(parent[0], hop["account"]),
                     kind="stop_payment",
                     account=hop["account"],
                     bank=hop["bank"],

@@ -294,3 +294,11 @@ class ListAppeal(Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(128))
     decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+def check_length(field: str, value: str | None, limit: int) -> None:
+    """Refuse a text longer than its column with a clear message (PostgreSQL would raise a raw error)."""
+    if value is not None and len(value) > limit:
+        raise ValidationError(
+            f"{field} {value[:40]!r}… has {len(value)} characters, more than the {limit} allowed", field=field
+        )

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from fanzha.errors import NotFoundError, StateError, ValidationError
 from fanzha.ops import audit
 from fanzha.ops.audit import Actor
-from fanzha.ops.models import PersonProfile, WarningEvent, WarningTask
+from fanzha.ops.models import PersonProfile, WarningEvent, WarningTask, check_length
 from fanzha.ops.store import Store
 from fanzha.records.normalise import normalise_phone
 
@@ -75,6 +75,8 @@ class SignalEvent:
             )
         if not self.person_id:
             raise ValidationError("signal has no person_id; say who is at risk", field="person_id")
+        check_length("person_id", self.person_id, 64)
+        check_length("episode_id", self.episode_id, 128)
         if self.occurred_at.tzinfo is None:
             raise ValidationError(f"occurred_at {self.occurred_at} has no timezone", field="occurred_at")
         if not 0.0 <= self.counterpart_risk <= 1.0:

@@ -138,7 +138,7 @@ def money_graphs(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, dict[str,
     return transfers(*rows), withdrawals(*wds), {"s1": "v1", "s2": "v2"}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(money_graphs(), st.sampled_from(["fifo", "lifo", "proportional"]), st.integers(0, 6))
 def test_tracing_conserves_money_exactly(graph, method: str, max_hops: int) -> None:
     tr, wd, sources = graph

@@ -8,6 +8,7 @@ warning tasks in the operational store, as the service does.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ def run(ctx: DemoContext) -> None:
     except Exception as exc:  # the demo goes on with no lists, and says so
         ctx.console.print(f"[yellow]lists not loaded from the operational store: {exc}[/]")
         lists = None
+    _install_draft(settings.home / "rules")
     pending: list[Decision] = []
     report = replay_city(
         ctx.sim_dir,
@@ -44,3 +46,21 @@ def run(ctx: DemoContext) -> None:
         f"models: {versions or 'texts area not installed'} · warning tasks created for payments: {created}"
     )
     ctx.results["decisions"] = report.as_dict()
+
+
+def _install_draft(folder: Path) -> None:
+    """A draft rule set for shadow mode: lower the red-payee cut to 0.8 and widen the fusion window."""
+    import json
+
+    from fanzha.decide.rulebook import PACKAGED, RuleBook
+
+    draft = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    draft["version"] += "-draft"
+    draft["description"] = "demo draft: red payee from 0.8, fusion window 45 min"
+    draft["thresholds"]["fusion_window_minutes"] = 45
+    for rule in draft["rules"]:
+        if rule["code"] == "PAYEE_HIGH_RISK":
+            rule["when"][0]["value"] = 0.8
+        if rule["code"] == "PAYEE_ELEVATED_RISK":
+            rule["when"][1]["value"] = 0.8
+    RuleBook(folder).write("draft", draft)

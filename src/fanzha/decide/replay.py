@@ -55,6 +55,7 @@ class ReplayReport:
     rules: str
     versions: dict[str, str]
     by_type: dict[str, tuple[int, int]] = field(default_factory=dict)  # fraud type → (fen, stopped fen)
+    shadow: dict[str, Any] | None = None  # what the draft rule set would have decided (shadow mode)
 
     @property
     def stopped_share(self) -> float:
@@ -180,6 +181,7 @@ def replay_city(
     start = items[0][0] if items else 0.0
     count_from = start + warmup_days * 86_400
     outcome = np.full(len(transfers), "", dtype=object)
+    shadow = np.full(len(transfers), "", dtype=object)
     counted = np.zeros(len(transfers), dtype=bool)
     reasons: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
@@ -189,6 +191,8 @@ def replay_city(
             i, ev = ev
             d = engine.decide(ev)
             outcome[i] = d.outcome
+            if d.shadow is not None:
+                shadow[i] = d.shadow.outcome
             counted[i] = t >= count_from
             if counted[i]:
                 outcomes[f"payment:{d.outcome}"] += 1
@@ -198,20 +202,18 @@ def replay_city(
             if t >= count_from:
                 outcomes[f"{d.event}:{d.outcome}"] += 1
     seconds = time.perf_counter() - began
-    return _measure(
-        transfers,
-        outcome,
-        counted,
-        pd.read_parquet(truth_path),
-        len(items),
-        seconds,
-        warmup_days,
-        outcomes,
-        reasons,
-        rulebook,
-        state,
-        sim,
-    )
+    truth = pd.read_parquet(truth_path)
+    args = (counted, truth, len(items), seconds, warmup_days)
+    report = _measure(transfers, outcome, *args, outcomes, reasons, rulebook, state, sim)
+    if rulebook.draft is not None:  # shadow mode: the same stream as the draft rule set would have decided it
+        draft = _measure(transfers, shadow, *args, Counter(), Counter(), rulebook, state, sim)
+        report.shadow = {
+            "rules": rulebook.draft.label,
+            "fraud_money_stopped": draft.stopped_share,
+            "legit_touched": draft.touched_share,
+            "payments_decided_differently": int(((outcome != shadow) & counted).sum()),
+        }
+    return report
 
 
 def _measure(
@@ -307,6 +309,12 @@ def print_report(r: ReplayReport, console: Any) -> None:
     console.print(f"rules {r.rules} · versions {r.versions} · warm-up {r.warmup_days:g} days not counted")
     console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())))
     console.print("top reasons on payments: " + ", ".join(f"{c} {n}" for c, n in r.top_reasons))
+    if r.shadow:
+        console.print(
+            f"shadow mode: draft {r.shadow['rules']} would have stopped {r.shadow['fraud_money_stopped']:.1%} of the "
+            f"fraud money and touched {r.shadow['legit_touched']:.3%} of legitimate payments "
+            f"({r.shadow['payments_decided_differently']} payments decided differently)"
+        )
     if r.by_type:
         console.print(
             "by fraud type (stopped share): "

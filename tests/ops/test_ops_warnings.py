@@ -236,3 +236,21 @@ def test_statistics_by_tier_channel_and_time_to_contact(store: Store, actor: Act
     assert stats.minutes_to_contact["yellow"]["on_time_share"] == 1.0  # yellow deadline is 120 min
     f = funnel(store)
     assert (f.warned, f.contacted, f.dissuaded, f.victimised) == (4, 3, 2, 1)
+
+
+def test_tick_lists_warnings_past_their_deadline(store: Store, actor: Actor) -> None:
+    from fanzha.ops.fundcontrol import tick
+
+    red = W.create_warning(
+        store,
+        event("pending_transfer", "p1", counterpart="6222020200112233445", amount_fen=1_000_000),
+        actor,
+        now=T0,
+    )
+    yellow = W.create_warning(store, event("sms", "p2"), actor, now=T0)
+    assert (red.tier, yellow.tier) == ("red", "yellow")
+    assert tick(store, now=T0 + timedelta(minutes=4)).overdue_warnings == []
+    assert tick(store, now=T0 + timedelta(minutes=6)).overdue_warnings == [red.id]  # flash SMS due at 5 min
+    W.transition(store, red.id, "delivered", actor, now=T0)
+    W.transition(store, red.id, "contacted", actor, channel="call", now=T0 + timedelta(minutes=7))
+    assert tick(store, now=T0 + timedelta(hours=3)).overdue_warnings == [yellow.id]

@@ -143,6 +143,9 @@ def tick_cmd(now: str = typer.Option(None, help="pretend it is this time (UTC IS
     )
     for cid in report.unanswered_expired + report.holds_expired:
         typer.echo(f"  {cid}")
+    typer.echo(f"{len(report.overdue_warnings)} warning(s) past their contact deadline and not yet contacted")
+    for wid in report.overdue_warnings[:20]:
+        typer.echo(f"  {wid}")
 
 
 @ops_app.command("stats")

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from fanzha.errors import ConflictError, NotFoundError, StateError, ValidationError
 from fanzha.ops import audit
 from fanzha.ops.audit import SYSTEM, Actor
-from fanzha.ops.models import BankReceipt, FundCommand, FundCommandEvent, FundHold, check_length
+from fanzha.ops.models import BankReceipt, FundCommand, FundCommandEvent, FundHold, WarningTask, check_length
 from fanzha.ops.store import Store
 from fanzha.records.normalise import normalise_account
 
@@ -550,10 +550,12 @@ def escalate(
 class TickReport:
     unanswered_expired: list[str] = field(default_factory=list)
     holds_expired: list[str] = field(default_factory=list)
+    overdue_warnings: list[str] = field(default_factory=list)  # open, not contacted, past their deadline
 
 
 def tick(store: Store, *, actor: Actor = SYSTEM, now: datetime | None = None) -> TickReport:
-    """Expire what the law or the bank's silence ended: run every few minutes (`fanzha ops tick`)."""
+    """Expire what the law or the bank's silence ended, and list warnings nobody reached in time:
+    run every few minutes (`fanzha ops tick`)."""
     now = _now(now)
     report = TickReport()
     with store.transaction() as session:
@@ -592,6 +594,13 @@ def tick(store: Store, *, actor: Actor = SYSTEM, now: datetime | None = None) ->
         for cmd in lapsed:
             _release(session, cmd, "expired", actor, now)
             report.holds_expired.append(cmd.id)
+        report.overdue_warnings = list(
+            session.execute(
+                select(WarningTask.id)
+                .where(WarningTask.status.in_(("issued", "delivered")), WarningTask.deadline_at <= now)
+                .order_by(WarningTask.deadline_at, WarningTask.id)
+            ).scalars()
+        )
         if report.unanswered_expired or report.holds_expired:
             audit.append(
                 session,

@@ -20,8 +20,21 @@ def register_folder(engine: Engine, folder: Path) -> list[str]:
     return kinds
 
 
-def open_records(settings: Settings, sim_dir: Path | None = None) -> Engine:
-    """An engine with the record tables: from ``sim_dir`` when given, else from the lake."""
+def materialise(engine: Engine, kinds: list[str]) -> None:
+    """Read each record view once into a temporary table behind the same name.
+
+    The lake partitions by day, so a view over accounts or phone cards opened over twenty years
+    spans thousands of small files; the graph queries scan each table several times."""
+    for kind in kinds:
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE __rec_{kind} AS SELECT * FROM {kind}")
+        engine.execute(f"CREATE OR REPLACE VIEW {kind} AS SELECT * FROM __rec_{kind}")
+
+
+def open_records(settings: Settings, sim_dir: Path | None = None, *, in_memory: bool = True) -> Engine:
+    """An engine with the record tables: from ``sim_dir`` when given, else from the lake.
+
+    ``in_memory``: copy the lake's tables into the engine once (see :func:`materialise`); turn it off
+    when the records do not fit in memory."""
     engine = get_engine(settings)
     if sim_dir is not None:
         kinds = register_folder(engine, Path(sim_dir))
@@ -33,6 +46,8 @@ def open_records(settings: Settings, sim_dir: Path | None = None) -> Engine:
             kinds = []
         else:
             kinds = attach_lake(engine, settings)
+            if in_memory:
+                materialise(engine, kinds)
         where = f"the lake at {settings.lake}"
     if "cases" not in kinds:
         engine.close()

@@ -47,7 +47,7 @@ def _step(ctx: Any, engine: Any, what: str) -> dict[str, Any]:
     )
     truth = truth_labels(ctx.sim_dir, prefix, roles)
     frame, y, groups = labelled(features, truth)
-    detector = make(cv=3).fit(frame, y, groups=groups)
+    detector = make(cv=3, n_estimators=150, learning_rate=0.1).fit(frame, y, groups=groups)
     scores = detector.score(frame)
     path = publish_scores(scores, what, ctx.settings)
     cv_ap = detector.meta_.metrics["cv_average_precision"]

@@ -38,3 +38,27 @@ def test_ops_demo_without_a_simulated_city(settings) -> None:
     ctx = DemoContext(settings, Console(record=True))
     demo.run(ctx)
     assert "nothing for operations to act on" in ctx.console.export_text()
+
+
+def test_flagged_prefers_published_risk_scores(settings) -> None:
+    import pandas as pd
+
+    from fanzha.ops import demo
+
+    ctx = DemoContext(settings, Console(record=True))
+    scores = settings.home / "scores"
+    scores.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "id": ["phone:13800138000", "13900139000"],
+            "probability": [0.9, 0.2],
+            "tier": ["high", "low"],
+            "reasons": ["[]", "[]"],
+        }
+    ).to_parquet(scores / "numbers.parquet")
+    truth = {"entities": pd.DataFrame({"entity": ["account:6222020200112233445"], "role": ["mule_account"]})}
+    world = demo.World(*[pd.DataFrame()] * 7, truth=truth)
+    numbers, accounts = demo._flagged(ctx, world)
+    assert numbers == {"13800138000": 0.9}
+    assert accounts == {"6222020200112233445": 0.9}
+    assert "risk scores" in world.notes[0] and "stand-in" in world.notes[1]

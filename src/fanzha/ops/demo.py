@@ -80,9 +80,9 @@ def _flagged(ctx: DemoContext, world: World) -> tuple[dict[str, float], dict[str
         path = scores / f"{name}.parquet"
         if path.is_file():
             df = pd.read_parquet(path, columns=["id", "probability"])
-            out.append(
-                {str(i): float(p) for i, p in zip(df["id"], df["probability"], strict=True) if p >= FLAG_AT}
-            )
+            # ids may be plain or typed keys (phone:…, account:…): compare plain
+            ids = df["id"].astype(str).str.split(":", n=1).str[-1]
+            out.append({i: float(p) for i, p in zip(ids, df["probability"], strict=True) if p >= FLAG_AT})
             world.notes.append(f"flagged {name}: risk scores ≥ {FLAG_AT} ({len(out[-1])})")
         else:
             ents = world.truth["entities"]

@@ -156,12 +156,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small run (200k calls, 100k transfers)")
+    parser.add_argument("--calls", type=int, default=None, help="call records (default 10M, quick 200k)")
+    parser.add_argument("--transfers", type=int, default=None, help="transfers (default 5M, quick 100k)")
     parser.add_argument("--child", nargs=3, metavar=("SIDE", "WHAT", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(Path(args.child[2]), args.child[0], args.child[1])
         return
     calls, transfers = (200_000, 100_000) if args.quick else (10_000_000, 5_000_000)
+    calls, transfers = args.calls or calls, args.transfers or transfers
     with tempfile.TemporaryDirectory(prefix="fanzha-bench-features-") as tmp:
         folder = Path(tmp)
         started = time.perf_counter()

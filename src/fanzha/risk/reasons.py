@@ -147,7 +147,8 @@ def describe(feature: str, value: float | None, catalogue: dict[str, Entry]) -> 
     missing = value is None or (isinstance(value, float) and math.isnan(value))
     if base in catalogue:
         code, template, kind = catalogue[base]
-        shown = "no data" if missing else _fmt(float(value), kind)  # type: ignore[arg-type]
-        return code, template.format(v=shown) + window
+        if missing:  # the absence itself scored: say so rather than print a number
+            return code, f"no {base.replace('_', ' ')} data{window}"
+        return code, template.format(v=_fmt(float(value), kind)) + window  # type: ignore[arg-type]
     shown = "missing" if missing else _fmt(float(value), "x")  # type: ignore[arg-type]
     return _code_of(feature), f"{feature.replace('_', ' ')} = {shown} (unusual)"

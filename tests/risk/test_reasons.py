@@ -1,0 +1,29 @@
+"""Plain-words reasons from feature values."""
+
+from __future__ import annotations
+
+from fanzha.risk.reasons import ACCOUNT_REASONS, NUMBER_REASONS, describe
+
+
+def test_catalogue_messages() -> None:
+    assert describe("short_call_share", 0.92, NUMBER_REASONS) == (
+        "SHORT_CALLS",
+        "92 % of calls shorter than 15 s",
+    )
+    assert describe("out_within_1h_share", 1.0, ACCOUNT_REASONS) == (
+        "PASS_THROUGH_FAST",
+        "100 % of money out leaves within 1 hour of arriving",
+    )
+    assert describe("in_amt_fen", 1_234_56, ACCOUNT_REASONS)[1] == "received ¥1,234.56 in the window"
+    assert describe("max_sims_on_device", 12, NUMBER_REASONS)[0] == "SIM_FARM"
+
+
+def test_window_suffix_and_fallback() -> None:
+    assert (
+        describe("short_call_share_7d", 0.5, NUMBER_REASONS)[1] == "50 % of calls shorter than 15 s (last 7d)"
+    )
+    code, message = describe("arpu_skew", 2.5, NUMBER_REASONS)
+    assert code == "FEATURE_ARPU_SKEW" and message == "arpu skew = 2.50 (unusual)"
+    assert (
+        describe("owner_cards", float("nan"), NUMBER_REASONS)[1] == "no owner cards data"
+    )

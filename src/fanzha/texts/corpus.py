@@ -158,6 +158,39 @@ def _chat(rng: np.random.Generator) -> str:
     return pick(T.CHAT_SUBJECT) + pick(T.CHAT_TIME) + pick(T.CHAT_ACTION) + pick(T.CHAT_END)
 
 
+def _lexicon() -> list[str]:
+    """Ordinary Chinese words (OpenCC's phrase table and pypinyin's phrase dictionary, both shipped)."""
+    from importlib import resources
+
+    words = {
+        line.split("\t", 1)[0]
+        for line in resources.files("opencc")
+        .joinpath("dictionary", "STPhrases.txt")
+        .read_text("utf-8")
+        .splitlines()
+    }
+    try:
+        from pypinyin.phrases_dict import phrases_dict
+
+        words.update(phrases_dict)
+    except ImportError:
+        pass
+    return sorted(w for w in words if 2 <= len(w) <= 4)
+
+
+def _background(rng: np.random.Generator, lexicon: list[str]) -> str:
+    """Everyday words strung together: teaches the model that ordinary vocabulary is not a fraud cue
+    (otherwise any text unlike the few normal templates drifts towards fraud)."""
+    n = int(rng.integers(4, 40))
+    words = [lexicon[int(i)] for i in rng.integers(0, len(lexicon), n)]
+    out = []
+    for w in words:
+        out.append(w)
+        if rng.random() < 0.2:
+            out.append("，。！？、 "[int(rng.integers(6))])
+    return "".join(out)
+
+
 def _library_lines() -> tuple[dict[str, list[str]], dict[str, list[str]], list[str]]:
     """Script lines and narratives per type and ordinary SMS from the simulator's typology library."""
     if not module_exists("fanzha.taxonomy.typologies"):
@@ -198,6 +231,9 @@ def generate_corpus(seed: int = 20240601, per_type: int = 700, normal: int = 110
                 pool = lib_lines[code]
                 rows.append((fill(pool[int(rng.integers(len(pool)))]), code, "library"))
     kinds = list(T.NORMAL)
+    lexicon = _lexicon()
+    for _ in range(normal // 4):
+        rows.append((_background(rng, lexicon), NORMAL, "background"))
     for i in range(normal):
         r = i % 10
         if r < 3:

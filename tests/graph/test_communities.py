@@ -29,3 +29,13 @@ def test_label_propagation_is_deterministic() -> None:
     rng = np.random.default_rng(1)
     u, v = rng.integers(0, 300, 900), rng.integers(0, 300, 900)
     assert np.array_equal(label_propagation(u, v, 300), label_propagation(u, v, 300))
+
+
+def test_communities_tied_by_two_edges_are_merged_one_edge_is_not() -> None:
+    from fanzha.graph.communities import merge_communities
+
+    src, dst = cliques_with_bridge()
+    labels = label_propagation(src, dst, 13)
+    assert len(set(merge_communities(src, dst, labels, min_bridge=2)[:12])) == 2
+    src2, dst2 = np.append(src, 4), np.append(dst, 7)  # a second tie between the two groups
+    assert len(set(merge_communities(src2, dst2, labels, min_bridge=2)[:12])) == 1

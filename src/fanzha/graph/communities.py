@@ -4,7 +4,9 @@ A linked group can hold more than one gang when gangs share a card dealer or a m
 propagation splits it where the ties are thin. Each round every node takes the label with the largest
 total edge weight among its neighbours (ties: the smallest label), on alternating halves of the
 nodes (a fixed checkerboard by node id) so that two-node oscillation cannot happen. It stops when no
-label changes or after ``max_rounds``. Deterministic: no random numbers.
+label changes or after ``max_rounds``. Deterministic: no random numbers. Label propagation also cuts
+long thin chains (case → account → case → …) that are one gang, so communities tied by at least
+``min_bridge`` (2) edges are joined again; gangs that share a single mule or farmer stay apart.
 """
 
 from __future__ import annotations
@@ -50,7 +52,27 @@ def label_propagation(
     return labels
 
 
-def find_gangs(engine: Engine, link_edges: str = "__link", cases: pd.DataFrame | None = None) -> pd.DataFrame:
+def merge_communities(
+    src: np.ndarray, dst: np.ndarray, labels: np.ndarray, min_bridge: int = 2
+) -> np.ndarray:
+    """Re-join communities tied by at least ``min_bridge`` edges.
+
+    Label propagation also splits long chains (case → account → case → …) that are one gang; two
+    gangs that really differ usually share a single mule or farmer, i.e. one edge."""
+    from fanzha.graph.components import connected_components
+
+    a, b = labels[src], labels[dst]
+    cross = a != b
+    lo, hi = np.minimum(a[cross], b[cross]), np.maximum(a[cross], b[cross])
+    pairs, counts = np.unique(np.stack([lo, hi], axis=1), axis=0, return_counts=True)
+    strong = pairs[counts >= min_bridge] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
+    merged = connected_components(strong[:, 0], strong[:, 1], len(labels))
+    return merged[labels]
+
+
+def find_gangs(
+    engine: Engine, link_edges: str = "__link", cases: pd.DataFrame | None = None, *, min_bridge: int = 2
+) -> pd.DataFrame:
     """Communities of the linking graph ``link_edges`` (``src, dst, kind``) that hold at least one case.
 
     Returns one row per node: ``node, gang_id, node_type``; gangs are named ``K0001 …`` by their
@@ -63,6 +85,7 @@ def find_gangs(engine: Engine, link_edges: str = "__link", cases: pd.DataFrame |
     )
     m = len(frame)
     labels = label_propagation(inv[:m], inv[m:], len(keys))
+    labels = merge_communities(inv[:m], inv[m:], labels, min_bridge)
     out = pd.DataFrame({"node": keys, "label": labels})
     out["node_type"] = out.node.str.split(":", n=1).str[0]
     case_rows = out[out.node_type == "case"]

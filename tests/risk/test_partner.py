@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fanzha.engine.duckdb import DuckDBEngine
 from fanzha.errors import InputFileError, ValidationError
 from fanzha.risk.partner import TransferLayout, load_labels, load_transfers
 
@@ -78,9 +79,10 @@ def test_labels_file(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
 @settings(max_examples=25, deadline=None)
 @given(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999999.99"), places=2))
 def test_yuan_to_fen_is_exact(value: Decimal) -> None:
-    from fanzha.engine.duckdb import DuckDBEngine
     from fanzha.risk.partner import amount_fen_sql
 
-    with DuckDBEngine(threads=1) as eng:
-        fen = eng.scalar(f"SELECT {amount_fen_sql('x', 'yuan')} FROM (SELECT $v AS x)", {"v": str(value)})
+    fen = _ENGINE.scalar(f"SELECT {amount_fen_sql('x', 'yuan')} FROM (SELECT $v AS x)", {"v": str(value)})
     assert fen == int(value * 100)
+
+
+_ENGINE = DuckDBEngine(threads=1)

@@ -38,7 +38,7 @@ def test_against_truth(city: Path) -> None:
     link = linking_metrics(link_cases(engine), truth)
     assert link["true_pairs"] > 10
     assert link["precision"] >= 0.95 and link["recall"] >= 0.9, link
-    result, sources = trace_cases(engine, method="lifo")
+    result, sources = trace_cases(engine, method="match")
     result.check_conservation()
     tracing = tracing_metrics(result, truth, list(sources.victim_id.unique()))
     assert tracing["located_share"] >= 0.95, tracing

@@ -139,7 +139,7 @@ def money_graphs(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame, dict[str,
 
 
 @settings(max_examples=100, deadline=None)
-@given(money_graphs(), st.sampled_from(["fifo", "lifo", "proportional"]), st.integers(0, 6))
+@given(money_graphs(), st.sampled_from(["fifo", "lifo", "match", "proportional"]), st.integers(0, 6))
 def test_tracing_conserves_money_exactly(graph, method: str, max_hops: int) -> None:
     tr, wd, sources = graph
     r = trace_funds(tr, wd, sources, method=method, max_hops=max_hops)
@@ -165,3 +165,19 @@ def test_lifo_moves_the_latest_arrival_first() -> None:
     assert held(r, "v2") == {"M1": 2500, "M2": 500}
     assert r.cashouts.amount_fen.sum() == 0
     r.check_conservation()
+
+
+def test_match_takes_the_portion_of_exactly_the_outflow_amount() -> None:
+    tr = transfers(
+        ("a", "V1", "M", 700, 0),
+        ("b", "V2", "M", 300, 1),
+        ("c", "L", "M", 500, 2),
+        ("out", "M", "N", 700, 3),  # exactly V1's parcel, though it is neither first nor last in
+    )
+    r = trace_funds(tr, None, {"a": "v1", "b": "v2"}, method="match")
+    assert r.flows[r.flows.transfer_id == "out"][["victim_id", "amount_fen"]].values.tolist() == [["v1", 700]]
+    assert held(r, "v2") == {"M": 300}
+    lifo = trace_funds(tr, None, {"a": "v1", "b": "v2"}, method="lifo")
+    assert lifo.flows[lifo.flows.transfer_id == "out"][["victim_id", "amount_fen"]].values.tolist() == [
+        ["v2", 200]
+    ]

@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
         case: list[str] = typer.Option([], "--case", help="case id (repeatable)"),
         victim: list[str] = typer.Option([], "--victim", help="victim ID number (repeatable)"),
         all_cases: bool = typer.Option(False, "--all", help="trace every reported case"),
-        method: str = typer.Option("lifo", "--method", help="lifo, fifo or proportional"),
+        method: str = typer.Option("match", "--method", help="match, lifo, fifo or proportional"),
         max_hops: int = typer.Option(10, "--max-hops", min=0),
         max_hours: float = typer.Option(720.0, "--max-hours", min=0),
         sim: Path | None = SIM,
@@ -257,7 +257,7 @@ def register(app: typer.Typer) -> None:
     @eval_app.command("graph")
     def eval_graph(
         sim: Path = typer.Option(..., "--sim", help="simulator output folder with truth/"),
-        method: str = typer.Option("lifo", "--method", help="tracing method to evaluate"),
+        method: str = typer.Option("match", "--method", help="tracing method to evaluate"),
     ) -> None:
         """Case linking, gangs, tracing and card dealers against the simulator's truth."""
         from fanzha.graph.casetrace import trace_cases

@@ -40,7 +40,7 @@ def run(ctx: Any) -> None:
     console.print(f"团伙 gangs: {len(gangs)} communities holding cases")
     results.update(link=link, gang_members=members, gangs=gangs)
 
-    trace, sources = trace_cases(engine, method="lifo")
+    trace, sources = trace_cases(engine, method="match")
     per_victim = trace.per_victim()
     console.print(
         f"资金溯源 tracing ({trace.method}): {len(per_victim)} victims, paid {yuan(per_victim.paid_fen.sum())}; "
@@ -125,7 +125,7 @@ def _evaluate(console: Any, engine: Any, truth: Any, results: dict[str, Any]) ->
         "dealers": dealer_metrics(results["dealers"], truth),
     }
     metrics[f"tracing_{trace.method}"] = tracing_metrics(trace, truth, victims)
-    for method in ("fifo", "proportional"):
+    for method in ("lifo", "fifo", "proportional"):
         other, _ = trace_cases(engine, method=method)
         metrics[f"tracing_{method}"] = tracing_metrics(other, truth, victims)
     for name, values in metrics.items():

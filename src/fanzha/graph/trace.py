@@ -11,6 +11,9 @@ account's own balance) is the *clean* portion. An outflow draws from the portion
 ``lifo`` (后进先出)
     the latest arrival leaves first: pass-through mules (快进快出) forward what just came in, and on
     simulated laundering this rule locates the most of each victim's money (docs/graph.md);
+``match`` (金额匹配)
+    an outflow of exactly the amount of a recent arrival (one of the last 64 portions) takes that
+    portion — mules forward parcels whole; otherwise as ``lifo``;
 ``proportional`` (按比例)
     every portion contributes in proportion to its share of the observed balance at that moment;
     the split is exact in fen by largest remainders (ties broken by victim, then hop), so the parts
@@ -39,7 +42,7 @@ from scipy.sparse import csgraph
 
 from fanzha.errors import ConfigError, ValidationError
 
-METHODS = ("fifo", "lifo", "proportional")
+METHODS = ("fifo", "lifo", "match", "proportional")
 CLEAN = -1  # victim code of untraced / legitimate money
 TRANSFER_COLUMNS = ("transfer_id", "from_account", "to_account", "amount_fen", "at")
 WITHDRAWAL_COLUMNS = ("withdrawal_id", "account", "amount_fen", "at")
@@ -155,7 +158,8 @@ class _Ledger:
     """Per-account portions of traced money; untraced accounts keep only a clean balance."""
 
     def __init__(self, n_accounts: int, method: str) -> None:
-        self.lifo = method == "lifo"
+        self.lifo = method in ("lifo", "match")
+        self.match = method == "match"
         self.method = "fifo" if self.lifo else method  # lifo keeps the same lot queue, taken from the end
         self.clean = [0] * n_accounts
         self.state: dict[int, Any] = {}
@@ -196,7 +200,11 @@ class _Ledger:
             self.clean[account] = max(0, self.clean[account] - amount)
             return []
         if self.method == "fifo":
-            out = self._take_lifo(st, amount) if self.lifo else self._take_fifo(st, amount)
+            matched = self._take_match(st, amount) if self.match else None
+            if matched is not None:
+                out = matched
+            else:
+                out = self._take_lifo(st, amount) if self.lifo else self._take_fifo(st, amount)
         else:
             out = self._take_prop(st, amount)
         self._collapse(account, st)
@@ -219,6 +227,16 @@ class _Ledger:
                     out.append((lot[0], lot[1], rem))
                 rem = 0
         return out  # any remainder came from the unobserved opening balance (clean)
+
+    @staticmethod
+    def _take_match(st: deque[list[int]], amount: int, window: int = 64) -> list[tuple[int, int, int]] | None:
+        """The most recent of the last ``window`` lots whose amount equals the outflow, if any."""
+        for i in range(len(st) - 1, max(-1, len(st) - 1 - window), -1):
+            lot = st[i]
+            if lot[2] == amount:
+                del st[i]
+                return [(lot[0], lot[1], lot[2])] if lot[0] != CLEAN else []
+        return None
 
     @staticmethod
     def _take_lifo(st: deque[list[int]], amount: int) -> list[tuple[int, int, int]]:

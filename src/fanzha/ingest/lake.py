@@ -1,8 +1,9 @@
 """The lake as tables: one view per landed record kind over its committed Parquet files.
 
 Layout: ``<settings.lake>/<kind>/day=YYYY-MM-DD/part-<ingest>-<n>.parquet`` (the day of the kind's
-time field in Asia/Shanghai; ``day=none`` for kinds without one or rows without a time). Only files
-committed in the catalog are read, so a half-finished ingest is never visible.
+time field in Asia/Shanghai; ``month=YYYY-MM`` for the register-like kinds in
+:data:`fanzha.ingest.land.MONTHLY`; ``day=none`` for kinds without a time field or rows without a
+time). Only files committed in the catalog are read, so a half-finished ingest is never visible.
 """
 
 from __future__ import annotations

@@ -86,14 +86,24 @@ def _cols(names: tuple[str, ...], alias: str = "") -> str:
     return ", ".join(f"{alias}{ident(n)}" for n in names)
 
 
+# register-like kinds: their time (an account's or a card's opening) spans years, so one folder
+# per day would make thousands of tiny files; they are partitioned by month instead
+MONTHLY = frozenset({"phone_cards", "accounts", "app_accounts"})
+
+
+def partition_name(kind: str) -> str:
+    return "month" if kind in MONTHLY else "day"
+
+
 def _day_sql(spec: RecordSpec) -> str:
     if spec.time_field is None:
         return "'none'"
     ts = ident(spec.time_field)
-    # the parties' calendar day (Asia/Shanghai, UTC+8 without DST since 1991)
+    fmt = "%Y-%m" if spec.kind in MONTHLY else "%Y-%m-%d"
+    # the parties' calendar (Asia/Shanghai, UTC+8 without DST since 1991)
     return (
         f"(CASE WHEN len(_reasons) = 0 AND {ts} IS NOT NULL "
-        f"THEN strftime(CAST({ts} AS TIMESTAMP) + INTERVAL 8 HOUR, '%Y-%m-%d') ELSE 'none' END)"
+        f"THEN strftime(CAST({ts} AS TIMESTAMP) + INTERVAL 8 HOUR, '{fmt}') ELSE 'none' END)"
     )
 
 
@@ -178,9 +188,10 @@ def _write_outputs(
     con.execute("SET preserve_insertion_order = false")
     out = stage / "lake"
     landed = con.execute(
-        f"COPY (SELECT {_cols(spec.columns, 's.')}, s._day AS day FROM stg s ANTI JOIN dec d ON s._line = d._line "
+        f"COPY (SELECT {_cols(spec.columns, 's.')}, s._day AS {partition_name(spec.kind)} "
+        "FROM stg s ANTI JOIN dec d ON s._line = d._line "
         "WHERE len(s._reasons) = 0) "
-        f"TO {lit(str(out))} (FORMAT parquet, PARTITION_BY (day), COMPRESSION snappy, FILENAME_PATTERN 'part-{{i}}')"
+        f"TO {lit(str(out))} (FORMAT parquet, PARTITION_BY ({partition_name(spec.kind)}), COMPRESSION snappy, FILENAME_PATTERN 'part-{{i}}')"
     ).fetchone()
     reason = lit(f"{', '.join(spec.key)}: {CONFLICT} (same key, different content)")
     head = f"{ingest_id} AS ingest_id, {lit(file)} AS file, {lit(spec.kind)} AS kind"
@@ -203,33 +214,45 @@ def _counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:
     return int(read), int(invalid), int(dup), int(conflict)
 
 
-def _move_into_lake(stage: Path, lake: Path, kind: str, ingest_id: int) -> list[tuple[str, str, Path]]:
-    """Move staged partitions under the (still invisible) lake; returns (day, relative path, file)."""
+def _move_into_lake(stage: Path, lake: Path, kind: str, ingest_id: int) -> list[tuple[str, str, Path, Path]]:
+    """Move staged partitions under the (still invisible) lake: (partition, relative path, file, source)."""
     moved = []
-    for n, part in enumerate(sorted((stage / "lake").glob("day=*/*.parquet"))):
+    for n, part in enumerate(sorted((stage / "lake").glob("*=*/*.parquet"))):
         day = part.parent.name.split("=", 1)[1]
-        rel = f"{kind}/day={day}/part-{ingest_id:06d}-{n:04d}.parquet"
+        rel = f"{kind}/{part.parent.name}/part-{ingest_id:06d}-{n:04d}.parquet"
         target = lake / rel
         target.parent.mkdir(parents=True, exist_ok=True)
+        moved.append((day, rel, target, part))
         part.replace(target)
-        moved.append((day, rel, target))
     return moved
 
 
 def _commit(con: duckdb.DuckDBPyConnection, settings: Settings, report: FileReport, stage: Path) -> None:
     lake = Path(settings.lake)
-    moved = _move_into_lake(stage, lake, report.kind, report.ingest_id)
-    counts = {
-        rel: int(con.execute(f"SELECT count(*) FROM read_parquet({lit(str(path))})").fetchone()[0])  # type: ignore[index]
-        for _, rel, path in moved
-    }
+    staged = stage / "lake"
+    counts = (
+        dict(
+            con.execute(
+                f"SELECT filename, count(*) FROM read_parquet({lit(str(staged / '*=*' / '*.parquet'))}, "
+                "filename = true, hive_partitioning = false) GROUP BY filename"
+            ).fetchall()
+        )
+        if any(staged.glob("*=*/*.parquet"))
+        else {}
+    )
+    sources = {Path(name).resolve(): n for name, n in counts.items()}
+    by_target: dict[str, int] = {}
+    moved = []
+    for day, rel, target, source in _move_into_lake(stage, lake, report.kind, report.ingest_id):
+        by_target[rel] = int(sources[source.resolve()])
+        moved.append((day, rel, target))
     try:
         with catalog.attached(con, settings):
             con.execute("BEGIN TRANSACTION")
-            for day, rel, _ in moved:
-                con.execute(
+            if moved:
+                con.executemany(
                     "INSERT INTO cat.lake_files VALUES (?, ?, ?, ?, ?, now())",
-                    [report.ingest_id, report.kind, day, rel, counts[rel]],
+                    [[report.ingest_id, report.kind, day, rel, by_target[rel]] for day, rel, _ in moved],
                 )
             con.execute(
                 f"INSERT INTO cat.quarantine SELECT * FROM read_parquet({lit(str(stage / 'quarantine.parquet'))})"

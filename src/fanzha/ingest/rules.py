@@ -84,9 +84,14 @@ def trimmed(x: str) -> str:
     return f"(CASE WHEN ascii({x}) > 32 AND ascii(right({x}, 1)) > 32 THEN {x} ELSE trim({x}, {lit(WS)}) END)"
 
 
+# every character for which str.isspace() is true
+_UNICODE_WS = r"[\t-\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+_STRIP_RE = lit(f"^{_UNICODE_WS}+|{_UNICODE_WS}+$")
+
+
 def stripped(x: str) -> str:
     """str.strip() of any text."""
-    return f"(CASE WHEN {is_ascii(x)} THEN {trimmed(x)} ELSE fz_strip({x}) END)"
+    return f"(CASE WHEN {is_ascii(x)} THEN {trimmed(x)} ELSE regexp_replace({x}, {_STRIP_RE}, '', 'g') END)"
 
 
 def widened(x: str) -> str:
@@ -357,7 +362,7 @@ def _text_prep(x: str) -> str:
     """Strip, then drop control / format / private characters except newline and tab."""
     return (
         f"(CASE WHEN {is_ascii(x)} THEN regexp_replace({trimmed(x)}, {_ASCII_CONTROLS}, '', 'g') "
-        f"ELSE regexp_replace(fz_strip({x}), {_UNICODE_CONTROLS}, '', 'g') END)"
+        f"ELSE regexp_replace({stripped(x)}, {_UNICODE_CONTROLS}, '', 'g') END)"
     )
 
 
@@ -647,7 +652,6 @@ def register_udfs(con: Any) -> None:
         return lambda a, b, c: apply((a, b, c))
 
     functions: dict[str, tuple[Callable[..., str | None], int]] = {
-        "fz_strip": (str.strip, 1),
         "fz_width": (_width, 1),
         "fz_repr": (repr, 1),
         "fz_value": (lambda k, f, v: scalar_field(k, f, v)[0], 3),

@@ -24,6 +24,4 @@ def test_window_suffix_and_fallback() -> None:
     )
     code, message = describe("arpu_skew", 2.5, NUMBER_REASONS)
     assert code == "FEATURE_ARPU_SKEW" and message == "arpu skew = 2.50 (unusual)"
-    assert (
-        describe("owner_cards", float("nan"), NUMBER_REASONS)[1] == "no owner cards data"
-    )
+    assert describe("owner_cards", float("nan"), NUMBER_REASONS)[1] == "no owner cards data"

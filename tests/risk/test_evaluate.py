@@ -1,0 +1,34 @@
+"""Outer cross-validation helpers: metrics, grouped folds, JSON output."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fanzha.risk.evaluate import cross_validate, metrics, write_json
+from fanzha.risk.model import NumberDetector
+
+from .test_model import FAST, feature_table
+
+
+@pytest.mark.slow
+def test_grouped_cross_validation_and_metrics(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    table = feature_table(240)
+    y = table.pop("label").to_numpy()
+    groups = np.arange(240) // 6
+    p, flagged = cross_validate(lambda: NumberDetector(**FAST), table, y, groups=groups, folds=3)
+    m = metrics(y, p, flagged)
+    assert set(m) == {"rows", "positives", "precision", "recall", "f1", "roc_auc", "average_precision"}
+    assert m["rows"] == 240 and m["positives"] == int(y.sum())
+    assert m["roc_auc"] > 0.9 and m["f1"] > 0.8
+    path = write_json({"simulated": m}, tmp_path / "out" / "eval.json")
+    assert json.loads(path.read_text("utf-8"))["simulated"]["rows"] == 240
+
+
+def test_metrics_known_values() -> None:
+    y = np.array([1, 1, 0, 0])
+    m = metrics(y, np.array([0.9, 0.4, 0.6, 0.1]), np.array([True, False, True, False]))
+    assert (m["precision"], m["recall"], m["f1"]) == (0.5, 0.5, 0.5)
+    assert m["roc_auc"] == 0.75

@@ -185,6 +185,9 @@ def test_simulator_layout_kind_by_kind(settings, tmp_path, write, read_lake):
     report = ingest_path(sim, None, settings)
     assert set(report.by_kind()) == {"people", "accounts", "cases"}
     assert report.landed == 15
+    lake = Path(settings.lake)
+    assert {p.parent.name.split("=")[0] for p in lake.glob("accounts/*/*.parquet")} == {"month"}
+    assert [p.parent.name for p in lake.glob("people/*/*.parquet")] == ["day=none"]
     with DuckDBEngine() as engine:
         assert attach_lake(engine, settings) == ["accounts", "cases", "people"]
         lists = engine.query("SELECT suspect_phones FROM cases").schema.field("suspect_phones").type

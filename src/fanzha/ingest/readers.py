@@ -121,7 +121,9 @@ def discover(path: str | Path, kind: str | None = None) -> list[SourceFile]:
 
 
 def _open_bytes(src: SourceFile) -> IO[bytes]:
-    return gzip.open(src.path, "rb") if src.gzip else open(src.path, "rb")
+    if src.gzip:
+        return gzip.open(src.path, "rb")  # type: ignore[return-value]
+    return open(src.path, "rb")
 
 
 def _sample(src: SourceFile) -> bytes:
@@ -204,6 +206,13 @@ def _as_text(column: str, duck_type: str) -> str:
         return col
     if t.endswith("[]"):
         return f"array_to_string(list_transform({col}, lambda v: CAST(v AS VARCHAR)), ';')"
+    if t in {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP"}:
+        # whole seconds as the canonical naive Shanghai text (the rules' fast path), same instant
+        wall = f"CAST({col} AS TIMESTAMP) + INTERVAL 8 HOUR" if t != "TIMESTAMP" else col
+        return (
+            f"(CASE WHEN epoch_us({col}) % 1000000 = 0 AND {col} >= TIMESTAMP '1000-01-01' "
+            f"THEN strftime({wall}, '%Y-%m-%d %H:%M:%S') ELSE CAST({col} AS VARCHAR) END)"
+        )
     if t in {"DOUBLE", "FLOAT", "REAL"} or t.startswith("DECIMAL"):
         return (
             f"(CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e18 THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) "

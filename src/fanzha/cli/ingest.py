@@ -43,7 +43,9 @@ def _print_reasons(reasons: list[Any], console: Any) -> None:
 
 
 def ingest(
-    path: Path = typer.Argument(..., help="a file or a folder (.csv / .parquet / .jsonl, optionally .gz)"),
+    path: Path | None = typer.Argument(
+        None, help="a file or a folder (.csv / .parquet / .jsonl, optionally .gz)"
+    ),
     kind: str | None = typer.Option(
         None, "--kind", "-k", help="record kind; default: from folder / file names (simulator layout)"
     ),
@@ -65,6 +67,10 @@ def ingest(
     if report:
         ingest_report(as_json=as_json)
         return
+    if path is None:
+        from fanzha.errors import ConfigError
+
+        raise ConfigError("give the file or folder to ingest: fanzha ingest PATH [--kind KIND]")
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

@@ -260,3 +260,22 @@ def test_bank_ingests_a_csv_batch_over_http(api) -> None:
         "/v1/ingest/calls", content=csv, headers={**api.as_("bank"), "content-type": "text/csv"}
     )
     assert r.status_code == 403 and "may ingest" in r.json()["message"]
+
+
+def test_outer_fast_path_wrapper_serves_decisions_and_passes_the_rest(api) -> None:
+    from fastapi.testclient import TestClient
+
+    from fanzha.api.fastpath import OuterFastDecisions
+
+    outer = TestClient(OuterFastDecisions(api.client.app), raise_server_exceptions=False)
+    body = {"payer": VICTIM_ACCOUNT, "payee": RISKY_ACCOUNT, "amount_fen": 100, "channel": "mobile"}
+    r = outer.post("/v1/decide/payment", json=body, headers=api.as_("bank"))
+    assert r.status_code == 200 and r.json()["outcome"] == "delay"
+    assert (
+        outer.post("/v1/decide/payment", json={**body, "amount_fen": 0}, headers=api.as_("bank")).status_code
+        == 422
+    )
+    assert outer.post("/v1/decide/payment", json=body, headers=api.as_("public")).status_code == 403
+    assert (
+        outer.get(f"/v1/lookup/phone/{SAFE_NUMBER}", headers=api.as_("public")).json()["label"] == "no_record"
+    )

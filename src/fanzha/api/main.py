@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from fanzha import __version__
 from fanzha.api import errors
-from fanzha.api.fastpath import FastDecisions
+from fanzha.api.fastpath import FastDecisions, OuterFastDecisions
 from fanzha.api.routers import admin, decide, lookup, party, rules
 from fanzha.api.service import DecisionService, ServiceOptions
 from fanzha.settings import Settings, get_settings
@@ -53,6 +53,6 @@ def create_app(
     return app
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> OuterFastDecisions:
     """Factory for ``uvicorn --factory fanzha.api.main:app_from_env`` (each worker builds its own)."""
-    return create_app()
+    return OuterFastDecisions(create_app())

@@ -51,13 +51,33 @@ def attached(con: duckdb.DuckDBPyConnection, settings: Settings) -> Iterator[str
     """The catalog attached to ``con`` as ``cat`` for one block (created on first use)."""
     path = catalog_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con.execute(f"ATTACH {lit(str(path))} AS cat")
+    deadline = time.monotonic() + 30.0
+    while True:  # readers (attach_lake, reports) hold the file only for moments
+        try:
+            con.execute(f"ATTACH {lit(str(path))} AS cat")
+            break
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise StateError(f"the catalog {path} stays locked by another process; try again") from None
+            time.sleep(0.1)
     try:
         for statement in SCHEMA:
             con.execute(statement.replace("EXISTS ", "EXISTS cat.", 1))
         yield "cat"
     finally:
         con.execute("DETACH cat")
+
+
+def _connect_read_only(path: Path, wait_s: float = 30.0) -> duckdb.DuckDBPyConnection:
+    """A read-only connection; an ingest holds the file only for moments, so wait for it."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise StateError(f"the catalog {path} stays locked by another process; try again") from None
+            time.sleep(0.1)
 
 
 @contextmanager
@@ -67,7 +87,7 @@ def read_catalog(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection | Non
     if not path.exists():
         yield None
         return
-    con = duckdb.connect(str(path), read_only=True)
+    con = _connect_read_only(path)
     try:
         con.execute("SET TimeZone = 'UTC'")
         tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}

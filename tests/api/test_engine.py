@@ -187,6 +187,24 @@ def test_rule_set_validation_names_the_problem() -> None:
     doc["bands"] = {"warn": 0.9, "delay": 0.5, "block": 0.99}
     with pytest.raises(ConfigError, match="bands must rise"):
         parse_ruleset(doc, FEATURES)
+    for broken in (
+        {**doc, "bands": "x"},
+        {**doc, "rules": [{"code": "A", "events": 5}]},
+        {**doc, "delay_tiers": [{}]},
+        {
+            **doc,
+            "rules": [
+                {
+                    "code": "A",
+                    "events": ["payment"],
+                    "when": [{"feature": "amount_fen", "op": ">=", "value": 1}],
+                    "weight": "heavy",
+                }
+            ],
+        },
+    ):
+        with pytest.raises(ConfigError):
+            parse_ruleset(broken, FEATURES)
 
 
 def test_rules_reload_without_restart_and_shadow(tmp_path: Path) -> None:

@@ -207,6 +207,22 @@ def test_bank_sees_only_its_own_commands_and_posts_receipts(api) -> None:
         headers=api.as_("bank"),
     )
     assert ok.status_code == 200 and ok.json()["status"] == "acknowledged"
+    moved = {
+        "receipt_id": "r2",
+        "outcome": "partial",
+        "held_fen": 1000,
+        "moved_on_fen": 4000,
+        "next_hops": [{"account": "6222 0000 0000 0077 777", "bank": "CCB", "amount_fen": 4000}],
+    }
+    r = api.client.post("/v1/fund-control/commands/c-icbc/receipts", json=moved, headers=api.as_("bank"))
+    assert r.status_code == 200 and r.json()["status"] == "partial" and r.json()["held_fen"] == 1000
+    bad = {**moved, "receipt_id": "r3", "next_hops": [{"account": "x", "amount_fen": 1}]}
+    assert (
+        api.client.post(
+            "/v1/fund-control/commands/c-icbc/receipts", json=bad, headers=api.as_("bank")
+        ).status_code
+        == 422
+    )
 
 
 def test_tips_interceptions_and_batches(api) -> None:
@@ -279,3 +295,14 @@ def test_outer_fast_path_wrapper_serves_decisions_and_passes_the_rest(api) -> No
     assert (
         outer.get(f"/v1/lookup/phone/{SAFE_NUMBER}", headers=api.as_("public")).json()["label"] == "no_record"
     )
+
+
+def test_malformed_rule_sets_are_422_not_500(api) -> None:
+    h = api.as_("police")
+    for doc in (
+        {"version": "x", "bands": "x", "rules": [], "delay_tiers": []},
+        {"version": 1, "bands": {}, "rules": 5, "delay_tiers": [{"name": "T1", "minutes": "soon"}]},
+        [],
+    ):
+        r = api.client.put("/v1/rules/draft", json=doc, headers=h)
+        assert r.status_code == 422, r.text

@@ -183,7 +183,21 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
 
 
 def parse_ruleset(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> RuleSet:
-    """Validate a rule-set document (a dict) against the features the engine computes."""
+    """Validate a rule-set document (a dict) against the features the engine computes.
+
+    Any malformed part (wrong types, missing keys) is a :class:`ConfigError` naming the problem.
+    """
+    try:
+        return _parse(document, known)
+    except ConfigError:
+        raise
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise ConfigError(
+            f"rule set is malformed ({type(exc).__name__}: {exc}); compare with src/fanzha/decide/rules/live.json"
+        ) from None
+
+
+def _parse(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> RuleSet:
     for key in ("version", "bands", "rules", "delay_tiers"):
         if key not in document:
             raise ConfigError(f"rule set lacks {key!r}; see src/fanzha/decide/rules/live.json")

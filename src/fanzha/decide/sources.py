@@ -187,6 +187,9 @@ def make_scorer(detector: Any, column: str, version: str) -> Scorer:
                 p, label = _pick_probability(detector.score(pd.DataFrame({"id": ["x"], column: [item]})))
         except ValueError:  # an item the detector refuses (empty text, unparsable URL) carries no signal
             return 0.0, "", version
+        except Exception:  # a detector bug must not fail the decision: logged, scored as no signal
+            log.exception("%s detector failed on one item; scored 0", version)
+            return 0.0, "", version
         if p != p:  # NaN
             p = 0.0
         return min(max(p, 0.0), 1.0), label, version

@@ -170,7 +170,7 @@ def post_receipt(
         held_fen=body.held_fen,
         balance_fen=body.balance_fen,
         moved_on_fen=body.moved_on_fen,
-        next_hops=tuple(body.next_hops),
+        next_hops=tuple(h.model_dump() for h in body.next_hops),
         note=body.note,
     )
     return _public(fc.apply_receipt(service.ops.store, command_id, receipt, actor))

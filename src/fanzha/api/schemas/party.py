@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fanzha.api.schemas.types import Moment, Phone, ShortText
+from fanzha.api.schemas.types import Account, Moment, Phone, ShortText
 
 
 class IngestPublic(BaseModel):
@@ -36,6 +36,14 @@ class CommandPublic(BaseModel):
     held_fen: int = 0
 
 
+class NextHop(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: Account
+    bank: ShortText | None = None
+    amount_fen: int = Field(gt=0, le=10**13)
+
+
 class ReceiptCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -44,7 +52,9 @@ class ReceiptCreate(BaseModel):
     held_fen: int = Field(0, ge=0, le=10**13)
     balance_fen: int | None = Field(None, ge=0, le=10**13)
     moved_on_fen: int = Field(0, ge=0, le=10**13)
-    next_hops: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
+    next_hops: list[NextHop] = Field(
+        default_factory=list, max_length=100, description="where moved money went"
+    )
     note: ShortText | None = None
 
 

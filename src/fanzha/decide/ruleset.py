@@ -178,7 +178,9 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
         ceiling=_outcome(raw.get("ceiling"), where),
         override=_outcome(raw.get("override"), where),
         delay_tier=tier,
-        value_feature=raw.get("value_feature") or when[0].feature,
+        # the reason's value: the named feature, else the first condition that is not a yes/no flag
+        value_feature=raw.get("value_feature")
+        or next((c.feature for c in when if not isinstance(c.value, bool)), when[0].feature),
     )
 
 

@@ -105,7 +105,7 @@ def build_batches(keys: dict[str, str], n: int, size: int, seed: int = 1) -> lis
     return out
 
 
-def build_requests(keys: dict[str, str], n: int, seed: int = 1) -> list[bytes]:
+def build_requests(keys: dict[str, str], n: int, seed: int = 1, url_hosts: int = 5000) -> list[bytes]:
     rng = random.Random(seed)
     texts = [
         "您的快递已到，请凭取件码取件",
@@ -142,7 +142,7 @@ def build_requests(keys: dict[str, str], n: int, seed: int = 1) -> list[bytes]:
         else:
             path, role = "/v1/decide/url", "platform"
             body = {
-                "url": f"http://site{rng.randrange(5000)}.example.com/login",
+                "url": f"http://site{rng.randrange(url_hosts)}.example.com/login",
                 "visitor": _phone(rng.randrange(200_000)),
             }
         data = json.dumps(body, ensure_ascii=False).encode()
@@ -240,6 +240,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="4,000 requests")
     ap.add_argument(
+        "--url-hosts", type=int, default=5000, help="distinct hosts in the URL visits (cache misses)"
+    )
+    ap.add_argument(
         "--batch", type=int, default=0, help="payments per request on /v1/decide/payments (0: single)"
     )
     args = ap.parse_args()
@@ -253,7 +256,7 @@ def main() -> None:
         if args.batch:
             reqs = build_batches(keys, max(args.requests // per, 20), per)
         else:
-            reqs = build_requests(keys, args.requests)
+            reqs = build_requests(keys, args.requests, url_hosts=args.url_hosts)
         port = _free_port()
         # trained text / URL models are kept in the repository's own .fanzha/models (trained once, reused)
         models = os.environ.get("FANZHA_MODELS_DIR", str(ROOT / ".fanzha" / "models"))

@@ -55,4 +55,4 @@ def create_app(
 
 def app_from_env() -> OuterFastDecisions:
     """Factory for ``uvicorn --factory fanzha.api.main:app_from_env`` (each worker builds its own)."""
-    return OuterFastDecisions(create_app())
+    return OuterFastDecisions(create_app(options=ServiceOptions(tune_gc=True)))

@@ -7,6 +7,7 @@ logs, and swaps in new risk scores, lists and rule sets when they change.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -43,6 +44,7 @@ class ServiceOptions:
     load_detectors: bool = True
     decision_log: bool = True
     audit_decisions_each: bool = False  # True: one audit row per decision (slower); else summaries
+    tune_gc: bool = False  # the server sets it: freeze the loaded snapshots out of the cyclic GC
 
 
 @dataclass
@@ -95,7 +97,17 @@ class DecisionService:
         self.refresh(initial=True)
 
     # lifecycle --------------------------------------------------------------------------------------
+    def _freeze_heap(self) -> None:
+        """Move what is loaded now (hundreds of thousands of scores, directory entries) out of the cyclic
+        garbage collector's reach: full collections otherwise rescan it all, which measured ~40 % of a
+        decision request. Snapshots hold no reference cycles, so replaced ones are still freed."""
+        if self.options.tune_gc:
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(50_000, 20, 100)
+
     def start(self) -> None:
+        self._freeze_heap()
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="fanzha-api-writer", daemon=True)
             self._thread.start()
@@ -125,6 +137,8 @@ class DecisionService:
         if stamp != self._scores_stamp:
             self.state.scores = sources.load_scores(self.settings)
             self._scores_stamp = stamp
+            if not initial:
+                self._freeze_heap()
         try:
             lists = self.ops.lists_snapshot()
         except Exception as exc:  # an unreachable store keeps the last lists in force

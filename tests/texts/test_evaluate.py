@@ -54,7 +54,9 @@ def fake_data(tmp_path: Path) -> Path:
             root / "fraud-sms" / f"sms8_label{k}-new1030.csv", index=False
         )
     (root / "phishing-urls").mkdir()
-    urls = [f"http://icbc-kefu{i}.top/login" for i in range(10)] + [f"https://www.site{i}.com/" for i in range(10)]
+    urls = [f"http://icbc-kefu{i}.top/login" for i in range(10)] + [
+        f"https://www.site{i}.com/" for i in range(10)
+    ]
     pd.DataFrame({"url": urls, "status": ["phishing"] * 10 + ["legitimate"] * 10}).to_csv(
         root / "phishing-urls" / "urls_train.csv", index=False
     )
@@ -106,3 +108,10 @@ def test_real_sms_sample_cross_validates(shared_data: Path) -> None:
     y = ev._normal_as(sms["label"].to_numpy())
     result = ev.cross_validate(ev.short_text_detector, sms["text"].tolist(), y, ev._types_eval, folds=3)
     assert result["macro_f1"] > 0.85
+
+
+def test_clean_duplicates_drops_conflicting_and_repeated_texts() -> None:
+    frame = pd.DataFrame({"text": ["a", "a", "b", "b", "c"], "label": ["x", "y", "x", "x", "y"]})
+    kept, stats = ev.clean_duplicates(frame)
+    assert kept["text"].tolist() == ["b", "c"]
+    assert stats == {"conflicting_rows_dropped": 2, "repeat_rows_dropped": 1}

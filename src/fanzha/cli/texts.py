@@ -154,7 +154,9 @@ def register(app: typer.Typer) -> None:
         data_dir: Path = typer.Option(Path("../shared/data"), "--data-dir", help="the shared data folder"),
         out: Path = typer.Option(Path("eval-texts.json"), "--out", help="JSON report to write"),
         folds: int = typer.Option(5, "--folds", min=2, help="cross-validation folds"),
-        parts: str = typer.Option("news,dialogues,sms,default", "--parts", help="which evaluations"),
+        parts: str = typer.Option(
+            "news,news_clean,dialogues,sms,default", "--parts", help="which evaluations"
+        ),
     ) -> None:
         """Cross-validated news types, dialogue windows, SMS sets, and the default model's recall."""
         from fanzha.texts.evaluate import eval_texts as run

@@ -293,7 +293,7 @@ class DecisionService:
 
 
 def _decision_line(d: Decision) -> dict[str, Any]:
-    line = d.public()
+    line = dict(d.public())
     line["at"] = d.at.isoformat()
     line["subject"] = d.subject
     if d.shadow is not None:

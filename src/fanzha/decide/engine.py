@@ -52,9 +52,13 @@ class Decision:
     amount_fen: int = 0
     shadow: Verdict | None = None
     features: dict[str, Any] = field(default_factory=dict)
+    _public: dict[str, Any] | None = None
 
     def public(self) -> dict[str, Any]:
-        return {
+        """The response body (built once: the decision log reuses it)."""
+        if self._public is not None:
+            return self._public
+        self._public = {
             "decision_id": self.decision_id,
             "event": self.event,
             "outcome": self.outcome,
@@ -64,6 +68,7 @@ class Decision:
             "delay_tier": self.delay_tier,
             "versions": self.versions,
         }
+        return self._public
 
 
 def _value(rule: Rule, feats: dict[str, Any]) -> Any:

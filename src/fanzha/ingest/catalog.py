@@ -159,3 +159,17 @@ def committed_files(settings: Settings, con: Any = None) -> dict[str, list[str]]
         return collect(con.execute(sql).fetchall())
     with read_catalog(settings) as cat:
         return collect(cat.execute(sql).fetchall()) if cat is not None else {}
+
+
+def committed_files_by_partition(settings: Settings) -> dict[str, list[tuple[str, str]]]:
+    """(partition value, absolute path) of the committed Parquet files per kind."""
+    lake = Path(settings.lake)
+    out: dict[str, list[tuple[str, str]]] = {}
+    with read_catalog(settings) as cat:
+        if cat is None:
+            return out
+        for kind, day, path in cat.execute(
+            "SELECT kind, day, path FROM lake_files ORDER BY kind, ingest_id, path"
+        ).fetchall():
+            out.setdefault(kind, []).append((str(day), str(lake / path)))
+    return out

@@ -53,6 +53,7 @@ class FileReport:
     seconds: float = 0.0
     message: str = ""
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step
+    cpu_steps: dict[str, float] = field(default_factory=dict)  # process CPU seconds per step
 
     @property
     def balanced(self) -> bool:
@@ -350,13 +351,14 @@ def land_file(
     """Validate, deduplicate, stage and commit one file whose source SELECT is ``source``."""
     started = time.perf_counter()
     spec = get_spec(src.kind)
-    current: list[Any] = [None, time.perf_counter()]  # step under way, its start
+    current: list[Any] = [None, time.perf_counter(), time.process_time()]  # step, its start
 
     def say(step: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         if current[0] is not None:
             report.steps[current[0]] = round(now - current[1], 3)
-        current[:] = [step, now]
+            report.cpu_steps[current[0]] = round(cpu - current[2], 3)
+        current[:] = [step, now, cpu]
         if progress and step != "done":
             progress(step)
 

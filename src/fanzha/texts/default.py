@@ -15,7 +15,7 @@ from fanzha.texts.detector import TextDetector
 from fanzha.texts.urls import UrlDetector
 
 # bump when the corpus, the templates or the model change: a new folder name retrains
-TEXT_MODEL_VERSION = 4
+TEXT_MODEL_VERSION = 5
 URL_MODEL_VERSION = 1
 _LOCK = threading.Lock()
 _TEXT_CACHE: dict[Path, TextDetector] = {}

@@ -126,9 +126,10 @@ class Rule:
     body: Callable[[str, str], tuple[str, str]]
     # (guard on the raw text, value): the canonical form, valid without further checks
     fast: Callable[[str], tuple[str, str]] | None = None
-    # digits of a check-digit number: the prepared text of that length is also cast to a BIGINT
-    # column once, passed to ``body`` as a third argument
+    # digits of a check-digit number: raw text of exactly that many digits is cast to a BIGINT
+    # column once, before the paths, and ``check(num)`` on it joins the fast path
     numeric: int = 0
+    check: Callable[[str], str] | None = None
 
 
 # -- one function per field type ---------------------------------------------------------------
@@ -229,12 +230,11 @@ def luhn_int_sql(num: str, length: int) -> str:
     return f"(({' + '.join(terms)}) % 10 = 0)"
 
 
-def _imei(a: str, x: str, num: str | None = None) -> tuple[str, str]:
+def _imei(a: str, x: str) -> tuple[str, str]:
     r = py_repr(x)
-    luhn = luhn_sql(a, 15) if num is None else luhn_int_sql(num, 15)
     error = (
         f"(CASE WHEN NOT {_re(a, '[0-9]{14,16}')} THEN 'IMEI ' || {r} || ' is not 14–16 digits' "
-        f"WHEN length({a}) = 15 AND NOT {luhn} THEN 'IMEI ' || {r} || ' fails its Luhn check digit' END)"
+        f"WHEN length({a}) = 15 AND NOT {luhn_sql(a, 15)} THEN 'IMEI ' || {r} || ' fails its Luhn check digit' END)"
     )
     return a, error
 
@@ -413,7 +413,13 @@ RULES: dict[str, Rule] = {
     "phone": Rule(lambda x: _fast_digits(x, "+"), _phone, lambda x: (_re(x, _MOBILE), x)),
     "id_number": Rule(_id_prep, _id_number),
     "account": Rule(_fast_digits, _account, lambda x: (_re(x, "[0-9]{10,25}"), x)),
-    "imei": Rule(_fast_digits, _imei, lambda x: (_re(x, "[0-9]{14}|[0-9]{16}"), x), numeric=15),
+    "imei": Rule(
+        _fast_digits,
+        _imei,
+        lambda x: (_re(x, "[0-9]{14}|[0-9]{16}"), x),
+        numeric=15,
+        check=lambda num: luhn_int_sql(num, 15),
+    ),
     "amount_fen": Rule(
         lambda x: f"replace({trimmed(x)}, ',', '')",
         _amount_fen,
@@ -471,7 +477,9 @@ def _num(name: str) -> str:
     return ident(f"_n_{name}")
 
 
-def field_sql(kind: str, f: c.FieldSpec, x: str, prepared: str | None = None) -> FieldSql:
+def field_sql(
+    kind: str, f: c.FieldSpec, x: str, prepared: str | None = None, num: str | None = None
+) -> FieldSql:
     typ = sql_type(f.type)
     prefix = lit(f"{f.name}: ")
     py_value = f"CAST(fz_value({lit(kind)}, {lit(f.name)}, {x}) AS {typ})"
@@ -479,11 +487,10 @@ def field_sql(kind: str, f: c.FieldSpec, x: str, prepared: str | None = None) ->
     rule = rule_for(f)
     if rule is None:
         return FieldSql(None, None, True, py_value, py_error, py_value, py_error)
-    if rule.numeric and prepared is not None:
-        value, error = rule.body(prepared, x, _num(f.name))  # type: ignore[call-arg]
-    else:
-        value, error = rule.body(prepared or rule.prep(x), x)
+    value, error = rule.body(prepared or rule.prep(x), x)
     guard, fast = rule.fast(x) if rule.fast is not None else (None, None)
+    if num is not None and rule.check is not None and guard is not None:
+        guard = f"({guard} OR ({num} IS NOT NULL AND {rule.check(num)}))"
     return FieldSql(
         guard,
         f"CAST({fast} AS {typ})" if fast is not None else None,
@@ -538,6 +545,20 @@ def validation_sql(kind: str, source: str) -> str:
     """
     spec = c.get_spec(kind)
     raws = ", ".join(_raw(f.name) for f in spec.fields)
+    # check-digit numbers of canonical length as BIGINT columns, so the check runs on the fast path
+    numbered = {
+        f.name: rule.numeric
+        for f in spec.fields
+        if not f.is_list and (rule := rule_for(f)) is not None and rule.numeric and rule.check is not None
+    }
+    if numbered:
+        nums = ", ".join(
+            f"(CASE WHEN strlen({x}) = {digits} AND {_re(x, f'[0-9]{{{digits}}}')} "
+            f"THEN CAST({x} AS BIGINT) END) AS {_num(name)}"
+            for name, digits in numbered.items()
+            for x in [_raw(name)]
+        )
+        source = f"SELECT *, {nums} FROM ({source}) AS src0"
     # layer A: which path each value takes (one check per value on the fast path)
     paths = []
     for f in spec.fields:
@@ -547,7 +568,8 @@ def validation_sql(kind: str, source: str) -> str:
                 f"(CASE WHEN {missing(x)} THEN CAST([] AS VARCHAR[]) ELSE {_list_parts(x)} END) AS {ident('_p_' + f.name)}"
             )
         else:
-            paths.append(f"{path_sql(field_sql(kind, f, x), x)} AS {ident('_p_' + f.name)}")
+            num = _num(f.name) if f.name in numbered else None
+            paths.append(f"{path_sql(field_sql(kind, f, x, num=num), x)} AS {ident('_p_' + f.name)}")
     layer_a = f"SELECT _line, {raws}, {', '.join(paths)} FROM ({source}) AS src"
     # prepared text (separators removed …) once, only for the rows on the full SQL path
     preps = [
@@ -557,15 +579,6 @@ def validation_sql(kind: str, source: str) -> str:
     ]
     if preps:
         layer_a = f"SELECT *, {', '.join(preps)} FROM ({layer_a}) AS la0"
-    nums = [
-        f"(CASE WHEN length({a}) = {rule.numeric} AND {_re(a, f'[0-9]{{{rule.numeric}}}')} "
-        f"THEN CAST({a} AS BIGINT) END) AS {_num(f.name)}"
-        for f in spec.fields
-        if not f.is_list and (rule := rule_for(f)) is not None and rule.numeric
-        for a in [ident("_a_" + f.name)]
-    ]
-    if nums:
-        layer_a = f"SELECT *, {', '.join(nums)} FROM ({layer_a}) AS la1"
     # layer B: typed value and reason per field
     cols, errs = [], []
     for f in spec.fields:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fanzha.errors import ConfigError
+from fanzha.errors import ConfigError, ValidationError
 from fanzha.graph.components import components_scipy, connected_components, union_find_numpy
 from fanzha.graph.linking import LinkConfig, link_cases, pairs_in_groups
 
@@ -59,3 +59,34 @@ def test_components_agree_with_scipy_and_numpy() -> None:
     assert np.array_equal(connected_components(u, v, n), expected)
     assert np.array_equal(union_find_numpy(u, v, n), expected)
     assert connected_components(np.array([1]), np.array([3])).tolist() == [0, 1, 2, 1]
+
+
+def test_index_edges_maps_string_keys_and_survives_hash_collisions() -> None:
+    import pyarrow as pa
+
+    from fanzha.engine.duckdb import DuckDBEngine
+    from fanzha.graph.components import encode_keys, index_edges
+
+    engine = DuckDBEngine(threads=1)
+    engine.register(
+        "e",
+        pa.table(
+            {"src": ["phone:1", "phone:2", "account:9", "phone:1"], "dst": ["id:X", "id:X", "id:Y", "id:Z"]}
+        ),
+    )
+    for exact in (False, True):
+        keys, src, dst = index_edges(engine, "e", exact=exact)
+        assert keys.to_pylist() == ["phone:1", "phone:2", "account:9", "id:X", "id:Y", "id:Z"]
+        assert src.tolist() == [0, 1, 2, 0] and dst.tolist() == [3, 3, 4, 5]
+        assert src.dtype == np.int32 and dst.dtype == np.int32
+        labels = connected_components(src, dst, len(keys))
+        assert labels.tolist() == [0, 0, 2, 0, 2, 0]
+    # forced collisions: equal 64-bit hashes for different keys fall back to exact encoding
+    a, b = pa.array(["a", "b", "a"]), pa.array(["c", "a", "bb"])
+    same_hash = np.array([7, 7, 7], np.uint64)
+    for exact in (False, True):
+        keys, s, d = encode_keys(a, b, same_hash, same_hash, exact=exact)
+        assert [keys[i].as_py() for i in s] == ["a", "b", "a"]
+        assert [keys[i].as_py() for i in d] == ["c", "a", "bb"]
+    with pytest.raises(ValidationError):
+        encode_keys(pa.array(["a", None]), pa.array(["b", "c"]), same_hash[:2], same_hash[:2])

@@ -1,7 +1,8 @@
 """Connected components on integer edge lists, fast.
 
-Node keys (``phone:…``, ``account:…``) are mapped to dense int32 ids in SQL (:func:`index_edges`);
-the components themselves run on the two int32 arrays. The default is a sequential union-find with
+Node keys (``phone:…``, ``account:…``) are mapped to dense int32 ids without Python strings
+(:func:`index_edges`: DuckDB's 64-bit ``hash()`` of each key, a numba hash table over the Arrow
+buffers, collision-checked); the components themselves run on the two int32 arrays. The default is a sequential union-find with
 path halving compiled by numba (≈ 20M edges/s on one core here, see docs/graph.md); without numba a
 vectorised numpy hook-and-jump union-find is used. Both return, for each node, the smallest node id
 of its component, so results are deterministic and comparable.
@@ -106,19 +107,163 @@ def canonical_labels(labels: np.ndarray) -> np.ndarray:
     return first[inverse].astype(np.int32)
 
 
-def index_edges(engine: Engine, edges: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Map the ``src, dst`` keys of table ``edges`` to dense ids in SQL.
+def _numba_encoder() -> Any:
+    try:
+        import numba
+    except ImportError:  # pandas factorize fallback below
+        return None
 
-    Returns ``(keys, src_ids, dst_ids)`` with ``keys[i]`` the node key of id ``i`` (sorted keys).
+    @numba.njit(cache=True, nogil=True, inline="always")
+    def same(dat, start, length, rep_dat, rep_start):  # type: ignore[no-untyped-def]  # pragma: no cover
+        for k in range(length):  # noqa: SIM110 - a generator is not compiled as a plain loop
+            if dat[start + k] != rep_dat[rep_start + k]:
+                return False
+        return True
+
+    @numba.njit(cache=True, nogil=True, inline="always")
+    def fnv(dat, start, length):  # type: ignore[no-untyped-def]  # pragma: no cover
+        h = np.uint64(0xCBF29CE484222325)
+        for k in range(length):
+            h = (h ^ np.uint64(dat[start + k])) * np.uint64(0x100000001B3)
+        return h
+
+    @numba.njit(cache=True, nogil=True)
+    def encode(hashes, offs0, dats0, offs1, dats1, exact):  # type: ignore[no-untyped-def]  # pragma: no cover
+        """Dense ids in order of first appearance for the keys of two string columns, keyed by
+        their 64-bit hashes in an open-addressing table. A hash hit is confirmed by the key's
+        length and a second, independent 64-bit hash (FNV-1a of the bytes, computed here), and
+        with ``exact`` also by comparing the bytes with the first key seen under that hash; any
+        mismatch is a collision (ok = False)."""
+        m = hashes.shape[1]
+        bits = 1
+        while (1 << bits) < 3 * m:  # ≤ 2m keys: load ≤ 2/3
+            bits += 1
+        mask = (1 << bits) - 1
+        shift = np.uint64(64 - bits)
+        # one slot = [hash, FNV hash, (length << 32) | (column << 31) | (id + 1), byte offset of
+        # the first key] (32 bytes, two a cache line); zeros mark empty slots (calloc: cheap)
+        table = np.zeros((1 << bits, 4), dtype=np.uint64)
+        rep = np.empty(2 * m, dtype=np.int64)
+        codes = np.empty((2, m), dtype=np.int32)
+        n = 0
+        for c in range(2):
+            offs = offs0 if c == 0 else offs1
+            dats = dats0 if c == 0 else dats1
+            for i in range(m):
+                h = hashes[c, i]
+                start = np.int64(offs[i])
+                length = np.int64(offs[i + 1]) - start
+                h2 = fnv(dats, start, length)
+                s = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> shift)  # Fibonacci spread
+                while True:
+                    word = np.int64(table[s, 2])
+                    if word == 0:
+                        table[s, 0] = h
+                        table[s, 1] = h2
+                        table[s, 2] = np.uint64((length << 32) | (c << 31) | (n + 1))
+                        table[s, 3] = np.uint64(start)
+                        rep[n] = c * m + i
+                        codes[c, i] = n
+                        n += 1
+                        break
+                    if table[s, 0] == h:
+                        if table[s, 1] != h2 or (word >> 32) != length:
+                            return codes, rep[:n], False
+                        if exact:
+                            rep_dats = dats1 if (word >> 31) & 1 else dats0
+                            if not same(dats, start, length, rep_dats, np.int64(table[s, 3])):
+                                return codes, rep[:n], False
+                        codes[c, i] = np.int32((word & 0x7FFFFFFF) - 1)
+                        break
+                    s = (s + 1) & mask
+        return codes, rep[:n], True
+
+    return encode
+
+
+_ENCODER: list[Any] = []
+
+
+def _encoder() -> Any:
+    if not _ENCODER:
+        _ENCODER.append(_numba_encoder())
+    return _ENCODER[0]
+
+
+def _string_buffers(column: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets and bytes of an Arrow string column (one chunk, no copy when it already is one)."""
+    import pyarrow as pa
+
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_large_string(arr.type):
+        width = np.int64
+    elif pa.types.is_string(arr.type):
+        width = np.int32
+    else:
+        arr, width = arr.cast(pa.large_string()), np.int64
+    _, off_buf, dat_buf = arr.buffers()
+    offs = np.frombuffer(off_buf, dtype=width)[arr.offset : arr.offset + len(arr) + 1]
+    dats = np.frombuffer(dat_buf, dtype=np.uint8) if dat_buf is not None else np.zeros(0, np.uint8)
+    return offs, dats
+
+
+def encode_keys(
+    src: Any, dst: Any, src_hash: np.ndarray, dst_hash: np.ndarray, *, exact: bool = False
+) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Dictionary-encode two Arrow string columns of node keys without making Python strings.
+
+    ``src_hash`` / ``dst_hash`` are 64-bit hashes of the keys (DuckDB's ``hash()``); ids follow
+    the first appearance (sources first). Every hash hit is confirmed by the key length and a
+    second independent 64-bit hash of the bytes (an undetected collision needs both 64-bit hashes
+    to collide: ~n²/2¹²⁹, 10⁻²⁴ for 20M keys); ``exact=True`` also compares the bytes (about 2×
+    slower: a cache miss per edge end). On a collision the exact Arrow dictionary encoding
+    (``pyarrow.compute.dictionary_encode``) is used instead; it is also the path without numba. Returns
+    ``(keys, src_ids, dst_ids)``: ``keys`` an Arrow string array, ``keys[i]`` the key of id ``i``.
     """
-    engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE __nodes AS SELECT key, (row_number() OVER (ORDER BY key) - 1)::INTEGER AS id "
-        f"FROM (SELECT src AS key FROM {edges} UNION SELECT dst FROM {edges})"
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    m = len(src)
+    if src.null_count or dst.null_count:
+        raise ValidationError(
+            f"edge keys have {src.null_count + dst.null_count} NULLs; every edge needs two keys"
+        )
+    both = pa.chunked_array([*_chunks(src), *_chunks(dst)], type=pa.string()) if m else None
+    fast = _encoder()
+    if fast is not None and m:
+        offs0, dats0 = _string_buffers(src)
+        offs1, dats1 = _string_buffers(dst)
+        hashes = np.stack([np.asarray(src_hash, dtype=np.uint64), np.asarray(dst_hash, dtype=np.uint64)])
+        codes, rep, ok = fast(hashes, offs0, dats0, offs1, dats1, exact)
+        if ok:
+            keys = both.take(rep).combine_chunks()
+            return keys, codes[0], codes[1]
+    if not m:
+        return pa.array([], pa.string()), np.zeros(0, np.int32), np.zeros(0, np.int32)
+    encoded = pc.dictionary_encode(both).combine_chunks()  # exact; also the path without numba
+    ids = encoded.indices.to_numpy().astype(np.int32)
+    return encoded.dictionary, ids[:m], ids[m:]
+
+
+def _chunks(column: Any) -> list[Any]:
+    import pyarrow as pa
+
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return [c.cast(pa.string()) if not pa.types.is_string(c.type) else c for c in chunks]
+
+
+def index_edges(engine: Engine, edges: str, *, exact: bool = False) -> tuple[Any, np.ndarray, np.ndarray]:
+    """Map the ``src, dst`` keys of table ``edges`` to dense int32 ids.
+
+    One scan in SQL returns the keys (Arrow) and their 64-bit ``hash()``; the ids are assigned in
+    numba (:func:`encode_keys`, collision-checked). Returns ``(keys, src_ids, dst_ids)`` with
+    ``keys[i]`` (an Arrow string array) the node key of id ``i``, ids in order of first appearance.
+    """
+    table = engine.query(f"SELECT src, dst, hash(src) AS hs, hash(dst) AS hd FROM {edges}")
+    return encode_keys(
+        table.column("src"),
+        table.column("dst"),
+        table.column("hs").to_numpy(),
+        table.column("hd").to_numpy(),
+        exact=exact,
     )
-    keys = engine.query("SELECT key FROM __nodes ORDER BY id").column(0).to_numpy(zero_copy_only=False)
-    ids = engine.query(
-        f"SELECT s.id AS s, d.id AS d FROM {edges} e JOIN __nodes s ON e.src = s.key JOIN __nodes d ON e.dst = d.key"
-    )
-    src = ids.column("s").to_numpy().astype(np.int32)
-    dst = ids.column("d").to_numpy().astype(np.int32)
-    return keys, src, dst

@@ -12,7 +12,7 @@ _DATA = typer.Option(..., "--data", help="CSV (.csv/.tsv) or JSON-lines (.jsonl)
 _ENCODING = typer.Option("utf-8", "--encoding", help="file encoding (e.g. gb18030)")
 
 
-def _spinner(description: str):  # type: ignore[no-untyped-def]
+def _spinner(description: str):
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -180,7 +180,7 @@ def register(app: typer.Typer) -> None:
         )
 
 
-def _run_eval(run, out: Path) -> None:  # type: ignore[no-untyped-def]
+def _run_eval(run, out: Path) -> None:
     import json
 
     from rich.console import Console
@@ -199,18 +199,18 @@ def _run_eval(run, out: Path) -> None:  # type: ignore[no-untyped-def]
     console.print(f"full report: {out}")
 
 
-def _headline(result: dict) -> dict:  # type: ignore[type-arg]
+def _headline(result: dict) -> dict:
     """The main figures only (the JSON file has per-class and per-fold detail)."""
 
-    def strip(value):  # type: ignore[no-untyped-def]
+    def strip(value):
         if isinstance(value, dict):
             return {k: strip(v) for k, v in value.items() if k != "per_class_f1" and not k.endswith("_std")}
         return value
 
-    return strip(result)  # type: ignore[no-any-return]
+    return strip(result)
 
 
-def _load_text_model(path: Path | None):  # type: ignore[no-untyped-def]
+def _load_text_model(path: Path | None):
     from fanzha.errors import ModelError
     from fanzha.texts.default import default_text_detector
     from fanzha.texts.detector import TextDetector
@@ -223,7 +223,7 @@ def _load_text_model(path: Path | None):  # type: ignore[no-untyped-def]
     return model
 
 
-def _load_url_model(path: Path | None):  # type: ignore[no-untyped-def]
+def _load_url_model(path: Path | None):
     from fanzha.texts.default import default_url_detector
     from fanzha.texts.urls import UrlDetector
 
@@ -232,7 +232,7 @@ def _load_url_model(path: Path | None):  # type: ignore[no-untyped-def]
     return UrlDetector.load(path)
 
 
-def _write_scores(scored, ids, out: Path) -> None:  # type: ignore[no-untyped-def]
+def _write_scores(scored, ids, out: Path) -> None:
     from fanzha.detect.contract import reasons_text
 
     table = scored.copy()

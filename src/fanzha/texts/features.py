@@ -64,8 +64,8 @@ class NgramTfidf:
 
     def _index_keys(self) -> None:
         """Sorted integer keys of the n-grams (21 bits per character) for the vectorised transform."""
+        self.keys_: np.ndarray | None = None
         if self.ngram_range[1] > 3:
-            self.keys_ = None
             return
         keys = np.array([ngram_key(g) for g in self.ngrams_], dtype=np.int64)
         order = np.argsort(keys)
@@ -125,9 +125,11 @@ class NgramTfidf:
             rows_parts.append(row_of[:m][valid])
         keys = np.concatenate(keys_parts)
         rows = np.concatenate(rows_parts)
-        at = np.searchsorted(self.keys_, keys)
-        at[at == len(self.keys_)] = 0
-        hit = self.keys_[at] == keys
+        vocab = self.keys_
+        assert vocab is not None  # only called when the key index exists
+        at = np.searchsorted(vocab, keys)
+        at[at == len(vocab)] = 0
+        hit = vocab[at] == keys
         matrix = sp.csr_matrix(
             (np.ones(int(hit.sum())), (rows[hit], self.key_cols_[at[hit]])),
             shape=(len(texts), self.n_features),

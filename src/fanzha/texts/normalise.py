@@ -154,7 +154,7 @@ def _char_table() -> dict[int, str]:
     table = dict(_t2s_table())
     table.update({c: chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)})  # full-width ASCII
     table[0x3000] = " "  # ideographic space
-    table.update(_CONFUSABLE_LATIN)
+    table.update({k: chr(v) for k, v in _CONFUSABLE_LATIN.items()})
     for token in _TOKENS:  # a typed token typed by the user is not a token
         table[ord(token)] = " "
     return table

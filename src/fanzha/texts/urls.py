@@ -107,6 +107,8 @@ class UrlDetector(Detector):
     """Lists + logistic regression over lexical features and host/path character n-grams."""
 
     name: ClassVar[str] = "urls"
+    block_: HostList
+    allow_: HostList
 
     def __init__(
         self,

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 class ServiceOptions:
     flush_every_s: float = 0.5
     refresh_every_s: float = 10.0
+    directory_every_s: float = 300.0  # owner directory re-read from the lake (new accounts and cards)
     public_rate: float = 2.0  # requests/s per public key
     public_burst: int = 20
     failed_auth_rate: float = 1.0  # per client address
@@ -73,11 +74,15 @@ class DecisionService:
         self._warnings: deque[Decision] = deque()
         self._decisions: deque[Decision] = deque()
         self._tips: deque[dict[str, Any]] = deque()
-        self._decision_counts: Counter[tuple[str, str, str, str]] = Counter()
+        self._decision_events: deque[tuple[str, str, str, str]] = (
+            deque()
+        )  # appended on the loop, drained here
         self._stop = threading.Event()
+        self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._scores_stamp: tuple[Any, ...] | None = None
         self._last_refresh = 0.0
+        self._directory_loaded = 0.0
         self.counters: Counter[str] = Counter()
         text: Scorer | None = None
         url: Scorer | None = None
@@ -146,7 +151,9 @@ class DecisionService:
             lists = None
         if lists is not None:
             self.state.lists = lists
-        if initial and self.options.load_lake:
+        due = time.monotonic() - self._directory_loaded >= self.options.directory_every_s
+        if self.options.load_lake and (initial or due):
+            self._directory_loaded = time.monotonic()
             self.state.directory = sources.lake_directory(self.settings)
 
     def set_directory(self, directory: Directory) -> None:
@@ -201,16 +208,19 @@ class DecisionService:
         if self.options.audit_decisions_each:
             self.audit(who, f"decide.{d.event}", subject_kind="decision", subject_id=d.decision_id)
         else:  # summarised per key, event and outcome at each flush; each decision is in the decision log
-            self._decision_counts[(who.actor, who.role, d.event, d.outcome)] += 1
+            self._decision_events.append((who.actor, who.role, d.event, d.outcome))
 
     def queue_tip(self, row: dict[str, Any]) -> None:
         self._tips.append(row)
 
     def flush(self) -> None:
-        self._flush_tips()
-        self._flush_decisions()
-        self._flush_audit()
-        self._flush_warnings()
+        """Write everything queued; a caller that flushes waits for a flush already in progress, so
+        after it returns, everything queued before the call is stored (the audit read relies on it)."""
+        with self._flush_lock:
+            self._flush_tips()
+            self._flush_decisions()
+            self._flush_audit()
+            self._flush_warnings()
 
     def _drain(self, q: deque[Any]) -> list[Any]:
         items = []
@@ -219,7 +229,7 @@ class DecisionService:
         return items
 
     def _flush_audit(self) -> None:
-        counts, self._decision_counts = self._decision_counts, Counter()
+        counts = Counter(self._drain(self._decision_events))
         now = datetime.now(UTC)
         for (actor, role, event, outcome), n in counts.items():
             self._audit.append(

@@ -239,3 +239,59 @@ def test_cli_error_exit_code(settings, tmp_path):
     )
     assert run.returncode == 2
     assert "no such file or folder" in " ".join(run.stderr.split()) and "Traceback" not in run.stderr
+
+
+def _days_calls(days: int, per_day: int) -> list[dict[str, str]]:
+    return [
+        dict(CALL, start_at=f"2024-05-{d + 1:02d} 13:00:{i:02d}", duration_s=str(10 + i))
+        for d in range(days)
+        for i in range(per_day)
+    ]
+
+
+@pytest.mark.parametrize("copies", [64, 1])  # one COPY per day, and the PARTITION_BY fallback
+def test_partitions_written_per_day_or_by_fallback(settings, tmp_path, write, read_lake, monkeypatch, copies):
+    from fanzha.ingest import land
+
+    monkeypatch.setattr(land, "MAX_PARTITION_COPIES", copies)
+    rows = [*_days_calls(3, 4), dict(CALL, start_at="2024-05-01 13:00:00", duration_s="10")]  # one dup
+    report = ingest_path(write(tmp_path / "calls.csv", "calls", rows), "calls", settings)
+    f = report.files[0]
+    assert (f.rows_read, f.landed, f.rejected, f.duplicates) == (13, 12, 0, 1)
+    files = sorted(
+        p.relative_to(settings.lake).as_posix() for p in Path(settings.lake).glob("calls/*/*.parquet")
+    )
+    assert [p.split("/")[1] for p in files] == ["day=2024-05-01", "day=2024-05-02", "day=2024-05-03"]
+    landed = read_lake(settings, "calls", "start_at")
+    assert len(landed) == 12 and sorted(r["duration_s"] for r in landed) == sorted([10, 11, 12, 13] * 3)
+    with catalog.read_catalog(settings) as cat:
+        per_file = cat.execute("SELECT day, rows FROM lake_files ORDER BY day").fetchall()
+    assert per_file == [("2024-05-01", 4), ("2024-05-02", 4), ("2024-05-03", 4)]
+
+
+def test_lake_keys_checked_only_on_the_files_days(settings, tmp_path, write, read_lake):
+    from fanzha.ingest import land
+    from fanzha.records.contracts import get_spec
+
+    ingest_path(write(tmp_path / "a.csv", "calls", _days_calls(3, 2)), "calls", settings)
+    # day 2: one exact duplicate, one conflict (same key, other duration); day 4: new
+    second = [
+        dict(CALL, start_at="2024-05-02 13:00:00", duration_s="10"),
+        dict(CALL, start_at="2024-05-02 13:00:01", duration_s="99"),
+        dict(CALL, start_at="2024-05-04 13:00:00", duration_s="10"),
+    ]
+    report = ingest_path(write(tmp_path / "b.csv", "calls", second), "calls", settings)
+    f = report.files[0]
+    assert (f.rows_read, f.landed, f.rejected, f.duplicates) == (3, 1, 1, 1)
+    assert len(read_lake(settings, "calls")) == 7
+    # the files a file of days 2 and 4 is checked against: those days' files, never days 1 and 3
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TEMP TABLE stg AS SELECT [] AS _reasons, DATE '2024-05-02' AS _day UNION ALL SELECT [], DATE '2024-05-04'"
+    )
+    checked = land._lake_files_to_check(con, settings, get_spec("calls"))
+    assert [Path(p).parent.name for p in checked] == ["day=2024-05-02", "day=2024-05-04"]
+    # a kind whose key has no time (transfers: transfer_id) reads every committed file of the kind
+    assert land._lake_files_to_check(con, settings, get_spec("transfers")) == []

@@ -214,8 +214,11 @@ def _decide(con: duckdb.DuckDBPyConnection, spec: RecordSpec, lake_files: list[s
 
 # zstd at level 1: the CPU of snappy (measured on 1 M call records) for 40 % smaller files
 PARQUET_OPTIONS = "COMPRESSION zstd, COMPRESSION_LEVEL 1"
-# beyond this many partitions in one file, one partitioned COPY beats a COPY per partition
-MAX_PARTITION_COPIES = 64
+# one COPY per partition while partitions ≤ this and partitions × staged rows ≤ the scan budget
+# (in the worst case, rows not in day order, each COPY scans every staged row's day); beyond,
+# one partitioned COPY
+MAX_PARTITION_COPIES = 1000
+PARTITION_SCAN_BUDGET = 2_000_000_000
 
 
 def _write_landed(con: duckdb.DuckDBPyConnection, spec: RecordSpec, stage: Path) -> int:
@@ -231,7 +234,8 @@ def _write_landed(con: duckdb.DuckDBPyConnection, spec: RecordSpec, stage: Path)
     columns = _cols(spec.columns, "s.")
     days = con.execute(f"SELECT s._day, count(*) FROM stg s WHERE {keep} GROUP BY s._day").fetchall()
     out = stage / "lake"
-    if len(days) > MAX_PARTITION_COPIES:
+    staged = sum(int(n) for _, n in days)
+    if len(days) > MAX_PARTITION_COPIES or len(days) * staged > PARTITION_SCAN_BUDGET:
         fmt = lit("%Y-%m" if spec.kind in MONTHLY else "%Y-%m-%d")
         text_day = f"(CASE WHEN s._day IS NULL THEN 'none' ELSE strftime(s._day, {fmt}) END)"
         landed = con.execute(

@@ -109,7 +109,7 @@ def _micros(values: pd.Series, what: str) -> np.ndarray:
     return stamps.dt.as_unit("us").astype("int64").to_numpy()
 
 
-def _amounts(values: pd.Series, what: str) -> list[int]:
+def _amounts(values: pd.Series, what: str) -> np.ndarray:
     arr = values.to_numpy()
     if len(arr) and (pd.isna(values).any() or not np.issubdtype(arr.dtype, np.integer)):
         raise ValidationError(
@@ -117,7 +117,7 @@ def _amounts(values: pd.Series, what: str) -> list[int]:
         )
     if len(arr) and arr.min() < 0:
         raise ValidationError(f"{what}.amount_fen has negative values (min {arr.min()}); amounts are ≥ 0")
-    return [int(x) for x in arr]
+    return arr.astype(np.int64, copy=False) if len(arr) else np.zeros(0, dtype=np.int64)
 
 
 def _source_map(sources: Any, transfer_ids: pd.Series) -> tuple[dict[int, str], list[str]]:
@@ -163,6 +163,9 @@ class _Ledger:
         self.method = "fifo" if self.lifo else method  # lifo keeps the same lot queue, taken from the end
         self.clean = [0] * n_accounts
         self.state: dict[int, Any] = {}
+        # traced fen per account with portions: the state collapses to a clean balance at zero
+        # (a counter, not a scan of the portion list on every outflow: mixed accounts hold many)
+        self.traced: dict[int, int] = {}
 
     def add(self, account: int, victim: int, hop: int, amount: int) -> None:
         if amount <= 0:
@@ -188,6 +191,7 @@ class _Ledger:
             else:
                 st_new = {(CLEAN, 0): opening} if opening else {}
             self.state[account] = st = st_new
+        self.traced[account] = self.traced.get(account, 0) + amount
         if self.method == "fifo":
             st.append([victim, hop, amount])
         else:
@@ -207,7 +211,11 @@ class _Ledger:
                 out = self._take_lifo(st, amount) if self.lifo else self._take_fifo(st, amount)
         else:
             out = self._take_prop(st, amount)
-        self._collapse(account, st)
+        if out:
+            left = self.traced[account] - sum(part for _v, _h, part in out)
+            self.traced[account] = left
+            if not left:
+                self._collapse(account, st)
         return out
 
     @staticmethod
@@ -284,11 +292,11 @@ class _Ledger:
         return out
 
     def _collapse(self, account: int, st: Any) -> None:
-        """Drop the portion list once no traced money is left, keeping the clean balance."""
+        """Drop the portion list (no traced money is left), keeping the clean balance."""
         items = st if self.method == "fifo" else [[k[0], k[1], v] for k, v in st.items()]
-        if all(lot[0] == CLEAN for lot in items):
-            self.clean[account] = sum(lot[2] for lot in items)
-            del self.state[account]
+        self.clean[account] = sum(lot[2] for lot in items)  # all clean now
+        del self.state[account]
+        del self.traced[account]
 
     def holdings(self) -> list[tuple[int, int, int]]:
         rows: dict[tuple[int, int], int] = {}
@@ -358,24 +366,31 @@ def trace_funds(
     )
     t_keep = np.flatnonzero(live[t_from] | live[t_to] | (t_victim >= 0))
     w_keep = np.flatnonzero(live[w_acc])
+    # the replay reads plain lists of the kept rows only (local row numbers), mapped back after
+    n_tk = len(t_keep)
     ev_at = np.concatenate([t_at[t_keep], w_at[w_keep]])
-    ev_kind = np.concatenate([np.zeros(len(t_keep), np.int8), np.ones(len(w_keep), np.int8)])
-    ev_row = np.concatenate([t_keep, w_keep])
-    order = np.lexsort((ev_row, ev_kind, ev_at))
+    ev_kind = np.concatenate([np.zeros(n_tk, np.int8), np.ones(len(w_keep), np.int8)])
+    ev_row = np.concatenate([np.arange(n_tk), np.arange(len(w_keep))])
+    order = np.lexsort((np.concatenate([t_keep, w_keep]), ev_kind, ev_at))
 
     ledger = _Ledger(n_acc, method)
     columns = _Columns(
-        t_from.tolist(),
-        t_to.tolist(),
-        t_at.tolist(),
-        t_amt,
-        t_victim.tolist(),
-        _cash_kinds(tr, cashout_accounts),
-        w_acc.tolist(),
-        w_amt,
+        t_from[t_keep].tolist(),
+        t_to[t_keep].tolist(),
+        t_at[t_keep].tolist(),
+        t_amt[t_keep].tolist(),
+        t_victim[t_keep].tolist(),
+        _cash_kinds(tr.iloc[t_keep], cashout_accounts),
+        w_acc[w_keep].tolist(),
+        w_amt[w_keep].tolist(),
     )
     limits = (max_hops, horizon.tolist() if horizon is not None else None)
     flows, cash, lost = _replay(ev_kind[order].tolist(), ev_row[order].tolist(), columns, ledger, limits)
+    # local rows → record rows (withdrawals after the transfers: n_t + withdrawal row)
+    record_of = np.concatenate([t_keep, n_t + w_keep]).astype(np.int64)
+    flows = [(v, h, int(t_keep[r]), amt) for v, h, r, amt in flows]
+    cash = [(v, k, int(record_of[r]), a, amt) for v, k, r, a, amt in cash]
+    lost = [(v, a, int(t_keep[r]), amt, why) for v, a, r, amt, why in lost]
     micros = np.concatenate([t_at, w_at])
     return _result(tr, wd, accounts, victims, method, unmatched, src, flows, cash, lost, ledger, micros)
 
@@ -405,7 +420,7 @@ def _replay(
     (victim, kind, record row — withdrawals after the transfers —, account, fen) and untraced
     portions (victim, account, transfer row, fen, reason)."""
     max_hops, horizon = limits
-    state, clean, n_t = ledger.state, ledger.clean, len(c.t_from)
+    state, clean, n_t = ledger.state, ledger.clean, len(c.t_from)  # local rows
     flows: list[tuple[int, int, int, int]] = []
     cash: list[tuple[int, str, int, int, int]] = []
     lost: list[tuple[int, int, int, int, str]] = []
@@ -475,20 +490,38 @@ def _result(
     """Vectorised assembly of the output frames from the integer event records."""
     vic = np.asarray(victims, dtype=object)
     acc = np.asarray(accounts, dtype=object)
-    tid = tr.transfer_id.to_numpy(dtype=object)
-    t_from, t_to = tr.from_account.to_numpy(dtype=object), tr.to_account.to_numpy(dtype=object)
-    record_ids = np.concatenate([tid, wd.withdrawal_id.to_numpy(dtype=object)])
-    atm = wd.atm_id.to_numpy(dtype=object) if "atm_id" in wd.columns else np.full(len(wd), None, dtype=object)
-    counter = np.concatenate([t_to, atm])
+    n_t = len(tr)
+    atm = wd.atm_id if "atm_id" in wd.columns else pd.Series([None] * len(wd), dtype=object)
+
+    def gather(column: pd.Series, rows: np.ndarray) -> np.ndarray:
+        # only the rows the result names become Python objects (not millions of transfer ids)
+        return column.take(rows).to_numpy(dtype=object) if len(rows) else np.zeros(0, dtype=object)
+
+    def tid(rows: np.ndarray) -> np.ndarray:
+        return gather(tr.transfer_id, rows)
+
+    def record_ids(rows: np.ndarray) -> np.ndarray:
+        out = np.empty(len(rows), dtype=object)
+        is_t = rows < n_t
+        out[is_t] = gather(tr.transfer_id, rows[is_t])
+        out[~is_t] = gather(wd.withdrawal_id, rows[~is_t] - n_t)
+        return out
+
+    def counter(rows: np.ndarray) -> np.ndarray:
+        out = np.empty(len(rows), dtype=object)
+        is_t = rows < n_t
+        out[is_t] = gather(tr.to_account, rows[is_t])
+        out[~is_t] = gather(atm, rows[~is_t] - n_t)
+        return out
 
     f = np.asarray(flows, dtype=np.int64).reshape(-1, 4)
     flow_df = pd.DataFrame(
         {
             "victim_id": vic[f[:, 0]],
             "hop": f[:, 1],
-            "transfer_id": tid[f[:, 2]],
-            "from_account": t_from[f[:, 2]],
-            "to_account": t_to[f[:, 2]],
+            "transfer_id": tid(f[:, 2]),
+            "from_account": gather(tr.from_account, f[:, 2]),
+            "to_account": gather(tr.to_account, f[:, 2]),
             "amount_fen": f[:, 3],
             "at": _stamps(micros[f[:, 2]]),
         },
@@ -499,11 +532,11 @@ def _result(
         {
             "victim_id": vic[c[:, 0]],
             "kind": np.asarray([x[1] for x in cash], dtype=object),
-            "record_id": record_ids[c[:, 1]],
+            "record_id": record_ids(c[:, 1]),
             "account": acc[c[:, 2]],
             "amount_fen": c[:, 3],
             "at": _stamps(micros[c[:, 1]]),
-            "counterparty": counter[c[:, 1]],
+            "counterparty": counter(c[:, 1]),
         },
         columns=CASHOUT_COLUMNS,
     )
@@ -516,8 +549,8 @@ def _result(
         {
             "victim_id": vic[lo[:, 0]],
             "account": acc[lo[:, 1]],
-            "record_id": tid[lo[:, 2]],
-            "to_account": t_to[lo[:, 2]],
+            "record_id": tid(lo[:, 2]),
+            "to_account": gather(tr.to_account, lo[:, 2]),
             "amount_fen": lo[:, 3],
             "at": _stamps(micros[lo[:, 2]]),
             "reason": np.asarray([x[4] for x in lost], dtype=object),
@@ -528,7 +561,7 @@ def _result(
     src_df = pd.DataFrame(
         {
             "victim_id": list(src.values()),
-            "transfer_id": tid[rows],
+            "transfer_id": tid(rows),
             "amount_fen": tr.amount_fen.to_numpy()[rows].astype(np.int64),
         }
     )

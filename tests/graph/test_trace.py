@@ -181,3 +181,44 @@ def test_match_takes_the_portion_of_exactly_the_outflow_amount() -> None:
     assert lifo.flows[lifo.flows.transfer_id == "out"][["victim_id", "amount_fen"]].values.tolist() == [
         ["v2", 200]
     ]
+
+
+def test_match_takes_parcels_whose_sum_is_the_outflow_within_the_time_window() -> None:
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(
+        ("a", "V1", "M", 300, 0),
+        ("b", "V2", "M", 500, 10),
+        ("c", "V3", "M", 200, 20),
+        ("l", "L", "M", 1000, 30),
+        ("out", "M", "N", 800, 40),  # V1 + V2 consolidated into one transfer
+    )
+    src = {"a": "v1", "b": "v2", "c": "v3"}
+    r = trace_funds(tr, None, src, method="match")
+    moved = r.flows[r.flows.transfer_id == "out"][["victim_id", "amount_fen"]].values.tolist()
+    assert sorted(moved) == [["v1", 300], ["v2", 500]]
+    assert held(r, "v3") == {"M": 200} and held(r, "v1") == {"N": 300}
+    r.check_conservation()
+    # single-lot rule (the former default): the clean 1000 that came last pays the outflow
+    single = trace_funds(tr, None, src, method="match", match_rule=MatchRule(hours=None, max_parts=1))
+    assert single.flows[single.flows.transfer_id == "out"].empty
+    # parcels older than the window are not matched: LIFO takes the clean money first
+    late = transfers(
+        ("a", "V1", "M", 300, 0),
+        ("b", "V2", "M", 500, 10),
+        ("l", "L", "M", 1000, 30),
+        ("out", "M", "N", 800, 73 * 60),
+    )
+    r = trace_funds(late, None, {"a": "v1", "b": "v2"}, method="match")
+    assert r.flows[r.flows.transfer_id == "out"].empty
+    assert held(r, "v1") == {"M": 300} and held(r, "v2") == {"M": 500}
+
+
+def test_subset_sum_prefers_nothing_it_cannot_prove() -> None:
+    from fanzha.graph.trace import _subset_sum
+
+    assert sorted(_subset_sum([(300, 0), (500, 1), (200, 2)], 800, 4)) == [0, 1]
+    assert sorted(_subset_sum([(300, 0), (500, 1), (200, 2)], 1000, 4)) == [0, 1, 2]
+    assert _subset_sum([(300, 0), (500, 1), (200, 2)], 900, 4) is None
+    assert _subset_sum([(300, 0), (500, 1)], 500, 4) is None  # one lot is not a sum
+    assert _subset_sum([(100, i) for i in range(6)], 500, 4) is None  # needs 5 parts

@@ -12,8 +12,11 @@ account's own balance) is the *clean* portion. An outflow draws from the portion
     the latest arrival leaves first: pass-through mules (快进快出) forward what just came in, and on
     simulated laundering this rule locates the most of each victim's money (docs/graph.md);
 ``match`` (金额匹配)
-    an outflow of exactly the amount of a recent arrival (one of the last 64 portions) takes that
-    portion — mules forward parcels whole; otherwise as ``lifo``;
+    mules forward parcels whole: an outflow of exactly the amount of a portion that arrived within
+    the last 72 hours (among the last 64 portions; the latest such) takes that portion; else one
+    equal to the sum of 2–4 traced portions of that window (consolidation: several victims'
+    parcels leave in one transfer or withdrawal) takes those; otherwise as ``lifo``
+    (:class:`MatchRule` sets the window, the hours and the parts);
 ``proportional`` (按比例)
     every portion contributes in proportion to its share of the observed balance at that moment;
     the split is exact in fen by largest remainders (ties broken by victim, then hop), so the parts
@@ -154,12 +157,59 @@ def _reachable(frm: np.ndarray, to: np.ndarray, n: int, starts: np.ndarray) -> n
     return mask
 
 
+def _subset_sum(items: list[tuple[int, int]], target: int, max_parts: int) -> list[int] | None:
+    """Indices of 2 … ``max_parts`` items whose amounts add up to ``target`` exactly, or None.
+
+    Depth-first over the amounts in decreasing order (ties: position), pruned by the largest sum
+    still reachable, so most searches end at once; the first solution in that order is taken."""
+    ranked = sorted(items, key=lambda x: (-x[0], x[1]))
+    amounts = [a for a, _ in ranked]
+
+    def search(start: int, left: int, slots: int) -> list[int] | None:
+        for j in range(start, len(ranked)):
+            a = amounts[j]
+            if a > left:
+                continue
+            if sum(amounts[j : j + slots]) < left:
+                return None  # even the largest remaining amounts cannot reach it
+            if a == left:
+                return [ranked[j][1]]
+            if slots > 1:
+                rest = search(j + 1, left - a, slots - 1)
+                if rest is not None:
+                    return [ranked[j][1], *rest]
+        return None
+
+    if sum(amounts[:max_parts]) < target:
+        return None
+    found = search(0, target, max_parts)
+    return found if found is not None and len(found) >= 2 else None
+
+
+@dataclass(frozen=True)
+class MatchRule:
+    """How ``match`` recognises forwarded parcels (see :meth:`_Ledger._take_match`)."""
+
+    window: int = 64  # last lots of the account considered
+    hours: float | None = 72.0  # only lots that arrived this recently (None: any age)
+    oldest_first: bool = False  # several lots of the outflow's amount: the oldest (else the latest)
+    max_parts: int = 4  # ≥ 2: also sums of up to this many traced lots (1: single lots only)
+    max_lots: int = 12  # traced lots searched for sums (the most recent)
+    dormant_hours: float | None = None  # traced lots older than this leave only by a match
+
+    @property
+    def hours_us(self) -> int | None:
+        return None if self.hours is None else int(self.hours * 3_600_000_000)
+
+
 class _Ledger:
     """Per-account portions of traced money; untraced accounts keep only a clean balance."""
 
-    def __init__(self, n_accounts: int, method: str) -> None:
+    def __init__(self, n_accounts: int, method: str, match: MatchRule | None = None) -> None:
         self.lifo = method in ("lifo", "match")
         self.match = method == "match"
+        self.rule = match or MatchRule()
+        self.now = 0  # time of the event being replayed (µs): new lots carry it
         self.method = "fifo" if self.lifo else method  # lifo keeps the same lot queue, taken from the end
         self.clean = [0] * n_accounts
         self.state: dict[int, Any] = {}
@@ -178,7 +228,7 @@ class _Ledger:
                 if st and st[-1][0] == CLEAN:
                     st[-1][2] += amount
                 else:
-                    st.append([CLEAN, 0, amount])
+                    st.append([CLEAN, 0, amount, self.now])
             else:
                 st[(CLEAN, 0)] = st.get((CLEAN, 0), 0) + amount
             return
@@ -187,13 +237,13 @@ class _Ledger:
             self.clean[account] = 0
             st_new: Any
             if self.method == "fifo":
-                st_new = deque([[CLEAN, 0, opening]] if opening else [])
+                st_new = deque([[CLEAN, 0, opening, 0]] if opening else [])
             else:
                 st_new = {(CLEAN, 0): opening} if opening else {}
             self.state[account] = st = st_new
         self.traced[account] = self.traced.get(account, 0) + amount
         if self.method == "fifo":
-            st.append([victim, hop, amount])
+            st.append([victim, hop, amount, self.now])
         else:
             st[(victim, hop)] = st.get((victim, hop), 0) + amount
 
@@ -208,7 +258,13 @@ class _Ledger:
             if matched is not None:
                 out = matched
             else:
-                out = self._take_lifo(st, amount) if self.lifo else self._take_fifo(st, amount)
+                dormant = self.rule.dormant_hours if self.match else None
+                if dormant is not None:
+                    out = self._take_lifo_awake(st, amount, self.now - int(dormant * 3_600_000_000))
+                elif self.lifo:
+                    out = self._take_lifo(st, amount)
+                else:
+                    out = self._take_fifo(st, amount)
         else:
             out = self._take_prop(st, amount)
         if out:
@@ -236,15 +292,58 @@ class _Ledger:
                 rem = 0
         return out  # any remainder came from the unobserved opening balance (clean)
 
-    @staticmethod
-    def _take_match(st: deque[list[int]], amount: int, window: int = 64) -> list[tuple[int, int, int]] | None:
-        """The most recent of the last ``window`` lots whose amount equals the outflow, if any."""
-        for i in range(len(st) - 1, max(-1, len(st) - 1 - window), -1):
-            lot = st[i]
-            if lot[2] == amount:
+    def _take_match(self, st: deque[list[int]], amount: int) -> list[tuple[int, int, int]] | None:
+        """Parcels forwarded whole: among the last ``window`` lots that arrived within ``hours``,
+        one lot of exactly the outflow (the oldest such: parcels of one amount leave in arrival
+        order), else a combination of up to ``max_parts`` traced lots summing to it exactly
+        (a mule consolidating parcels into one transfer or withdrawal); None when nothing fits."""
+        rule = self.rule
+        since = self.now - rule.hours_us if rule.hours_us is not None else None
+        lo = max(0, len(st) - rule.window)
+        recent = [i for i in range(lo, len(st)) if since is None or st[i][3] >= since]
+        equal = [i for i in recent if st[i][2] == amount]
+        if equal:
+            pick = equal[0] if rule.oldest_first else equal[-1]
+            lot = st[pick]
+            del st[pick]
+            return [(lot[0], lot[1], lot[2])] if lot[0] != CLEAN else []
+        if rule.max_parts < 2:
+            return None
+        parts = [i for i in recent if st[i][0] != CLEAN and st[i][2] < amount][-rule.max_lots :]
+        combo = (
+            _subset_sum([(st[i][2], i) for i in parts], amount, rule.max_parts) if len(parts) > 1 else None
+        )
+        if combo is not None:
+            out = [(st[i][0], st[i][1], st[i][2]) for i in sorted(combo)]
+            for i in sorted(combo, reverse=True):
                 del st[i]
-                return [(lot[0], lot[1], lot[2])] if lot[0] != CLEAN else []
+            return out
         return None
+
+    @staticmethod
+    def _take_lifo_awake(st: deque[list[int]], amount: int, since: int) -> list[tuple[int, int, int]]:
+        """``lifo`` over the clean lots and the traced lots that arrived after ``since``; the rest
+        of the outflow comes from the unobserved opening balance (clean), not from dormant parcels."""
+        out: list[tuple[int, int, int]] = []
+        rem = amount
+        i = len(st) - 1
+        while rem and i >= 0:
+            lot = st[i]
+            if lot[0] != CLEAN and lot[3] < since:
+                i -= 1
+                continue
+            if lot[2] <= rem:
+                del st[i]
+                rem -= lot[2]
+                if lot[0] != CLEAN:
+                    out.append((lot[0], lot[1], lot[2]))
+            else:
+                lot[2] -= rem
+                if lot[0] != CLEAN:
+                    out.append((lot[0], lot[1], rem))
+                rem = 0
+            i -= 1
+        return out
 
     @staticmethod
     def _take_lifo(st: deque[list[int]], amount: int) -> list[tuple[int, int, int]]:
@@ -302,7 +401,7 @@ class _Ledger:
         rows: dict[tuple[int, int], int] = {}
         for account, st in self.state.items():
             items = st if self.method == "fifo" else [[k[0], k[1], v] for k, v in st.items()]
-            for victim, _hop, amt in items:
+            for victim, _hop, amt, *_ in items:
                 if victim != CLEAN and amt:
                     rows[(victim, account)] = rows.get((victim, account), 0) + amt
         return [(v, a, amt) for (v, a), amt in rows.items()]
@@ -329,6 +428,7 @@ def trace_funds(
     max_hops: int = 10,
     max_hours: float | None = 720.0,
     cashout_accounts: Mapping[str, str] | None = None,
+    match_rule: MatchRule | None = None,
 ) -> TraceResult:
     """Trace victims' money through ``transfers`` / ``withdrawals`` (DataFrames or Arrow tables).
 
@@ -373,7 +473,7 @@ def trace_funds(
     ev_row = np.concatenate([np.arange(n_tk), np.arange(len(w_keep))])
     order = np.lexsort((np.concatenate([t_keep, w_keep]), ev_kind, ev_at))
 
-    ledger = _Ledger(n_acc, method)
+    ledger = _Ledger(n_acc, method, match_rule)
     columns = _Columns(
         t_from[t_keep].tolist(),
         t_to[t_keep].tolist(),
@@ -383,6 +483,7 @@ def trace_funds(
         _cash_kinds(tr.iloc[t_keep], cashout_accounts),
         w_acc[w_keep].tolist(),
         w_amt[w_keep].tolist(),
+        w_at[w_keep].tolist(),
     )
     limits = (max_hops, horizon.tolist() if horizon is not None else None)
     flows, cash, lost = _replay(ev_kind[order].tolist(), ev_row[order].tolist(), columns, ledger, limits)
@@ -407,6 +508,7 @@ class _Columns:
     cash_kind: list[str | None]
     w_acc: list[int]
     w_amt: list[int]
+    w_at: list[int]
 
 
 def _replay(
@@ -427,6 +529,7 @@ def _replay(
     for kind, row in zip(kinds, rows, strict=True):
         if kind == 1:  # withdrawal: whatever traced money it takes is cashed out
             a, amt = c.w_acc[row], c.w_amt[row]
+            ledger.now = c.w_at[row]
             if a not in state:
                 left = clean[a] - amt
                 clean[a] = left if left > 0 else 0
@@ -435,6 +538,7 @@ def _replay(
                 cash.append((pv, "cash", n_t + row, a, part))
             continue
         a, b, amt, out = c.t_from[row], c.t_to[row], c.t_amt[row], c.cash_kind[row]
+        ledger.now = c.t_at[row]
         v = c.t_victim[row]
         if v != CLEAN:  # the victim's own payment: hop 0, wholly theirs
             flows.append((v, 0, row, amt))

@@ -115,3 +115,25 @@ def test_clean_duplicates_drops_conflicting_and_repeated_texts() -> None:
     kept, stats = ev.clean_duplicates(frame)
     assert kept["text"].tolist() == ["b", "c"]
     assert stats == {"conflicting_rows_dropped": 2, "repeat_rows_dropped": 1}
+
+
+def test_any_label_truth_accepts_any_label_of_a_text() -> None:
+    predicted = ["x", "y", "z"]
+    truth = ev.any_label_truth(predicted, [("x", "y"), ("x", "y"), ("x",)])
+    assert truth == ["x", "y", "x"]
+    assert ev.class_metrics(truth, predicted)["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_text_groups_put_copies_together() -> None:
+    groups = ev.text_groups(pd.Series(["同一篇文章 ", "同一篇文章", "另一篇"]))
+    assert groups[0] == groups[1] != groups[2]
+
+
+def test_grouped_news_never_tests_a_training_text(fake_data: Path) -> None:
+    news = pd.read_csv(fake_data / "fraud-news" / "news_train.csv")
+    copy = news.iloc[[0]].assign(label="投资诈骗")  # the same article filed under a second keyword
+    pd.concat([news, copy]).to_csv(fake_data / "fraud-news" / "news_train.csv", index=False)
+    result = ev.eval_texts(fake_data, folds=2, parts=("news",))["news"]
+    assert result["rows"] == 21 and result["distinct_texts"] == 20
+    assert result["texts_with_several_labels"] == 1
+    assert result["macro_f1"] == 1.0 and result["macro_f1_first_label"] <= 1.0

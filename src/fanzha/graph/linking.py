@@ -172,7 +172,12 @@ def find_hubs(engine: Engine, config: LinkConfig) -> pd.DataFrame:
         keys = pd.Series(nodes.column(0).to_numpy(zero_copy_only=False), dtype=object)
         exact = {p for p in config.allow if not any(c in p for c in "*?[")}
         patterns = [p for p in config.allow if p not in exact]
-        listed = keys[keys.isin(exact) | keys.map(lambda k: any(fnmatch.fnmatchcase(k, p) for p in patterns))]
+        # one compiled alternation of the shell patterns instead of fnmatch per key and pattern
+        hit = keys.isin(exact)
+        if patterns:
+            regex = "|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)
+            hit |= keys.str.match(regex).fillna(False).astype(bool)
+        listed = keys[hit]
         hubs = pd.concat([hubs, pd.DataFrame({"node": listed, "degree": 0, "reason": "allow_list"})])
     return hubs.drop_duplicates("node").reset_index(drop=True)
 

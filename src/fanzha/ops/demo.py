@@ -294,7 +294,10 @@ def _fund_control(
     return {"reported": len(reported), "trace_note": note, "flows": flows, "holdings": holdings}
 
 
-def _receipt(cmd: F.FundCommand, flows: pd.DataFrame, bank_held: dict[str, int]) -> F.Receipt:
+def _receipt(store: Store, cmd: F.FundCommand, flows: pd.DataFrame, bank_held: dict[str, int]) -> F.Receipt:
+    same = [h for h in F.active_holds(store, cmd.account) if h.kind == cmd.kind]
+    if same:  # e.g. an escalation reached an account a reported case had stopped already
+        return F.Receipt(f"bank/{cmd.id}", "rejected", note=f"already held by {same[0].command_id}")
     there = bank_held.get(cmd.account, 0)
     held = min(cmd.amount_fen or there, there)
     bank_held[cmd.account] = there - held  # the bank holds this money once
@@ -324,11 +327,12 @@ def _work_queue(
         cmd = F.apply_receipt(
             store,
             cid,
-            _receipt(F.get_command(store, cid, actor), flows, bank_held),
+            _receipt(store, F.get_command(store, cid, actor), flows, bank_held),
             actor,
             now=at + timedelta(minutes=20),
         )
-        if cmd.held_fen:  # turn the stop-payment into a freeze of what was held
+        frozen = any(h.kind == "freeze" for h in F.active_holds(store, cmd.account))
+        if cmd.held_fen and not frozen:  # turn the stop-payment into a freeze of what was held
             fid = f"demo/freeze/{cmd.account}"  # one freeze per account: the money is held once
             F.issue_command(
                 store,

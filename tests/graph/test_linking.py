@@ -88,5 +88,8 @@ def test_index_edges_maps_string_keys_and_survives_hash_collisions() -> None:
         keys, s, d = encode_keys(a, b, same_hash, same_hash, exact=exact)
         assert [keys[i].as_py() for i in s] == ["a", "b", "a"]
         assert [keys[i].as_py() for i in d] == ["c", "a", "bb"]
+    empty = pa.array([], pa.string())
+    keys, s, d = encode_keys(empty, empty, np.zeros(0, np.uint64), np.zeros(0, np.uint64))
+    assert len(keys) == 0 and len(s) == 0 and s.dtype == np.int32
     with pytest.raises(ValidationError):
         encode_keys(pa.array(["a", None]), pa.array(["b", "c"]), same_hash[:2], same_hash[:2])

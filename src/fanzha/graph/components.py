@@ -114,21 +114,21 @@ def _numba_encoder() -> Any:
         return None
 
     @numba.njit(cache=True, nogil=True, inline="always")
-    def same(dat, start, length, rep_dat, rep_start):  # type: ignore[no-untyped-def]  # pragma: no cover
+    def same(dat, start, length, rep_dat, rep_start):  # pragma: no cover
         for k in range(length):  # noqa: SIM110 - a generator is not compiled as a plain loop
             if dat[start + k] != rep_dat[rep_start + k]:
                 return False
         return True
 
     @numba.njit(cache=True, nogil=True, inline="always")
-    def fnv(dat, start, length):  # type: ignore[no-untyped-def]  # pragma: no cover
+    def fnv(dat, start, length):  # pragma: no cover
         h = np.uint64(0xCBF29CE484222325)
         for k in range(length):
             h = (h ^ np.uint64(dat[start + k])) * np.uint64(0x100000001B3)
         return h
 
     @numba.njit(cache=True, nogil=True)
-    def encode(hashes, offs0, dats0, offs1, dats1, exact):  # type: ignore[no-untyped-def]  # pragma: no cover
+    def encode(hashes, offs0, dats0, offs1, dats1, exact):  # pragma: no cover
         """Dense ids in order of first appearance for the keys of two string columns, keyed by
         their 64-bit hashes in an open-addressing table. A hash hit is confirmed by the key's
         length and a second, independent 64-bit hash (FNV-1a of the bytes, computed here), and
@@ -195,6 +195,7 @@ def _string_buffers(column: Any) -> tuple[np.ndarray, np.ndarray]:
     import pyarrow as pa
 
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    width: type[np.signedinteger[Any]]
     if pa.types.is_large_string(arr.type):
         width = np.int64
     elif pa.types.is_string(arr.type):
@@ -228,9 +229,11 @@ def encode_keys(
         raise ValidationError(
             f"edge keys have {src.null_count + dst.null_count} NULLs; every edge needs two keys"
         )
-    both = pa.chunked_array([*_chunks(src), *_chunks(dst)], type=pa.string()) if m else None
+    if not m:
+        return pa.array([], pa.string()), np.zeros(0, np.int32), np.zeros(0, np.int32)
+    both = pa.chunked_array([*_chunks(src), *_chunks(dst)], type=pa.string())
     fast = _encoder()
-    if fast is not None and m:
+    if fast is not None:
         offs0, dats0 = _string_buffers(src)
         offs1, dats1 = _string_buffers(dst)
         hashes = np.stack([np.asarray(src_hash, dtype=np.uint64), np.asarray(dst_hash, dtype=np.uint64)])
@@ -238,8 +241,6 @@ def encode_keys(
         if ok:
             keys = both.take(rep).combine_chunks()
             return keys, codes[0], codes[1]
-    if not m:
-        return pa.array([], pa.string()), np.zeros(0, np.int32), np.zeros(0, np.int32)
     encoded = pc.dictionary_encode(both).combine_chunks()  # exact; also the path without numba
     ids = encoded.indices.to_numpy().astype(np.int32)
     return encoded.dictionary, ids[:m], ids[m:]

@@ -137,3 +137,17 @@ def test_grouped_news_never_tests_a_training_text(fake_data: Path) -> None:
     assert result["rows"] == 21 and result["distinct_texts"] == 20
     assert result["texts_with_several_labels"] == 1
     assert result["macro_f1"] == 1.0 and result["macro_f1_first_label"] <= 1.0
+
+
+def test_dialogue_groups_follow_the_source_conversation(tmp_path: Path) -> None:
+    assert ev.dialogue_groups(tmp_path, ["张三: 你好"]) is None  # no by_type folder: plain k-fold
+    folder = tmp_path / "fraud-dialogues" / "by_type"
+    folder.mkdir(parents=True)
+    rows = {"case": ["案例-0", "案例-0", "案例-1"], "speaker": ["甲", "乙", "丙"],
+            "content": ["转到安全账户", "好的", "明天开会"], "is_fraud": [True, False, False]}  # fmt: skip
+    pd.DataFrame(rows).to_csv(folder / "冒充客服诈骗(2).csv", index=False)
+    windows = ["甲: 转到安全账户\n乙: 好的", "乙: 好的", "丙: 明天开会", "丁: 没见过的话"]
+    groups = ev.dialogue_groups(tmp_path, windows)
+    assert groups is not None
+    assert groups[0] == groups[1] == "冒充客服诈骗(2)/案例-0"
+    assert groups[2] == "冒充客服诈骗(2)/案例-1" and groups[3] == "window-3"

@@ -142,13 +142,20 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Stratified k-fold: fit ``make()`` on k-1 folds, ``evaluate(model, X_test, y_test)`` on the rest."""
-    from sklearn.model_selection import StratifiedKFold
+    """Stratified k-fold: fit ``make()`` on k-1 folds, ``evaluate(model, X_test, y_test)`` on the rest.
+
+    With ``groups`` (e.g. the conversation a window comes from) a group never spans train and test."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     results = []
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for k, (train, test) in enumerate(splitter.split(np.zeros(len(y)), y), 1):
+    if groups is None:
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+    else:
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        splits = splitter.split(np.zeros(len(y)), y, groups)
+    for k, (train, test) in enumerate(splits, 1):
         model = make().fit(_take(X, train), y[train])
         results.append(evaluate(model, _take(X, test), y[test]))
         if progress:
@@ -283,14 +290,47 @@ def eval_dialogues(
     out: dict[str, Any] = {}
     for name, frame in sets.items():
         y = frame["label"].astype(int).to_numpy()
+        groups = dialogue_groups(data_dir, frame["text"].tolist())
         out[f"cv_{name}"] = cross_validate(short_text_detector, frame["text"].tolist(), y, _binary_eval, folds=folds,
-                                           progress=progress)  # fmt: skip
+                                           progress=progress, groups=groups)  # fmt: skip
         out[f"cv_{name}"]["rows"] = len(frame)
+        out[f"cv_{name}"]["grouped_by_conversation"] = groups is not None
+        if groups is not None:
+            out[f"cv_{name}"]["conversations"] = len(set(groups))
     for train, test in (("eval0902", "eval0819"), ("eval0819", "eval0902")):
         model = short_text_detector().fit(sets[train]["text"].tolist(), sets[train]["label"].tolist())
         y = sets[test]["label"].astype(int).to_numpy()
         out[f"train_{train}_test_{test}"] = _binary_eval(model, sets[test]["text"].tolist(), y)
     return out
+
+
+def window_utterances(window: str) -> list[str]:
+    """The utterances of a ``speaker: words`` window, without the speaker names."""
+    return [line.split(": ", 1)[-1].strip() for line in window.split("\n") if line.strip()]
+
+
+def dialogue_groups(data_dir: Path, windows: list[str]) -> np.ndarray | None:
+    """The conversation each window was cut from, or None when ``by_type`` is not there.
+
+    Windows of one conversation overlap, so plain k-fold puts a conversation on both sides. Each
+    utterance is looked up in ``fraud-dialogues/by_type/*.csv`` (file + ``case`` = conversation); a
+    window belongs to the conversation most of its utterances come from (its own group if none)."""
+    from collections import Counter
+
+    folder = data_dir / "fraud-dialogues" / "by_type"
+    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    if not files:
+        return None
+    conversation: dict[str, str] = {}
+    for f in files:
+        frame = pd.read_csv(f, dtype=str, keep_default_na=False, usecols=["case", "content"])
+        for case, content in zip(frame["case"], frame["content"].str.strip(), strict=True):
+            conversation.setdefault(content, f"{f.stem}/{case}")
+    out = []
+    for i, window in enumerate(windows):
+        found = Counter(conversation[u] for u in window_utterances(window) if u in conversation)
+        out.append(found.most_common(1)[0][0] if found else f"window-{i}")
+    return np.array(out, dtype=object)
 
 
 def eval_sms(data_dir: Path, folds: int = 5, progress: Callable[[str], None] | None = None) -> dict[str, Any]:

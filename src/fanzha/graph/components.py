@@ -1,8 +1,8 @@
 """Connected components on integer edge lists, fast.
 
 Node keys (``phone:…``, ``account:…``) are mapped to dense int32 ids without Python strings
-(:func:`index_edges`: DuckDB's 64-bit ``hash()`` of each key, a numba hash table over the Arrow
-buffers, collision-checked); the components themselves run on the two int32 arrays. The default is a sequential union-find with
+(:func:`index_edges`: DuckDB's 64-bit ``hash()`` of each key, radix-partitioned numba hash tables
+over the Arrow buffers, collision-checked); the components themselves run on the two int32 arrays. The default is a sequential union-find with
 path halving compiled by numba (≈ 20M edges/s on one core here, see docs/graph.md); without numba a
 vectorised numpy hook-and-jump union-find is used. Both return, for each node, the smallest node id
 of its component, so results are deterministic and comparable.
@@ -129,54 +129,96 @@ def _numba_encoder() -> Any:
 
     @numba.njit(cache=True, nogil=True)
     def encode(hashes, offs0, dats0, offs1, dats1, exact):  # pragma: no cover
-        """Dense ids in order of first appearance for the keys of two string columns, keyed by
-        their 64-bit hashes in an open-addressing table. A hash hit is confirmed by the key's
-        length and a second, independent 64-bit hash (FNV-1a of the bytes, computed here), and
-        with ``exact`` also by comparing the bytes with the first key seen under that hash; any
-        mismatch is a collision (ok = False)."""
+        """Dense ids for the keys of two string columns, keyed by their 64-bit hashes.
+
+        Radix-partitioned so that each hash table fits in cache: one pass scatters the rows by
+        the top bits of their hash (computing a second, independent FNV-1a hash of the bytes on
+        the way, reading the keys sequentially), then each partition is encoded with a small
+        open-addressing table. A hash hit is confirmed by the second hash and the length, and
+        with ``exact`` by comparing the bytes with the first key of that hash; any mismatch is a
+        collision (ok = False). Ids follow partition (hash) order; ``rep[id]`` is the first row
+        (``column * m + row``) holding the key."""
         m = hashes.shape[1]
-        bits = 1
-        while (1 << bits) < 3 * m:  # ≤ 2m keys: load ≤ 2/3
-            bits += 1
-        mask = (1 << bits) - 1
-        shift = np.uint64(64 - bits)
-        # one slot = [hash, FNV hash, (length << 32) | (column << 31) | (id + 1), byte offset of
-        # the first key] (32 bytes, two a cache line); zeros mark empty slots (calloc: cheap)
-        table = np.zeros((1 << bits, 4), dtype=np.uint64)
-        rep = np.empty(2 * m, dtype=np.int64)
-        codes = np.empty((2, m), dtype=np.int32)
-        n = 0
-        for c in range(2):
+        total = 2 * m
+        pbits = 0
+        while (total >> pbits) > 8192 and pbits < 16:
+            pbits += 1
+        parts = 1 << pbits
+        flat = hashes.reshape(total)
+        start = np.zeros(parts + 1, dtype=np.int64)
+        shift_p = np.uint64(64 - pbits) if pbits else np.uint64(0)
+        for r in range(total):
+            p = np.int64(flat[r] >> shift_p) if pbits else 0
+            start[p + 1] += 1
+        for p in range(parts):
+            start[p + 1] += start[p]
+        fill = start[:-1].copy()
+        rows = np.empty(total, dtype=np.int64)
+        h2s = np.empty(total, dtype=np.uint64)
+        for r in range(total):
+            c = r // m
+            i = r - c * m
             offs = offs0 if c == 0 else offs1
             dats = dats0 if c == 0 else dats1
-            for i in range(m):
-                h = hashes[c, i]
-                start = np.int64(offs[i])
-                length = np.int64(offs[i + 1]) - start
-                h2 = fnv(dats, start, length)
-                s = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> shift)  # Fibonacci spread
+            p = np.int64(flat[r] >> shift_p) if pbits else 0
+            k = fill[p]
+            fill[p] = k + 1
+            rows[k] = r
+            h2s[k] = fnv(dats, np.int64(offs[i]), np.int64(offs[i + 1]) - np.int64(offs[i]))
+        largest = 1
+        for p in range(parts):
+            largest = max(largest, start[p + 1] - start[p])
+        bits = 1
+        while (1 << bits) < 2 * largest:
+            bits += 1
+        # slot = [hash, second hash, id + 1]; stamp = partition + 1 marks slots in use (no clearing)
+        table = np.zeros((1 << bits, 3), dtype=np.uint64)
+        stamp = np.zeros(1 << bits, dtype=np.int32)
+        rep = np.empty(total, dtype=np.int64)
+        codes = np.empty(total, dtype=np.int32)
+        n = 0
+        for p in range(parts):
+            size_bits = 1
+            while (1 << size_bits) < 2 * (start[p + 1] - start[p]):
+                size_bits += 1
+            mask = (1 << size_bits) - 1
+            shift = np.uint64(64 - size_bits)
+            for k in range(start[p], start[p + 1]):
+                r = rows[k]
+                h = flat[r]
+                h2 = h2s[k]
+                s = np.int64((h * np.uint64(0x9E3779B97F4A7C15)) >> shift)
                 while True:
-                    word = np.int64(table[s, 2])
-                    if word == 0:
+                    if stamp[s] != p + 1:
+                        stamp[s] = p + 1
                         table[s, 0] = h
                         table[s, 1] = h2
-                        table[s, 2] = np.uint64((length << 32) | (c << 31) | (n + 1))
-                        table[s, 3] = np.uint64(start)
-                        rep[n] = c * m + i
-                        codes[c, i] = n
+                        table[s, 2] = np.uint64(n + 1)
+                        rep[n] = r
+                        codes[r] = n
                         n += 1
                         break
                     if table[s, 0] == h:
-                        if table[s, 1] != h2 or (word >> 32) != length:
-                            return codes, rep[:n], False
-                        if exact:
-                            rep_dats = dats1 if (word >> 31) & 1 else dats0
-                            if not same(dats, start, length, rep_dats, np.int64(table[s, 3])):
-                                return codes, rep[:n], False
-                        codes[c, i] = np.int32((word & 0x7FFFFFFF) - 1)
+                        ident = np.int64(table[s, 2]) - 1
+                        if table[s, 1] != h2:
+                            return codes.reshape(2, m), rep[:n], False
+                        first = rep[ident]
+                        c, i = r // m, r % m
+                        fc, fi = first // m, first % m
+                        offs = offs0 if c == 0 else offs1
+                        dats = dats0 if c == 0 else dats1
+                        foffs = offs0 if fc == 0 else offs1
+                        fdats = dats0 if fc == 0 else dats1
+                        length = np.int64(offs[i + 1]) - np.int64(offs[i])
+                        if exact and (
+                            np.int64(foffs[fi + 1]) - np.int64(foffs[fi]) != length
+                            or not same(dats, np.int64(offs[i]), length, fdats, np.int64(foffs[fi]))
+                        ):
+                            return codes.reshape(2, m), rep[:n], False
+                        codes[r] = np.int32(ident)
                         break
                     s = (s + 1) & mask
-        return codes, rep[:n], True
+        return codes.reshape(2, m), rep[:n], True
 
     return encode
 
@@ -213,12 +255,14 @@ def encode_keys(
 ) -> tuple[Any, np.ndarray, np.ndarray]:
     """Dictionary-encode two Arrow string columns of node keys without making Python strings.
 
-    ``src_hash`` / ``dst_hash`` are 64-bit hashes of the keys (DuckDB's ``hash()``); ids follow
-    the first appearance (sources first). Every hash hit is confirmed by the key length and a
-    second independent 64-bit hash of the bytes (an undetected collision needs both 64-bit hashes
-    to collide: ~n²/2¹²⁹, 10⁻²⁴ for 20M keys); ``exact=True`` also compares the bytes (about 2×
-    slower: a cache miss per edge end). On a collision the exact Arrow dictionary encoding
-    (``pyarrow.compute.dictionary_encode``) is used instead; it is also the path without numba. Returns
+    ``src_hash`` / ``dst_hash`` are 64-bit hashes of the keys (DuckDB's ``hash()``). The rows are
+    radix-partitioned by hash so each partition's hash table fits in cache; ids follow partition
+    (hash) order, and the order of first appearance for lists of at most 4096 edges. Every hash
+    hit is confirmed by a second independent 64-bit hash of the bytes (an undetected collision
+    needs both 64-bit hashes to collide: ~n²/2¹²⁹, 10⁻²⁴ for 20M keys); ``exact=True`` also
+    compares the bytes (a cache miss per edge end: ~1.4× slower). On a collision the exact Arrow
+    dictionary encoding (``pyarrow.compute.dictionary_encode``) is used instead; it is also the
+    path without numba. Returns
     ``(keys, src_ids, dst_ids)``: ``keys`` an Arrow string array, ``keys[i]`` the key of id ``i``.
     """
     import pyarrow as pa
@@ -258,7 +302,7 @@ def index_edges(engine: Engine, edges: str, *, exact: bool = False) -> tuple[Any
 
     One scan in SQL returns the keys (Arrow) and their 64-bit ``hash()``; the ids are assigned in
     numba (:func:`encode_keys`, collision-checked). Returns ``(keys, src_ids, dst_ids)`` with
-    ``keys[i]`` (an Arrow string array) the node key of id ``i``, ids in order of first appearance.
+    ``keys[i]`` (an Arrow string array) the node key of id ``i``.
     """
     table = engine.query(f"SELECT src, dst, hash(src) AS hs, hash(dst) AS hd FROM {edges}")
     return encode_keys(

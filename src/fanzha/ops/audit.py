@@ -57,6 +57,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_of(now: datetime | None) -> datetime:
+    """The instant an operation acts at: ``now`` (tests, replays) or the clock, in UTC."""
+    return (now or utcnow()).astimezone(UTC)
+
+
 def _canonical(value: Any) -> Any:
     """JSON round trip so what is hashed is exactly what the database gives back."""
     return json.loads(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
@@ -99,7 +104,7 @@ def append(
     seq, prev = session.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
     ).one()
-    at = (now or utcnow()).astimezone(UTC)
+    at = as_of(now)
     entry = AuditEntry(
         seq=seq + 1,
         at=at,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -78,10 +78,6 @@ class Receipt:
 
 def _request_hash(**fields: Any) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _now(now: datetime | None) -> datetime:
-    return (now or audit.utcnow()).astimezone(UTC)
 
 
 def _lock(session: Session, command_id: str) -> FundCommand:
@@ -158,7 +154,7 @@ def issue_command(
     ``parent_id``. Raises ConflictError when the id exists with another request, or when the
     account already has an active hold of that kind (extend it instead).
     """
-    now = _now(now)
+    now = audit.as_of(now)
     account = normalise_account(account)
     _validate_request(kind, amount_fen, parent_id, reason)
     _check_ids(command_id=command_id, bank=bank, case_id=case_id, parent_id=parent_id)
@@ -270,7 +266,7 @@ def _check_target(
 
 def send(store: Store, command_id: str, actor: Actor, *, now: datetime | None = None) -> FundCommand:
     """Mark a requested command as sent to its bank; the bank must answer within 24 h."""
-    now = _now(now)
+    now = audit.as_of(now)
     with store.transaction() as session:
         cmd = _lock(session, command_id)
         if cmd.status == "sent":
@@ -298,7 +294,7 @@ def apply_receipt(
     ``executed`` / ``partial``: the status is derived from ``held_fen`` against the amount asked
     (``partial`` when less was held). Holding more than asked is refused.
     """
-    now = _now(now)
+    now = audit.as_of(now)
     if receipt.outcome not in OUTCOMES:
         raise ValidationError(
             f"receipt outcome {receipt.outcome!r} is unknown; use one of {OUTCOMES}", field="outcome"
@@ -490,7 +486,7 @@ def escalate(
     escalating twice creates nothing new. Accounts that already
     hold the money are skipped.
     """
-    now = _now(now)
+    now = audit.as_of(now)
     with store.transaction() as session:
         cmd = _lock(session, command_id)
         if cmd.kind not in HOLD_KINDS or cmd.status not in (*LIVE, "expired", "released"):
@@ -556,7 +552,7 @@ class TickReport:
 def tick(store: Store, *, actor: Actor = SYSTEM, now: datetime | None = None) -> TickReport:
     """Expire what the law or the bank's silence ended, and list warnings nobody reached in time:
     run every few minutes (`fanzha ops tick`)."""
-    now = _now(now)
+    now = audit.as_of(now)
     report = TickReport()
     with store.transaction() as session:
         waiting = (

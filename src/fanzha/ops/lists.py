@@ -22,7 +22,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,7 @@ def add_entry(
     now: datetime | None = None,
 ) -> ListEntry:
     """Add an entry; adding one that is already live (same kind, match, value, action, source) returns it."""
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     row = _entry_row(
         kind, value, action, match, reason, source, owner or actor.name, starts_at or now, expires_at, now
     )
@@ -156,7 +156,7 @@ def remove_entry(
     store: Store, actor: Actor, entry_id: str, reason: str, *, now: datetime | None = None
 ) -> ListEntry:
     """Take an entry off the list (kept with who, when and why)."""
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     if not reason.strip():
         raise ValidationError("removing a list entry needs a reason", field="reason")
     with store.transaction() as session:
@@ -283,7 +283,7 @@ def decide(kind: str, value: str, entries: Iterable[ListEntry]) -> Verdict:
 
 def check(store: Store, actor: Actor, kind: str, value: object, *, now: datetime | None = None) -> Verdict:
     """Look a number / account / host / URL / device up on the lists (logged)."""
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     norm = normalise_value(kind, value)
     with store.transaction() as session:
         verdict = decide(kind, norm, matching(session, kind, norm, now))
@@ -333,7 +333,7 @@ def appeal(
     store: Store, actor: Actor, entry_id: str, *, appellant: str, reason: str, now: datetime | None = None
 ) -> ListAppeal:
     """File an appeal (申诉) against a live entry."""
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     if not reason.strip() or not appellant.strip():
         raise ValidationError("an appeal needs the appellant and a reason", field="reason")
     with store.transaction() as session:
@@ -365,7 +365,7 @@ def decide_appeal(
     store: Store, actor: Actor, appeal_id: str, *, uphold: bool, note: str, now: datetime | None = None
 ) -> ListAppeal:
     """Decide an open appeal; upholding it removes the entry (a fatal block included: that is its only way off)."""
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     with store.transaction() as session:
         item = session.execute(
             select(ListAppeal).where(ListAppeal.id == appeal_id).with_for_update()
@@ -416,7 +416,7 @@ def bulk_add(
     now: datetime | None = None,
 ) -> LoadReport:
     """Add many ``(kind, value, action, match)`` rows from one source; bad values are counted with reasons."""
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     report = LoadReport(file=file, read=len(rows))
     fresh: dict[str, dict[str, Any]] = {}
     for kind, value, action, match in rows:

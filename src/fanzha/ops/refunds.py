@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -76,7 +76,7 @@ def record_trace(
 
     Idempotent: a link already stored (same victim, account, transfer) is skipped. Returns the new count.
     """
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     rows = []
     for link in links:
         amount = link["amount_fen"]
@@ -152,7 +152,7 @@ def plan_refund(
     Only frozen money counts (a stop-payment must be turned into a freeze first). One open plan per
     account: ConflictError while another is planned. StateError when nothing is frozen there.
     """
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     account = normalise_account(account)
     check_length("refund_id", refund_id, 64)
     for victim, amount in claims.items():
@@ -309,7 +309,7 @@ def execute_refund(store: Store, refund_id: str, actor: Actor, *, now: datetime 
 
     StateError when the frozen money changed since the plan (re-plan) or the plan was cancelled.
     """
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     with store.transaction() as session:
         plan = session.execute(
             select(RefundPlan).where(RefundPlan.id == refund_id).with_for_update()
@@ -346,7 +346,7 @@ def execute_refund(store: Store, refund_id: str, actor: Actor, *, now: datetime 
 
 
 def cancel_refund(store: Store, refund_id: str, actor: Actor, *, now: datetime | None = None) -> RefundPlan:
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     with store.transaction() as session:
         plan = session.execute(
             select(RefundPlan).where(RefundPlan.id == refund_id).with_for_update()

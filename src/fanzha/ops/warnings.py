@@ -279,7 +279,7 @@ def create_warning(
     belongs to it). Merging re-scores all signals; the tier never goes down; a re-delivered
     ``event_id`` changes nothing. Raises ValidationError for a bad or stale event.
     """
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     event.validate(now, timedelta(minutes=rules.window_minutes))
     episode = event.episode_id or "open"
     open_key = f"{event.person_id}|{episode}"
@@ -425,7 +425,7 @@ def transition(
     ``contacted`` needs the ``channel`` that reached the person; ``contacted`` and the outcomes need
     the ``officer`` (defaults to the actor). Repeating the current status is a no-op (safe retries).
     """
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     if to_status not in STATUSES:
         raise ValidationError(f"status {to_status!r} is unknown; use one of {STATUSES}", field="status")
     if channel is not None and channel not in CHANNELS:
@@ -566,7 +566,7 @@ def upsert_profile(
     now: datetime | None = None,
 ) -> PersonProfile:
     """Store what the rules need about a person (family contacts as ``{"phone", "relation"}``)."""
-    now = (now or audit.utcnow()).astimezone(UTC)
+    now = audit.as_of(now)
     contacts = [
         {"phone": normalise_phone(c["phone"]), "relation": c.get("relation", "")}
         for c in family_contacts or []

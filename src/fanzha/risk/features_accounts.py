@@ -37,9 +37,31 @@ FAST_S = 86_400  # "quickly" = within one day of the money arriving
 HOUR_S = 3_600
 
 
+def keys_sql(window_days: int | None) -> str:
+    """Dense integer key per account seen in the window.
+
+    Every later stage groups, joins and sorts on these 4-byte keys instead of the account-number
+    strings (hashing and comparing ~20-character strings dominated the run time); names come back
+    only in the final select. Self-transfers are left out, as in :func:`tx_sql`.
+    """
+    live = window_filter('"at"', window_days) + " AND from_account <> to_account"
+    return f"""SELECT account, CAST(row_number() OVER () AS INTEGER) AS k FROM (
+            SELECT from_account AS account FROM transfers WHERE {live}
+            UNION SELECT to_account FROM transfers WHERE {live})
+        WHERE account IS NOT NULL"""
+
+
 def tx_sql(window_days: int | None) -> str:
-    return f"""SELECT from_account AS src, to_account AS dst, amount_fen AS amt, "at" AS ts
-        FROM transfers WHERE {window_filter('"at"', window_days)} AND from_account <> to_account"""
+    return f"""SELECT ks.k AS src, kd.k AS dst, t.amount_fen AS amt, t."at" AS ts
+        FROM transfers t JOIN __acct_keys ks ON ks.account = t.from_account
+        JOIN __acct_keys kd ON kd.account = t.to_account
+        WHERE {window_filter('t."at"', window_days)} AND t.from_account <> t.to_account"""
+
+
+def named_tx_sql() -> str:
+    """``__acct_tx`` with account numbers instead of keys (for joins with the by-name tables)."""
+    return """(SELECT ks.account AS src, kd.account AS dst, t.amt, t.ts FROM __acct_tx t
+        JOIN __acct_keys ks ON ks.k = t.src JOIN __acct_keys kd ON kd.k = t.dst)"""
 
 
 def events_sql() -> str:
@@ -161,14 +183,15 @@ def attributes_sql(has_bank: bool, has_owner: bool, has_opened: bool) -> str:
     """Account-table features: cross-bank relays, age, dormancy before first use, accounts per owner."""
     parts = ["a.account_no AS account"]
     joins = ""
+    named = named_tx_sql()
     if has_bank:
-        joins += """ LEFT JOIN (SELECT t.dst AS account,
+        joins += f""" LEFT JOIN (SELECT t.dst AS account,
                   avg(CAST(fa.bank <> ta.bank AS INTEGER)) AS in_crossbank_share
-                FROM __acct_tx t JOIN accounts fa ON fa.account_no = t.src JOIN accounts ta ON ta.account_no = t.dst
+                FROM {named} t JOIN accounts fa ON fa.account_no = t.src JOIN accounts ta ON ta.account_no = t.dst
                 GROUP BY t.dst) cbi ON cbi.account = a.account_no
             LEFT JOIN (SELECT t.src AS account,
                   avg(CAST(fa.bank <> ta.bank AS INTEGER)) AS out_crossbank_share
-                FROM __acct_tx t JOIN accounts fa ON fa.account_no = t.src JOIN accounts ta ON ta.account_no = t.dst
+                FROM {named} t JOIN accounts fa ON fa.account_no = t.src JOIN accounts ta ON ta.account_no = t.dst
                 GROUP BY t.src) cbo ON cbo.account = a.account_no"""
         parts += [
             "cbi.in_crossbank_share",
@@ -181,7 +204,8 @@ def attributes_sql(has_bank: bool, has_owner: bool, has_opened: bool) -> str:
                 WHERE owner_id IS NOT NULL GROUP BY owner_id) own ON own.owner_id = a.owner_id"""
         parts.append("coalesce(own.accounts_per_owner, 1) AS accounts_per_owner")
     if has_opened:
-        joins += " LEFT JOIN __acct_node nd ON nd.account = a.account_no"
+        joins += """ LEFT JOIN __acct_keys kn ON kn.account = a.account_no
+            LEFT JOIN __acct_node nd ON nd.account = kn.k"""
         parts.append(f"{days_between('$as_of', 'a.opened_at')} AS account_age_days")
         parts.append(f"{days_between('nd.first_at', 'a.opened_at')} AS dormant_days_before_first")
     return f"SELECT {', '.join(parts)} FROM accounts a {joins}"
@@ -211,7 +235,7 @@ def flagged_sql() -> str:
             "sum(t.amt) FILTER (WHERE t.src = n.account)",
         )
     } AS out_to_flagged_share
-        FROM __acct_node n JOIN __acct_tx t ON t.src = n.account OR t.dst = n.account
+        FROM __acct_keys n JOIN {named_tx_sql()} t ON t.src = n.account OR t.dst = n.account
         LEFT JOIN flagged_accounts fs ON fs.account = t.src
         LEFT JOIN flagged_accounts fd ON fd.account = t.dst
         GROUP BY n.account"""
@@ -245,6 +269,7 @@ def account_features(
     params: dict[str, Any] = {"as_of": _as_of(engine, as_of)}
     present = optional_tables(engine, ("accounts", "withdrawals", "flagged_accounts"))
     stages = (
+        ("__acct_keys", keys_sql(window_days)),
         ("__acct_tx", tx_sql(window_days)),
         ("__acct_ev", events_sql()),
         ("__acct_base", base_sql()),
@@ -283,13 +308,14 @@ def account_features(
 
 def _final_sql(extra: list[str]) -> str:
     universe = " UNION ".join(
-        ["SELECT account FROM __acct_node"] + [f"SELECT account FROM {t}" for t in extra]
+        ["SELECT account FROM __acct_keys"] + [f"SELECT account FROM {t}" for t in extra]
     )
     joins = " ".join(f"LEFT JOIN {t} ON {t}.account = u.account" for t in extra)
     selects = "".join(f", {t}.* EXCLUDE (account)" for t in extra)
     zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in ACCOUNT_COUNTS)
     return f"""SELECT * REPLACE ({zero}) FROM (WITH u AS ({universe})
         SELECT u.account AS id, n.* EXCLUDE (account, first_at), g.* EXCLUDE (account){selects}
-        FROM u LEFT JOIN __acct_node n ON n.account = u.account
-        LEFT JOIN __acct_graph g ON g.account = u.account {joins})
+        FROM u LEFT JOIN __acct_keys kk ON kk.account = u.account
+        LEFT JOIN __acct_node n ON n.account = kk.k
+        LEFT JOIN __acct_graph g ON g.account = kk.k {joins})
         ORDER BY id"""

@@ -232,8 +232,8 @@ def _encoder() -> Any:
     return _ENCODER[0]
 
 
-def _string_buffers(column: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets and bytes of an Arrow string column (one chunk, no copy when it already is one)."""
+def _string_buffers(column: Any) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The column as one Arrow array, its offsets and its bytes (no copy of the buffers)."""
     import pyarrow as pa
 
     arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
@@ -247,7 +247,19 @@ def _string_buffers(column: Any) -> tuple[np.ndarray, np.ndarray]:
     _, off_buf, dat_buf = arr.buffers()
     offs = np.frombuffer(off_buf, dtype=width)[arr.offset : arr.offset + len(arr) + 1]
     dats = np.frombuffer(dat_buf, dtype=np.uint8) if dat_buf is not None else np.zeros(0, np.uint8)
-    return offs, dats
+    return arr, offs, dats
+
+
+def _fill_uint64(out: np.ndarray, column: Any) -> None:
+    """Copy an Arrow / numpy uint64 column into ``out`` chunk by chunk (no intermediate array)."""
+    chunks = getattr(column, "chunks", None)
+    if chunks is None:
+        out[:] = np.asarray(column, dtype=np.uint64)
+        return
+    at = 0
+    for chunk in chunks:
+        out[at : at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        at += len(chunk)
 
 
 def encode_keys(
@@ -255,7 +267,8 @@ def encode_keys(
 ) -> tuple[Any, np.ndarray, np.ndarray]:
     """Dictionary-encode two Arrow string columns of node keys without making Python strings.
 
-    ``src_hash`` / ``dst_hash`` are 64-bit hashes of the keys (DuckDB's ``hash()``). The rows are
+    ``src_hash`` / ``dst_hash`` (numpy or Arrow) are 64-bit hashes of the keys (DuckDB's
+    ``hash()``). The rows are
     radix-partitioned by hash so each partition's hash table fits in cache; ids follow partition
     (hash) order, and the order of first appearance for lists of at most 4096 edges. Every hash
     hit is confirmed by a second independent 64-bit hash of the bytes (an undetected collision
@@ -275,16 +288,20 @@ def encode_keys(
         )
     if not m:
         return pa.array([], pa.string()), np.zeros(0, np.int32), np.zeros(0, np.int32)
-    both = pa.chunked_array([*_chunks(src), *_chunks(dst)], type=pa.string())
     fast = _encoder()
     if fast is not None:
-        offs0, dats0 = _string_buffers(src)
-        offs1, dats1 = _string_buffers(dst)
-        hashes = np.stack([np.asarray(src_hash, dtype=np.uint64), np.asarray(dst_hash, dtype=np.uint64)])
+        arr0, offs0, dats0 = _string_buffers(src)
+        arr1, offs1, dats1 = _string_buffers(dst)
+        hashes = np.empty((2, m), dtype=np.uint64)
+        _fill_uint64(hashes[0], src_hash)
+        _fill_uint64(hashes[1], dst_hash)
         codes, rep, ok = fast(hashes, offs0, dats0, offs1, dats1, exact)
         if ok:
-            keys = both.take(rep).combine_chunks()
+            if arr0.type != arr1.type:
+                arr0, arr1 = arr0.cast(pa.large_string()), arr1.cast(pa.large_string())
+            keys = pa.concat_arrays([arr0, arr1]).take(pa.array(rep))
             return keys, codes[0], codes[1]
+    both = pa.chunked_array([*_chunks(src), *_chunks(dst)], type=pa.string())
     encoded = pc.dictionary_encode(both).combine_chunks()  # exact; also the path without numba
     ids = encoded.indices.to_numpy().astype(np.int32)
     return encoded.dictionary, ids[:m], ids[m:]
@@ -308,7 +325,7 @@ def index_edges(engine: Engine, edges: str, *, exact: bool = False) -> tuple[Any
     return encode_keys(
         table.column("src"),
         table.column("dst"),
-        table.column("hs").to_numpy(),
-        table.column("hd").to_numpy(),
+        table.column("hs"),
+        table.column("hd"),
         exact=exact,
     )

@@ -72,8 +72,7 @@ class Receipt:
     received_at: datetime | None = None
 
     def payload_hash(self) -> str:
-        body = {k: v for k, v in self.__dict__.items() if k != "received_at"}
-        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+        return _request_hash(**{k: v for k, v in self.__dict__.items() if k != "received_at"})
 
 
 def _request_hash(**fields: Any) -> str:

@@ -253,9 +253,7 @@ def _build_plan(
         "plus 1 fen to the largest remainders (ties: larger eligible, then victim id)",
         "lines": lines,
     }
-    calc_hash = hashlib.sha256(
-        json.dumps(calculation, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
+    calc_hash = _calculation_hash(calculation)
     returned = sum(line["amount_fen"] for line in lines)
     plan = RefundPlan(
         id=refund_id,
@@ -393,11 +391,14 @@ def get_refund(store: Store, refund_id: str, actor: Actor) -> tuple[RefundPlan, 
         return plan, lines
 
 
+def _calculation_hash(calculation: dict[str, Any]) -> str:
+    """The stored calculation's fingerprint: planning writes it, verify_calculation recomputes it."""
+    return hashlib.sha256(json.dumps(calculation, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 def verify_calculation(plan: RefundPlan) -> bool:
     """Recompute the stored calculation's hash and split: True when the record is intact and consistent."""
-    digest = hashlib.sha256(
-        json.dumps(plan.calculation, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
+    digest = _calculation_hash(plan.calculation)
     lines = plan.calculation["lines"]
     again = {
         s.victim_id: s.amount_fen

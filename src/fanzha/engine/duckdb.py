@@ -10,15 +10,8 @@ import duckdb
 import pyarrow as pa
 
 from fanzha.engine.base import Engine
+from fanzha.engine.sql import quote_ident, quote_literal
 from fanzha.errors import EngineError
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class DuckDBEngine(Engine):
@@ -40,7 +33,7 @@ class DuckDBEngine(Engine):
         self._con = duckdb.connect(self.database, read_only=read_only)
         self._con.execute(f"SET threads = {int(threads)}")
         if memory_limit:
-            self._con.execute(f"SET memory_limit = {_sql_string(memory_limit)}")
+            self._con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
         self._registered: set[str] = set()
 
     @property
@@ -74,11 +67,11 @@ class DuckDBEngine(Engine):
         if isinstance(paths, list):
             if not paths:
                 raise EngineError(f"no Parquet files given for table {name!r}")
-            source = "[" + ", ".join(_sql_string(str(p)) for p in paths) + "]"
+            source = "[" + ", ".join(quote_literal(str(p)) for p in paths) + "]"
         else:
-            source = _sql_string(str(paths))
+            source = quote_literal(str(paths))
         self.execute(
-            f"CREATE OR REPLACE VIEW {_ident(name)} AS SELECT * FROM read_parquet({source}, "
+            f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM read_parquet({source}, "
             "hive_partitioning = false, union_by_name = true)"
         )
 
@@ -89,7 +82,7 @@ class DuckDBEngine(Engine):
     def copy_to_parquet(self, sql: str, path: str | Path, params: Mapping[str, Any] | None = None) -> int:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.execute(f"CREATE OR REPLACE TEMP TABLE __copy AS {sql}", params)
-        self.execute(f"COPY __copy TO {_sql_string(str(path))} (FORMAT parquet, COMPRESSION zstd)")
+        self.execute(f"COPY __copy TO {quote_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)")
         rows = int(self._con.execute("SELECT count(*) FROM __copy").fetchone()[0])  # type: ignore[index]
         self.execute("DROP TABLE __copy")
         return rows

@@ -21,6 +21,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+from fanzha.engine.sql import quote_ident as ident
+from fanzha.engine.sql import quote_literal as lit
 from fanzha.errors import ValidationError
 from fanzha.records import contracts as c
 from fanzha.records import normalise as n
@@ -55,15 +57,6 @@ SQL_TYPES = {
 
 def sql_type(spec_type: str) -> str:
     return SQL_TYPES.get(spec_type, "VARCHAR")
-
-
-def lit(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def one_of(x: str, choices: tuple[str, ...] | list[str]) -> str:

@@ -52,7 +52,11 @@ def bearer_token(request: Request) -> str | None:
 
 def authorize(request: Request, service: DecisionService, permission: str) -> Principal:
     """Authenticate and check ``permission``; denials are audited."""
-    who = identify(request, service, bearer_token(request))
+    return permit(request, service, identify(request, service, bearer_token(request)), permission)
+
+
+def permit(request: Request, service: DecisionService, who: Principal, permission: str) -> Principal:
+    """``who`` when they hold ``permission``; otherwise audit the denial and raise AccessDenied."""
     if not who.allowed(permission):
         service.audit(
             who,
@@ -82,16 +86,7 @@ def require(permission: str) -> Callable[..., Any]:
     """A dependency that lets the caller through only with ``permission``; denials are audited."""
 
     async def check(request: Request, service: ServiceDep, who: CallerDep) -> Principal:
-        if not who.allowed(permission):
-            service.audit(
-                who,
-                "denied",
-                subject_kind="endpoint",
-                subject_id=request.url.path,
-                detail={"permission": permission},
-            )
-            who.require(permission)
-        return who
+        return permit(request, service, who, permission)
 
     check.__name__ = f"require_{permission.replace(':', '_')}"
     return check

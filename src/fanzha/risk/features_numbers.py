@@ -80,47 +80,49 @@ def keys_sql(window_days: int | None) -> str:
 
 
 def home_city_sql() -> str:
-    """Each number's home city: the city most of its own call records carry."""
-    return """SELECT number, mode(city) AS home_city FROM (
-            SELECT caller AS number, caller_city AS city FROM __num_calls WHERE caller_city IS NOT NULL
-            UNION ALL SELECT callee, callee_city FROM __num_calls WHERE callee_city IS NOT NULL)
+    """Each number's home city: the city most of its own call records carry (ties: the first by name,
+    so the result does not depend on scan order)."""
+    return """SELECT number, first(city ORDER BY n DESC, city) AS home_city FROM (
+            SELECT number, city, count(*) AS n FROM (
+                SELECT caller AS number, caller_city AS city FROM __num_calls WHERE caller_city IS NOT NULL
+                UNION ALL SELECT callee, callee_city FROM __num_calls WHERE callee_city IS NOT NULL)
+            GROUP BY number, city)
         GROUP BY number"""
 
 
 def outgoing_sql() -> str:
+    """Per-caller call features. Distinct counts come from small pre-grouped tables (one row per
+    caller–callee pair, caller–day, caller–city) joined after aggregation, not DISTINCT aggregates
+    and joins over every call."""
     hour = "CAST(floor(epoch(ts) / 3600) AS BIGINT)"
-    return f"""WITH c AS (SELECT c.*, h.home_city AS callee_home FROM __num_calls c
-                       LEFT JOIN __num_home h ON h.number = c.callee),
-        per_callee AS (SELECT caller, callee, count(*) AS n FROM c GROUP BY caller, callee),
-        rep AS (SELECT caller, avg(CAST(n >= 2 AS INTEGER)) AS repeat_callee_share FROM per_callee GROUP BY caller),
-        back AS (SELECT p.caller, avg(CAST(r.caller IS NOT NULL AS INTEGER)) AS callback_share
-                 FROM per_callee p LEFT JOIN (SELECT DISTINCT caller, callee FROM __num_calls) r
-                   ON r.caller = p.callee AND r.callee = p.caller
-                 GROUP BY p.caller),
+    day = "CAST(floor(epoch(ts) / 86400) AS BIGINT)"
+    return f"""WITH per_callee AS (SELECT caller, callee, count(*) AS n FROM __num_calls GROUP BY caller, callee),
+        pc AS (SELECT p.caller, count(*) AS distinct_callees, avg(CAST(p.n >= 2 AS INTEGER)) AS repeat_callee_share,
+                 avg(CAST(r.caller IS NOT NULL AS INTEGER)) AS callback_share
+               FROM per_callee p LEFT JOIN per_callee r ON r.caller = p.callee AND r.callee = p.caller
+               GROUP BY p.caller),
         peak AS (SELECT caller, max(k) AS peak_hour_calls
-                 FROM (SELECT caller, {hour} AS h, count(*) AS k FROM c GROUP BY caller, h) GROUP BY caller),
-        city AS (SELECT caller, max(k) AS top_city_calls
-                 FROM (SELECT caller, callee_home, count(*) AS k FROM c WHERE callee_home IS NOT NULL
-                       GROUP BY caller, callee_home) GROUP BY caller)
-        SELECT c.caller AS number,
-            count(*) AS out_calls,
-            count(DISTINCT c.callee) AS distinct_callees,
-            {safe_div("count(DISTINCT c.callee)", "count(*)")} AS callee_per_call,
-            avg(CAST(c.dur < {SHORT_CALL_S} AS INTEGER)) AS short_call_share,
-            avg(c.dur) AS dur_mean_s,
-            median(c.dur) AS dur_median_s,
-            stddev_pop(c.dur) AS dur_std_s,
-            avg(CAST({is_night("c.ts")} AS INTEGER)) AS night_share,
-            count(DISTINCT CAST(floor(epoch(c.ts) / 86400) AS BIGINT)) AS active_days,
-            {safe_div("count(*)", "count(DISTINCT CAST(floor(epoch(c.ts) / 86400) AS BIGINT))")} AS calls_per_active_day,
-            count(DISTINCT c.callee_home) AS callee_cities,
-            {safe_div("any_value(city.top_city_calls)", "count(c.callee_home)")} AS top_city_share,
-            any_value(rep.repeat_callee_share) AS repeat_callee_share,
-            any_value(back.callback_share) AS callback_share,
-            any_value(peak.peak_hour_calls) AS peak_hour_calls
-        FROM c LEFT JOIN rep ON rep.caller = c.caller LEFT JOIN back ON back.caller = c.caller
-        LEFT JOIN peak ON peak.caller = c.caller LEFT JOIN city ON city.caller = c.caller
-        GROUP BY c.caller"""
+                 FROM (SELECT caller, {hour} AS h, count(*) AS k FROM __num_calls GROUP BY caller, h) GROUP BY caller),
+        days AS (SELECT caller, count(*) AS active_days
+                 FROM (SELECT DISTINCT caller, {day} AS d FROM __num_calls) GROUP BY caller),
+        city AS (SELECT caller, count(*) AS callee_cities, max(k) AS top_city_calls, sum(k) AS located_calls
+                 FROM (SELECT p.caller, h.home_city, sum(p.n) AS k FROM per_callee p
+                       JOIN __num_home h ON h.number = p.callee GROUP BY p.caller, h.home_city)
+                 GROUP BY caller),
+        agg AS (SELECT caller, count(*) AS out_calls,
+                  avg(CAST(dur < {SHORT_CALL_S} AS INTEGER)) AS short_call_share,
+                  avg(dur) AS dur_mean_s, median(dur) AS dur_median_s, stddev_pop(dur) AS dur_std_s,
+                  avg(CAST({is_night("ts")} AS INTEGER)) AS night_share
+                FROM __num_calls GROUP BY caller)
+        SELECT a.caller AS number, a.out_calls, pc.distinct_callees,
+            {safe_div("pc.distinct_callees", "a.out_calls")} AS callee_per_call,
+            a.short_call_share, a.dur_mean_s, a.dur_median_s, a.dur_std_s, a.night_share,
+            days.active_days, {safe_div("a.out_calls", "days.active_days")} AS calls_per_active_day,
+            coalesce(city.callee_cities, 0) AS callee_cities,
+            {safe_div("city.top_city_calls", "city.located_calls")} AS top_city_share,
+            pc.repeat_callee_share, pc.callback_share, peak.peak_hour_calls
+        FROM agg a JOIN pc USING (caller) JOIN peak USING (caller) JOIN days USING (caller)
+        LEFT JOIN city USING (caller)"""
 
 
 def incoming_sql() -> str:

@@ -27,7 +27,7 @@ def fake_data(tmp_path: Path) -> Path:
     news = pd.DataFrame(
         {
             "label": ["兼职刷单诈骗"] * 10 + ["投资诈骗"] * 10 + ["诈骗"] * 3,
-            "title": ["刷单"] * 10 + ["投资理财"] * 10 + ["反诈"] * 3,
+            "title": [f"刷单{i}" for i in range(10)] + [f"投资理财{i}" for i in range(10)] + ["反诈"] * 3,
             "text": _texts(BRUSH, 10) + _texts(["投资平台稳赚{}", "理财导师带单{}"], 10) + _texts(NORMAL, 3),
         }
     )
@@ -137,6 +137,7 @@ def test_grouped_news_never_tests_a_training_text(fake_data: Path) -> None:
     assert result["rows"] == 21 and result["distinct_texts"] == 20
     assert result["texts_with_several_labels"] == 1
     assert result["macro_f1"] == 1.0 and result["macro_f1_first_label"] <= 1.0
+    assert result["stories"] == 20  # the copy keeps its title: one story
 
 
 def test_dialogue_groups_follow_the_source_conversation(tmp_path: Path) -> None:

@@ -240,7 +240,7 @@ def any_label_truth(predicted: list[str], label_sets: list[tuple[str, ...]]) -> 
 def eval_news_grouped(
     data_dir: Path, folds: int = 5, progress: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """Group-aware CV: identical article texts never sit on both sides of a split.
+    """Group-aware CV: identical article texts, and texts under one title, never sit on both sides.
 
     Articles are grouped by a hash of their text; each distinct text is tested once, folds are
     stratified on its first label (StratifiedGroupKFold), training keeps every (text, label) pair of
@@ -257,9 +257,12 @@ def eval_news_grouped(
         title=("title", "first"), text=("text", "first"), labels=("label", lambda s: tuple(sorted(set(s))))
     )
     first = np.array([labels[0] for labels in distinct["labels"]], dtype=object)
+    # texts under one title are versions of one story (reposts, light edits): kept in one fold too
+    titles = distinct["title"].str.strip()
+    story = np.where(titles.str.len() > 0, "title:" + titles, "text:" + distinct.index.to_series())
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
     results = []
-    for k, (train, test) in enumerate(splitter.split(np.zeros(len(distinct)), first, distinct.index), 1):
+    for k, (train, test) in enumerate(splitter.split(np.zeros(len(distinct)), first, story), 1):
         rows = typed[typed["group"].isin(set(distinct.index[train]))].reset_index(drop=True)
         model = news_detector().fit(rows[["title", "text"]], rows["label"].to_numpy())
         held = distinct.iloc[test]
@@ -278,6 +281,7 @@ def eval_news_grouped(
     out["rows"] = len(news[news["label"] != GENERIC_NEWS_LABEL])
     out["distinct_texts"] = len(distinct)
     out["texts_with_several_labels"] = int(sum(len(v) > 1 for v in distinct["labels"]))
+    out["stories"] = len(set(story))
     out["classes"] = int(typed["label"].nunique())
     out["generic_label_rows_excluded"] = int((news["label"] == GENERIC_NEWS_LABEL).sum())
     return out

@@ -73,25 +73,34 @@ def events_sql() -> str:
 
 
 def base_sql() -> str:
-    return f"""SELECT account,
-        count(*) FILTER (WHERE dir = 'in') AS in_n,
-        count(*) FILTER (WHERE dir = 'out') AS out_n,
-        coalesce(sum(amt) FILTER (WHERE dir = 'in'), 0) AS in_amt_fen,
-        coalesce(sum(amt) FILTER (WHERE dir = 'out'), 0) AS out_amt_fen,
-        count(DISTINCT cp) FILTER (WHERE dir = 'in') AS in_cp,
-        count(DISTINCT cp) FILTER (WHERE dir = 'out') AS out_cp,
-        count(DISTINCT cp) AS total_cp,
-        avg(CAST({is_night("ts")} AS INTEGER)) AS night_share,
-        count(DISTINCT CAST(floor(epoch(ts) / 86400) AS BIGINT)) AS active_days,
-        {days_between("max(ts)", "min(ts)")} AS span_days,
-        {days_between("$as_of", "max(ts)")} AS days_since_last,
-        min(ts) AS first_at,
-        avg(amt) AS amt_mean_fen,
-        {safe_div("stddev_pop(amt)", "avg(amt)")} AS amt_cv,
-        avg(CAST(amt % 10000 = 0 AS INTEGER)) AS round_amount_share,
-        {safe_div("stddev_pop(gap_s)", "avg(gap_s)")} AS gap_cv,
-        max(gap_s) / 86400.0 AS max_gap_days
-        FROM __acct_ev GROUP BY account"""
+    """Per-account aggregates. Distinct counterparties and days come from pre-grouped tables joined
+    after aggregation: DISTINCT aggregates would each re-group every event."""
+    return f"""WITH p AS (SELECT account, cp, bool_or(dir = 'in') AS has_in, bool_or(dir = 'out') AS has_out
+                   FROM __acct_ev GROUP BY account, cp),
+        cps AS (SELECT account, count(*) FILTER (WHERE has_in) AS in_cp,
+                  count(*) FILTER (WHERE has_out) AS out_cp, count(*) AS total_cp FROM p GROUP BY account),
+        days AS (SELECT account, count(*) AS active_days
+                 FROM (SELECT DISTINCT account, CAST(floor(epoch(ts) / 86400) AS BIGINT) AS d FROM __acct_ev)
+                 GROUP BY account),
+        agg AS (SELECT account,
+            count(*) FILTER (WHERE dir = 'in') AS in_n,
+            count(*) FILTER (WHERE dir = 'out') AS out_n,
+            coalesce(sum(amt) FILTER (WHERE dir = 'in'), 0) AS in_amt_fen,
+            coalesce(sum(amt) FILTER (WHERE dir = 'out'), 0) AS out_amt_fen,
+            avg(CAST({is_night("ts")} AS INTEGER)) AS night_share,
+            {days_between("max(ts)", "min(ts)")} AS span_days,
+            {days_between("$as_of", "max(ts)")} AS days_since_last,
+            min(ts) AS first_at,
+            avg(amt) AS amt_mean_fen,
+            {safe_div("stddev_pop(amt)", "avg(amt)")} AS amt_cv,
+            avg(CAST(amt % 10000 = 0 AS INTEGER)) AS round_amount_share,
+            {safe_div("stddev_pop(gap_s)", "avg(gap_s)")} AS gap_cv,
+            max(gap_s) / 86400.0 AS max_gap_days
+            FROM __acct_ev GROUP BY account)
+        SELECT a.account, a.in_n, a.out_n, a.in_amt_fen, a.out_amt_fen, c.in_cp, c.out_cp, c.total_cp,
+            a.night_share, d.active_days, a.span_days, a.days_since_last, a.first_at, a.amt_mean_fen,
+            a.amt_cv, a.round_amount_share, a.gap_cv, a.max_gap_days
+        FROM agg a JOIN cps c USING (account) JOIN days d USING (account)"""
 
 
 def pairs_sql() -> str:

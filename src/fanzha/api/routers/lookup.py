@@ -18,7 +18,7 @@ from fanzha.api.service import DecisionService
 from fanzha.decide.state import ListEntry, RiskScore
 from fanzha.errors import ValidationError
 from fanzha.records.contracts import IDENTIFIER_NORMALISERS
-from fanzha.records.normalise import mask_account, mask_phone, url_host
+from fanzha.records.normalise import mask_account, mask_id_number, mask_phone, url_host
 
 router = APIRouter(prefix="/v1", tags=["lookup"])
 TEXT = {
@@ -138,9 +138,8 @@ def _cards(service: DecisionService, id_number: str, mask: bool) -> PhoneCardsPu
         )
         for r in rows
     ]
-    return PhoneCardsPublic(
-        id_number=id_number[:6] + "********" + id_number[-4:], cards=cards, count=len(cards)
-    )
+    # id_number is an 18-character normalised ID here (IdNumber path parameter, or a public key's party)
+    return PhoneCardsPublic(id_number=mask_id_number(id_number), cards=cards, count=len(cards))
 
 
 @router.get(

@@ -261,6 +261,37 @@ def contact_events(rng: np.random.Generator, ep: Episode, pop: Population, start
                 call(gang.sim_at(rng, at), at, int(rng.integers(300, 3600)))
 
 
+def fraud_transfer(
+    ident: Ids,
+    rows: Rows,
+    truth: Rows,
+    ep: Episode,
+    frm: int,
+    to: int,
+    amount: int,
+    at: int,
+    step: str,
+    channel: str = "mobile",
+    memo: str | None = None,
+    wallet: str | None = None,
+) -> str:
+    """Write one transfer of episode ``ep`` and its ground-truth row (fraud, ``step``); its id."""
+    tid = ident.next("TX", at)
+    rows.add(
+        "transfers",
+        transfer_id=tid,
+        from_account=str(frm),
+        to_account=str(to),
+        amount_fen=amount,
+        at=at,
+        channel=channel,
+        memo=memo,
+        wallet=wallet,
+    )
+    truth.add("transfers", transfer_id=tid, is_fraud=True, episode_id=ep.eid, gang_id=ep.gang.gid, step=step)
+    return tid
+
+
 def rebates(
     rng: np.random.Generator,
     ep: Episode,
@@ -288,46 +319,23 @@ def rebates(
         funded = at - int(rng.integers(60, 600))
         otc = int(pop.otc_merchants[int(rng.integers(len(pop.otc_merchants)))])
         wallet = ep.gang.wallets[int(rng.integers(len(ep.gang.wallets)))]
-        fid = ident.next("TX", funded)
-        rows.add(
-            "transfers",
-            transfer_id=fid,
-            from_account=str(otc),
-            to_account=str(payer),
-            amount_fen=amount,
-            at=funded,
-            channel="crypto_otc",
-            memo="USDT卖出",
-            wallet=wallet,
-        )
-        truth.add(
-            "transfers",
-            transfer_id=fid,
-            is_fraud=True,
-            episode_id=ep.eid,
-            gang_id=ep.gang.gid,
-            step="test_payment",
+        fraud_transfer(
+            ident,
+            rows,
+            truth,
+            ep,
+            otc,
+            payer,
+            amount,
+            funded,
+            "test_payment",
+            "crypto_otc",
+            "USDT卖出",
+            wallet,
         )
         wallet_first[wallet] = min(wallet_first.get(wallet, funded), funded)
-        tid = ident.next("TX", at)
-        rows.add(
-            "transfers",
-            transfer_id=tid,
-            from_account=str(payer),
-            to_account=str(ep.payer),
-            amount_fen=amount,
-            at=at,
-            channel="mobile",
-            memo="佣金返还",
-            wallet=None,
-        )
-        truth.add(
-            "transfers",
-            transfer_id=tid,
-            is_fraud=True,
-            episode_id=ep.eid,
-            gang_id=ep.gang.gid,
-            step="test_payment",
+        fraud_transfer(
+            ident, rows, truth, ep, payer, ep.payer, amount, at, "test_payment", "mobile", "佣金返还"
         )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from fanzha.simulate import ids
-from fanzha.simulate.episodes import Episode, Ids, Payment
+from fanzha.simulate.episodes import Episode, Ids, Payment, fraud_transfer
 from fanzha.simulate.population import DAY, Population
 from fanzha.simulate.records import Rows
 
@@ -58,20 +58,8 @@ class Launderer:
         memo: str | None = None,
         wallet: str | None = None,
     ) -> str:
-        tid = self.ident.next("TX", at)
-        self.rows.add(
-            "transfers",
-            transfer_id=tid,
-            from_account=str(frm),
-            to_account=str(to),
-            amount_fen=amount,
-            at=at,
-            channel=channel,
-            memo=memo,
-            wallet=wallet,
-        )
-        self.truth.add(
-            "transfers", transfer_id=tid, is_fraud=True, episode_id=ep.eid, gang_id=ep.gang.gid, step=step
+        tid = fraud_transfer(
+            self.ident, self.rows, self.truth, ep, frm, to, amount, at, step, channel, memo, wallet
         )
         self._path(ep, hop, "transfer", tid, frm, to, amount, at)
         if step in ("test_payment", "victim_payment", "layering"):

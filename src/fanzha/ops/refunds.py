@@ -302,6 +302,16 @@ def _build_plan(
     return plan
 
 
+def _lock_plan(session: Session, refund_id: str) -> RefundPlan:
+    """The plan, row-locked for this transaction; NotFoundError when there is none."""
+    plan = session.execute(
+        select(RefundPlan).where(RefundPlan.id == refund_id).with_for_update()
+    ).scalar_one_or_none()
+    if plan is None:
+        raise NotFoundError(f"refund {refund_id!r} does not exist")
+    return plan
+
+
 def execute_refund(store: Store, refund_id: str, actor: Actor, *, now: datetime | None = None) -> RefundPlan:
     """Pay a planned refund out of the freezes (idempotent: executing twice pays once).
 
@@ -309,11 +319,7 @@ def execute_refund(store: Store, refund_id: str, actor: Actor, *, now: datetime 
     """
     now = audit.as_of(now)
     with store.transaction() as session:
-        plan = session.execute(
-            select(RefundPlan).where(RefundPlan.id == refund_id).with_for_update()
-        ).scalar_one_or_none()
-        if plan is None:
-            raise NotFoundError(f"refund {refund_id!r} does not exist")
+        plan = _lock_plan(session, refund_id)
         if plan.status == "executed":
             return plan
         if plan.status != "planned":
@@ -346,11 +352,7 @@ def execute_refund(store: Store, refund_id: str, actor: Actor, *, now: datetime 
 def cancel_refund(store: Store, refund_id: str, actor: Actor, *, now: datetime | None = None) -> RefundPlan:
     now = audit.as_of(now)
     with store.transaction() as session:
-        plan = session.execute(
-            select(RefundPlan).where(RefundPlan.id == refund_id).with_for_update()
-        ).scalar_one_or_none()
-        if plan is None:
-            raise NotFoundError(f"refund {refund_id!r} does not exist")
+        plan = _lock_plan(session, refund_id)
         if plan.status != "planned":
             raise StateError(f"refund {refund_id} is {plan.status!r}; only a planned refund can be cancelled")
         plan.status, plan.active_key = "cancelled", None

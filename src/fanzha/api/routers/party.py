@@ -84,21 +84,17 @@ async def ingest(
         "ingest",
         subject_kind="kind",
         subject_id=kind,
-        detail={"bytes": len(body), "landed": getattr(report, "landed", None)},
+        detail={"bytes": len(body), "landed": report.landed},
     )
     return IngestPublic(
         kind=kind,
-        rows_read=int(getattr(report, "rows_read", 0)),
-        landed=int(getattr(report, "landed", 0)),
-        rejected=int(getattr(report, "rejected", 0)),
-        duplicates=int(getattr(report, "duplicates", 0)),
-        rejections=_rejections(report),
+        rows_read=report.rows_read,
+        landed=report.landed,
+        rejected=report.rejected,
+        duplicates=report.duplicates,
+        # the most frequent rejection reasons (rows themselves stay in the ingest area's reject store)
+        rejections=[{"reason": reason, "rows": n} for reason, n in report.top_reasons[:20]],
     )
-
-
-def _rejections(report: Any) -> list[dict[str, Any]]:
-    """The most frequent rejection reasons (rows themselves stay in the ingest area's reject store)."""
-    return [{"reason": reason, "rows": n} for reason, n in list(getattr(report, "top_reasons", []))[:20]]
 
 
 def _public(cmd: Any) -> CommandPublic:

@@ -18,6 +18,19 @@ from fanzha.settings import Settings
 Rows = list[dict[str, str]]
 
 
+# one valid raw call record (CSV cells as a party sends them)
+CALL = {
+    "caller": "13800138000",
+    "callee": "13900139000",
+    "start_at": "2024-05-01 13:45:00",
+    "duration_s": "60",
+    "direction": "out",
+    "city": "510104",
+    "cell_id": "C1",
+    "imei": "",
+}
+
+
 def write_rows(
     path: Path, kind: str, rows: Rows, *, encoding: str = "utf-8", columns: list[str] | None = None
 ) -> Path:

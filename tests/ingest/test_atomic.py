@@ -18,23 +18,12 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from ingest_helpers import lake_rows, write_rows
+from ingest_helpers import CALL, lake_rows, write_rows
 
 from fanzha.ingest import catalog
 from fanzha.ingest.api import ingest_path
 from fanzha.records import samples
 from fanzha.records.contracts import get_spec, validate_row
-
-CALL = {
-    "caller": "13800138000",
-    "callee": "13900139000",
-    "start_at": "2024-05-01 13:45:00",
-    "duration_s": "60",
-    "direction": "out",
-    "city": "510104",
-    "cell_id": "C1",
-    "imei": "",
-}
 
 
 def big_calls_csv(path: Path, rows: int) -> Path:

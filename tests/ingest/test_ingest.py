@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from ingest_helpers import CALL
 
 from fanzha.engine.duckdb import DuckDBEngine
 from fanzha.errors import FanzhaError, InputFileError, NotFoundError
@@ -17,17 +18,6 @@ from fanzha.ingest.lake import attach_lake
 from fanzha.ingest.report import ingest_summary
 from fanzha.records import samples
 from fanzha.records.contracts import KINDS
-
-CALL = {
-    "caller": "13800138000",
-    "callee": "13900139000",
-    "start_at": "2024-05-01 13:45:00",
-    "duration_s": "60",
-    "direction": "out",
-    "city": "510104",
-    "cell_id": "C1",
-    "imei": "",
-}
 
 
 def calls(n: int, **change: str) -> list[dict[str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_schema_store(pg_dsn: str) -> Iterator[Store]:
+@contextmanager
+def _private_schema_store(pg_dsn: str) -> Iterator[Store]:
+    """A store migrated from empty in a new schema of our own, dropped afterwards."""
     schema = f"fz_ops_{uuid.uuid4().hex[:12]}"
     st = open_store(pg_dsn, schema=schema)
     try:
@@ -36,6 +38,12 @@ def pg_schema_store(pg_dsn: str) -> Iterator[Store]:
     finally:
         st.close()
         drop_schema(pg_dsn, schema)
+
+
+@pytest.fixture(scope="session")
+def pg_schema_store(pg_dsn: str) -> Iterator[Store]:
+    with _private_schema_store(pg_dsn) as st:
+        yield st
 
 
 def _empty(st: Store) -> None:
@@ -70,13 +78,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def fresh_pg_store(pg_dsn: str) -> Iterator[Store]:
     """A brand-new schema migrated from empty (for migration tests)."""
-    schema = f"fz_ops_{uuid.uuid4().hex[:12]}"
-    st = open_store(pg_dsn, schema=schema)
-    try:
+    with _private_schema_store(pg_dsn) as st:
         yield st
-    finally:
-        st.close()
-        drop_schema(pg_dsn, schema)
 
 
 @pytest.fixture

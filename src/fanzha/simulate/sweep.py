@@ -63,21 +63,26 @@ class Sweep:
         self.texts = pa.array(texts)
         self.text_owner = np.array(owner, dtype=np.int64)
 
-    def day(self, rng: np.random.Generator, day_start: int, volume: float) -> tuple[pa.Table, pa.Table]:
-        """(calls, sms) of the day, each with truth columns is_fraud / episode_id / gang_id."""
-        live = np.flatnonzero((self.lo < day_start + 86_400) & (self.hi > day_start))
-        if len(live) == 0 or len(self.phones) == 0:
-            return _empty_calls(), _empty_sms()
-        per_sim = volume / len(live)
-        n_calls = rng.poisson(per_sim, size=len(live))
-        sim = np.repeat(live, n_calls)
+    def _sends(
+        self, rng: np.random.Generator, live: np.ndarray, per_sim: float, day_start: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(SIM index, time) of each send: Poisson per live SIM, in sweep hours, within the SIM's life."""
+        sim = np.repeat(live, rng.poisson(per_sim, size=len(live)))
         at = (
             day_start
             + rng.choice(24, size=len(sim), p=SWEEP_HOURS) * 3600
             + rng.integers(0, 3600, size=len(sim))
         )
         ok = (at >= self.lo[sim]) & (at < self.hi[sim])
-        sim, at = sim[ok], at[ok]
+        return sim[ok], at[ok]
+
+    def day(self, rng: np.random.Generator, day_start: int, volume: float) -> tuple[pa.Table, pa.Table]:
+        """(calls, sms) of the day, each with truth columns is_fraud / episode_id / gang_id."""
+        live = np.flatnonzero((self.lo < day_start + 86_400) & (self.hi > day_start))
+        if len(live) == 0 or len(self.phones) == 0:
+            return _empty_calls(), _empty_sms()
+        per_sim = volume / len(live)
+        sim, at = self._sends(rng, live, per_sim, day_start)
         callee = self.pop.phone[self.phones[rng.integers(len(self.phones), size=len(sim))]]
         dur = np.where(
             rng.random(len(sim)) < 0.55, 0, np.minimum(rng.lognormal(2.6, 0.8, size=len(sim)), 600)
@@ -119,15 +124,7 @@ class Sweep:
                 }
             )
             calls = pa.concat_tables([calls, cb])
-        n_sms = rng.poisson(per_sim * 0.3, size=len(live))
-        s_sim = np.repeat(live, n_sms)
-        s_at = (
-            day_start
-            + rng.choice(24, size=len(s_sim), p=SWEEP_HOURS) * 3600
-            + rng.integers(0, 3600, size=len(s_sim))
-        )
-        ok = (s_at >= self.lo[s_sim]) & (s_at < self.hi[s_sim])
-        s_sim, s_at = s_sim[ok], s_at[ok]
+        s_sim, s_at = self._sends(rng, live, per_sim * 0.3, day_start)
         first = np.searchsorted(self.text_owner, self.gang[s_sim])
         count = np.searchsorted(self.text_owner, self.gang[s_sim], side="right") - first
         text_idx = first + (rng.random(len(s_sim)) * count).astype(np.int64)

@@ -17,8 +17,12 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fanzha.errors import AccessDenied, ConflictError, NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from fanzha.settings import Settings
 
 ROLES = ("police", "bank", "telecom", "platform", "procurator", "public")
 
@@ -101,6 +105,11 @@ class KeyStore:
         self._lock = threading.Lock()
         self._checked = 0.0
         self.reload()
+
+    @classmethod
+    def of(cls, settings: Settings) -> KeyStore:
+        """The key store of these settings (``<home>/api/keys.json``; tokens signed with ``secret_key``)."""
+        return cls(settings.home / "api" / "keys.json", settings.secret_key)
 
     def reload(self) -> None:
         try:

@@ -63,7 +63,7 @@ class DecisionService:
         self.settings = settings
         self.options = options or ServiceOptions()
         self.started = datetime.now(UTC)
-        self.keys = KeyStore(settings.home / "api" / "keys.json", settings.secret_key)
+        self.keys = KeyStore.of(settings)
         self.public_limiter = RateLimiter(self.options.public_rate, self.options.public_burst)
         self.auth_limiter = RateLimiter(self.options.failed_auth_rate, self.options.failed_auth_burst)
         self.ops = OpsBridge(settings.ops)

@@ -65,7 +65,7 @@ def key_create(
     from fanzha.settings import get_settings
 
     settings = get_settings()
-    store = KeyStore(settings.home / "api" / "keys.json", settings.secret_key)
+    store = KeyStore.of(settings)
     typer.echo(store.create(role, party, name))
 
 
@@ -80,7 +80,7 @@ def key_list() -> None:
     from fanzha.settings import get_settings
 
     settings = get_settings()
-    store = KeyStore(settings.home / "api" / "keys.json", settings.secret_key)
+    store = KeyStore.of(settings)
     table = Table("key id", "role", "party", "name", "created", "revoked")
     for k in store.records():
         party = mask_id_number(k.party) if k.role == "public" else k.party
@@ -95,7 +95,7 @@ def key_revoke(key_id: str = typer.Argument(..., help="the id part of fz_<id>_<s
     from fanzha.settings import get_settings
 
     settings = get_settings()
-    KeyStore(settings.home / "api" / "keys.json", settings.secret_key).revoke(key_id)
+    KeyStore.of(settings).revoke(key_id)
     typer.echo(f"revoked {key_id}")
 
 

@@ -96,7 +96,7 @@ def outgoing_sql() -> str:
     and joins over every call."""
     hour = "CAST(floor(epoch(ts) / 3600) AS BIGINT)"
     day = "CAST(floor(epoch(ts) / 86400) AS BIGINT)"
-    return f"""WITH per_callee AS (SELECT caller, callee, count(*) AS n FROM __num_calls GROUP BY caller, callee),
+    return f"""WITH per_callee AS (SELECT * FROM __num_pairs),
         pc AS (SELECT p.caller, count(*) AS distinct_callees, avg(CAST(p.n >= 2 AS INTEGER)) AS repeat_callee_share,
                  avg(CAST(r.caller IS NOT NULL AS INTEGER)) AS callback_share
                FROM per_callee p LEFT JOIN per_callee r ON r.caller = p.callee AND r.callee = p.caller
@@ -125,9 +125,14 @@ def outgoing_sql() -> str:
         LEFT JOIN city USING (caller)"""
 
 
+def pairs_sql() -> str:
+    """Calls per (caller, callee) pair, shared by the outgoing and incoming features."""
+    return "SELECT caller, callee, count(*) AS n FROM __num_calls GROUP BY caller, callee"
+
+
 def incoming_sql() -> str:
-    return """SELECT callee AS number, count(*) AS in_calls, count(DISTINCT caller) AS distinct_callers
-        FROM __num_calls GROUP BY callee"""
+    return """SELECT callee AS number, CAST(sum(n) AS BIGINT) AS in_calls, count(*) AS distinct_callers
+        FROM __num_pairs GROUP BY callee"""
 
 
 def devices_sql() -> str:
@@ -196,6 +201,7 @@ def number_features(
         ("__num_keys", keys_sql(window_days)),
         ("__num_calls", calls_sql(window_days, call_cols)),
         ("__num_home", home_city_sql()),
+        ("__num_pairs", pairs_sql()),
         ("__num_out", outgoing_sql()),
         ("__num_in", incoming_sql()),
         ("__num_dev", devices_sql()),
@@ -209,7 +215,9 @@ def number_features(
         stages.append(("__num_cards", cards_sql(set(table_columns(engine, "phone_cards")))))
     for name, sql in stages:
         materialise(engine, name, sql, params)
-    parts = [name for name, _ in stages if name not in ("__num_keys", "__num_calls", "__num_home")]
+    parts = [
+        name for name, _ in stages if name not in ("__num_keys", "__num_calls", "__num_home", "__num_pairs")
+    ]
     keyed = ("__num_out", "__num_in", "__num_dev")  # these carry the integer key in ``number``
     universe = " UNION ".join(
         ["SELECT k.number FROM __num_out JOIN __num_keys k ON k.k = __num_out.number"]

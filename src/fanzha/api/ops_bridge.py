@@ -135,22 +135,14 @@ class OpsBridge:
         """Every live list entry, resolved per identifier with ops' own precedence (``lists.decide``)."""
         if not module_exists("fanzha.ops.lists"):
             return None
-        from sqlalchemy import or_, select
+        from sqlalchemy import select
 
         from fanzha.ops import lists
         from fanzha.ops.models import ListEntry as Row
 
         now = now or datetime.now(UTC)
         with self.store.transaction() as session:
-            rows = list(
-                session.execute(
-                    select(Row).where(
-                        Row.status == "active",
-                        Row.starts_at <= now,
-                        or_(Row.expires_at.is_(None), Row.expires_at > now),
-                    )
-                ).scalars()
-            )
+            rows = list(session.execute(select(Row).where(*lists.in_force(now))).scalars())
             session.expunge_all()
         groups: dict[tuple[str, str, str], list[Any]] = {}
         for r in rows:

@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -212,6 +212,15 @@ def _suffixes(host: str) -> list[str]:
     return [".".join(parts[i:]) for i in range(len(parts) - 1)]
 
 
+def in_force(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """WHERE conditions of the entries in force at ``now`` (active, started, not expired)."""
+    return (
+        ListEntry.status == "active",
+        ListEntry.starts_at <= now,
+        or_(ListEntry.expires_at.is_(None), ListEntry.expires_at > now),
+    )
+
+
 def matching(session: Session, kind: str, value: str, now: datetime) -> list[ListEntry]:
     """Live entries that cover an already normalised value (exact, host suffix, URL's host)."""
     conds = [(ListEntry.kind == kind) & (ListEntry.value == value) & (ListEntry.match == "exact")]
@@ -223,12 +232,7 @@ def matching(session: Session, kind: str, value: str, now: datetime) -> list[Lis
             & (ListEntry.value.in_(_suffixes(host)))
             & (ListEntry.match == "suffix")
         )
-    query = select(ListEntry).where(
-        or_(*conds),
-        ListEntry.status == "active",
-        ListEntry.starts_at <= now,
-        or_(ListEntry.expires_at.is_(None), ListEntry.expires_at > now),
-    )
+    query = select(ListEntry).where(or_(*conds), *in_force(now))
     return list(session.execute(query).scalars().all())
 
 

@@ -150,14 +150,6 @@ def _events(sim: Path) -> tuple[list[tuple[float, int, Any]], pd.DataFrame]:
     return items, transfers
 
 
-def batch_text_scorer(detector_scorer: Scorer | None, texts: list[str]) -> Scorer | None:
-    """Score every distinct text once up front (vectorised when the detector supports it)."""
-    if detector_scorer is None:
-        return None
-    cache = {t: detector_scorer(t) for t in dict.fromkeys(texts)}
-    return lambda text: cache.get(text) or detector_scorer(text)
-
-
 def replay_city(
     sim: Path,
     *,

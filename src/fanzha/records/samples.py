@@ -41,10 +41,6 @@ def make_imei(rnd: random.Random) -> str:
     raise AssertionError("unreachable")
 
 
-def _full_width(text: str) -> str:
-    return "".join(chr(ord(ch) + 0xFEE0) if "!" <= ch <= "~" else ch for ch in text)
-
-
 # -- value pools per field type: (valid, invalid) raw texts ---------------------------------------
 VALID: dict[str, list[str]] = {
     "id_number": ["11010519491231002X", "44030519900101123x", "51010420000229002X", "110105491231002"],

@@ -49,23 +49,15 @@ for _module in AREAS:
 
 
 def main() -> None:
-    """Entry point: fanzha errors become one clear line and exit code 2, never a traceback."""
+    """Entry point: fanzha errors become one clear line and exit code 2, never a traceback.
+
+    Click (inside typer) prints usage errors itself and exits 2 in standalone mode.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except FanzhaError as exc:
         Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

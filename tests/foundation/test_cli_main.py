@@ -1,0 +1,33 @@
+"""The ``fanzha`` entry point: user errors are one line and exit 2; usage errors are click's."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from fanzha.cli.main import main
+
+
+def run(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    monkeypatch.setattr(sys, "argv", ["fanzha", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    return int(exc.value.code or 0)
+
+
+def test_fanzha_error_is_one_line_and_exit_2(monkeypatch, capsys, settings) -> None:
+    assert run(monkeypatch, "ingest", "/no/such/file.csv", "--kind", "calls") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such file or folder" in err and "Traceback" not in err
+
+
+def test_usage_error_is_a_usage_line_not_a_traceback(monkeypatch, capsys) -> None:
+    assert run(monkeypatch, "api-key", "create", "police") == 2
+    err = capsys.readouterr().err
+    assert "Missing option" in err and "Traceback" not in err
+
+
+def test_version(monkeypatch, capsys) -> None:
+    assert run(monkeypatch, "--version") == 0
+    assert capsys.readouterr().out.strip() == "0.1.0"

@@ -128,7 +128,6 @@ def test_wrong_encoding_is_a_clear_error(settings, tmp_path, write):
     [
         ("missing", "calls", InputFileError, "no such file or folder"),
         ("empty", "calls", InputFileError, "the file is empty"),
-        ("header", "calls", InputFileError, "has a header but no data rows"),
         ("column", "calls", InputFileError, "missing required column 'start_at' for kind 'calls'"),
         ("good", "callz", NotFoundError, "unknown record kind 'callz'"),
         ("binary", "calls", InputFileError, "cannot be read as parquet"),
@@ -139,8 +138,6 @@ def test_bad_input_errors(settings, tmp_path, write, setup, kind, error, match):
     path = tmp_path / "in.csv"
     if setup == "empty":
         path.write_bytes(b"")
-    elif setup == "header":
-        path.write_text(",".join(CALL) + "\n")
     elif setup == "column":
         write(path, "calls", [CALL], columns=["caller", "callee", "duration_s", "direction"])
     elif setup == "good":
@@ -155,6 +152,18 @@ def test_bad_input_errors(settings, tmp_path, write, setup, kind, error, match):
         ingest_path(path, kind, settings)
     assert "\n" not in str(info.value) and isinstance(info.value, FanzhaError)
     assert not list(Path(settings.lake).glob("*/**/*.parquet"))  # nothing half-written
+
+
+def test_header_only_file_lands_nothing_and_is_logged(settings, tmp_path):
+    """A partner's extract for a day without records is a header alone: 0 rows, not an error."""
+    path = tmp_path / "calls.csv"
+    path.write_text(",".join(CALL) + "\n")
+    report = ingest_path(path, "calls", settings)
+    (file_report,) = report.files
+    assert (file_report.rows_read, file_report.landed, file_report.rejected) == (0, 0, 0)
+    assert not list(Path(settings.lake).glob("*/**/*.parquet"))
+    (logged,) = ingest_summary(settings)["files"]
+    assert (logged["status"], logged["rows_read"]) == ("committed", 0)
 
 
 def test_folder_checked_before_anything_lands(settings, tmp_path, write):

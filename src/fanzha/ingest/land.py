@@ -378,10 +378,6 @@ def land_file(
             con.execute("SET preserve_insertion_order = true")  # row_number() = line order
             _stage_rows(con, spec, source, stage, src)
             read, invalid, _, _ = con.execute("SELECT count(*), 0, 0, 0 FROM stg").fetchone()  # type: ignore[misc]
-            if read == 0:
-                raise InputFileError(
-                    f"{src.path}: has a header but no data rows; export it again with its rows"
-                )
             say("deduplicating")
             lake_files = _lake_files_to_check(con, settings, spec)
             _decide(con, spec, lake_files)

@@ -93,3 +93,44 @@ def test_index_edges_maps_string_keys_and_survives_hash_collisions() -> None:
     assert len(keys) == 0 and len(s) == 0 and s.dtype == np.int32
     with pytest.raises(ValidationError):
         encode_keys(pa.array(["a", None]), pa.array(["b", "c"]), same_hash[:2], same_hash[:2])
+
+
+def test_no_cases_links_nothing_without_crashing() -> None:
+    """A city (or a day) without any case report: empty groups, not a pandas dtype error."""
+    import pandas as pd
+
+    from fanzha.engine.duckdb import DuckDBEngine
+
+    eng = DuckDBEngine(threads=1)
+    eng.register(
+        "cases",
+        pd.DataFrame(
+            {
+                "case_id": pd.Series([], dtype=object),
+                "suspect_phones": pd.Series([], dtype=object),
+                "suspect_accounts": pd.Series([], dtype=object),
+                "suspect_urls": pd.Series([], dtype=object),
+                "suspect_wallets": pd.Series([], dtype=object),
+                "suspect_app_accounts": pd.Series([], dtype=object),
+                "region": pd.Series([], dtype=object),
+            }
+        ),
+    )
+    result = link_cases(eng)
+    assert result.groups.empty and result.cases.empty and result.evidence.empty
+    eng.close()
+
+
+def test_cases_that_share_nothing_stay_single() -> None:
+    import pandas as pd
+
+    from fanzha.engine.duckdb import DuckDBEngine
+
+    from .conftest import case
+
+    eng = DuckDBEngine(threads=1)
+    eng.register("cases", pd.DataFrame([case("C1", phones=["13900000001"]), case("C2", accounts=["A9"])]))
+    result = link_cases(eng)
+    assert result.groups.empty
+    assert result.cases.group_id.tolist() == ["S:C1", "S:C2"]
+    eng.close()

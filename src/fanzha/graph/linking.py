@@ -228,15 +228,18 @@ def _groups(keys: np.ndarray, labels: np.ndarray, is_case: np.ndarray) -> tuple[
     multi = linked[linked["size"] >= 2]
     order = multi.groupby("label").case_id.min().sort_values()
     names = {lab: f"G{i + 1:04d}" for i, lab in enumerate(order.index)}
-    linked["group_id"] = [
-        names.get(lab, f"S:{cid}") for lab, cid in zip(linked.label, linked.case_id, strict=True)
-    ]
+    linked["group_id"] = pd.Series(  # object dtype even when there are no cases at all
+        [names.get(lab, f"S:{cid}") for lab, cid in zip(linked.label, linked.case_id, strict=True)],
+        index=linked.index,
+        dtype=object,
+    )
     groups = (
         multi.assign(group_id=multi.label.map(names))
         .groupby("group_id")
         .agg(n_cases=("case_id", "size"), case_ids=("case_id", lambda s: sorted(s)), label=("label", "first"))
         .reset_index()
     )
+    groups = groups.astype({"group_id": object})  # stays text when no case links (empty frame)
     return groups, linked[["case_id", "group_id", "label"]].sort_values("case_id", ignore_index=True)
 
 

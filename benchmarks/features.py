@@ -8,7 +8,10 @@ subprocess (so its peak memory, ru_maxrss, is its own) and reads the same files.
 the production code path (``number_features`` / ``account_features`` through the Engine), which
 computes MORE features than the baseline; the pandas baseline computes the core per-id aggregates
 (counts, distinct partners, short-call share, duration stats, night share; in/out counts and
-amounts, distinct counterparties, dwell time via ``merge_asof``). Figures: input records per second.
+amounts, distinct counterparties, dwell time via ``merge_asof``); "SQL, baseline aggregates" is
+that same subset in SQL, so it is the like-for-like row. Figures: input records per second (wall),
+wall and CPU seconds of the feature computation (process CPU over all threads: the machine is
+shared, CPU time is the steadier figure), output rows, peak RSS.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import pytest
 from fanzha.errors import NotFoundError, ValidationError
 from fanzha.risk.features_numbers import number_features
 
-from .records import AS_OF, A, B, C, E, G, H, calls_table
+from .records import AS_OF, A, B, C, E, G, H, calls_table, t
 
 
 @pytest.fixture
@@ -68,3 +68,32 @@ def test_empty_calls_is_a_clear_error(engine) -> None:  # type: ignore[no-untype
     engine.register("calls", calls_table().slice(0, 0))
     with pytest.raises(ValidationError, match="empty"):
         number_features(engine)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_home_city_tie_goes_to_the_first_city_by_name(engine, reverse: bool) -> None:  # type: ignore[no-untyped-def]
+    """Q's own records carry 'b' once and 'a' once: its home is 'a' whatever the row order, so P's
+    two callees (Q, and S at home in 'a') are in one city."""
+    p, q, r, s = "13900000001", "13900000002", "13900000003", "13900000004"
+    rows = [
+        (p, q, t(9, 10), 30, "out", "c", None),
+        (p, q, t(9, 10), 30, "in", "b", None),  # Q's side of the same call
+        (q, r, t(9, 11), 30, "out", "a", None),
+        (p, s, t(9, 12), 30, "out", "c", None),
+        (p, s, t(9, 12), 30, "in", "a", None),
+    ]
+    if reverse:
+        rows.reverse()
+    cols = list(zip(*rows, strict=True))
+    names = ("caller", "callee", "start_at", "duration_s", "direction", "city", "imei")
+    import pyarrow as pa
+
+    types = [pa.string(), pa.string(), pa.timestamp("us", tz="UTC"), pa.int32()] + [pa.string()] * 3
+    engine.register(
+        "calls", pa.table({n: pa.array(c, ty) for n, c, ty in zip(names, cols, types, strict=True)})
+    )
+    got = number_features(engine, as_of=AS_OF).to_pandas().set_index("id")
+    assert got.loc[p].callee_cities == 1
+    assert got.loc[p].top_city_share == pytest.approx(1.0)
+    assert got.loc[p].distinct_callees == 2
+    assert got.loc[q].in_calls == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
 import pytest
 
 from fanzha.errors import NotFoundError, ValidationError
@@ -86,8 +87,6 @@ def test_home_city_tie_goes_to_the_first_city_by_name(engine, reverse: bool) -> 
         rows.reverse()
     cols = list(zip(*rows, strict=True))
     names = ("caller", "callee", "start_at", "duration_s", "direction", "city", "imei")
-    import pyarrow as pa
-
     types = [pa.string(), pa.string(), pa.timestamp("us", tz="UTC"), pa.int32()] + [pa.string()] * 3
     engine.register(
         "calls", pa.table({n: pa.array(c, ty) for n, c, ty in zip(names, cols, types, strict=True)})

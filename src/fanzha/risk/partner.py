@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from fanzha.engine.base import Engine
+from fanzha.engine.sql import quote_ident, quote_literal
 from fanzha.errors import InputFileError, ValidationError
 
 
@@ -37,22 +38,14 @@ class TransferLayout:
         return cols + ((self.id_col,) if self.id_col else ())
 
 
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _reader(path: Path) -> str:
     if not path.exists():
         raise InputFileError(f"transfer file {path} does not exist; check the path")
     name = path.name.lower()
     if name.endswith(".parquet"):
-        return f"read_parquet({_lit(str(path))})"
+        return f"read_parquet({quote_literal(str(path))})"
     if name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
-        return f"read_csv({_lit(str(path))}, all_varchar = true, header = true)"
+        return f"read_csv({quote_literal(str(path))}, all_varchar = true, header = true)"
     raise InputFileError(f"{path}: unknown file type; give a .csv, .csv.gz or .parquet file")
 
 
@@ -128,7 +121,7 @@ def load_transfers(
             "Map them with --from-col/--to-col/--amount-col/--time-col/--tx-id-col"
         )
     tid = (
-        f"trim(CAST({_q(layout.id_col)} AS VARCHAR))"
+        f"trim(CAST({quote_ident(layout.id_col)} AS VARCHAR))"
         if layout.id_col
         else "CAST(row_number() OVER () AS VARCHAR)"
     )
@@ -136,12 +129,12 @@ def load_transfers(
     engine.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{raw}" AS
         SELECT {tid} AS transfer_id,
-               trim(CAST({_q(layout.from_col)} AS VARCHAR)) AS from_account,
-               trim(CAST({_q(layout.to_col)} AS VARCHAR)) AS to_account,
-               {amount_fen_sql(_q(layout.amount_col), layout.amount_unit)} AS amount_fen,
-               {time_utc_sql(_q(layout.time_col), layout.naive_utc_offset_hours)} AS "at",
-               CAST({_q(layout.amount_col)} AS VARCHAR) AS raw_amount,
-               CAST({_q(layout.time_col)} AS VARCHAR) AS raw_time
+               trim(CAST({quote_ident(layout.from_col)} AS VARCHAR)) AS from_account,
+               trim(CAST({quote_ident(layout.to_col)} AS VARCHAR)) AS to_account,
+               {amount_fen_sql(quote_ident(layout.amount_col), layout.amount_unit)} AS amount_fen,
+               {time_utc_sql(quote_ident(layout.time_col), layout.naive_utc_offset_hours)} AS "at",
+               CAST({quote_ident(layout.amount_col)} AS VARCHAR) AS raw_amount,
+               CAST({quote_ident(layout.time_col)} AS VARCHAR) AS raw_time
         FROM {source}"""
     )
     total = int(engine.scalar(f'SELECT count(*) FROM "{raw}"'))
@@ -155,12 +148,12 @@ def load_transfers(
         ).to_pylist()[0]
         rejected[reason] = (int(row["n"]), row["ex"])
     engine.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {_q(name)} AS
+        f"""CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS
         SELECT transfer_id, from_account, to_account, amount_fen, "at", 'online' AS channel
         FROM "{raw}" WHERE NOT coalesce({bad_any}, TRUE)"""
     )
     engine.execute(f'DROP TABLE "{raw}"')
-    kept = int(engine.scalar(f"SELECT count(*) FROM {_q(name)}"))
+    kept = int(engine.scalar(f"SELECT count(*) FROM {quote_ident(name)}"))
     report = LoadReport(total, kept, rejected)
     if total - kept > max_reject_share * total:
         raise ValidationError(
@@ -181,8 +174,8 @@ def load_labels(engine: Engine, path: str | Path, *, id_col: str, label_col: str
             "Name them with --id-col / --label-col"
         )
     table = engine.query(
-        f"""SELECT trim(CAST({_q(id_col)} AS VARCHAR)) AS id,
-                   lower(trim(CAST({_q(label_col)} AS VARCHAR))) AS raw_label
+        f"""SELECT trim(CAST({quote_ident(id_col)} AS VARCHAR)) AS id,
+                   lower(trim(CAST({quote_ident(label_col)} AS VARCHAR))) AS raw_label
             FROM {source}"""
     )
     return labels_to_binary(table, str(path))

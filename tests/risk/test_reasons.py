@@ -25,3 +25,28 @@ def test_window_suffix_and_fallback() -> None:
     code, message = describe("arpu_skew", 2.5, NUMBER_REASONS)
     assert code == "FEATURE_ARPU_SKEW" and message == "arpu skew = 2.50 (unusual)"
     assert describe("owner_cards", float("nan"), NUMBER_REASONS)[1] == "no owner cards data"
+
+
+def test_every_account_feature_has_words(account_engine) -> None:  # type: ignore[no-untyped-def]
+    """No account reason falls back to 'feature = value (unusual)': each column has a message."""
+    from fanzha.risk.features_accounts import account_features
+
+    from .records import AS_OF
+
+    columns = account_features(account_engine, as_of=AS_OF).column_names
+    fallback = [
+        c for c in columns if c != "id" and describe(c, 1.0, ACCOUNT_REASONS)[0].startswith("FEATURE_")
+    ]
+    assert fallback == [], fallback
+
+
+def test_every_number_feature_has_words(number_engine) -> None:  # type: ignore[no-untyped-def]
+    from fanzha.risk.features_numbers import number_features
+
+    from .records import AS_OF
+
+    columns = number_features(number_engine, as_of=AS_OF).column_names
+    fallback = [
+        c for c in columns if c != "id" and describe(c, 1.0, NUMBER_REASONS)[0].startswith("FEATURE_")
+    ]
+    assert fallback == [], fallback

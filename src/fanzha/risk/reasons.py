@@ -14,6 +14,9 @@ import re
 Entry = tuple[str, str, str]
 
 NUMBER_REASONS: dict[str, Entry] = {
+    "dur_std_s": ("DURATION_SPREAD", "call durations vary by {v} s (standard deviation)", "d"),
+    "distinct_callers": ("CALLED_BY", "called by {v} different numbers", "n"),
+    "sms_in": ("SMS_IN", "received {v} SMS", "n"),
     "out_calls": ("CALL_VOLUME", "{v} outgoing calls", "n"),
     "calls_per_active_day": ("CALL_RATE", "{v} calls per active day", "x"),
     "distinct_callees": ("MANY_CALLEES", "called {v} different numbers", "n"),
@@ -85,6 +88,29 @@ ACCOUNT_REASONS: dict[str, Entry] = {
     "pass_through_ratio": ("PASS_THROUGH", "money out is {v} of money in", "pct"),
     "in_cp": ("FAN_IN", "receives from {v} different accounts", "n"),
     "out_cp": ("FAN_OUT", "sends to {v} different accounts", "n"),
+    "total_cp": ("COUNTERPARTIES", "trades with {v} different accounts in all", "n"),
+    "days_since_last": ("LAST_ACTIVE", "last transfer {v} days before the scoring time", "d"),
+    "amt_mean_fen": ("MEAN_AMOUNT", "transfers average {v}", "yuan"),
+    "amt_cv": ("AMOUNT_SPREAD", "transfer amounts vary by {v} × their mean (coefficient of variation)", "x"),
+    "round_amount_share": ("ROUND_AMOUNTS", "{v} of transfers are whole hundreds of yuan", "pct"),
+    "out_before_any_in_share": (
+        "OUT_BEFORE_IN",
+        "{v} of the money sent left before any money came in",
+        "pct",
+    ),
+    "out_in_amount_ratio": ("OUT_IN_RATIO", "sent {v} × what it received", "x"),
+    "in_count_share": ("INCOMING_SHARE", "{v} of its transfers are incoming", "pct"),
+    "tx_per_active_day": ("DAILY_RATE", "{v} transfers per active day", "x"),
+    "out_nbr_out_cp_mean": (
+        "PAYEES_FAN_OUT",
+        "the accounts it pays send on to {v} accounts each on average",
+        "x",
+    ),
+    "in_nbr_in_cp_mean": (
+        "PAYERS_FAN_IN",
+        "the accounts paying it receive from {v} accounts each on average",
+        "x",
+    ),
     "in_oneoff_share": ("ONE_OFF_PAYERS", "{v} of payers paid only once", "pct"),
     "out_oneoff_share": ("ONE_OFF_PAYEES", "{v} of payees were paid only once", "pct"),
     "new_cp_peak_day": ("PARTNER_BURST", "{v} new counterparties on a single day", "n"),

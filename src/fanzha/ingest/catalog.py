@@ -42,6 +42,13 @@ STAGING = "_staging"
 LOCK_WAIT_S = 600.0
 
 
+# the catalog file is held by someone else: another process (IOException) or another connection
+# of this process with another configuration, e.g. a reader while an ingest writes (ResourceInUse)
+BUSY: tuple[type[Exception], ...] = tuple(
+    getattr(duckdb, name) for name in ("IOException", "ResourceInUseException") if hasattr(duckdb, name)
+)
+
+
 def catalog_path(settings: Settings) -> Path:
     return Path(settings.catalog)
 
@@ -56,9 +63,11 @@ def attached(con: duckdb.DuckDBPyConnection, settings: Settings) -> Iterator[str
         try:
             con.execute(f"ATTACH {lit(str(path))} AS cat")
             break
-        except duckdb.IOException:
+        except BUSY:
             if time.monotonic() > deadline:
-                raise StateError(f"the catalog {path} stays locked by another process; try again") from None
+                raise StateError(
+                    f"the catalog {path} stays locked by another process or thread; try again"
+                ) from None
             time.sleep(0.1)
     try:
         for statement in SCHEMA:
@@ -74,9 +83,11 @@ def _connect_read_only(path: Path, wait_s: float = 30.0) -> duckdb.DuckDBPyConne
     while True:
         try:
             return duckdb.connect(str(path), read_only=True)
-        except duckdb.IOException:
+        except BUSY:
             if time.monotonic() > deadline:
-                raise StateError(f"the catalog {path} stays locked by another process; try again") from None
+                raise StateError(
+                    f"the catalog {path} stays locked by another process or thread; try again"
+                ) from None
             time.sleep(0.1)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
 
 from fanzha.api.auth import INGEST_KINDS, Principal
 from fanzha.api.deps import ServiceDep, require
@@ -78,7 +79,8 @@ async def ingest(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{kind}-{who.key_id}{FORMATS[ctype]}"
         path.write_bytes(body)
-        report = ingest_path(path, kind, service.settings)
+        # off the event loop: an ingest may wait for the catalog while other requests go on
+        report = await run_in_threadpool(ingest_path, path, kind, service.settings)
     service.audit(
         who,
         "ingest",

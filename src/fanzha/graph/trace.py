@@ -261,10 +261,8 @@ class _Ledger:
                 dormant = self.rule.dormant_hours if self.match else None
                 if dormant is not None:
                     out = self._take_lifo_awake(st, amount, self.now - int(dormant * 3_600_000_000))
-                elif self.lifo:
-                    out = self._take_lifo(st, amount)
                 else:
-                    out = self._take_fifo(st, amount)
+                    out = self._take_end(st, amount, newest=self.lifo)
         else:
             out = self._take_prop(st, amount)
         if out:
@@ -275,13 +273,18 @@ class _Ledger:
         return out
 
     @staticmethod
-    def _take_fifo(st: deque[list[int]], amount: int) -> list[tuple[int, int, int]]:
+    def _take_end(st: deque[list[int]], amount: int, newest: bool) -> list[tuple[int, int, int]]:
+        """FIFO (oldest lots first) or LIFO (``newest``): consume lots from one end of the ledger."""
         out: list[tuple[int, int, int]] = []
         rem = amount
+        end = -1 if newest else 0
         while rem and st:
-            lot = st[0]
+            lot = st[end]
             if lot[2] <= rem:
-                st.popleft()
+                if newest:
+                    st.pop()
+                else:
+                    st.popleft()
                 rem -= lot[2]
                 if lot[0] != CLEAN:
                     out.append((lot[0], lot[1], lot[2]))
@@ -343,24 +346,6 @@ class _Ledger:
                     out.append((lot[0], lot[1], rem))
                 rem = 0
             i -= 1
-        return out
-
-    @staticmethod
-    def _take_lifo(st: deque[list[int]], amount: int) -> list[tuple[int, int, int]]:
-        out: list[tuple[int, int, int]] = []
-        rem = amount
-        while rem and st:
-            lot = st[-1]
-            if lot[2] <= rem:
-                st.pop()
-                rem -= lot[2]
-                if lot[0] != CLEAN:
-                    out.append((lot[0], lot[1], lot[2]))
-            else:
-                lot[2] -= rem
-                if lot[0] != CLEAN:
-                    out.append((lot[0], lot[1], rem))
-                rem = 0
         return out
 
     @staticmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pandas as pd
 import pytest
 
@@ -13,7 +15,7 @@ T0 = pd.Timestamp("2026-03-01", tz="UTC")
 
 
 @pytest.fixture
-def city() -> DuckDBEngine:
+def city() -> Iterator[DuckDBEngine]:
     eng = DuckDBEngine(threads=1)
     cases = pd.DataFrame(
         {

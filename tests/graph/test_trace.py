@@ -217,8 +217,8 @@ def test_match_takes_parcels_whose_sum_is_the_outflow_within_the_time_window() -
 def test_subset_sum_prefers_nothing_it_cannot_prove() -> None:
     from fanzha.graph.trace import _subset_sum
 
-    assert sorted(_subset_sum([(300, 0), (500, 1), (200, 2)], 800, 4)) == [0, 1]
-    assert sorted(_subset_sum([(300, 0), (500, 1), (200, 2)], 1000, 4)) == [0, 1, 2]
+    assert sorted(_subset_sum([(300, 0), (500, 1), (200, 2)], 800, 4) or []) == [0, 1]
+    assert sorted(_subset_sum([(300, 0), (500, 1), (200, 2)], 1000, 4) or []) == [0, 1, 2]
     assert _subset_sum([(300, 0), (500, 1), (200, 2)], 900, 4) is None
     assert _subset_sum([(300, 0), (500, 1)], 500, 4) is None  # one lot is not a sum
     assert _subset_sum([(100, i) for i in range(6)], 500, 4) is None  # needs 5 parts

@@ -71,19 +71,41 @@ def merge_communities(
 
 
 def find_gangs(
-    engine: Engine, link_edges: str = "__link", cases: pd.DataFrame | None = None, *, min_bridge: int = 2
+    engine: Engine,
+    link_edges: str = "__link",
+    cases: pd.DataFrame | None = None,
+    *,
+    min_bridge: int = 2,
+    nodes: str = "entity_nodes",
 ) -> pd.DataFrame:
-    """Communities of the linking graph ``link_edges`` (``src, dst, kind``) that hold at least one case.
+    """Communities of the linking graph ``link_edges`` that hold at least one case.
+
+    ``link_edges`` holds integer ids (``src_id, dst_id``, keys in table ``nodes``: the ``__link``
+    table of :func:`fanzha.graph.linking.link_cases`) or string keys (``src, dst``).
 
     Returns one row per node: ``node, gang_id, node_type``; gangs are named ``K0001 …`` by their
     smallest case id.
     """
-    frame = engine.frame(f"SELECT src, dst FROM {link_edges}")
-    keys, inv = np.unique(
-        np.concatenate([frame.src.to_numpy(object), frame.dst.to_numpy(object)]).astype(str),
-        return_inverse=True,
-    )
-    m = len(frame)
+    columns = engine.query(f"SELECT * FROM {link_edges} LIMIT 0").column_names
+    if "src_id" in columns:  # the integer linking graph of link_cases: keys only for its nodes
+        ids = engine.query(f"SELECT src_id, dst_id FROM {link_edges}")
+        both = np.concatenate([ids.column(0).to_numpy(), ids.column(1).to_numpy()]).astype(np.int64)
+        used, inv = np.unique(both, return_inverse=True)
+        engine.register("__gang_nodes", pd.DataFrame({"node_id": used.astype(np.int32)}))
+        key_of = (
+            engine.frame(f"SELECT g.node_id, n.node FROM __gang_nodes g JOIN {nodes} n USING (node_id)")
+            .set_index("node_id")
+            .node
+        )
+        keys = key_of.reindex(used).to_numpy(object)
+        m = ids.num_rows
+    else:  # a table of string keys (src, dst)
+        frame = engine.frame(f"SELECT src, dst FROM {link_edges}")
+        keys, inv = np.unique(
+            np.concatenate([frame.src.to_numpy(object), frame.dst.to_numpy(object)]).astype(str),
+            return_inverse=True,
+        )
+        m = len(frame)
     labels = label_propagation(inv[:m], inv[m:], len(keys))
     labels = merge_communities(inv[:m], inv[m:], labels, min_bridge)
     out = pd.DataFrame({"node": keys, "label": labels})

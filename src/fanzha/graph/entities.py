@@ -5,6 +5,10 @@ Nodes are typed keys: ``case:<id>``, ``phone:<number>``, ``account:<no>``, ``id:
 Edges are undirected facts with a ``kind`` (why the two nodes are related), a ``weight`` (how many
 records say so) and the first time seen. Each kind comes from one SQL fragment over one record table;
 fragments whose table is absent are skipped, so the graph grows with the data that is landed.
+
+Stored like a graph store: a node table (``entity_nodes``: integer ``node_id`` ↔ typed key) and an
+integer edge table (``entity_edges``: ``src_id, dst_id, kind, weight, first_at``). The keys are
+turned into ids once, in SQL when the graph is built; components, linking and gangs run on the ids.
 """
 
 from __future__ import annotations
@@ -201,8 +205,43 @@ def edges_sql(engine: Engine, kinds: tuple[str, ...] | None = None) -> str:
 
 
 def build_entity_graph(
-    engine: Engine, name: str = "entity_edges", kinds: tuple[str, ...] | None = None
+    engine: Engine,
+    name: str = "entity_edges",
+    kinds: tuple[str, ...] | None = None,
+    *,
+    nodes: str = "entity_nodes",
 ) -> int:
-    """Materialise the entity graph as table ``name``; returns its number of edges."""
-    engine.execute(f"CREATE OR REPLACE TABLE {name} AS {edges_sql(engine, kinds)}")
+    """Materialise the entity graph: node table ``nodes`` and integer edge table ``name``.
+
+    ``nodes``: ``node_id INTEGER`` (dense, 0 … n-1, in key order), ``node`` (the typed key,
+    ``phone:…``), ``node_type``, ``value`` (the identifier without its type). Every case of table
+    ``cases`` is a node even when it names nothing. ``name``: ``src_id, dst_id, kind, weight,
+    first_at`` with ``src_id < dst_id`` (one row per undirected pair and kind). The string keys are
+    hashed once, here; everything downstream (components, linking, gangs) joins and runs on the
+    integer ids. View ``<name>_keys`` shows the edges with their keys (``src, dst`` + the columns
+    of ``name``). Ids are assigned per build: they are stable for a given set of records, not
+    across rebuilds after new records land. Returns the number of edges.
+    """
+    engine.execute(f"CREATE OR REPLACE TEMP TABLE __edge_keys AS {edges_sql(engine, kinds)}")
+    case_nodes = (
+        "UNION SELECT 'case:' || case_id FROM cases WHERE case_id IS NOT NULL"
+        if engine.has_table("cases")
+        else ""
+    )
+    engine.execute(
+        f"CREATE OR REPLACE TABLE {nodes} AS SELECT (row_number() OVER (ORDER BY node) - 1)::INTEGER AS node_id, "
+        "node, split_part(node, ':', 1) AS node_type, substr(node, strpos(node, ':') + 1) AS value "
+        f"FROM (SELECT src AS node FROM __edge_keys UNION SELECT dst FROM __edge_keys {case_nodes})"
+    )
+    # keys are ordered like their ids, so least(src, dst) (edges_sql) is also the smaller id
+    engine.execute(
+        f"CREATE OR REPLACE TABLE {name} AS SELECT s.node_id AS src_id, d.node_id AS dst_id, "
+        f"e.kind, e.weight, e.first_at FROM __edge_keys e JOIN {nodes} s ON e.src = s.node "
+        f"JOIN {nodes} d ON e.dst = d.node"
+    )
+    engine.execute("DROP TABLE IF EXISTS __edge_keys")
+    engine.execute(
+        f"CREATE OR REPLACE VIEW {name}_keys AS SELECT s.node AS src, d.node AS dst, e.* FROM {name} e "
+        f"JOIN {nodes} s ON e.src_id = s.node_id JOIN {nodes} d ON e.dst_id = d.node_id"
+    )
     return int(engine.scalar(f"SELECT count(*) FROM {name}"))

@@ -12,8 +12,8 @@ Steps (all set-based: SQL through the Engine, then int32 arrays):
    entity graph, transfers included, and for phones the distinct numbers that called or texted it —
    exceeds the limit for its type (:attr:`LinkConfig.max_degree`). A bank's hotline is called by
    everybody; a SIM-farm number calls everybody but is called back by few;
-3. connected components (:func:`fanzha.graph.components.connected_components`): every component
-   with two or more cases is a group;
+3. connected components on the integer edge table (:func:`fanzha.graph.components.components_from_query`):
+   every component with two or more cases is a group;
 4. evidence: one breadth-first search from all group roots at once gives, for each case, the path to
    the case it was linked through, e.g. ``case:C7 —case_account→ account:62… —account_owner→
    id:51… —account_owner→ account:62… —case_account→ case:C3``.
@@ -34,7 +34,7 @@ from scipy.sparse import csgraph
 
 from fanzha.engine.base import Engine
 from fanzha.errors import ConfigError, InputFileError
-from fanzha.graph.components import connected_components
+from fanzha.graph.components import components_from_query
 from fanzha.graph.entities import KIND_NAMES, build_entity_graph
 
 LINK_KINDS = (
@@ -141,35 +141,37 @@ def _hub_sql(config: LinkConfig, tables: set[str]) -> str:
     if has_accounts and config.hub_account_types:
         kinds = ", ".join(f"'{t}'" for t in config.hub_account_types)
         typed = (
-            "UNION ALL SELECT 'account:' || account_no, 0, 'account_type:' || account_type FROM accounts "
-            f"WHERE account_type IN ({kinds})"
+            "UNION ALL SELECT n.node_id, n.node, 0, 'account_type:' || a.account_type FROM accounts a "
+            f"JOIN entity_nodes n ON n.node = 'account:' || a.account_no WHERE a.account_type IN ({kinds})"
         )
     # contacts count inbound only: a hotline is called by everybody; a SIM-farm number calls everybody
+    # (the stored call edges are undirected, so the direction comes from the records, mapped to ids)
     inbound = ""
-    if "calls" in tables:
-        inbound += "UNION ALL SELECT DISTINCT 'phone:' || callee, 'phone:' || caller FROM calls "
-    if "sms" in tables:
-        inbound += "UNION ALL SELECT DISTINCT 'phone:' || receiver, 'phone:' || sender FROM sms "
+    for table, to, frm in (("calls", "callee", "caller"), ("sms", "receiver", "sender")):
+        if table in tables:
+            inbound += (
+                f"UNION ALL SELECT a.node_id, b.node_id FROM (SELECT DISTINCT {to} AS t, {frm} AS f FROM {table}) c "
+                "JOIN entity_nodes a ON a.node = 'phone:' || c.t JOIN entity_nodes b ON b.node = 'phone:' || c.f "
+            )
     return f"""
-        WITH ends AS (SELECT src AS node, dst AS other FROM entity_edges WHERE kind NOT IN ('call', 'sms_contact')
-                      UNION ALL SELECT dst, src FROM entity_edges WHERE kind NOT IN ('call', 'sms_contact')
+        WITH ends AS (SELECT src_id AS node_id, dst_id AS other FROM entity_edges WHERE kind NOT IN ('call', 'sms_contact')
+                      UNION ALL SELECT dst_id, src_id FROM entity_edges WHERE kind NOT IN ('call', 'sms_contact')
                       {inbound}),
-             deg AS (SELECT node, count(DISTINCT other) AS degree FROM ends
-                     WHERE node NOT LIKE 'case:%' GROUP BY node),
+             deg AS (SELECT node_id, count(DISTINCT other) AS degree FROM ends GROUP BY node_id),
              lim AS (SELECT * FROM (VALUES {limits}) AS v(node_type, max_degree))
-        SELECT node, degree, 'degree>' || CAST(max_degree AS VARCHAR) AS reason
-        FROM deg JOIN lim ON split_part(node, ':', 1) = lim.node_type
-        WHERE degree > max_degree
+        SELECT n.node_id, n.node, deg.degree, 'degree>' || CAST(lim.max_degree AS VARCHAR) AS reason
+        FROM deg JOIN entity_nodes n USING (node_id) JOIN lim ON n.node_type = lim.node_type
+        WHERE degree > max_degree AND n.node_type <> 'case'
         {typed}
     """
 
 
 def find_hubs(engine: Engine, config: LinkConfig) -> pd.DataFrame:
-    """Identifiers that must not link cases: ``node, degree, reason``."""
+    """Identifiers that must not link cases: ``node, degree, reason, node_id``."""
     hubs = engine.frame(_hub_sql(config, set(engine.tables())))
     if config.allow:
-        nodes = engine.query("SELECT DISTINCT src AS n FROM entity_edges UNION SELECT dst FROM entity_edges")
-        keys = pd.Series(nodes.column(0).to_numpy(zero_copy_only=False), dtype=object)
+        nodes = engine.query("SELECT node_id, node FROM entity_nodes")
+        keys = pd.Series(nodes.column(1).to_numpy(zero_copy_only=False), dtype=object)
         exact = {p for p in config.allow if not any(c in p for c in "*?[")}
         patterns = [p for p in config.allow if p not in exact]
         # one compiled alternation of the shell patterns instead of fnmatch per key and pattern
@@ -177,39 +179,46 @@ def find_hubs(engine: Engine, config: LinkConfig) -> pd.DataFrame:
         if patterns:
             regex = "|".join(f"(?:{fnmatch.translate(p)})" for p in patterns)
             hit |= keys.str.match(regex).fillna(False).astype(bool)
-        listed = keys[hit]
-        hubs = pd.concat([hubs, pd.DataFrame({"node": listed, "degree": 0, "reason": "allow_list"})])
-    return hubs.drop_duplicates("node").reset_index(drop=True)
+        listed = pd.DataFrame(
+            {"node_id": nodes.column(0).to_numpy()[hit.to_numpy()], "node": keys[hit].to_numpy()}
+        )
+        hubs = pd.concat([hubs, listed.assign(degree=0, reason="allow_list")])
+    hubs = hubs.drop_duplicates("node").reset_index(drop=True)
+    return hubs[["node", "degree", "reason", "node_id"]].astype({"node_id": np.int32, "degree": np.int64})
 
 
 def link_cases(engine: Engine, config: LinkConfig | None = None, *, rebuild: bool = True) -> LinkResult:
-    """Link the cases of table ``cases`` (and the other record tables present in ``engine``)."""
+    """Link the cases of table ``cases`` (and the other record tables present in ``engine``).
+
+    Runs on the integer entity graph (``entity_nodes`` / ``entity_edges``, built here unless
+    ``rebuild=False`` and both exist): hubs by degree over the ids, the linking edges as id pairs
+    (temp table ``__link``: ``src_id, dst_id, kind``), union-find over them; the keys are read
+    only for the cases and for the evidence paths."""
     config = config or LinkConfig()
-    if rebuild or not engine.has_table("entity_edges"):
+    if rebuild or not (engine.has_table("entity_edges") and engine.has_table("entity_nodes")):
         build_entity_graph(engine)
     hubs = find_hubs(engine, config)
-    engine.register("__hubs", hubs[["node"]])
+    engine.register("__hubs", hubs[["node_id"]])
     kinds = ", ".join(f"'{k}'" for k in config.kinds)
     engine.execute(
-        "CREATE OR REPLACE TEMP TABLE __link AS SELECT src, dst, kind FROM entity_edges "
-        f"WHERE kind IN ({kinds}) AND src NOT IN (SELECT node FROM __hubs) AND dst NOT IN (SELECT node FROM __hubs)"
+        "CREATE OR REPLACE TEMP TABLE __link AS SELECT src_id, dst_id, kind FROM entity_edges "
+        f"WHERE kind IN ({kinds}) AND src_id NOT IN (SELECT node_id FROM __hubs) "
+        "AND dst_id NOT IN (SELECT node_id FROM __hubs)"
     )
-    engine.execute(
-        "CREATE OR REPLACE TEMP TABLE __lnodes AS SELECT key, (row_number() OVER (ORDER BY key) - 1)::INTEGER AS id "
-        "FROM (SELECT src AS key FROM __link UNION SELECT dst FROM __link "
-        "      UNION SELECT 'case:' || case_id FROM cases)"
+    n = int(engine.scalar("SELECT count(*) FROM entity_nodes"))
+    labels = components_from_query(engine, "SELECT src_id, dst_id FROM __link", n)
+    nodes = engine.query(
+        "SELECT node_id, node, node_type = 'case' AS is_case FROM entity_nodes ORDER BY node_id"
     )
-    keys = engine.query("SELECT key FROM __lnodes ORDER BY id").column(0).to_numpy(zero_copy_only=False)
-    ids = engine.query(
-        "SELECT s.id AS s, d.id AS d, l.kind FROM __link l JOIN __lnodes s ON l.src = s.key "
-        "JOIN __lnodes d ON l.dst = d.key"
-    ).to_pandas()
-    src, dst = ids.s.to_numpy(np.int32), ids.d.to_numpy(np.int32)
-    labels = connected_components(src, dst, len(keys))
-    keys = keys.astype(object)
-    is_case = np.char.startswith(keys.astype(str), "case:")
+    keys = nodes.column(1).to_numpy(zero_copy_only=False).astype(object)
+    is_case = nodes.column(2).to_numpy(zero_copy_only=False).astype(bool)
+    link = engine.query("SELECT src_id, dst_id, kind FROM __link")
+    src = link.column(0).to_numpy().astype(np.int32)
+    dst = link.column(1).to_numpy().astype(np.int32)
     groups, cases = _groups(keys, labels, is_case)
-    evidence = _evidence(keys, labels, is_case, src, dst, ids.kind.to_numpy(object), cases)
+    evidence = _evidence(
+        keys, labels, is_case, src, dst, link.column(2).to_numpy(zero_copy_only=False), cases
+    )
     groups = _describe_groups(engine, groups, evidence)
     # later queries (supervision models, gangs) join on the groups and the linking edges
     members = cases[~cases.group_id.str.startswith("S:")].merge(
@@ -270,8 +279,10 @@ def _evidence(
     pair_sorted, kind_sorted = pair[order], kind[order]
 
     def edge_kind(a: int, b: int) -> str:
+        """Every kind that ties the pair (``device_call+device_sms``), independent of edge order."""
         key = min(a, b) * n + max(a, b)
-        return str(kind_sorted[np.searchsorted(pair_sorted, key)])
+        lo_i, hi_i = np.searchsorted(pair_sorted, key), np.searchsorted(pair_sorted, key, side="right")
+        return "+".join(sorted({str(k) for k in kind_sorted[lo_i:hi_i]}))
 
     out = []
     for group_id, case_id in zip(linked.group_id, linked.case_id, strict=True):

@@ -222,3 +222,51 @@ def test_subset_sum_prefers_nothing_it_cannot_prove() -> None:
     assert _subset_sum([(300, 0), (500, 1), (200, 2)], 900, 4) is None
     assert _subset_sum([(300, 0), (500, 1)], 500, 4) is None  # one lot is not a sum
     assert _subset_sum([(100, i) for i in range(6)], 500, 4) is None  # needs 5 parts
+
+
+def test_match_recognises_clean_parcels_that_arrived_before_the_victims_money() -> None:
+    """An unreported victim's 9900 reaches the mule before v1's 8900; the mule forwards 9900 then
+    8900. The 9900 is the earlier parcel, not v1's money plus change."""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(
+        ("u", "U", "M", 9900, 0),  # not a traced payment: clean money with an amount
+        ("a", "V1", "M", 8900, 4),
+        ("o1", "M", "N1", 9900, 9),
+        ("o2", "M", "N2", 8900, 14),
+    )
+    r = trace_funds(tr, None, {"a": "v1"}, method="match")
+    assert r.flows[r.flows.transfer_id == "o1"].empty
+    assert held(r, "v1") == {"N2": 8900}
+    r.check_conservation()
+    former = trace_funds(tr, None, {"a": "v1"}, method="match", match_rule=MatchRule(clean_parcels=False))
+    assert held(former, "v1") == {"N1": 8900}  # the opening balance had no amount: v1's lot was taken
+    # a clean parcel already spent (its amount left earlier) is not matched again
+    spent = transfers(
+        ("u", "U", "M", 9900, 0),
+        ("x", "M", "X", 9900, 1),
+        ("a", "V1", "M", 8900, 4),
+        ("o1", "M", "N1", 9900, 9),
+    )
+    r = trace_funds(spent, None, {"a": "v1"}, method="match")
+    assert held(r, "v1") == {"N1": 8900}
+
+
+def test_match_atm_withdrawal_is_a_parcel_rounded_down_to_whole_notes() -> None:
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(("a", "V1", "M", 52_200, 0), ("b", "V2", "M", 31_000, 5))
+    wd = withdrawals(("w", "M", 50_000, 10))  # 500 yuan out of v1's 522 yuan; v2's came later
+    r = trace_funds(tr, wd, {"a": "v1", "b": "v2"}, method="match")
+    assert r.cashouts[["victim_id", "amount_fen"]].values.tolist() == [["v1", 50_000]]
+    assert held(r, "v1") == {"M": 2_200} and held(r, "v2") == {"M": 31_000}
+    r.check_conservation()
+    lifo = trace_funds(tr, wd, {"a": "v1", "b": "v2"}, method="match", match_rule=MatchRule(atm_note=None))
+    assert sorted(lifo.cashouts[["victim_id", "amount_fen"]].values.tolist()) == [
+        ["v1", 19_000],
+        ["v2", 31_000],
+    ]
+    # a transfer of the rounded amount is not an ATM withdrawal: no rounding rule
+    tr2 = transfers(("a", "V1", "M", 52_200, 0), ("b", "V2", "M", 31_000, 5), ("o", "M", "N", 50_000, 10))
+    r2 = trace_funds(tr2, None, {"a": "v1", "b": "v2"}, method="match")
+    assert held(r2, "v2") == {"N": 31_000}

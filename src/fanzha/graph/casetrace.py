@@ -12,7 +12,7 @@ import pandas as pd
 
 from fanzha.engine.base import Engine
 from fanzha.errors import NotFoundError
-from fanzha.graph.trace import TraceResult, trace_funds
+from fanzha.graph.trace import MatchRule, TraceResult, trace_funds
 
 CASHOUT_CATEGORIES = {"gold": "gold", "crypto_otc": "crypto", "jewellery": "gold"}
 
@@ -108,8 +108,10 @@ def trace_cases(
     max_hops: int = 10,
     max_hours: float | None = 720.0,
     window_days: int = 30,
+    match_rule: MatchRule | None = None,
 ) -> tuple[TraceResult, pd.DataFrame]:
-    """Trace the victims of ``case_ids`` (all cases when None); returns the result and the sources."""
+    """Trace the victims of ``case_ids`` (all cases when None); returns the result and the sources.
+    ``match_rule``: the rule of ``method="match"`` (default :class:`MatchRule`)."""
     sources = case_sources(engine, case_ids, window_days=window_days)
     if victim_ids is not None:
         sources = sources[sources.victim_id.isin(victim_ids)]
@@ -117,8 +119,12 @@ def trace_cases(
         raise NotFoundError(
             f"no payments found for cases {case_ids[:3]}: the victim's accounts must pay an account the case names"
         )
-    # only money movements after the first payment can carry victims' money
+    # only money movements after the first payment can carry victims' money; ``match`` also needs
+    # the parcels that reached the mules shortly before (its window), to tell them apart
     start = sources["at"].min() if len(sources) else pd.Timestamp.now(tz="UTC")
+    lead = (match_rule or MatchRule()).hours if method == "match" else None
+    if lead:
+        start -= pd.Timedelta(hours=lead)
     transfers = engine.frame(
         'SELECT transfer_id, from_account, to_account, amount_fen, "at", channel, wallet FROM transfers '
         'WHERE "at" >= $start',
@@ -140,5 +146,6 @@ def trace_cases(
         max_hops=max_hops,
         max_hours=max_hours,
         cashout_accounts=cashout_accounts(engine),
+        match_rule=match_rule,
     )
     return result, sources

@@ -224,24 +224,38 @@ def build_entity_graph(
     """
     engine.execute(f"CREATE OR REPLACE TEMP TABLE __edge_keys AS {edges_sql(engine, kinds)}")
     case_nodes = (
-        "UNION SELECT 'case:' || case_id FROM cases WHERE case_id IS NOT NULL"
-        if engine.has_table("cases")
-        else ""
+        "SELECT 'case:' || case_id FROM cases WHERE case_id IS NOT NULL" if engine.has_table("cases") else ""
     )
+    store_graph(engine, "__edge_keys", name=name, nodes=nodes, extra_nodes=case_nodes)
+    engine.execute("DROP TABLE IF EXISTS __edge_keys")
+    return int(engine.scalar(f"SELECT count(*) FROM {name}"))
+
+
+def store_graph(
+    engine: Engine,
+    keyed: str,
+    *,
+    name: str = "entity_edges",
+    nodes: str = "entity_nodes",
+    extra_nodes: str = "",
+) -> None:
+    """Give every key of the edge table ``keyed`` (``src, dst`` strings, other columns kept) an
+    integer id, in SQL: node table ``nodes`` (ids dense in key order) and integer edge table
+    ``name`` (``src_id, dst_id`` + the other columns of ``keyed``). ``extra_nodes``: a SELECT of
+    further keys that are nodes without edges (the cases)."""
+    extra = f"UNION {extra_nodes}" if extra_nodes else ""
     engine.execute(
         f"CREATE OR REPLACE TABLE {nodes} AS SELECT (row_number() OVER (ORDER BY node) - 1)::INTEGER AS node_id, "
         "node, split_part(node, ':', 1) AS node_type, substr(node, strpos(node, ':') + 1) AS value "
-        f"FROM (SELECT src AS node FROM __edge_keys UNION SELECT dst FROM __edge_keys {case_nodes})"
+        f"FROM (SELECT src AS node FROM {keyed} UNION SELECT dst FROM {keyed} {extra})"
     )
     # keys are ordered like their ids, so least(src, dst) (edges_sql) is also the smaller id
     engine.execute(
         f"CREATE OR REPLACE TABLE {name} AS SELECT s.node_id AS src_id, d.node_id AS dst_id, "
-        f"e.kind, e.weight, e.first_at FROM __edge_keys e JOIN {nodes} s ON e.src = s.node "
+        f"e.* EXCLUDE (src, dst) FROM {keyed} e JOIN {nodes} s ON e.src = s.node "
         f"JOIN {nodes} d ON e.dst = d.node"
     )
-    engine.execute("DROP TABLE IF EXISTS __edge_keys")
     engine.execute(
         f"CREATE OR REPLACE VIEW {name}_keys AS SELECT s.node AS src, d.node AS dst, e.* FROM {name} e "
         f"JOIN {nodes} s ON e.src_id = s.node_id JOIN {nodes} d ON e.dst_id = d.node_id"
     )
-    return int(engine.scalar(f"SELECT count(*) FROM {name}"))

@@ -196,6 +196,16 @@ class MatchRule:
     max_parts: int = 4  # ≥ 2: also sums of up to this many traced lots (1: single lots only)
     max_lots: int = 12  # traced lots searched for sums (the most recent)
     dormant_hours: float | None = None  # traced lots older than this leave only by a match
+    # untraced inflows (unreported victims' parcels, legitimate payments) keep their identity as
+    # clean lots, also those that reached the account before any traced money: an outflow of
+    # exactly their amount takes them, not a traced parcel (False: the former rule, where clean
+    # money was one undifferentiated balance)
+    clean_parcels: bool = True
+    clean_memory: int = 16  # clean parcels remembered per account without traced money
+    # ATMs pay out whole notes: a mule emptying a parcel at an ATM withdraws it rounded down to
+    # this many fen (100 yuan); a withdrawal that equals one lot rounded down takes it from that
+    # lot (the change stays). None: withdrawals match like transfers.
+    atm_note: int | None = 10_000
 
     @property
     def hours_us(self) -> int | None:
@@ -216,6 +226,52 @@ class _Ledger:
         # traced fen per account with portions: the state collapses to a clean balance at zero
         # (a counter, not a scan of the portion list on every outflow: mixed accounts hold many)
         self.traced: dict[int, int] = {}
+        # match: recent clean parcels (amount, time) of accounts without traced money
+        self.parcels = self.match and self.rule.clean_parcels
+        self.recent: dict[int, deque[list[int]]] = {}
+
+    def clean_in(self, account: int, amount: int) -> None:
+        """Untraced money reaching an account that holds no traced money."""
+        self.clean[account] += amount
+        if self.parcels and amount > 0:
+            q = self.recent.get(account)
+            if q is None:
+                q = self.recent[account] = deque(maxlen=self.rule.clean_memory)
+            q.append([amount, self.now])
+
+    def clean_out(self, account: int, amount: int) -> None:
+        """Money leaving an account that holds no traced money (its clean parcels, by the match rule)."""
+        left = self.clean[account] - amount
+        self.clean[account] = left if left > 0 else 0
+        q = self.recent.get(account) if self.parcels else None
+        if not q:
+            return
+        for i in range(len(q) - 1, -1, -1):  # a parcel of exactly this amount leaves whole
+            if q[i][0] == amount:
+                del q[i]
+                return
+        rem = amount
+        while rem and q:  # else the latest first (as lifo)
+            if q[-1][0] <= rem:
+                rem -= q.pop()[0]
+            else:
+                q[-1][0] -= rem
+                rem = 0
+
+    def _opening(self, account: int) -> list[list[int]]:
+        """The lots of an account that receives traced money for the first time: its unobserved
+        opening balance, then (match) the clean parcels that arrived within the window."""
+        opening = self.clean[account]
+        self.clean[account] = 0
+        lots: list[list[int]] = []
+        q = self.recent.pop(account, None)
+        if q:
+            hours = self.rule.hours_us
+            lots = [[CLEAN, 0, a, t] for a, t in q if hours is None or t >= self.now - hours]
+            while lots and sum(lot[2] for lot in lots) > opening:  # spent earlier: oldest gone first
+                lots.pop(0)
+            opening -= sum(lot[2] for lot in lots)
+        return ([[CLEAN, 0, opening, 0]] if opening else []) + lots
 
     def add(self, account: int, victim: int, hop: int, amount: int) -> None:
         if amount <= 0:
@@ -223,9 +279,9 @@ class _Ledger:
         st = self.state.get(account)
         if victim == CLEAN:
             if st is None:
-                self.clean[account] += amount
+                self.clean_in(account, amount)
             elif self.method == "fifo":
-                if st and st[-1][0] == CLEAN:
+                if st and st[-1][0] == CLEAN and not self.parcels:
                     st[-1][2] += amount
                 else:
                     st.append([CLEAN, 0, amount, self.now])
@@ -233,12 +289,12 @@ class _Ledger:
                 st[(CLEAN, 0)] = st.get((CLEAN, 0), 0) + amount
             return
         if st is None:
-            opening = self.clean[account]
-            self.clean[account] = 0
             st_new: Any
             if self.method == "fifo":
-                st_new = deque([[CLEAN, 0, opening, 0]] if opening else [])
+                st_new = deque(self._opening(account))
             else:
+                opening = self.clean[account]
+                self.clean[account] = 0
                 st_new = {(CLEAN, 0): opening} if opening else {}
             self.state[account] = st = st_new
         self.traced[account] = self.traced.get(account, 0) + amount
@@ -247,14 +303,15 @@ class _Ledger:
         else:
             st[(victim, hop)] = st.get((victim, hop), 0) + amount
 
-    def take(self, account: int, amount: int) -> list[tuple[int, int, int]]:
-        """Remove ``amount`` from the account; returns the (victim, hop, fen) portions it consisted of."""
+    def take(self, account: int, amount: int, atm: bool = False) -> list[tuple[int, int, int]]:
+        """Remove ``amount`` from the account; returns the (victim, hop, fen) portions it consisted of.
+        ``atm``: the outflow is a cash withdrawal (see :attr:`MatchRule.atm_note`)."""
         st = self.state.get(account)
         if st is None:
-            self.clean[account] = max(0, self.clean[account] - amount)
+            self.clean_out(account, amount)
             return []
         if self.method == "fifo":
-            matched = self._take_match(st, amount) if self.match else None
+            matched = self._take_match(st, amount, atm) if self.match else None
             if matched is not None:
                 out = matched
             else:
@@ -295,7 +352,9 @@ class _Ledger:
                 rem = 0
         return out  # any remainder came from the unobserved opening balance (clean)
 
-    def _take_match(self, st: deque[list[int]], amount: int) -> list[tuple[int, int, int]] | None:
+    def _take_match(
+        self, st: deque[list[int]], amount: int, atm: bool = False
+    ) -> list[tuple[int, int, int]] | None:
         """Parcels forwarded whole: among the last ``window`` lots that arrived within ``hours``,
         one lot of exactly the outflow (the oldest such: parcels of one amount leave in arrival
         order), else a combination of up to ``max_parts`` traced lots summing to it exactly
@@ -310,6 +369,13 @@ class _Ledger:
             lot = st[pick]
             del st[pick]
             return [(lot[0], lot[1], lot[2])] if lot[0] != CLEAN else []
+        note = rule.atm_note
+        if atm and note:
+            notes = [i for i in recent if st[i][2] > amount and st[i][2] // note * note == amount]
+            if notes:
+                lot = st[notes[-1]]
+                lot[2] -= amount
+                return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
         if rule.max_parts < 2:
             return None
         parts = [i for i in recent if st[i][0] != CLEAN and st[i][2] < amount][-rule.max_lots :]
@@ -379,6 +445,9 @@ class _Ledger:
         """Drop the portion list (no traced money is left), keeping the clean balance."""
         items = st if self.method == "fifo" else [[k[0], k[1], v] for k, v in st.items()]
         self.clean[account] = sum(lot[2] for lot in items)  # all clean now
+        if self.parcels:  # the recent clean parcels stay recognisable
+            q = self.recent[account] = deque(maxlen=self.rule.clean_memory)
+            q.extend([lot[2], lot[3]] for lot in items if lot[3] > 0 and lot[2] > 0)
         del self.state[account]
         del self.traced[account]
 
@@ -508,6 +577,7 @@ def _replay(
     portions (victim, account, transfer row, fen, reason)."""
     max_hops, horizon = limits
     state, clean, n_t = ledger.state, ledger.clean, len(c.t_from)  # local rows
+    parcels = ledger.parcels
     flows: list[tuple[int, int, int, int]] = []
     cash: list[tuple[int, str, int, int, int]] = []
     lost: list[tuple[int, int, int, int, str]] = []
@@ -516,10 +586,13 @@ def _replay(
             a, amt = c.w_acc[row], c.w_amt[row]
             ledger.now = c.w_at[row]
             if a not in state:
-                left = clean[a] - amt
-                clean[a] = left if left > 0 else 0
+                if parcels:
+                    ledger.clean_out(a, amt)
+                else:
+                    left = clean[a] - amt
+                    clean[a] = left if left > 0 else 0
                 continue
-            for pv, _hop, part in ledger.take(a, amt):
+            for pv, _hop, part in ledger.take(a, amt, atm=True):
                 cash.append((pv, "cash", n_t + row, a, part))
             continue
         a, b, amt, out = c.t_from[row], c.t_to[row], c.t_amt[row], c.cash_kind[row]
@@ -533,10 +606,15 @@ def _replay(
                 ledger.add(b, v, 0, amt)
             continue
         if a not in state:  # fast path: no traced money in the payer; only balances move
-            left = clean[a] - amt
-            clean[a] = left if left > 0 else 0
+            if parcels:
+                ledger.clean_out(a, amt)
+            else:
+                left = clean[a] - amt
+                clean[a] = left if left > 0 else 0
             if b in state:
                 ledger.add(b, CLEAN, 0, amt)
+            elif parcels:
+                ledger.clean_in(b, amt)
             else:
                 clean[b] += amt
             continue
@@ -554,7 +632,10 @@ def _replay(
                 ledger.add(b, pv, hop + 1, part)
                 followed += part
         if not out:  # the rest reaches b as untraced (clean) money
-            ledger.add(b, CLEAN, 0, amt - followed)
+            if b in state or not parcels:
+                ledger.add(b, CLEAN, 0, amt - followed)
+            else:
+                ledger.clean_in(b, amt - followed)
     return flows, cash, lost
 
 

@@ -203,8 +203,9 @@ class MatchRule:
     clean_parcels: bool = True
     clean_memory: int = 16  # clean parcels remembered per account without traced money
     # ATMs pay out whole notes: a mule emptying a parcel at an ATM withdraws it rounded down to
-    # this many fen (100 yuan); a withdrawal that equals one lot rounded down takes it from that
-    # lot (the change stays). None: withdrawals match like transfers.
+    # this many fen (100 yuan); a withdrawal that equals a lot rounded down takes it from that lot
+    # (the change stays; several such lots: the one leaving the least change, then the latest).
+    # None: withdrawals match like transfers.
     atm_note: int | None = 10_000
 
     @property
@@ -372,8 +373,8 @@ class _Ledger:
         note = rule.atm_note
         if atm and note:
             notes = [i for i in recent if st[i][2] > amount and st[i][2] // note * note == amount]
-            if notes:
-                lot = st[notes[-1]]
+            if notes:  # the least change left behind (then the latest)
+                lot = st[min(notes, key=lambda i: (st[i][2], -i))]
                 lot[2] -= amount
                 return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
         if rule.max_parts < 2:

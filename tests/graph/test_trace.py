@@ -270,3 +270,11 @@ def test_match_atm_withdrawal_is_a_parcel_rounded_down_to_whole_notes() -> None:
     tr2 = transfers(("a", "V1", "M", 52_200, 0), ("b", "V2", "M", 31_000, 5), ("o", "M", "N", 50_000, 10))
     r2 = trace_funds(tr2, None, {"a": "v1", "b": "v2"}, method="match")
     assert held(r2, "v2") == {"N": 31_000}
+
+
+def test_match_atm_withdrawal_takes_the_parcel_leaving_the_least_change() -> None:
+    tr = transfers(("a", "V1", "M", 60_500, 0), ("b", "V2", "M", 66_800, 5), ("o", "M", "N", 66_800, 20))
+    wd = withdrawals(("w", "M", 60_000, 10))  # both round down to 600 yuan; v1's leaves 5 yuan
+    r = trace_funds(tr, wd, {"a": "v1", "b": "v2"}, method="match")
+    assert r.cashouts[["victim_id", "amount_fen"]].values.tolist() == [["v1", 60_000]]
+    assert held(r, "v2") == {"N": 66_800} and held(r, "v1") == {"M": 500}

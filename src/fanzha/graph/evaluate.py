@@ -20,7 +20,7 @@ Truth layout: docs/interfaces.md (``<sim>/truth/*.parquet``). Definitions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +37,8 @@ class Truth:
     money_paths: pd.DataFrame
     held: pd.DataFrame
     transfers: pd.DataFrame
+    # every outflow of the records (account, amount_fen, at, fraud): for the "traceable" share
+    outflows: pd.DataFrame | None = field(default=None)
 
     @classmethod
     def load(cls, sim_dir: str | Path) -> Truth:
@@ -46,7 +48,30 @@ class Truth:
                 f"{root} is missing: evaluation needs a simulator output with its truth/ folder"
             )
         read = lambda name: pd.read_parquet(root / f"{name}.parquet")  # noqa: E731
-        return cls(read("entities"), read("episodes"), read("money_paths"), read("held"), read("transfers"))
+        truth = cls(read("entities"), read("episodes"), read("money_paths"), read("held"), read("transfers"))
+        truth.outflows = _outflows(Path(sim_dir), truth)
+        return truth
+
+
+def _outflows(sim_dir: Path, truth: Truth) -> pd.DataFrame | None:
+    """All transfers and withdrawals out of accounts, flagged ``fraud`` when a money path uses them."""
+    parts = []
+    fraud_ids = set(truth.money_paths.record_id)
+    for kind, cols in (
+        ("transfers", ["transfer_id", "from_account"]),
+        ("withdrawals", ["withdrawal_id", "account"]),
+    ):
+        folder = sim_dir / kind
+        if not folder.is_dir():
+            continue
+        frame = pd.read_parquet(folder, columns=[*cols, "amount_fen", "at"])
+        frame.columns = ["record_id", "account", "amount_fen", "at"]
+        parts.append(frame)
+    if not parts:
+        return None
+    out = pd.concat(parts, ignore_index=True)
+    out["fraud"] = out.record_id.isin(fraud_ids)
+    return out
 
 
 def linking_metrics(result: LinkResult, truth: Truth) -> dict[str, float]:
@@ -109,7 +134,41 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
         out[f"located_share{name}"] = float(found.sum() / paid.sum()) if paid.sum() else 1.0
         out[f"victims_ge_95{name}"] = float((share >= 0.95).mean()) if len(share) else 1.0
         out[f"min_share{name}"] = float(share.min()) if len(share) else 1.0
+    if truth.outflows is not None:
+        # "traceable": by place, without the money whose place the records do not determine —
+        # money the truth leaves in an account whose owner later spends from it (ordinary
+        # outflows after the money arrived: which fen they took is a convention, not a record)
+        parked = _undetermined(truth, held_truth).reindex(paid.index).fillna(0)
+        traceable = paid - parked
+        found = by_place.reindex(paid.index).fillna(0)
+        share = (found / traceable.where(traceable > 0)).clip(upper=1.0).fillna(1.0)
+        out["undetermined_fen"] = float(parked.sum())
+        out["located_share_traceable"] = (
+            float(found.clip(upper=traceable).sum() / traceable.sum()) if traceable.sum() else 1.0
+        )
+        out["victims_ge_95_traceable"] = float((share >= 0.95).mean()) if len(share) else 1.0
+        out["min_share_traceable"] = float(share.min()) if len(share) else 1.0
     return out
+
+
+def _undetermined(truth: Truth, held_truth: pd.Series) -> pd.Series:
+    """Per victim: Σ over accounts holding the victim's money (truth) of min(held, ordinary
+    outflows of that account after the victim's money first arrived there)."""
+    assert truth.outflows is not None
+    paths = truth.money_paths
+    arrived = paths.groupby(["victim_id", "to_account"])["at"].min().rename("arrived")
+    held = held_truth.reset_index().rename(columns={"truth": "held"})
+    held = held.merge(
+        arrived.rename_axis(["victim_id", "account"]).reset_index(), on=["victim_id", "account"]
+    )
+    ordinary = truth.outflows[~truth.outflows.fraud]
+    ordinary = ordinary[ordinary.account.isin(set(held.account))]
+    joined = held.merge(ordinary[["account", "amount_fen", "at"]], on="account")
+    joined = joined[joined["at"] > joined["arrived"]]
+    spent = joined.groupby(["victim_id", "account"]).amount_fen.sum()
+    held = held.set_index(["victim_id", "account"])
+    held["spent"] = spent.reindex(held.index).fillna(0)
+    return held[["held", "spent"]].min(axis=1).groupby(level=0).sum()
 
 
 def dealer_metrics(dealers: pd.DataFrame, truth: Truth) -> dict[str, float]:

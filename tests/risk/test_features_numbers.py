@@ -11,9 +11,9 @@ from fanzha.risk.features_numbers import number_features
 from .records import AS_OF, A, B, C, E, G, H, calls_table, t
 
 
-@pytest.fixture
-def rows(number_engine):  # type: ignore[no-untyped-def]
-    table = number_features(number_engine, as_of=AS_OF).to_pandas()
+@pytest.fixture(params=[False, True], ids=["sql", "numba"])
+def rows(number_engine, request):  # type: ignore[no-untyped-def]
+    table = number_features(number_engine, as_of=AS_OF, accelerate=request.param).to_pandas()
     return table.set_index("id")
 
 

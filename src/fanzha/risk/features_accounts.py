@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from fanzha.engine.base import Engine
+from fanzha.engine.duckdb import DuckDBEngine
 from fanzha.errors import ValidationError
 from fanzha.risk.sqlparts import (
     days_between,
@@ -254,6 +255,21 @@ def materialise(engine: Engine, name: str, sql: str, params: dict[str, Any]) -> 
     """CREATE a temp table from ``sql``; parameters are passed only when the query uses them."""
     used = {k: v for k, v in params.items() if f"${k}" in sql}
     engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", used or None)
+
+
+def is_local(engine: Engine) -> bool:
+    """The accelerated (numba) feature paths run next to a local engine (DuckDB), not Spark."""
+    return isinstance(engine, DuckDBEngine)
+
+
+def load_table(engine: Engine, name: str, table: pa.Table) -> None:
+    """A temp table ``name`` holding ``table`` (what :func:`materialise` makes from SQL)."""
+    staging = f"{name}__arrow"
+    engine.register(staging, table)
+    try:
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {staging}")
+    finally:
+        engine.execute(f"DROP VIEW IF EXISTS {staging}")
 
 
 def _as_of(engine: Engine, as_of: datetime | None) -> datetime:

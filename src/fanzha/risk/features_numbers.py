@@ -19,7 +19,8 @@ import pyarrow as pa
 
 from fanzha.engine.base import Engine
 from fanzha.errors import ValidationError
-from fanzha.risk.features_accounts import materialise
+from fanzha.risk.fast_numbers import call_tables
+from fanzha.risk.features_accounts import is_local, load_table, materialise
 from fanzha.risk.sqlparts import (
     days_between,
     is_night,
@@ -191,21 +192,36 @@ def _as_of(engine: Engine, as_of: datetime | None) -> datetime:
 
 
 def number_features(
-    engine: Engine, *, window_days: int | None = 30, as_of: datetime | None = None
+    engine: Engine,
+    *,
+    window_days: int | None = 30,
+    as_of: datetime | None = None,
+    accelerate: bool | None = None,
 ) -> pa.Table:
-    """One row per number (callers, SMS senders and registered cards) with every number feature."""
+    """One row per number (callers, SMS senders and registered cards) with every number feature.
+
+    ``accelerate`` (default: when the engine is local, i.e. DuckDB) computes the call stages with
+    the numba kernels of :mod:`fanzha.risk.fast_numbers` instead of SQL; the result is the same.
+    """
     require_columns(engine, "calls", CALL_COLUMNS)
     params: dict[str, Any] = {"as_of": _as_of(engine, as_of)}
     call_cols = set(table_columns(engine, "calls"))
-    stages = [
-        ("__num_keys", keys_sql(window_days)),
-        ("__num_calls", calls_sql(window_days, call_cols)),
-        ("__num_home", home_city_sql()),
-        ("__num_pairs", pairs_sql()),
-        ("__num_out", outgoing_sql()),
-        ("__num_in", incoming_sql()),
-        ("__num_dev", devices_sql()),
-    ]
+    if accelerate is None:
+        accelerate = is_local(engine)
+    stages: list[tuple[str, str]] = []
+    if accelerate:
+        for name, table in call_tables(engine, window_days, params, call_cols).items():
+            load_table(engine, name, table)
+    else:
+        stages += [
+            ("__num_keys", keys_sql(window_days)),
+            ("__num_calls", calls_sql(window_days, call_cols)),
+            ("__num_home", home_city_sql()),
+            ("__num_pairs", pairs_sql()),
+            ("__num_out", outgoing_sql()),
+            ("__num_in", incoming_sql()),
+            ("__num_dev", devices_sql()),
+        ]
     present = optional_tables(engine, ("sms", "phone_cards"))
     if "sms" in present:
         require_columns(engine, "sms", ("sender", "receiver", "sent_at"))
@@ -215,8 +231,8 @@ def number_features(
         stages.append(("__num_cards", cards_sql(set(table_columns(engine, "phone_cards")))))
     for name, sql in stages:
         materialise(engine, name, sql, params)
-    parts = [
-        name for name, _ in stages if name not in ("__num_keys", "__num_calls", "__num_home", "__num_pairs")
+    parts = ["__num_out", "__num_in", "__num_dev"] + [
+        name for name, _ in stages if name in ("__num_sms", "__num_cards")
     ]
     keyed = ("__num_out", "__num_in", "__num_dev")  # these carry the integer key in ``number``
     universe = " UNION ".join(

@@ -1,0 +1,336 @@
+"""Numba kernels shared by the accelerated (local-engine) feature paths.
+
+The SQL feature queries spend most of their time hashing and comparing identifier strings. The
+accelerated paths fetch the window's records once through the Engine, turn every identifier into a
+dense integer id exactly (no hashing of the strings into fingerprints, so no collisions), and then
+compute all per-entity aggregates over sorted integer arrays in single passes.
+
+Identifier encoding: a string of 1–17 ASCII digits (phone numbers, IMEIs, most account numbers) maps
+injectively to ``value * 32 + length`` (the length keeps leading zeros apart); any other string
+makes the column fall back to Arrow's exact dictionary encoding, which is slower but general.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+MAX_DIGITS = 17  # 10**17 * 32 < 2**63
+
+# ---------------------------------------------------------------------------------------------
+# identifier encoding
+
+
+@nb.njit(cache=True)
+def _digit_codes(offsets, data, valid, out, start):
+    """Codes of one Arrow string chunk into ``out[start:]``; -1 for null; returns False when a value
+    is not a 1–17 digit string."""
+    for i in range(offsets.shape[0] - 1):
+        if not valid[i]:
+            out[start + i] = -1
+            continue
+        a, b = offsets[i], offsets[i + 1]
+        n = b - a
+        if n < 1 or n > MAX_DIGITS:
+            return False
+        v = np.int64(0)
+        for j in range(a, b):
+            d = np.int64(data[j]) - 48
+            if d < 0 or d > 9:
+                return False
+            v = v * 10 + d
+        out[start + i] = v * 32 + n
+    return True
+
+
+def digit_codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
+    """int64 code per value (-1 for null), or None when some value is not a short digit string."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    out = np.empty(sum(len(c) for c in chunks), np.int64)
+    start = 0
+    for chunk in chunks:
+        if chunk.type not in (pa.string(), pa.large_string()):
+            chunk = chunk.cast(pa.large_string())
+        width = np.int32 if chunk.type == pa.string() else np.int64
+        bufs = chunk.buffers()
+        offsets = np.frombuffer(bufs[1], width)[chunk.offset : chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
+        valid = (
+            np.ones(len(chunk), np.bool_)
+            if chunk.null_count == 0
+            else chunk.is_valid().to_numpy(zero_copy_only=False)
+        )
+        if not _digit_codes(offsets, data, valid, out, start):
+            return None
+        start += len(chunk)
+    return out
+
+
+@nb.njit(cache=True)
+def _dense(codes, i, table, n, out, first):
+    """Dense ids 0.. in order of first appearance; -1 stays -1. ``table`` holds (code, id + 1)
+    side by side (one cache line per probe), open addressing. Stops (returning the next row) when
+    the table is half full, so the caller can grow it."""
+    slots = table.shape[0] // 2
+    mask = slots - 1
+    limit = slots // 2
+    while i < codes.shape[0]:
+        x = codes[i]
+        if x < 0:
+            out[i] = -1
+            i += 1
+            continue
+        h = np.uint64(x) * np.uint64(0x9E3779B97F4A7C15)
+        s = np.int64(h >> np.uint64(32)) & mask
+        while True:
+            v = table[2 * s + 1]
+            if v == 0:
+                if n >= limit:
+                    return n, i
+                table[2 * s] = x
+                table[2 * s + 1] = n + 1
+                first[n] = x
+                v = n + 1
+                n += 1
+                break
+            if table[2 * s] == x:
+                break
+            s = (s + 1) & mask
+        out[i] = v - 1
+        i += 1
+    return n, i
+
+
+@nb.njit(cache=True)
+def _rehash(first, n, table):
+    mask = table.shape[0] // 2 - 1
+    for v in range(n):
+        x = first[v]
+        h = np.uint64(x) * np.uint64(0x9E3779B97F4A7C15)
+        s = np.int64(h >> np.uint64(32)) & mask
+        while table[2 * s + 1] != 0:
+            s = (s + 1) & mask
+        table[2 * s] = x
+        table[2 * s + 1] = v + 1
+
+
+def dense_ids(*codes: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """One id space over several code arrays: (ids per array (int32, -1 for null), code per id)."""
+    total = sum(len(c) for c in codes)
+    slots = 1 << 18
+    table = np.zeros(2 * slots, np.int64)
+    first = np.empty(max(total, 1), np.int64)
+    n = 0
+    outs = []
+    for c in codes:
+        out = np.empty(len(c), np.int32)
+        i = 0
+        while True:
+            n, i = _dense(c, i, table, n, out, first)
+            if i >= len(c):
+                break
+            slots *= 2
+            table = np.zeros(2 * slots, np.int64)
+            _rehash(first, n, table)
+        outs.append(out)
+    return outs, first[:n]
+
+
+@nb.njit(cache=True)
+def _code_strings(codes):
+    offsets = np.zeros(codes.shape[0] + 1, np.int32)
+    for i in range(codes.shape[0]):
+        offsets[i + 1] = offsets[i] + np.int32(codes[i] % 32)
+    data = np.empty(offsets[-1], np.uint8)
+    for i in range(codes.shape[0]):
+        v = codes[i] // 32
+        for j in range(offsets[i + 1] - 1, offsets[i] - 1, -1):
+            data[j] = 48 + v % 10
+            v //= 10
+    return offsets, data
+
+
+def code_strings(codes: np.ndarray) -> pa.Array:
+    """The strings back from their digit codes."""
+    offsets, data = _code_strings(codes)
+    return pa.StringArray.from_buffers(len(codes), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def encode_ids(*columns: pa.ChunkedArray) -> tuple[list[np.ndarray], pa.Array]:
+    """Exact dense ids (int32, -1 for null) over identifier columns sharing one id space, and the
+    string of each id."""
+    codes = [digit_codes(c) for c in columns]
+    if all(c is not None for c in codes):
+        ids, first = dense_ids(*[c for c in codes if c is not None])
+        return ids, code_strings(first)
+    chunks = [ch for col in columns for ch in col.chunks]
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, type=columns[0].type)).combine_chunks()
+    indices = encoded.indices.fill_null(-1).to_numpy().astype(np.int32)
+    out, start = [], 0
+    for col in columns:
+        out.append(indices[start : start + len(col)])
+        start += len(col)
+    return out, encoded.dictionary
+
+
+def identifier_codes(column: pa.ChunkedArray) -> np.ndarray:
+    """Exact int64 codes of one identifier column (-1 for null): digit codes, or dictionary indices
+    when some value is not a short digit string (codes are equal iff the strings are)."""
+    codes = digit_codes(column)
+    if codes is not None:
+        return codes
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    return encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
+
+
+def ranked_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Codes of a low-cardinality text column in sort order of the values (binary, as SQL's
+    ORDER BY on VARCHAR), -1 for null, and the number of distinct values."""
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    dictionary = encoded.dictionary.to_pylist()
+    rank = np.empty(max(len(dictionary), 1), np.int32)
+    for r, i in enumerate(sorted(range(len(dictionary)), key=lambda i: dictionary[i].encode())):
+        rank[i] = r
+    idx = encoded.indices.fill_null(-1).to_numpy().astype(np.int32)
+    return np.where(idx >= 0, rank[np.maximum(idx, 0)], -1).astype(np.int32), len(dictionary)
+
+
+# ---------------------------------------------------------------------------------------------
+# sorting and grouping
+
+
+@nb.njit(cache=True)
+def counting_order(keys, nkeys):
+    """Stable order of ``keys`` (0 ≤ key < nkeys) and the start of each key's run (CSR)."""
+    starts = np.zeros(nkeys + 1, np.int64)
+    for i in range(keys.shape[0]):
+        starts[keys[i] + 1] += 1
+    for k in range(nkeys):
+        starts[k + 1] += starts[k]
+    pos = starts[:-1].copy()
+    order = np.empty(keys.shape[0], np.int64)
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        order[pos[k]] = i
+        pos[k] += 1
+    return order, starts
+
+
+@nb.njit(cache=True)
+def sort_runs_by(order, first_key, second_key, ts):
+    """Within runs of equal (first_key, second_key) along ``order``, insertion-sort by ``ts``
+    (stable: equal times keep their order)."""
+    n = order.shape[0]
+    a = 0
+    while a < n:
+        b = a + 1
+        while (
+            b < n
+            and first_key[order[b]] == first_key[order[a]]
+            and second_key[order[b]] == second_key[order[a]]
+        ):
+            b += 1
+        if b - a > 1:
+            if b - a > 64:
+                seg = order[a:b].copy()
+                o = np.argsort(ts[seg], kind="mergesort")
+                order[a:b] = seg[o]
+            else:
+                for i in range(a + 1, b):
+                    x = order[i]
+                    j = i - 1
+                    while j >= a and ts[order[j]] > ts[x]:
+                        order[j + 1] = order[j]
+                        j -= 1
+                    order[j + 1] = x
+        a = b
+
+
+def order_by(
+    first: np.ndarray, n_first: int, second: np.ndarray, n_second: int, ts: np.ndarray
+) -> np.ndarray:
+    """Row order by (first, second, ts), stable; keys are dense ids."""
+    by_second, _ = counting_order(second, n_second)
+    by_first, _ = counting_order(first[by_second], n_first)
+    order = by_second[by_first]
+    sort_runs_by(order, first, second, ts)
+    return order
+
+
+@nb.njit(cache=True)
+def _small_sort(x):
+    if x.shape[0] > 32:
+        x.sort()
+        return
+    for i in range(1, x.shape[0]):
+        v = x[i]
+        j = i - 1
+        while j >= 0 and x[j] > v:
+            x[j + 1] = x[j]
+            j -= 1
+        x[j + 1] = v
+
+
+@nb.njit(cache=True)
+def _distinct_pairs(keys, values, nkeys):
+    order, starts = counting_order(keys, nkeys)
+    out_k = np.empty(keys.shape[0], np.int32)
+    out_v = np.empty(keys.shape[0], values.dtype)
+    out_n = np.empty(keys.shape[0], np.int64)
+    widest = 1
+    for k in range(nkeys):
+        widest = max(widest, starts[k + 1] - starts[k])
+    scratch = np.empty(widest, values.dtype)
+    m = 0
+    for k in range(nkeys):
+        a, b = starts[k], starts[k + 1]
+        if a == b:
+            continue
+        for i in range(a, b):
+            scratch[i - a] = values[order[i]]
+        vals = scratch[: b - a]
+        _small_sort(vals)
+        i = 0
+        while i < vals.shape[0]:
+            j = i + 1
+            while j < vals.shape[0] and vals[j] == vals[i]:
+                j += 1
+            out_k[m] = k
+            out_v[m] = vals[i]
+            out_n[m] = j - i
+            m += 1
+            i = j
+    return out_k[:m], out_v[:m], out_n[:m]
+
+
+def distinct_pairs(
+    keys: np.ndarray, values: np.ndarray, nkeys: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (key, value) pairs with value ≥ 0, sorted by key then value, with their counts."""
+    keep = values >= 0
+    if not keep.all():
+        keys, values = keys[keep], values[keep]
+    return _distinct_pairs(keys, values, max(nkeys, 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# time helpers (the SQL's definitions, from epoch microseconds)
+
+CHINA_OFFSET_S = 8 * 3600
+
+
+@nb.njit(cache=True, inline="always")
+def local_hour(us):
+    """floor(((epoch + 8 h) % 86400) / 3600) with SQL's (C's) remainder on the epoch in seconds."""
+    e = us / 1e6
+    return math.floor(np.fmod(e + CHINA_OFFSET_S, 86400.0) / 3600.0)
+
+
+@nb.njit(cache=True, inline="always")
+def floor_div(us, unit_s):
+    """floor(epoch / unit) as in the SQL (epoch in seconds, a double)."""
+    return np.int64(math.floor((us / 1e6) / unit_s))

@@ -11,7 +11,7 @@ from typing import Any
 from fanzha.errors import InputFileError
 from fanzha.ingest import catalog
 from fanzha.ingest.land import FileReport, land_file, processing_connection, start_log
-from fanzha.ingest.readers import SourceFile, detect_encoding, discover, source_sql
+from fanzha.ingest.readers import Source, SourceFile, detect_encoding, discover, source_sql
 from fanzha.ingest.report import top_reasons
 from fanzha.settings import Settings
 
@@ -67,7 +67,7 @@ class IngestReport:
 
 def _plan(
     con: Any, files: list[SourceFile], encoding: str | None, staging: Path
-) -> list[tuple[SourceFile, str, str, Path]]:
+) -> list[tuple[SourceFile, str, Source, Path]]:
     """Check every file before landing any: readable, encoding, required columns, not empty."""
     plans = []
     for i, src in enumerate(files):
@@ -82,14 +82,14 @@ def _plan(
         enc = detect_encoding(src, encoding)
         stage = staging / f"{i:05d}"
         stage.mkdir(parents=True, exist_ok=True)
-        sql = source_sql(con, src, enc, stage)
+        source = source_sql(con, src, enc, stage)
         try:  # a header without rows is a valid extract (nothing happened that day): it lands 0 rows
-            con.execute(f"SELECT 1 FROM ({sql}) LIMIT 1").fetchone()
+            con.execute(f"SELECT 1 FROM ({source.text_sql}) LIMIT 1").fetchone()
         except Exception as exc:  # duckdb.Error while parsing the start of the file
             raise InputFileError(
                 f"{src.path}: cannot be read as {src.format}: {str(exc).splitlines()[0]}"
             ) from None
-        plans.append((src, enc, sql, stage))
+        plans.append((src, enc, source, stage))
     return plans
 
 
@@ -116,11 +116,11 @@ def ingest_path(
         try:
             report.orphans_removed = catalog.recover(con, settings)
             staging.mkdir(parents=True, exist_ok=True)
-            for src, enc, sql, stage in _plan(con, files, encoding, staging):
+            for src, enc, source, stage in _plan(con, files, encoding, staging):
                 file_report = FileReport(str(src.path), src.kind, src.format, enc, src.path.stat().st_size)
                 file_report.ingest_id = start_log(con, settings, file_report)
                 say = (lambda step, s=src: progress(s, step)) if progress else None
-                report.files.append(land_file(con, settings, src, sql, file_report, stage, say))
+                report.files.append(land_file(con, settings, src, source, file_report, stage, say))
         finally:
             con.close()
             shutil.rmtree(staging, ignore_errors=True)

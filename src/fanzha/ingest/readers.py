@@ -230,8 +230,19 @@ def _reader(src: SourceFile, path: Path, encoding: str) -> str:
     return f"read_csv({p}, all_varchar = true, header = true)"
 
 
-def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> str:
-    """The SELECT giving ``_line`` and ``_x_<field>`` text columns for one file.
+@dataclass(frozen=True)
+class Source:
+    """How to read one file as text: ``sql`` gives ``_line`` and the ``_x_<field>`` columns;
+    ``text_sql`` only the ``_x_<field>`` columns, in file order, whose row ``i`` (from 0) is line
+    ``first_line + i`` (streamed without the window function that numbers the lines)."""
+
+    sql: str
+    text_sql: str
+    first_line: int
+
+
+def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> Source:
+    """How to read one file: the SELECT giving ``_line`` and ``_x_<field>`` text columns, and more.
 
     Raises :class:`InputFileError` when a required column is missing or the file cannot be parsed.
     """
@@ -262,7 +273,11 @@ def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> str:
     line = {"parquet": "file_row_number + 1", "csv": "row_number() OVER () + 1"}.get(
         src.format, "row_number() OVER ()"
     )
-    return f"SELECT {line} AS _line, {', '.join(cols)} FROM {reader}"
+    return Source(
+        f"SELECT {line} AS _line, {', '.join(cols)} FROM {reader}",
+        f"SELECT {', '.join(cols)} FROM {reader}",
+        2 if src.format == "csv" else 1,
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -27,11 +27,11 @@ from fanzha.detect.contract import DEFAULT_TIER_THRESHOLDS, Detector, Reason, sc
 from fanzha.errors import ModelError, ValidationError
 from fanzha.texts.features import FieldSpace
 from fanzha.texts.heads import LinearHead
+from fanzha.texts.kernels import compiled_kernels
 from fanzha.texts.labels import NORMAL, plan_labels, type_code, type_name
 from fanzha.texts.normalise import (
     DEFAULT_MAX_CHARS,
     URL_TOKEN,
-    extract_urls,
     normalise,
     normalise_many,
     readable,
@@ -132,34 +132,32 @@ class TextDetector(Detector):
         ``explain=False`` skips the reasons (bulk evaluation); every row then has an empty list."""
         self.check_fitted()
         ids, columns = field_columns(X, self.fields)
-        by_field = [normalise_many(col, max_chars=self.max_chars) for col in columns]
-        matrix = self.vectoriser_.transform(by_field)
+        url_lists: list[list[tuple[str, ...]]] = [[] for _ in columns]
+        by_field = [
+            normalise_many(col, max_chars=self.max_chars, urls=found if explain else None)
+            for col, found in zip(columns, url_lists, strict=True)
+        ]
+        matrix, first = self.vectoriser_.transform_with_first(by_field)
         shown_text = (
             by_field[0] if len(by_field) == 1 else ["\n".join(parts) for parts in zip(*by_field, strict=True)]
         )
         probability, contrib_weights = self._fraud_probability(matrix)
         types, type_p, type_weights = self._types(matrix)
         weights = contrib_weights if contrib_weights is not None else type_weights
-        reasons = [
-            []
-            if not explain
-            else self._reasons(
-                matrix,
-                i,
-                weights,
-                probability[i],
-                types[i],
-                type_p[i],
-                _urls(columns, i) if URL_TOKEN in shown_text[i] else (),
-                shown_text[i],
+        reasons: list[list[dict[str, Any]]] = [[] for _ in range(matrix.shape[0])]
+        if explain:
+            row_urls = [
+                tuple(u for found in url_lists for u in found[i]) if URL_TOKEN in text else ()
+                for i, text in enumerate(shown_text)
+            ]
+            reasons = self._batch_reasons(
+                matrix, first, weights, probability, types, type_p, row_urls, shown_text
             )
-            for i in range(matrix.shape[0])
-        ]
         shown = [t if p >= 0.5 else NORMAL for t, p in zip(types, probability, strict=True)]
         for i, text in enumerate(columns[-1]):
             if not text.strip():  # rejected with a reason, not scored and not dropped
                 probability[i], shown[i], type_p[i] = np.nan, "", np.nan
-                reasons[i] = [Reason("empty_text", "text is empty; nothing to score", None)]
+                reasons[i] = [_reason_dict(Reason("empty_text", "text is empty; nothing to score", None))]
         frame = score_frame(
             ids,
             probability,
@@ -170,7 +168,7 @@ class TextDetector(Detector):
             type_probability=type_p,
         )
         # plain dicts built directly: dataclasses.asdict deep-copies and would cost more than scoring
-        frame["reasons"] = [[_reason_dict(r) for r in rs] for rs in reasons]
+        frame["reasons"] = reasons
         return frame
 
     def score_text(self, text: str) -> TextScore:
@@ -198,8 +196,7 @@ class TextDetector(Detector):
         elif self.plan_.types:
             fraud_type, type_p = self.plan_.types[0], 1.0
         contrib = x * w if w is not None else np.empty(0)
-        grams = self.vectoriser_.ngrams_[cols]
-        reasons = self._explain(grams, contrib, p, fraud_type, type_p, norm.urls, norm.text)
+        reasons = self._explain(cols, contrib, p, fraud_type, type_p, norm.urls, norm.text)
         shown = fraud_type if p >= 0.5 else NORMAL
         return TextScore(
             p, tier_of(p, self.thresholds or DEFAULT_TIER_THRESHOLDS), shown, type_p, reasons, norm.urls
@@ -239,11 +236,114 @@ class TextDetector(Detector):
             w = self.type_head_.class_weights(int(type_rows[row]))[cols]
         else:
             w = np.zeros(len(cols))
-        return self._explain(self.vectoriser_.ngrams_[cols], x * w, p, fraud_type, type_p, urls, text)
+        return self._explain(cols, x * w, p, fraud_type, type_p, urls, text)
+
+    def _entry_weights(self, matrix: sp.csr_matrix, type_rows: np.ndarray | None) -> np.ndarray:
+        """The deciding head's weight of every stored entry of ``matrix`` (as :meth:`_reasons` per row)."""
+        if self.fraud_head_ is not None:
+            return self.fraud_head_.coef_[0, matrix.indices]
+        if self.type_head_ is not None and type_rows is not None:
+            per_class = np.stack(
+                [self.type_head_.class_weights(k) for k in range(len(self.type_head_.classes_))]
+            )
+            rows = np.repeat(np.asarray(type_rows), np.diff(matrix.indptr))
+            return per_class[rows, matrix.indices]
+        return np.zeros(matrix.nnz)
+
+    def _batch_reasons(
+        self,
+        matrix: sp.csr_matrix,
+        first: np.ndarray | None,
+        type_rows: np.ndarray | None,
+        probability: np.ndarray,
+        types: list[str],
+        type_p: np.ndarray,
+        urls: list[tuple[str, ...]],
+        texts: list[str],
+    ) -> list[list[dict[str, Any]]]:
+        """:meth:`_reasons` of every row, as plain dicts.
+
+        With the compiled kernels and the first occurrence of every n-gram (``first``, one field),
+        the n-grams are chosen and merged into phrases for all rows in one compiled call; only the
+        quoting is left per row. Otherwise :meth:`_reasons` runs row by row (same result)."""
+        kernels = compiled_kernels()
+        if kernels is None or first is None:
+            return [
+                [
+                    _reason_dict(r)
+                    for r in self._reasons(
+                        matrix, i, type_rows, probability[i], types[i], type_p[i], urls[i], texts[i]
+                    )
+                ]
+                for i in range(matrix.shape[0])
+            ]
+        contrib = matrix.data * self._entry_weights(matrix, type_rows)
+        positive = probability >= 0.5
+        signed = np.where(np.repeat(positive, np.diff(matrix.indptr)), contrib, -contrib)
+        ptr, starts, ends, weights = kernels.reason_spans(
+            matrix.indptr,
+            matrix.indices,
+            signed,
+            contrib,
+            first,
+            self.vectoriser_.ngram_lengths(),
+            4 * self.top_reasons,
+            self.top_reasons,
+        )
+        bounds, starts_l, ends_l, weights_l = ptr.tolist(), starts.tolist(), ends.tolist(), weights.tolist()
+        probs = probability.tolist()
+        type_probs = np.asarray(type_p).tolist()
+        positives = positive.tolist()
+        out = []
+        for i, text in enumerate(texts):
+            phrases = []
+            for j in range(bounds[i], bounds[i + 1]):
+                phrase = text[starts_l[j] : ends_l[j]]
+                value = phrase.strip()
+                if value:
+                    phrases.append((f"“{readable(phrase)}”", value, round(weights_l[j], 4)))
+            out.append(
+                [
+                    {"code": code, "message": message, "value": value, "weight": weight}
+                    for code, message, value, weight in self._reason_parts(
+                        phrases, probs[i], types[i], type_probs[i], urls[i], positive=positives[i]
+                    )
+                ]
+            )
+        return out
+
+    def _reason_parts(
+        self,
+        phrases: list[tuple[str, str, float]],
+        p: float,
+        fraud_type: str,
+        type_p: float,
+        urls: tuple[str, ...],
+        *,
+        positive: bool,
+    ) -> list[tuple[str, str, Any, float]]:
+        """The reasons as (code, message, value, weight): the model kind, the type, phrases, URLs."""
+        parts: list[tuple[str, str, Any, float]] = []
+        if self.fraud_head_ is None:
+            parts.append(("type_only_model", "model knows fraud types only; text taken as fraud", None, 0.0))
+        if p >= 0.5 and fraud_type != NORMAL:
+            parts.append(
+                (
+                    "fraud_type",
+                    f"类型 {type_name(fraud_type)} ({type_p:.2f})",
+                    fraud_type,
+                    round(float(type_p), 4),
+                )
+            )
+        code = "phrase" if positive else "normal_phrase"
+        parts.extend((code, message, value, weight) for message, value, weight in phrases)
+        if urls:
+            parts.append(("url_in_text", f"contains {len(urls)} URL(s): {urls[0][:60]}", urls[0], 0.0))
+        return parts
 
     def _explain(
         self,
-        grams: np.ndarray,
+        cols: np.ndarray,
         contrib: np.ndarray,
         p: float,
         fraud_type: str,
@@ -251,26 +351,17 @@ class TextDetector(Detector):
         urls: tuple[str, ...],
         text: str | None = None,
     ) -> list[Reason]:
-        reasons: list[Reason] = []
-        if self.fraud_head_ is None:
-            reasons.append(
-                Reason("type_only_model", "model knows fraud types only; text taken as fraud", None)
+        """Reasons of one text from its columns and their contributions to the deciding head."""
+        positive = p >= 0.5
+        top = _strongest(contrib, 4 * self.top_reasons, positive=positive, cols=cols)
+        grams = self.vectoriser_.ngrams_[cols[top]].tolist()
+        phrases = _phrases(grams, contrib[top].tolist(), self.top_reasons, text=text)
+        return [
+            Reason(code, message, value, weight)
+            for code, message, value, weight in self._reason_parts(
+                phrases, p, fraud_type, type_p, urls, positive=positive
             )
-        if p >= 0.5 and fraud_type != NORMAL:
-            reasons.append(
-                Reason(
-                    "fraud_type",
-                    f"类型 {type_name(fraud_type)} ({type_p:.2f})",
-                    fraud_type,
-                    round(float(type_p), 4),
-                )
-            )
-        reasons.extend(top_phrases(grams, contrib, self.top_reasons, positive=p >= 0.5, text=text))
-        if urls:
-            reasons.append(
-                Reason("url_in_text", f"contains {len(urls)} URL(s): {urls[0][:60]}", urls[0], 0.0)
-            )
-        return reasons
+        ]
 
 
 def top_phrases(
@@ -281,38 +372,62 @@ def top_phrases(
     The strongest n-grams are located in the normalised ``text`` and overlapping or touching ones are
     merged into one phrase (刷, 刷单, 单返, 返利 → 刷单返利) whose weight is the sum of its n-grams.
     """
-    n = len(contrib)
-    if n == 0:
-        return []
-    signed = contrib if positive else -contrib
-    m = min(4 * k, n)
-    top = np.argpartition(-signed, m - 1)[:m] if n > m else np.arange(n)
-    top = top[signed[top] > 0]
-    spans: list[tuple[int, int, float]] = []
-    loose: list[tuple[str, float]] = []
-    for gram, weight in zip(grams[top].tolist(), contrib[top].tolist(), strict=True):
-        at = text.find(gram) if text is not None else -1
-        if at < 0:
-            loose.append((gram, weight))
-        else:
-            spans.append((at, at + len(gram), weight))
-    phrases: list[tuple[str, float]] = list(loose)
-    spans.sort()
-    current: list[float] = []
-    for start, end, weight in spans:
-        if current and start <= current[1]:
-            current[1] = max(current[1], end)
-            current[2] += weight
-        else:
-            if current:
-                phrases.append((text[int(current[0]) : int(current[1])], current[2]))  # type: ignore[index]
-            current = [start, end, weight]
-    if current:
-        phrases.append((text[int(current[0]) : int(current[1])], current[2]))  # type: ignore[index]
-    phrases.sort(key=lambda pw: -abs(pw[1]))
     code = "phrase" if positive else "normal_phrase"
     return [
-        Reason(code, f"“{readable(phrase)}”", phrase.strip(), round(weight, 4))
+        Reason(code, message, value, weight)
+        for message, value, weight in _top_phrase_parts(grams, contrib, k, positive=positive, text=text)
+    ]
+
+
+def _top_phrase_parts(
+    grams: np.ndarray, contrib: np.ndarray, k: int, *, positive: bool, text: str | None
+) -> list[tuple[str, str, float]]:
+    """:func:`top_phrases` as (message, value, weight)."""
+    top = _strongest(contrib, 4 * k, positive=positive, cols=np.arange(len(contrib)))
+    return _phrases(grams[top].tolist(), contrib[top].tolist(), k, text=text)
+
+
+def _strongest(contrib: np.ndarray, m: int, *, positive: bool, cols: np.ndarray) -> np.ndarray:
+    """Positions of the (at most ``m``) largest contributions towards the decision (> 0).
+
+    Ties are common — n-grams that always occur together get equal weights — and are broken by the
+    lower column, so that every path (one text, a batch, the compiled kernel) quotes the same."""
+    signed = contrib if positive else -contrib
+    top = np.flatnonzero(signed > 0)
+    if len(top) > m:
+        top = top[np.lexsort((cols[top], -signed[top]))[:m]]
+    return top
+
+
+def _phrases(
+    grams: list[str], weights: list[float], k: int, *, text: str | None
+) -> list[tuple[str, str, float]]:
+    """Merge the selected n-grams into at most ``k`` phrases: (message, value, weight), strongest first."""
+    if not grams:
+        return []
+    spans: list[tuple[int, int, float]] = []
+    phrases: list[tuple[str, float]] = []  # n-grams not found in the text are quoted as they are
+    for gram, weight in zip(grams, weights, strict=True):
+        at = text.find(gram) if text is not None else -1
+        if at < 0:
+            phrases.append((gram, weight))
+        else:
+            spans.append((at, at + len(gram), weight))
+    if spans:
+        assert text is not None
+        spans.sort()
+        start, end, total = spans[0]
+        for s_start, s_end, weight in spans[1:]:
+            if s_start <= end:
+                end = max(end, s_end)
+                total += weight
+            else:
+                phrases.append((text[start:end], total))
+                start, end, total = s_start, s_end, weight
+        phrases.append((text[start:end], total))
+    phrases.sort(key=lambda pw: -abs(pw[1]))
+    return [
+        (f"“{readable(phrase)}”", phrase.strip(), round(weight, 4))
         for phrase, weight in phrases[:k]
         if phrase.strip()
     ]
@@ -320,11 +435,6 @@ def top_phrases(
 
 def _reason_dict(r: Reason) -> dict[str, Any]:
     return {"code": r.code, "message": r.message, "value": r.value, "weight": r.weight}
-
-
-def _urls(columns: list[list[str]], row: int) -> tuple[str, ...]:
-    """URLs of one row (only looked up for rows whose normalised text has a URL token)."""
-    return tuple(u for col in columns for u in extract_urls(col[row]))
 
 
 def as_texts(X: Any) -> list[str]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from fanzha.errors import ModelError
+from fanzha.texts.kernels import compiled_kernels
 
 
 def char_ngrams(text: str, low: int, high: int) -> list[str]:
@@ -87,6 +89,8 @@ class NgramTfidf:
         if not hasattr(self, "keys_"):  # a model saved before the vectorised path existed
             self._index_keys()
         if self.keys_ is not None and texts:
+            if compiled_kernels() is not None:
+                return self._tfidf_compiled(texts)[0]
             return self._weight(self._counts_vectorised(texts))
         indptr = [0]
         indices: list[int] = []
@@ -102,12 +106,54 @@ class NgramTfidf:
         matrix.sum_duplicates()  # counts per (row, n-gram)
         return self._weight(matrix)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("table_", None)  # rebuilt at first use (fast), not stored in the model file
+        return state
+
+    def transform_with_first(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        """:meth:`transform` plus, for every stored entry, where its n-gram first occurs in its text
+        (``text.find(gram)``) — ``None`` when the compiled kernels are not available."""
+        texts = list(texts)
+        if not hasattr(self, "keys_"):
+            self._index_keys()
+        if self.keys_ is not None and texts and compiled_kernels() is not None:
+            return self._tfidf_compiled(texts)
+        return self.transform(texts), None
+
+    def _tfidf_compiled(self, texts: list[str]) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The batch transform in one compiled pass: hash lookup of every n-gram, counts, TF-IDF, L2.
+
+        Same result as :meth:`_counts_vectorised` + :meth:`_weight` (the reference path, kept for a
+        bare install and checked against this one in the tests)."""
+        kernels = compiled_kernels()
+        assert kernels is not None
+        table = getattr(self, "table_", None)
+        if table is None:
+            assert self.keys_ is not None
+            bits = max(4, int(2 * len(self.keys_) - 1).bit_length())  # load factor ≤ 0.5
+            table = (*kernels.build_table(self.keys_, self.key_cols_, bits, self.ngram_range[0]), bits)
+            self.table_ = table
+        joined = "\x00".join(texts)
+        if joined.count("\x00") != len(texts) - 1:  # a NUL inside a text must not split it
+            joined = "\x00".join(t.replace("\x00", " ") for t in texts)
+        codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        low, high = self.ngram_range
+        indptr, indices, counts, first = kernels.count_rows(
+            codes, len(texts), self.n_features, low, high, *table
+        )
+        matrix = sp.csr_matrix((counts, indices, indptr), shape=(len(texts), self.n_features))
+        matrix.has_canonical_format = True  # sorted, no duplicates (the kernel counted them)
+        return self._weight(matrix), first
+
     def _counts_vectorised(self, texts: list[str]) -> sp.csr_matrix:
         """Counts of known n-grams for many texts at once: every n-gram of every text becomes an integer
         key (code points + 1, 21 bits each) and is looked up by binary search — no Python loop per n-gram."""
         low, high = self.ngram_range
         joined = "\x00".join(t.replace("\x00", " ") for t in texts)
-        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64) + 1
+        codes = (
+            np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64) + 1
+        )
         row_of = np.cumsum(codes == 1)  # NUL (code 1 after the shift) separates texts
         keys_parts, rows_parts = [], []
         for n in range(low, high + 1):
@@ -138,10 +184,16 @@ class NgramTfidf:
         return matrix
 
     def _weight(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        matrix.data = (1.0 + np.log(matrix.data)) * self.idf_[matrix.indices]
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        """Counts (canonical CSR) → sublinear TF-IDF, each row L2-normalised (in place)."""
+        data = (1.0 + np.log(matrix.data)) * self.idf_[matrix.indices]
+        lengths = np.diff(matrix.indptr)
+        filled = np.flatnonzero(lengths)
+        norms = np.ones(matrix.shape[0])
+        if len(filled):  # the row sums of scipy's matrix.multiply(matrix).sum(axis=1), without copies
+            norms[filled] = np.sqrt(np.add.reduceat(data * data, matrix.indptr[filled]))
         norms[norms == 0] = 1.0
-        matrix.data /= np.repeat(norms, np.diff(matrix.indptr))
+        data /= np.repeat(norms, lengths)
+        matrix.data = data
         return matrix
 
     def transform_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -193,6 +245,14 @@ class FieldSpace:
     def n_features(self) -> int:
         return int(self.offsets_[-1])
 
+    def ngram_lengths(self) -> np.ndarray:
+        """Length in characters of the n-gram of every column."""
+        lengths = getattr(self, "lengths_", None)
+        if lengths is None:
+            lengths = np.fromiter((len(g) for g in self.ngrams_), dtype=np.int64, count=len(self.ngrams_))
+            self.lengths_ = lengths
+        return lengths
+
     @property
     def single(self) -> bool:
         return len(self.spaces_) == 1
@@ -204,6 +264,15 @@ class FieldSpace:
             w * s.transform(texts) for s, w, texts in zip(self.spaces_, self.weights, columns, strict=True)
         ]
         return sp.hstack(blocks, format="csr")
+
+    def transform_with_first(
+        self, columns: Sequence[Sequence[str]]
+    ) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        """:meth:`transform` plus first occurrences (see :meth:`NgramTfidf.transform_with_first`); one
+        field only (with several, an n-gram's first occurrence in the shown text may be in another)."""
+        if self.single:
+            return self.spaces_[0].transform_with_first(columns[0])
+        return self.transform(columns), None
 
     def transform_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """One text into the last (main) field: the real-time path."""

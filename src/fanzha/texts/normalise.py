@@ -17,6 +17,9 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
+
+import numpy as np
 
 # Typed tokens: single private characters so character n-grams stay short and never collide with text.
 URL_TOKEN = "Ⓤ"
@@ -212,11 +215,16 @@ def _clip(text: str, max_chars: int) -> str:
     return text[:head] + " … " + text[len(text) - (max_chars - head) :]
 
 
+_NON_DIGIT = re.compile(r"\D")
+
+
 def _classify_number(s: str, match: re.Match[str], phones: list[str]) -> str:
-    raw = match.group(0).rstrip(".,")
-    digits = re.sub(r"\D", "", raw)
-    tail = match.group(0)[len(raw) :]
-    after = s[match.end() : match.end() + 3].lstrip()
+    whole = match.group(0)
+    raw = whole.rstrip(".,")
+    digits = raw if raw.isdecimal() else _NON_DIGIT.sub("", raw)
+    tail = whole[len(raw) :]
+    end = match.end()
+    after = s[end : end + 3].lstrip()
     if (len(digits) == 11 and digits[0] == "1" and digits[1] in "3456789") or (
         len(digits) == 13 and digits.startswith("861")
     ):
@@ -234,14 +242,37 @@ def _classify_number(s: str, match: re.Match[str], phones: list[str]) -> str:
     return NUMBER_TOKEN + tail
 
 
-def _canonical(s: str, urls: list[str] | None, phones: list[str] | None) -> str:
-    """Every normalisation step on ``s``; works on one text or many joined by NUL (no step crosses a NUL)."""
+_LUT_MIN_CHARS = 2_000  # from this length one numpy gather beats str.translate's per-character dict lookup
+
+
+@lru_cache(maxsize=1)
+def _char_lut() -> np.ndarray:
+    """:func:`_char_table` as an array over all code points (every entry maps one character to one)."""
+    lut = np.arange(0x110000, dtype=np.uint32)
+    for k, v in _char_table().items():
+        lut[k] = ord(v)
+    return lut
+
+
+def _translate(s: str) -> str:
+    """``s.translate(_char_table())``; long strings (a joined batch) through the array form."""
+    if len(s) < _LUT_MIN_CHARS:
+        return s.translate(_char_table())
+    codes = np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return _char_lut()[codes].tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def _fold(s: str) -> str:
+    """Character-level steps: 繁→简, full-width and look-alike letters, NFKC where still needed, lower case."""
     # the table folds full-width forms first, so the costly NFKC pass runs only when still needed
-    s = s.translate(_char_table())
+    s = _translate(s)
     if not unicodedata.is_normalized("NFKC", s):
-        s = unicodedata.normalize("NFKC", s).translate(_char_table())
-    s = s.lower()
-    if "." in s:
+        s = _translate(unicodedata.normalize("NFKC", s))
+    return s.lower()
+
+
+def _step_urls(s: str, urls: list[str] | None) -> str:
+    if "." in s or "://" in s:  # a URL has a dot or ://
 
         def _url(match: re.Match[str]) -> str:
             if urls is not None:
@@ -251,16 +282,129 @@ def _canonical(s: str, urls: list[str] | None, phones: list[str] | None) -> str:
         s = _URL.sub(_url, s)
         if "@" in s:
             s = _EMAIL.sub(f" {EMAIL_TOKEN} ", s)
-    s = _INNER_SEP.sub("", s)
+    return s
+
+
+def _step_separators(s: str) -> str:
+    return _INNER_SEP.sub("", s)
+
+
+def _step_latin(s: str) -> str:
     if _LATIN.search(s):
         s = _LONE_LETTER.sub(r"\1", s)
         s = _replace_pinyin(s)
         s = _INNER_SEP.sub("", s)
-    s = _lookalike_regex().sub(lambda m: LOOKALIKE_PHRASES[m.group(0)], s)
+    return s
+
+
+def _step_lookalikes(s: str) -> str:
+    return _lookalike_regex().sub(lambda m: LOOKALIKE_PHRASES[m.group(0)], s)
+
+
+def _step_numbers(s: str, phones: list[str] | None) -> str:
     if _DIGIT.search(s):
         found = phones if phones is not None else []
         s = _DIGITS.sub(lambda m: _classify_number(s, m, found), s)
+    return s
+
+
+def _step_spaces(s: str) -> str:
     return _SPACES.sub(" ", s)
+
+
+def _rest(s: str, urls: list[str] | None, phones: list[str] | None) -> str:
+    """Every step after :func:`_fold`: typed tokens, separators, pinyin, look-alike phrases, spaces."""
+    s = _step_urls(s, urls)
+    s = _step_separators(s)
+    s = _step_latin(s)
+    s = _step_lookalikes(s)
+    s = _step_numbers(s, phones)
+    return _step_spaces(s)
+
+
+# What each step after _fold acts on, as bits of one flag per character (see _char_flags).
+_F_URL, _F_SEP, _F_LATIN, _F_LOOKALIKE, _F_DIGIT, _F_SPACE = 1, 2, 4, 8, 16, 32
+
+
+@lru_cache(maxsize=1)
+def _char_flags() -> np.ndarray:
+    """For every code point, the steps after :func:`_fold` that can act on a text containing it.
+
+    Each step needs one of its characters to match at all: a URL or an e-mail a ``.`` (or ``://``),
+    the separator steps a separator or white space, pinyin and lone letters a Latin letter, a
+    look-alike phrase its first character (or a Latin letter: pinyin writes Chinese), a number a
+    digit, the space step white space (or a URL, which is replaced with spaces around its token).
+    So a step can skip every text whose flags lack its bit, and plain Chinese skips them all."""
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+
+    def where(pattern: str) -> list[int]:
+        return [ord(m.group(0)) for m in re.finditer(pattern, every)]
+
+    flags = np.zeros(0x110000, dtype=np.uint8)
+    flags[where(r"[.:]")] |= _F_URL
+    flags[where(_SEP)] |= _F_SEP
+    flags[where(r"\s")] |= _F_SEP | _F_SPACE
+    flags[where(r"[a-z]")] |= _F_LATIN
+    flags[[ord(p[0]) for p in LOOKALIKE_PHRASES]] |= _F_LOOKALIKE
+    flags[where(r"\d")] |= _F_DIGIT
+    flags[0xD800:0xE000] = 0xFF  # lone surrogates: every step, as in the one-text path
+    return flags
+
+
+def _rest_many(folded: str, n_texts: int, urls: list[tuple[str, ...]] | None = None) -> list[str]:
+    """:func:`_rest` of ``n_texts`` folded texts joined by NUL, each step only over the texts it can change.
+
+    The steps run in the same order as in :func:`_rest` and none crosses a NUL, so every text comes out
+    exactly as :func:`_rest` alone would make it; skipping saves the scan of texts a step cannot touch."""
+    codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    starts = np.concatenate(([0], np.flatnonzero(codes == 0) + 1))
+    per_char = np.append(_char_flags()[codes], np.uint8(0))  # the 0 keeps a last empty text non-empty
+    flags = np.bitwise_or.reduceat(per_char, starts)  # a text's segment includes its NUL (flag 0)
+    parts = folded.split("\x00")
+    assert len(parts) == n_texts == len(flags)
+
+    def run(bits: int, step: Any) -> None:
+        rows = np.flatnonzero(flags & bits).tolist()
+        if rows:
+            done = step("\x00".join([parts[i] for i in rows])).split("\x00")
+            for i, part in zip(rows, done, strict=True):
+                parts[i] = part
+
+    if urls is None:
+        run(_F_URL, lambda s: _step_urls(s, None))
+    else:
+        found: list[str] = []
+        starts_at: list[int] = []
+        rows = np.flatnonzero(flags & _F_URL).tolist()
+
+        def step(s: str) -> str:
+            # each URL is replaced by " Ⓤ " (3 characters): its start in the output gives its text
+            out = _step_urls(s, found)
+            starts_at.extend(m.start() for m in re.finditer(URL_TOKEN, out))
+            return out
+
+        run(_F_URL, step)
+        urls[:] = [()] * n_texts
+        if found:
+            subset = [parts[i] for i in rows]
+            ends = np.cumsum([len(p) + 1 for p in subset])  # just past each text's NUL, in the output
+            owner = np.searchsorted(ends, starts_at, side="right")
+            by_row: dict[int, list[str]] = {}
+            for url, k in zip(found, owner.tolist(), strict=True):
+                by_row.setdefault(rows[k], []).append(url)
+            for i, row_urls in by_row.items():
+                urls[i] = tuple(row_urls)
+    run(_F_SEP, _step_separators)
+    run(_F_LATIN, _step_latin)
+    run(_F_LOOKALIKE | _F_LATIN, _step_lookalikes)
+    run(_F_DIGIT, lambda s: _step_numbers(s, None))
+    run(_F_SPACE | _F_URL, _step_spaces)
+    return parts
+
+
+def _canonical(s: str, urls: list[str] | None, phones: list[str] | None) -> str:
+    """Every normalisation step on ``s``; works on one text or many joined by NUL (no step crosses a NUL)."""
+    return _rest(_fold(s), urls, phones)
 
 
 def normalise(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> Normalised:
@@ -274,13 +418,22 @@ def normalise(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> Normalised:
     return Normalised(_clip(s, max_chars), tuple(urls), tuple(phones))
 
 
-def normalise_many(texts: list[str], *, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
-    """:func:`normalise_text` of many texts at once: one pass of each step over all of them (joined by
-    NUL, which no step matches), so the per-call cost of a dozen regular expressions is paid once."""
+def normalise_many(
+    texts: list[str], *, max_chars: int = DEFAULT_MAX_CHARS, urls: list[tuple[str, ...]] | None = None
+) -> list[str]:
+    """:func:`normalise_text` of many texts at once: one pass of each step over all the texts it can
+    change (joined by NUL, which no step matches), so the per-call cost of a dozen regular expressions
+    is paid once and plain texts skip the steps that cannot change them. Gives exactly what
+    :func:`normalise` gives text by text. ``urls``, when given, is filled with the URLs of each text
+    (``normalise(text).urls``)."""
     if not texts:
+        if urls is not None:
+            urls[:] = []
         return []
-    joined = "\x00".join(_clip(t, max_chars * 2).replace("\x00", " ") for t in texts)
-    return [_clip(part.strip(), max_chars) for part in _canonical(joined, None, None).split("\x00")]
+    joined = "\x00".join(_clip(t, max_chars * 2) for t in texts)
+    if joined.count("\x00") != len(texts) - 1:  # a NUL inside a text must not split it
+        joined = "\x00".join(_clip(t, max_chars * 2).replace("\x00", " ") for t in texts)
+    return [_clip(part.strip(), max_chars) for part in _rest_many(_fold(joined), len(texts), urls)]
 
 
 def extract_urls(text: str) -> tuple[str, ...]:
@@ -295,8 +448,7 @@ def normalise_text(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
 
 def readable(fragment: str) -> str:
     """A normalised fragment for people: typed tokens spelled out."""
-    if not any(token in fragment for token in TOKEN_NAMES):
-        return fragment.strip()
-    for token, name in TOKEN_NAMES.items():
-        fragment = fragment.replace(token, name)
-    return fragment.strip()
+    return fragment.translate(_SPELL_TOKENS).strip()
+
+
+_SPELL_TOKENS = str.maketrans(TOKEN_NAMES)

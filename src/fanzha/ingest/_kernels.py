@@ -300,67 +300,72 @@ def _mix(h: np.uint64) -> np.uint64:  # pragma: no cover - compiled
 
 @jit
 def hash_text(
-    offs: np.ndarray, data: np.ndarray, nulls: np.ndarray, prime: np.uint64, h: np.ndarray
+    offs: np.ndarray, data: np.ndarray, nulls: np.ndarray, h: np.ndarray, g: np.ndarray
 ) -> None:  # pragma: no cover
-    """Fold one text column into the running row hashes ``h`` (NULL differs from every text)."""
+    """Fold one text column into two independent running row hashes ``h`` and ``g`` (a NULL
+    differs from every text)."""
+    p = np.uint64(0x100000001B3)
+    q = np.uint64(0xC2B2AE3D27D4EB4F)
     for i in range(h.shape[0]):
-        x = h[i] * prime
+        x = h[i] * p
+        y = g[i] * q
         if nulls[i]:
             x ^= _MISSING
+            y ^= _MISSING
         else:
             s, e = offs[i], offs[i + 1]
             for j in range(s, e):
-                x = (x ^ np.uint64(data[j])) * prime
+                b = np.uint64(data[j])
+                x = (x ^ b) * p
+                y = (y + b) * q
             x ^= np.uint64(e - s)
+            y ^= np.uint64(e - s) << np.uint64(17)
         h[i] = _mix(x)
+        g[i] = _mix(y ^ (y >> np.uint64(29)))
 
 
 @jit
 def hash_number(
-    values: np.ndarray, nulls: np.ndarray, prime: np.uint64, h: np.ndarray
+    values: np.ndarray, nulls: np.ndarray, h: np.ndarray, g: np.ndarray
 ) -> None:  # pragma: no cover
-    """Fold one numeric column (as int64) into the running row hashes ``h``."""
+    """Fold one numeric column (as int64) into the two running row hashes."""
+    p = np.uint64(0x100000001B3)
+    q = np.uint64(0xC2B2AE3D27D4EB4F)
     for i in range(h.shape[0]):
-        x = h[i] * prime
+        x = h[i] * p
+        y = g[i] * q
         if nulls[i]:  # as hash_text: a missing value hashes alike whatever the column's type
-            h[i] = _mix(x ^ _MISSING)
+            x ^= _MISSING
+            y ^= _MISSING
         else:
-            h[i] = _mix((x ^ np.uint64(np.int64(values[i]))) * prime + np.uint64(1))
+            v = np.uint64(np.int64(values[i]))
+            x = (x ^ v) * p + np.uint64(1)
+            y = (y + v) * q + np.uint64(1)
+        h[i] = _mix(x)
+        g[i] = _mix(y ^ (y >> np.uint64(29)))
 
 
+# The key table: open addressing, 3 words per slot — key hash 1 (never 0: 0 marks a free slot),
+# key hash 2 (high 32 bits) with the number of the batch that held the key's first row (low 32
+# bits), and the content hash of that first row. One slot is one cache line or two.
 @jit
-def table_grow(
-    k1: np.ndarray,
-    k2: np.ndarray,
-    ch: np.ndarray,
-    ln: np.ndarray,
-    used: np.ndarray,
-    n1: np.ndarray,
-    n2: np.ndarray,
-    nch: np.ndarray,
-    nln: np.ndarray,
-    nused: np.ndarray,
-) -> None:  # pragma: no cover
-    """Rehash an open-addressing table (k1, k2) → (ch, ln) into the larger arrays n*."""
-    mask = np.uint64(nused.shape[0] - 1)
-    for i in range(used.shape[0]):
-        if used[i]:
-            slot = k1[i] & mask
-            while nused[slot]:
+def table_grow(old: np.ndarray, new: np.ndarray) -> None:  # pragma: no cover
+    mask = np.uint64(new.shape[0] - 1)
+    for i in range(old.shape[0]):
+        if old[i, 0] != 0:
+            slot = old[i, 0] & mask
+            while new[slot, 0] != 0:
                 slot = (slot + np.uint64(1)) & mask
-            nused[slot] = True
-            n1[slot], n2[slot], nch[slot], nln[slot] = k1[i], k2[i], ch[i], ln[i]
+            new[slot, 0], new[slot, 1], new[slot, 2] = old[i, 0], old[i, 1], old[i, 2]
 
 
 @jit
-def table_find(
-    k1: np.ndarray, k2: np.ndarray, used: np.ndarray, a: np.uint64, b: np.uint64
-) -> np.int64:  # pragma: no cover
+def _find(table: np.ndarray, a: np.uint64, b: np.uint64) -> np.int64:  # pragma: no cover
     """The slot of key (a, b), or -(free slot + 1)."""
-    mask = np.uint64(used.shape[0] - 1)
+    mask = np.uint64(table.shape[0] - 1)
     slot = a & mask
-    while used[slot]:
-        if k1[slot] == a and k2[slot] == b:
+    while table[slot, 0] != 0:
+        if table[slot, 0] == a and (table[slot, 1] >> np.uint64(32)) == (b >> np.uint64(32)):
             return np.int64(slot)
         slot = (slot + np.uint64(1)) & mask
     return np.int64(-(np.int64(slot) + 1))
@@ -368,45 +373,58 @@ def table_find(
 
 @jit
 def decide(
-    lk1: np.ndarray,
-    lk2: np.ndarray,
-    lch: np.ndarray,
-    lln: np.ndarray,
-    lused: np.ndarray,
+    lake: np.ndarray,
+    table: np.ndarray,
     k1: np.ndarray,
     k2: np.ndarray,
     ch: np.ndarray,
-    ln: np.ndarray,
-    used: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    c: np.ndarray,
-    lines: np.ndarray,
+    batch: np.uint64,
+    slow: bool,
     out: np.ndarray,
 ) -> int:  # pragma: no cover
-    """Per row in line order: 0 land, 1 duplicate, 2 conflict — against the lake's keys first, then
-    against the first row of the file with the same key (the table keeps its content hash and
-    line) — or 3 when that first row comes after this one (rows given out of line order).
-    Returns the number of new keys. With ``lines`` < 0 the rows are only added (the lake)."""
+    """Per row in line order: 0 land, 1 duplicate, 2 conflict — against the lake's keys first,
+    then against the file's first row with the same key — or 3 when these rows (of input batch
+    ``batch``) took the SQL rules (``slow``: decided after every canonical row) and the first row
+    with the same key is a canonical row of this batch or a later one: which came first is then
+    not known here.
+    Returns the number of new keys. The lookups of a block of rows are issued before the block
+    is decided, so that the CPU overlaps their cache misses."""
     added = 0
-    for i in range(a.shape[0]):
-        if lk1.shape[0] > 0:
-            found = table_find(lk1, lk2, lused, a[i], b[i])
+    n = k1.shape[0]
+    mask = np.uint64(table.shape[0] - 1)
+    lmask = np.uint64(lake.shape[0] - 1)
+    check_lake = lake.shape[0] > 1
+    touched = np.uint64(0)
+    flag = np.uint64(0x80000000) if slow else np.uint64(0)
+    for start in range(0, n, 256):
+        end = min(start + 256, n)
+        for i in range(start, end):
+            a = k1[i] | np.uint64(1)
+            touched += table[a & mask, 0]
+            if check_lake:
+                touched += lake[a & lmask, 0]
+        for i in range(start, end):
+            a = k1[i] | np.uint64(1)
+            b = k2[i] & np.uint64(0xFFFFFFFF00000000)
+            if check_lake:
+                found = _find(lake, a, b)
+                if found >= 0:
+                    out[i] = 1 if lake[found, 2] == ch[i] else 2
+                    continue
+            found = _find(table, a, b)
             if found >= 0:
-                out[i] = 1 if lch[found] == c[i] else 2
+                first = table[found, 1] & np.uint64(0x7FFFFFFF)
+                first_slow = (table[found, 1] & np.uint64(0x80000000)) != 0
+                if slow and not first_slow and first >= batch:
+                    out[i] = 3
+                else:
+                    out[i] = 1 if table[found, 2] == ch[i] else 2
                 continue
-        found = table_find(k1, k2, used, a[i], b[i])
-        if found >= 0:
-            if ln[found] > lines[i]:
-                out[i] = 3
-            else:
-                out[i] = 1 if ch[found] == c[i] else 2
-            continue
-        slot = -found - 1
-        used[slot] = True
-        k1[slot], k2[slot], ch[slot], ln[slot] = a[i], b[i], c[i], lines[i]
-        out[i] = 0
-        added += 1
+            slot = -found - 1
+            table[slot, 0], table[slot, 1], table[slot, 2] = a, b | batch | flag, ch[i]
+            out[i] = 0
+            added += 1
+    out[0] += np.uint8(touched & np.uint64(0))  # keeps the touching loads
     return added
 
 

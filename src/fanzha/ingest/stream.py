@@ -35,6 +35,7 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fanzha.engine.sql import quote_ident as ident
@@ -85,46 +86,42 @@ def arrow_schema(spec: RecordSpec) -> pa.Schema:
 
 
 class KeyTable:
-    """Open-addressing table (key hash 1, key hash 2) → (content hash, first line), grown by doubling."""
+    """The key table of ``_kernels.decide``: open addressing, three 64-bit words per slot, grown
+    by doubling at a load factor of 0.7 (≈ 24–69 bytes per distinct key)."""
 
     def __init__(self, capacity: int = 1 << 12) -> None:
-        self._alloc(max(capacity, 1) if capacity else 0)
+        self.table = np.zeros((_pow2(capacity), 3), dtype=np.uint64)
         self.count = 0
 
-    def _alloc(self, capacity: int) -> None:
-        self.k1 = np.zeros(capacity, dtype=np.uint64)
-        self.k2 = np.zeros(capacity, dtype=np.uint64)
-        self.ch = np.zeros(capacity, dtype=np.uint64)
-        self.ln = np.zeros(capacity, dtype=np.int64)
-        self.used = np.zeros(capacity, dtype=np.bool_)
-
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        return self.k1, self.k2, self.ch, self.ln, self.used
-
     def reserve(self, extra: int) -> None:
-        """Room for ``extra`` more keys at a load factor ≤ 1/2."""
-        need = 2 * (self.count + extra)
-        if need <= len(self.used):
+        need = (self.count + extra) * 10 // 7 + 1
+        if need <= len(self.table):
             return
-        capacity = max(len(self.used), 1)
-        while capacity < need:
-            capacity *= 2
-        old = self.arrays()
-        self._alloc(capacity)
-        _k()["table_grow"](*old, *self.arrays())
+        old, self.table = self.table, np.zeros((_pow2(need), 3), dtype=np.uint64)
+        _k()["table_grow"](old, self.table)
 
     def decide(
-        self, lake: KeyTable | None, hashes: tuple[np.ndarray, np.ndarray, np.ndarray], lines: np.ndarray
+        self,
+        lake: KeyTable | None,
+        hashes: tuple[np.ndarray, np.ndarray, np.ndarray],
+        batch: int = 0,
+        slow: bool = False,
     ) -> np.ndarray:
         """Per row (in line order): 0 land, 1 duplicate, 2 conflict, 3 out of order (see
         ``_kernels.decide``); new keys are added."""
-        self.reserve(len(lines))
-        out = np.empty(len(lines), dtype=np.uint8)
-        self.count += _k()["decide"](*(lake or _EMPTY).arrays(), *self.arrays(), *hashes, lines, out)
+        self.reserve(len(hashes[0]))
+        out = np.zeros(len(hashes[0]), dtype=np.uint8)
+        if len(out):
+            lake_table = lake.table if lake is not None and lake.count else _NO_LAKE
+            self.count += _k()["decide"](lake_table, self.table, *hashes, np.uint64(batch), slow, out)
         return out
 
 
-_EMPTY = KeyTable(0)
+def _pow2(n: int) -> int:
+    return 1 << max(int(n) - 1, 1).bit_length()
+
+
+_NO_LAKE = np.zeros((1, 3), dtype=np.uint64)
 
 
 def _k() -> dict[str, Callable[..., Any]]:
@@ -143,32 +140,32 @@ def _numbers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def row_hashes(
     table: pa.Table, key: tuple[str, ...], columns: tuple[str, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(key hash 1, key hash 2, content hash) per row of a table of typed contract columns."""
-    k = _k()
+    """(key hash 1, key hash 2, content hash) per row of a table of typed contract columns.
+
+    The content hash covers the columns outside the key: it is only compared between rows with
+    the same key."""
     rows = table.num_rows
-    out = []
-    for names, prime in ((key, _PRIMES[0]), (key, _PRIMES[1]), (columns, _PRIMES[2])):
-        h = np.full(rows, prime, dtype=np.uint64)
-        for name in names:
-            arr = (
-                table.column(name).combine_chunks()
-                if name in table.column_names
-                else pa.nulls(rows, pa.string())
+    key_h, key_g = _fold(table, key, rows)
+    content, _ = _fold(table, tuple(c for c in columns if c not in key), rows)
+    return key_h, key_g, content
+
+
+def _fold(table: pa.Table, names: tuple[str, ...], rows: int) -> tuple[np.ndarray, np.ndarray]:
+    k = _k()
+    h = np.full(rows, _PRIMES[0], dtype=np.uint64)
+    g = np.full(rows, _PRIMES[1], dtype=np.uint64)
+    for name in names:
+        arr = table.column(name).combine_chunks() if name in table.column_names else pa.nulls(rows)
+        if pa.types.is_integer(arr.type) or pa.types.is_timestamp(arr.type):
+            k["hash_number"](*_numbers(arr), h, g)
+        else:  # text; a missing column (older files) is NULL; any other type by its text
+            text = (
+                arr
+                if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+                else arr.cast(pa.string())
             )
-            if (
-                pa.types.is_string(arr.type)
-                or pa.types.is_large_string(arr.type)
-                or pa.types.is_null(arr.type)
-            ):
-                if pa.types.is_null(arr.type):
-                    arr = arr.cast(pa.string())
-                k["hash_text"](*fast.buffers(arr), prime, h)
-            elif pa.types.is_integer(arr.type) or pa.types.is_timestamp(arr.type):
-                k["hash_number"](*_numbers(arr), prime, h)
-            else:  # any other type (older files): by its text
-                k["hash_text"](*fast.buffers(arr.cast(pa.string())), prime, h)
-        out.append(h)
-    return out[0], out[1], out[2]
+            k["hash_text"](*fast.buffers(text), h, g)
+    return h, g
 
 
 # -- partitions ----------------------------------------------------------------------------------
@@ -366,7 +363,7 @@ def land_stream(
             loaded.add(label)
             for path in by_part.get(label, []):
                 table = pq.read_table(path, columns=[c for c in columns if c in pq.read_schema(path).names])
-                lake.decide(None, row_hashes(table, spec.key, columns), np.zeros(table.num_rows, np.int64))
+                lake.decide(None, row_hashes(table, spec.key, columns))
 
     if spec.time_field not in spec.key:  # equal keys may sit in any partition: load them all
         load_lake(list(by_part))
@@ -376,13 +373,12 @@ def land_stream(
     dictionary = [f.name for f in spec.fields if f.type in ("enum", "region", "imei")]
     writers = PartitionWriters(stage / "lake", part, schema, dictionary)
 
-    def settle(valid: pa.Table) -> None:
-        """Decide and write valid typed rows (``_line`` first, in line order)."""
+    def settle(valid: pa.Table, batch: int, slow: bool) -> None:
+        """Decide and write valid typed rows (``_line`` first, in line order) of input ``batch``."""
         labels, index = partitions(spec, valid, monthly)
         if spec.time_field in spec.key:
             load_lake(labels)
-        lines = valid.column("_line").to_numpy()
-        outcome = seen.decide(lake, row_hashes(valid, spec.key, columns), lines)
+        outcome = seen.decide(lake, row_hashes(valid, spec.key, columns), batch, slow)
         if (outcome == 3).any():
             raise OutOfOrder
         counts.duplicates += int(np.count_nonzero(outcome == 1))
@@ -409,8 +405,12 @@ def land_stream(
     latest = fast.latest_us()
     line = source.first_line
     slow_count = 0
+    starts: list[int] = []  # first line of each input batch
     try:
-        for batch in batches(con, source.text_sql, src):
+        for number, batch in enumerate(batches(con, source.text_sql, src)):
+            starts.append(line)
+            if number == 0:
+                seen.reserve(_expected_rows(src, batch))
             rows = batch.num_rows
             counts.read += rows
             lines = np.arange(line, line + rows, dtype=np.int64)
@@ -419,7 +419,11 @@ def land_stream(
             fast_rows = np.flatnonzero(is_fast)
             if len(fast_rows):
                 typed = fast.typed_columns(spec, batch, results, fast_rows)
-                settle(pa.table({"_line": pa.array(lines[fast_rows]), **typed}, schema=typed_schema))
+                settle(
+                    pa.table({"_line": pa.array(lines[fast_rows]), **typed}, schema=typed_schema),
+                    number,
+                    False,
+                )
             if len(fast_rows) < rows:  # validated by the SQL rules at the end, in one query
                 slow_rows = np.flatnonzero(~is_fast)
                 slow_count += len(slow_rows)
@@ -441,7 +445,12 @@ def land_stream(
                 good = reader.sql(f"SELECT _line, {names} FROM sv WHERE len(_reasons) = 0 ORDER BY _line")
                 for rows_batch in good.to_arrow_reader(BATCH_ROWS):
                     counts.invalid -= rows_batch.num_rows
-                    settle(pa.Table.from_batches([rows_batch]).cast(typed_schema))
+                    table = pa.Table.from_batches([rows_batch]).cast(typed_schema)
+                    # by input batch: a row is out of order only against canonical rows of its batch or later
+                    of = np.searchsorted(starts, table.column("_line").to_numpy(), side="right") - 1
+                    cuts = np.flatnonzero(np.diff(of)) + 1
+                    for lo, hi in zip([0, *cuts], [*cuts, len(of)], strict=True):
+                        settle(table.slice(lo, hi - lo), int(of[lo]), True)
             finally:
                 reader.close()
             counts.invalid += slow_count
@@ -454,6 +463,16 @@ def land_stream(
     for table in ("bad", "conf"):
         con.execute(f"DROP TABLE {table}")
     return counts
+
+
+def _expected_rows(src: SourceFile, first: pa.RecordBatch) -> int:
+    """Rows of an uncompressed text file, estimated from its size and its first batch (sizes the
+    key table once instead of doubling it); 0 when unknown."""
+    if src.format == "parquet" or src.gzip or not first.num_rows:
+        return 0
+    chars = sum((pc.sum(pc.binary_length(col)).as_py() or 0) for col in first.columns)
+    text = chars / first.num_rows + first.num_columns  # + separators and the line end
+    return int(src.path.stat().st_size / max(text, 1.0) * 1.05)
 
 
 def _write_quarantine(

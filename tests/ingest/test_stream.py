@@ -21,6 +21,7 @@ from test_rules import pool
 from fanzha.engine.duckdb import DuckDBEngine
 from fanzha.ingest import fast, stream
 from fanzha.ingest.api import ingest_path
+from fanzha.ingest.readers import discover
 from fanzha.records import samples
 from fanzha.records.contracts import get_spec, validate_row
 
@@ -259,3 +260,21 @@ def test_stream_reads_every_format(settings, tmp_path):
         f = ingest_path(write_rows(home / f"t{suffix}", "transfers", rows), "transfers", s).files[0]
         assert (f.rows_read, f.landed, f.rejected) == (21, 20, 1), suffix
         assert len(lake_rows(s, "transfers")) == 20
+
+
+def test_files_beyond_the_stream_limit_take_the_sql_path(settings, tmp_path, monkeypatch):
+    """The stream's key table grows with the file; big files take the SQL path (memory capped)."""
+    rows = [samples.valid_row("calls", random.Random(i)) for i in range(30)]
+    path = write_rows(tmp_path / "c.csv", "calls", rows)
+    src = discover(path, "calls")[0]
+    assert stream.fits(src)
+    monkeypatch.setattr(stream, "MAX_ROWS", 0)
+    assert not stream.fits(src)
+
+    def fail(*args: Any, **kw: Any) -> Any:
+        raise AssertionError("the stream must not run")
+
+    monkeypatch.setattr("fanzha.ingest.land.land_stream", fail)
+    s = settings.model_copy(update={"home": tmp_path / "h"})
+    f = ingest_path(path, "calls", s).files[0]
+    assert f.rows_read == 30 == f.landed + f.rejected + f.duplicates

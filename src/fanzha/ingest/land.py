@@ -28,7 +28,7 @@ from fanzha.errors import InputFileError, StateError
 from fanzha.ingest import catalog, fast
 from fanzha.ingest.readers import Source, SourceFile
 from fanzha.ingest.rules import ident, lit, validation_sql
-from fanzha.ingest.stream import CONFLICT, OutOfOrder, land_stream, read_error
+from fanzha.ingest.stream import CONFLICT, OutOfOrder, fits, land_stream, read_error
 from fanzha.records.contracts import RecordSpec, get_spec
 from fanzha.settings import Settings
 
@@ -375,7 +375,7 @@ def land_file(
         try:
             say("validating")
             counts = None
-            if fast.supported(spec):  # one streaming pass: validate, deduplicate, write
+            if fast.supported(spec) and fits(src):  # one streaming pass: validate, deduplicate, write
                 con.execute("SET preserve_insertion_order = true")  # batches in line order
                 try:
                     counts = land_stream(

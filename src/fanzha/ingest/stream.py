@@ -465,6 +465,23 @@ def land_stream(
     return counts
 
 
+# the stream keeps a key table per distinct key (≈ 24–69 bytes each); beyond this many rows a file
+# takes the SQL path, whose memory is capped (it spills), so memory stays bounded whatever the size
+MAX_ROWS = 15_000_000
+
+
+def fits(src: SourceFile) -> bool:
+    """Whether a file is small enough for the stream (rows from Parquet metadata, else estimated
+    from the size: ≥ 70 bytes per row of text, gzip ≈ 8× smaller)."""
+    if src.format == "parquet":
+        try:
+            return pq.ParquetFile(src.path).metadata.num_rows <= MAX_ROWS
+        except Exception:  # unreadable here: the SQL path reports it
+            return False
+    size = src.path.stat().st_size * (8 if src.gzip else 1)
+    return size <= MAX_ROWS * 70
+
+
 def _expected_rows(src: SourceFile, first: pa.RecordBatch) -> int:
     """Rows of an uncompressed text file, estimated from its size and its first batch (sizes the
     key table once instead of doubling it); 0 when unknown."""

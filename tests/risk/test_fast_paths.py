@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fanzha.engine.duckdb import DuckDBEngine
+from fanzha.risk.features_accounts import account_features
 from fanzha.risk.features_numbers import number_features
 from fanzha.risk.kernels import code_strings, dense_ids, digit_codes, distinct_pairs
 
@@ -92,7 +93,7 @@ def call_sets(draw: st.DrawFn) -> dict[str, pa.Table]:
     return {"calls": table}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(call_sets(), st.sampled_from([30, None]))
 def test_number_features_fast_path_equals_sql(tables: dict[str, pa.Table], window: int | None) -> None:
     sql, fast = both_paths(tables, window_days=window)
@@ -168,3 +169,123 @@ def test_calls_outside_the_window_only(accelerate: bool) -> None:
     engine = DuckDBEngine(threads=1)
     engine.register("calls", calls)
     assert number_features(engine, as_of=AS_OF, accelerate=accelerate).num_rows == 0
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+TRANSFER_TYPES = {
+    "transfer_id": pa.string(),
+    "from_account": pa.string(),
+    "to_account": pa.string(),
+    "amount_fen": pa.int64(),
+    "at": pa.timestamp("us", tz="UTC"),
+}
+
+
+def both_account_paths(tables: dict[str, pa.Table], **kwargs: object) -> tuple[pd.DataFrame, pd.DataFrame]:
+    out = []
+    for accelerate in (False, True):
+        engine = DuckDBEngine(threads=1)
+        for name, table in tables.items():
+            engine.register(name, table)
+        got = account_features(engine, as_of=AS_OF, accelerate=accelerate, **kwargs)  # type: ignore[arg-type]
+        engine.close()
+        out.append(got)
+    assert out[0].schema == out[1].schema
+    return out[0].to_pandas(), out[1].to_pandas()
+
+
+def assert_same_accounts(sql: pd.DataFrame, fast: pd.DataFrame) -> None:
+    assert list(sql.columns) == list(fast.columns)
+    assert sql["id"].tolist() == fast["id"].tolist()
+    for col in sql.columns[1:]:
+        pd.testing.assert_series_equal(
+            sql[col].astype(float), fast[col].astype(float), check_exact=False, rtol=1e-9, atol=1e-9
+        )
+
+
+@st.composite
+def transfer_sets(draw: st.DrawFn) -> dict[str, pa.Table]:
+    """Transfers among a few accounts: equal times, self-transfers, round and zero amounts, rows
+    outside the window, cycles; optionally the accounts and flagged tables."""
+    accounts = draw(
+        st.sampled_from(
+            [
+                ["6222000000000001", "6222000000000002", "6222000000000003", "06222", "7"],
+                ["M", "N", "P", "acct-4", "6222000000000001"],
+            ]
+        )
+    )
+    n = draw(st.integers(1, 40))
+    cols: dict[str, list[object]] = {k: [] for k in TRANSFER_TYPES}
+    for i in range(n):
+        cols["transfer_id"].append(f"t{i}")
+        cols["from_account"].append(draw(st.sampled_from(accounts)))
+        cols["to_account"].append(draw(st.sampled_from(accounts)))
+        cols["amount_fen"].append(draw(st.sampled_from([0, 1, 9_999, 10_000, 20_000, 123_456])))
+        minute = draw(st.sampled_from([0, 1, 10, 59, 61, 60 * 17, 60 * 25, 60 * 24 * 3, 60 * 24 * 40]))
+        cols["at"].append(AS_OF - timedelta(minutes=minute))
+    tables = {"transfers": pa.table({k: pa.array(v, TRANSFER_TYPES[k]) for k, v in cols.items()})}
+    if draw(st.booleans()):
+        tables["accounts"] = pa.table(
+            {
+                "account_no": accounts,
+                "bank": ["icbc", "abc", "icbc", "ccb", "abc"],
+                "owner_id": ["o1", "o1", "o2", "o3", "o2"],
+                "opened_at": pa.array([AS_OF - timedelta(days=90)] * 5, pa.timestamp("us", tz="UTC")),
+            }
+        )
+    if draw(st.booleans()):
+        tables["flagged_accounts"] = pa.table({"account": accounts[:2]})
+    return tables
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(transfer_sets(), st.sampled_from([30, None]))
+def test_account_features_fast_path_equals_sql(tables: dict[str, pa.Table], window: int | None) -> None:
+    sql, fast = both_account_paths(tables, window_days=window)
+    assert_same_accounts(sql, fast)
+
+
+def test_golden_transfers_give_the_same_rows_both_ways() -> None:
+    from .records import accounts_table, transfers_table
+
+    sql, fast = both_account_paths({"transfers": transfers_table(), "accounts": accounts_table()})
+    assert len(sql) == 6  # V1, V2, M, N, P from transfers; Q from the account table
+    assert_same_accounts(sql, fast)
+    m = fast.set_index("id").loc["M"]
+    assert m.cycle3_cp == 1 and m.out_within_1h_share == pytest.approx(1.0)
+
+
+def test_three_cycles_skip_busy_payers_and_count_each_partner_once() -> None:
+    """X → B → C → X twice over (two routes through B), and a payer with more than 50 partners."""
+    rows = [("X", "B"), ("B", "C"), ("C", "X"), ("B", "D"), ("D", "X"), ("X", "B")]
+    rows += [("H", f"Z{i}") for i in range(51)] + [("Z0", "Y"), ("Y", "H")]
+    at = AS_OF - timedelta(hours=1)
+    transfers = pa.table(
+        {
+            "transfer_id": [f"t{i}" for i in range(len(rows))],
+            "from_account": [r[0] for r in rows],
+            "to_account": [r[1] for r in rows],
+            "amount_fen": pa.array([100] * len(rows), pa.int64()),
+            "at": pa.array([at] * len(rows), pa.timestamp("us", tz="UTC")),
+        }
+    )
+    sql, fast = both_account_paths({"transfers": transfers})
+    assert_same_accounts(sql, fast)
+    got = fast.set_index("id")
+    assert got.loc["X"].cycle3_cp == 1  # B once, though two routes close the cycle
+    assert got.loc["H"].cycle3_cp == 0  # H pays 51 accounts: skipped
+
+
+def test_null_amounts_take_the_sql_path() -> None:
+    transfers = pa.table(
+        {
+            "from_account": ["A1", "A2"],
+            "to_account": ["A2", "A3"],
+            "amount_fen": pa.array([None, 500], pa.int64()),
+            "at": pa.array([AS_OF - timedelta(hours=2), AS_OF], pa.timestamp("us", tz="UTC")),
+        }
+    )
+    sql, fast = both_account_paths({"transfers": transfers})
+    assert_same_accounts(sql, fast)

@@ -11,9 +11,9 @@ from fanzha.risk.features_accounts import account_features
 from .records import AS_OF, transfers_table
 
 
-@pytest.fixture
-def rows(account_engine):  # type: ignore[no-untyped-def]
-    return account_features(account_engine, as_of=AS_OF).to_pandas().set_index("id")
+@pytest.fixture(params=[False, True], ids=["sql", "numba"])
+def rows(account_engine, request):  # type: ignore[no-untyped-def]
+    return account_features(account_engine, as_of=AS_OF, accelerate=request.param).to_pandas().set_index("id")
 
 
 def test_flows_of_the_mule(rows) -> None:  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ import pyarrow as pa
 from fanzha.engine.base import Engine
 from fanzha.engine.duckdb import DuckDBEngine
 from fanzha.errors import ValidationError
+from fanzha.risk.fast_accounts import account_tables
 from fanzha.risk.sqlparts import (
     days_between,
     is_night,
@@ -257,17 +258,30 @@ def materialise(engine: Engine, name: str, sql: str, params: dict[str, Any]) -> 
     engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", used or None)
 
 
-def is_local(engine: Engine) -> bool:
-    """The accelerated (numba) feature paths run next to a local engine (DuckDB), not Spark."""
-    return isinstance(engine, DuckDBEngine)
+ACCELERATE_MIN_ROWS = 100_000
 
 
-def load_table(engine: Engine, name: str, table: pa.Table) -> None:
-    """A temp table ``name`` holding ``table`` (what :func:`materialise` makes from SQL)."""
+def use_fast_path(
+    engine: Engine, table: str, time_col: str, window_days: int | None, params: dict[str, Any]
+) -> bool:
+    """The accelerated (numba) feature paths run next to a local engine (DuckDB), not Spark, and
+    only where they pay: below ``ACCELERATE_MIN_ROWS`` records in the window the SQL is as fast and
+    the kernels' one-off compile / cache load would dominate."""
+    if not isinstance(engine, DuckDBEngine):
+        return False
+    sql = f"SELECT count(*) FROM {table} WHERE {window_filter(time_col, window_days)}"
+    return int(engine.scalar(sql, {k: v for k, v in params.items() if f"${k}" in sql})) >= ACCELERATE_MIN_ROWS
+
+
+def load_table(engine: Engine, name: str, table: pa.Table, casts: dict[str, str] | None = None) -> None:
+    """A temp table ``name`` holding ``table`` (what :func:`materialise` makes from SQL), with
+    ``casts`` {column: SQL type} to match the SQL stage's types."""
     staging = f"{name}__arrow"
     engine.register(staging, table)
+    replace = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in (casts or {}).items())
+    select = f"* REPLACE ({replace})" if replace else "*"
     try:
-        engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {staging}")
+        engine.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} FROM {staging}")
     finally:
         engine.execute(f"DROP VIEW IF EXISTS {staging}")
 
@@ -284,27 +298,42 @@ def _as_of(engine: Engine, as_of: datetime | None) -> datetime:
 
 
 def account_features(
-    engine: Engine, *, window_days: int | None = 30, as_of: datetime | None = None
+    engine: Engine,
+    *,
+    window_days: int | None = 30,
+    as_of: datetime | None = None,
+    accelerate: bool | None = None,
 ) -> pa.Table:
     """One row per account seen in ``transfers`` (and ``accounts``) with every account feature.
 
     ``as_of`` defaults to the latest transfer; the window is (as_of − window_days, as_of].
+    ``accelerate`` (default: a local engine, i.e. DuckDB, and at least ``ACCELERATE_MIN_ROWS``
+    transfers in the window) computes the transfer stages
+    with the numba kernels of :mod:`fanzha.risk.fast_accounts` instead of SQL; the result is the
+    same (transfers with a null amount always take the SQL path).
     """
     require_columns(engine, "transfers", TRANSFER_COLUMNS)
     params: dict[str, Any] = {"as_of": _as_of(engine, as_of)}
     present = optional_tables(engine, ("accounts", "withdrawals", "flagged_accounts"))
-    stages = (
-        ("__acct_keys", keys_sql(window_days)),
-        ("__acct_tx", tx_sql(window_days)),
-        ("__acct_ev", events_sql()),
-        ("__acct_base", base_sql()),
-        ("__acct_pairs", pairs_sql()),
-        ("__acct_dwell", dwell_sql()),
-        ("__acct_node", node_sql()),
-        ("__acct_graph", graph_sql()),
-    )
-    for name, sql in stages:
-        materialise(engine, name, sql, params)
+    if accelerate is None:
+        accelerate = use_fast_path(engine, "transfers", '"at"', window_days, params)
+    fast = account_tables(engine, window_days, params) if accelerate else None
+    if fast is not None:
+        for name, (table, casts) in fast.items():
+            load_table(engine, name, table, casts)
+    else:
+        stages = (
+            ("__acct_keys", keys_sql(window_days)),
+            ("__acct_tx", tx_sql(window_days)),
+            ("__acct_ev", events_sql()),
+            ("__acct_base", base_sql()),
+            ("__acct_pairs", pairs_sql()),
+            ("__acct_dwell", dwell_sql()),
+            ("__acct_node", node_sql()),
+            ("__acct_graph", graph_sql()),
+        )
+        for name, sql in stages:
+            materialise(engine, name, sql, params)
     extra: list[str] = []
     if "accounts" in present:
         require_columns(engine, "accounts", ("account_no",))

@@ -221,43 +221,48 @@ def counting_order(keys, nkeys):
 
 
 @nb.njit(cache=True)
-def sort_runs_by(order, first_key, second_key, ts):
-    """Within runs of equal (first_key, second_key) along ``order``, insertion-sort by ``ts``
-    (stable: equal times keep their order)."""
+def _sort_runs(order, k1, k2, t):
+    """``k1``, ``k2``, ``t`` are gathered along ``order``; within runs of equal (k1, k2) sort
+    ``order`` (and ``t``) by ``t``, stably (insertion sort; merge sort for long runs)."""
     n = order.shape[0]
     a = 0
     while a < n:
         b = a + 1
-        while (
-            b < n
-            and first_key[order[b]] == first_key[order[a]]
-            and second_key[order[b]] == second_key[order[a]]
-        ):
+        while b < n and k1[b] == k1[a] and k2[b] == k2[a]:
             b += 1
         if b - a > 1:
             if b - a > 64:
-                seg = order[a:b].copy()
-                o = np.argsort(ts[seg], kind="mergesort")
-                order[a:b] = seg[o]
+                o = np.argsort(t[a:b], kind="mergesort")
+                order[a:b] = order[a:b][o]
+                t[a:b] = t[a:b][o]
             else:
                 for i in range(a + 1, b):
-                    x = order[i]
+                    x, tx = order[i], t[i]
                     j = i - 1
-                    while j >= a and ts[order[j]] > ts[x]:
+                    while j >= a and t[j] > tx:
                         order[j + 1] = order[j]
+                        t[j + 1] = t[j]
                         j -= 1
                     order[j + 1] = x
+                    t[j + 1] = tx
         a = b
 
 
+def sort_runs_by(order: np.ndarray, first_key: np.ndarray, second_key: np.ndarray, ts: np.ndarray) -> None:
+    """Within runs of equal (first_key, second_key) along ``order``, sort ``order`` by ``ts``
+    (stable: equal times keep their order)."""
+    _sort_runs(order, first_key[order], second_key[order], ts[order])
+
+
 def order_by(
-    first: np.ndarray, n_first: int, second: np.ndarray, n_second: int, ts: np.ndarray
+    first: np.ndarray, n_first: int, second: np.ndarray, n_second: int, ts: np.ndarray | None = None
 ) -> np.ndarray:
-    """Row order by (first, second, ts), stable; keys are dense ids."""
+    """Row order by (first, second[, ts]), stable; keys are dense ids."""
     by_second, _ = counting_order(second, n_second)
     by_first, _ = counting_order(first[by_second], n_first)
     order = by_second[by_first]
-    sort_runs_by(order, first, second, ts)
+    if ts is not None:
+        sort_runs_by(order, first, second, ts)
     return order
 
 

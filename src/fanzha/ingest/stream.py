@@ -197,9 +197,12 @@ def _label(day: date, monthly: bool) -> str:
 # -- reading -------------------------------------------------------------------------------------
 
 
-def batches(con: duckdb.DuckDBPyConnection, sql: str, src: SourceFile) -> Iterator[pa.RecordBatch]:
-    """The file's text columns as Arrow batches in file order, parsed by a second connection in a
-    thread, so that DuckDB reads the next batches while this one is validated and written."""
+def batches(
+    con: duckdb.DuckDBPyConnection, sql: str, src: SourceFile, prepare: Callable[[pa.RecordBatch], Any]
+) -> Iterator[Any]:
+    """``prepare(batch)`` for the file's text columns as Arrow batches in file order: parsed by a
+    second connection and prepared in a thread, ahead of the consumer (a pipeline: parse and check
+    batch k+1 while batch k is decided and batch k-1 is written)."""
     queue: Queue[Any] = Queue(READ_AHEAD)
     stop = threading.Event()
     reader_con = con.cursor()
@@ -216,7 +219,7 @@ def batches(con: duckdb.DuckDBPyConnection, sql: str, src: SourceFile) -> Iterat
     def produce() -> None:
         try:
             for batch in reader_con.sql(sql).to_arrow_reader(BATCH_ROWS):
-                if batch.num_rows and not put(batch):
+                if batch.num_rows and not put(prepare(batch)):
                     return
             put(None)
         except BaseException as exc:  # handed to the consumer
@@ -406,8 +409,24 @@ def land_stream(
     line = source.first_line
     slow_count = 0
     starts: list[int] = []  # first line of each input batch
+
+    def prepare(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, np.ndarray, pa.Table, np.ndarray]:
+        """(batch, canonical rows, their typed values with a placeholder ``_line``, other rows)."""
+        is_fast, results = fast.split(spec, batch, latest)
+        fast_rows = np.flatnonzero(is_fast)
+        typed = fast.typed_columns(spec, batch, results, fast_rows)
+        line = pa.nulls(len(fast_rows), pa.int64())
+        return (
+            batch,
+            fast_rows,
+            pa.table({"_line": line, **typed}, schema=typed_schema),
+            np.flatnonzero(~is_fast),
+        )
+
     try:
-        for number, batch in enumerate(batches(con, source.text_sql, src)):
+        for number, (batch, fast_rows, typed, slow_rows) in enumerate(
+            batches(con, source.text_sql, src, prepare)
+        ):
             starts.append(line)
             if number == 0:
                 seen.reserve(_expected_rows(src, batch))
@@ -415,17 +434,10 @@ def land_stream(
             counts.read += rows
             lines = np.arange(line, line + rows, dtype=np.int64)
             line += rows
-            is_fast, results = fast.split(spec, batch, latest)
-            fast_rows = np.flatnonzero(is_fast)
             if len(fast_rows):
-                typed = fast.typed_columns(spec, batch, results, fast_rows)
-                settle(
-                    pa.table({"_line": pa.array(lines[fast_rows]), **typed}, schema=typed_schema),
-                    number,
-                    False,
-                )
-            if len(fast_rows) < rows:  # validated by the SQL rules at the end, in one query
-                slow_rows = np.flatnonzero(~is_fast)
+                typed = typed.set_column(0, "_line", pa.array(lines[fast_rows]))
+                settle(typed, number, False)
+            if len(slow_rows):  # validated by the SQL rules at the end, in one query
                 slow_count += len(slow_rows)
                 slow = batch.take(pa.array(slow_rows)).add_column(0, "_line", pa.array(lines[slow_rows]))
                 con.register("slow_batch", slow)

@@ -229,7 +229,8 @@ class _Ledger:
         self.traced: dict[int, int] = {}
         # match: recent clean parcels (amount, time) of accounts without traced money
         self.parcels = self.match and self.rule.clean_parcels
-        self.recent: dict[int, deque[list[int]]] = {}
+        # (amounts, arrival times): two short lists (≤ clean_memory), the amount lookup runs in C
+        self.recent: dict[int, tuple[list[int], list[int]]] = {}
 
     def clean_in(self, account: int, amount: int) -> None:
         """Untraced money reaching an account that holds no traced money."""
@@ -237,26 +238,39 @@ class _Ledger:
         if self.parcels and amount > 0:
             q = self.recent.get(account)
             if q is None:
-                q = self.recent[account] = deque(maxlen=self.rule.clean_memory)
-            q.append([amount, self.now])
+                self.recent[account] = ([amount], [self.now])
+            else:
+                q[0].append(amount)
+                q[1].append(self.now)
+                if len(q[0]) > self.rule.clean_memory:
+                    del q[0][0], q[1][0]
 
     def clean_out(self, account: int, amount: int) -> None:
         """Money leaving an account that holds no traced money (its clean parcels, by the match rule)."""
         left = self.clean[account] - amount
         self.clean[account] = left if left > 0 else 0
         q = self.recent.get(account) if self.parcels else None
-        if not q:
+        if q is not None and q[0]:
+            self.spend(q, amount)
+
+    @staticmethod
+    def spend(q: tuple[list[int], list[int]], amount: int) -> None:
+        """Remove ``amount`` from remembered clean parcels: one of exactly that amount, else the latest."""
+        amounts, times = q
+        if amount in amounts:  # a parcel of exactly this amount leaves whole
+            i = amounts.index(amount)
+            del amounts[i]
+            del times[i]
             return
-        for i in range(len(q) - 1, -1, -1):  # a parcel of exactly this amount leaves whole
-            if q[i][0] == amount:
-                del q[i]
-                return
         rem = amount
-        while rem and q:  # else the latest first (as lifo)
-            if q[-1][0] <= rem:
-                rem -= q.pop()[0]
+        while rem and amounts:  # else the latest first (as lifo)
+            last = amounts[-1]
+            if last <= rem:
+                rem -= last
+                amounts.pop()
+                times.pop()
             else:
-                q[-1][0] -= rem
+                amounts[-1] = last - rem
                 rem = 0
 
     def _opening(self, account: int) -> list[list[int]]:
@@ -268,7 +282,9 @@ class _Ledger:
         q = self.recent.pop(account, None)
         if q:
             hours = self.rule.hours_us
-            lots = [[CLEAN, 0, a, t] for a, t in q if hours is None or t >= self.now - hours]
+            lots = [
+                [CLEAN, 0, a, t] for a, t in zip(*q, strict=True) if hours is None or t >= self.now - hours
+            ]
             while lots and sum(lot[2] for lot in lots) > opening:  # spent earlier: oldest gone first
                 lots.pop(0)
             opening -= sum(lot[2] for lot in lots)
@@ -286,6 +302,11 @@ class _Ledger:
                     st[-1][2] += amount
                 else:
                     st.append([CLEAN, 0, amount, self.now])
+                    w = self.rule.window + 1
+                    if self.parcels and len(st) > w + 1 and st[-w][0] == CLEAN and st[-w - 1][0] == CLEAN:
+                        # out of the match window a clean lot is only a balance: merge it (short ledgers)
+                        st[-w - 1][2] += st[-w][2]
+                        del st[-w]
             else:
                 st[(CLEAN, 0)] = st.get((CLEAN, 0), 0) + amount
             return
@@ -447,8 +468,8 @@ class _Ledger:
         items = st if self.method == "fifo" else [[k[0], k[1], v] for k, v in st.items()]
         self.clean[account] = sum(lot[2] for lot in items)  # all clean now
         if self.parcels:  # the recent clean parcels stay recognisable
-            q = self.recent[account] = deque(maxlen=self.rule.clean_memory)
-            q.extend([lot[2], lot[3]] for lot in items if lot[3] > 0 and lot[2] > 0)
+            kept = [lot for lot in items if lot[3] > 0 and lot[2] > 0][-self.rule.clean_memory :]
+            self.recent[account] = ([lot[2] for lot in kept], [lot[3] for lot in kept])
         del self.state[account]
         del self.traced[account]
 
@@ -579,6 +600,8 @@ def _replay(
     max_hops, horizon = limits
     state, clean, n_t = ledger.state, ledger.clean, len(c.t_from)  # local rows
     parcels = ledger.parcels
+    recent, spend, memory = ledger.recent, ledger.spend, ledger.rule.clean_memory
+    recent_get = recent.get
     flows: list[tuple[int, int, int, int]] = []
     cash: list[tuple[int, str, int, int, int]] = []
     lost: list[tuple[int, int, int, int, str]] = []
@@ -607,17 +630,25 @@ def _replay(
                 ledger.add(b, v, 0, amt)
             continue
         if a not in state:  # fast path: no traced money in the payer; only balances move
-            if parcels:
-                ledger.clean_out(a, amt)
-            else:
-                left = clean[a] - amt
-                clean[a] = left if left > 0 else 0
+            left = clean[a] - amt
+            clean[a] = left if left > 0 else 0
+            if parcels:  # (ledger.clean_out / clean_in inlined: the hottest lines of the replay)
+                q = recent_get(a)
+                if q is not None and q[0]:
+                    spend(q, amt)
             if b in state:
                 ledger.add(b, CLEAN, 0, amt)
-            elif parcels:
-                ledger.clean_in(b, amt)
             else:
                 clean[b] += amt
+                if parcels and amt > 0:
+                    q = recent_get(b)
+                    if q is None:
+                        recent[b] = ([amt], [c.t_at[row]])
+                    else:
+                        q[0].append(amt)
+                        q[1].append(c.t_at[row])
+                        if len(q[0]) > memory:
+                            del q[0][0], q[1][0]
             continue
         followed = 0
         for pv, hop, part in ledger.take(a, amt):

@@ -232,7 +232,7 @@ def _account_block(q0, q1, starts, cp, amt, ts, out, as_of_s, ints, flt, fscr, k
             flt[a, F_LEAVES] = left / in_sum
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _accounts(starts, cp, amt, ts, out, as_of_s, n_acct):
     ints = np.zeros((n_acct, N_INT), np.int64)
     flt = np.full((n_acct, N_FLOAT), np.nan)
@@ -283,81 +283,82 @@ def _edges(s, d, amt):
     return es[:m], ed[:m], ea[:m]
 
 
+A_RELAY, A_IN_CP, A_OUT_CP, A_PT, A_IN1, A_OUT1 = range(6)
+
+
 @nb.njit(cache=True)
-def _side(x, lo, hi, nbr, eamt, relay, in_cp, out_cp, pt, oneoff, cnt_for_degree, max_of, res, col0):
-    """Neighbourhood aggregates of account ``x`` over the edges lo..hi to ``nbr``."""
+def _side(x, lo, hi, nbr, eamt, attrs, deg_col, mean1, mean2, oneoff_col, max_col, res, col0):
+    """Neighbourhood aggregates of account ``x`` over the edges lo..hi to ``nbr``; ``attrs`` holds
+    each account's attributes in one row (one cache line per neighbour)."""
     tot = np.int64(0)
     rel = np.int64(0)
-    deg = np.int64(0)
-    s_in = 0.0
-    s_out = 0.0
+    deg = 0.0
+    s1 = 0.0
+    s2 = 0.0
     s_pt = 0.0
     n_pt = 0
     s_oo = 0.0
     n_oo = 0
-    mx = np.int64(-1)
+    mx = -1.0
     for j in range(lo, hi):
-        y = nbr[j]
+        row = attrs[nbr[j]]
         tot += eamt[j]
-        if relay[y]:
+        if row[A_RELAY] > 0:
             rel += eamt[j]
-        deg += cnt_for_degree[y]
-        s_in += in_cp[y]
-        s_out += out_cp[y]
-        if not np.isnan(pt[y]):
-            s_pt += pt[y]
+        deg += row[deg_col]
+        s1 += row[mean1]
+        s2 += row[mean2]
+        if not np.isnan(row[A_PT]):
+            s_pt += row[A_PT]
             n_pt += 1
-        if not np.isnan(oneoff[y]):
-            s_oo += oneoff[y]
+        if not np.isnan(row[oneoff_col]):
+            s_oo += row[oneoff_col]
             n_oo += 1
-        if max_of[y] > mx:
-            mx = max_of[y]
+        if row[max_col] > mx:
+            mx = row[max_col]
     n = hi - lo
     res[x, col0] = rel / tot if tot != 0 else np.nan
     res[x, col0 + 1] = deg
-    res[x, col0 + 2] = s_in / n
-    res[x, col0 + 3] = s_out / n
+    res[x, col0 + 2] = s1 / n
+    res[x, col0 + 3] = s2 / n
     res[x, col0 + 4] = s_pt / n_pt if n_pt > 0 else np.nan
     res[x, col0 + 5] = s_oo / n_oo if n_oo > 0 else np.nan
     res[x, col0 + 6] = mx
 
 
-@nb.njit(cache=True, parallel=True)
-def _graph(
-    out_start, out_nbr, out_amt, in_start, in_nbr, in_amt, relay, in_cp, out_cp, pt, in1, out1, n_acct
-):
+@nb.njit(cache=True)
+def _graph(out_start, out_nbr, out_amt, in_start, in_nbr, in_amt, attrs, n_acct):
     """Per account: out-side block (relay share, 2-hop degree, means, max), in-side block,
-    reciprocal partners, 3-cycle partners."""
+    reciprocal partners, 3-cycle partners (an account's out-degree is its out_cp)."""
     res = np.full((n_acct, 16), np.nan)
-    blocks = 64
-    for blk in nb.prange(blocks):
-        mark = np.zeros(n_acct, np.int32)  # mark[c] == x + 1: c pays x
-        for x in range((n_acct * blk) // blocks, (n_acct * (blk + 1)) // blocks):
-            lo, hi = out_start[x], out_start[x + 1]
-            if hi > lo:
-                _side(x, lo, hi, out_nbr, out_amt, relay, in_cp, out_cp, pt, in1, out_cp, in_cp, res, 0)
-            ilo, ihi = in_start[x], in_start[x + 1]
-            if ihi > ilo:
-                _side(x, ilo, ihi, in_nbr, in_amt, relay, out_cp, in_cp, pt, out1, in_cp, out_cp, res, 7)
-            for j in range(ilo, ihi):
-                mark[in_nbr[j]] = x + 1
-            recip = 0
+    mark = np.zeros(n_acct, np.int32)  # mark[c] == x + 1: c pays x
+    for x in range(n_acct):
+        lo, hi = out_start[x], out_start[x + 1]
+        if hi > lo:
+            _side(x, lo, hi, out_nbr, out_amt, attrs, A_OUT_CP, A_IN_CP, A_OUT_CP, A_IN1, A_IN_CP, res, 0)
+        ilo, ihi = in_start[x], in_start[x + 1]
+        if ihi > ilo:
+            _side(x, ilo, ihi, in_nbr, in_amt, attrs, A_IN_CP, A_OUT_CP, A_IN_CP, A_OUT1, A_OUT_CP, res, 7)
+        for j in range(ilo, ihi):
+            mark[in_nbr[j]] = x + 1
+        recip = 0
+        for j in range(lo, hi):
+            if mark[out_nbr[j]] == x + 1:
+                recip += 1
+        res[x, 14] = recip
+        cyc = 0
+        if hi - lo <= SMALL_OUT_CP and ihi > ilo:
             for j in range(lo, hi):
-                if mark[out_nbr[j]] == x + 1:
-                    recip += 1
-            res[x, 14] = recip
-            cyc = 0
-            if out_cp[x] <= SMALL_OUT_CP and ihi > ilo:
-                for j in range(lo, hi):
-                    b = out_nbr[j]
-                    if out_cp[b] > SMALL_OUT_CP:
-                        continue
-                    for k in range(out_start[b], out_start[b + 1]):
-                        c = out_nbr[k]
-                        if c != x and mark[c] == x + 1 and out_cp[c] <= SMALL_OUT_CP:
-                            cyc += 1
-                            break
-            res[x, 15] = cyc
+                b = out_nbr[j]
+                b_lo, b_hi = out_start[b], out_start[b + 1]
+                if b_hi - b_lo > SMALL_OUT_CP:
+                    continue
+                for k in range(b_lo, b_hi):
+                    c = out_nbr[k]
+                    if c != x and mark[c] == x + 1 and out_start[c + 1] - out_start[c] <= SMALL_OUT_CP:
+                        cyc += 1
+                        break
+        res[x, 15] = cyc
     return res
 
 
@@ -456,21 +457,14 @@ def account_tables(
     np.cumsum(np.bincount(es, minlength=n_keys), out=out_start[1:])
     rev, in_start = counting_order(ed, n_keys)
     relay = (pass_through >= 0.5) & (np.nan_to_num(flt[:, F_OUT1D], nan=0.0) >= 0.5)
-    g = _graph(
-        out_start,
-        ed,
-        ea,
-        in_start,
-        es[rev],
-        ea[rev],
-        relay,
-        ints[:, I_IN_CP],
-        ints[:, I_OUT_CP],
-        pass_through,
-        flt[:, F_IN1],
-        flt[:, F_OUT1],
-        n_acct,
-    )
+    attrs = np.zeros((n_acct, 8))
+    attrs[:, A_RELAY] = relay
+    attrs[:, A_IN_CP] = ints[:, I_IN_CP]
+    attrs[:, A_OUT_CP] = ints[:, I_OUT_CP]
+    attrs[:, A_PT] = pass_through
+    attrs[:, A_IN1] = flt[:, F_IN1]
+    attrs[:, A_OUT1] = flt[:, F_OUT1]
+    g = _graph(out_start, ed, ea, in_start, es[rev], ea[rev], attrs, n_acct)
     has_out = out_start[1 : n_acct + 1] > out_start[:n_acct]
     has_in = in_start[1 : n_acct + 1] > in_start[:n_acct]
 

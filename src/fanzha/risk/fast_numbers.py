@@ -138,7 +138,7 @@ def _has_pair(pair_start, pe, caller, callee):
     return lo < pair_start[caller + 1] and pe[lo] == callee
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True)
 def _outgoing(row_start, pair_start, dts, ddur, dok, pe, pn, home, callers):
     """Every per-caller feature of ``__num_out`` in one pass over each caller's rows and pairs
     (callers in blocks over the threads)."""

@@ -5,7 +5,8 @@ Truth layout: docs/interfaces.md (``<sim>/truth/*.parquet``). Definitions:
 * linking: over reported cases whose episode has a gang, a pair of cases is *true* iff both have the
   same ``gang_id``; a pair is *predicted* iff both fall in one linked group. Pairwise precision and
   recall.
-* tracing: per victim, *located* money = Σ over accounts min(traced held, true held) + Σ over
+* tracing (the money of the victim's *reported* episodes: a later episode that no case reports is
+  not the case's to trace): per victim, *located* money = Σ over accounts min(traced held, true held) + Σ over
   cash-out records min(traced, true amount) (true cash-outs: ``money_paths`` rows of withdrawals and
   of transfers whose truth step is ``cashout_otc`` / ``cashout_gold``); share = located / money the
   victim paid (hop 0). Reported: the share of victims with ≥ 95 % located, and the overall share;
@@ -107,11 +108,15 @@ def gang_metrics(members: pd.DataFrame, truth: Truth) -> dict[str, float]:
 
 
 def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None = None) -> dict[str, float]:
-    paths = truth.money_paths
+    paths, held_rows = truth.money_paths, truth.held
+    if "case_id" in truth.episodes.columns:  # only the money of reported episodes is the cases' to trace
+        reported = set(truth.episodes.loc[truth.episodes.case_id.notna(), "episode_id"])
+        paths = paths[paths.episode_id.isin(reported)]
+        held_rows = held_rows[held_rows.episode_id.isin(reported)]
     paid = paths[paths.hop == 0].groupby("victim_id").amount_fen.sum()
     if victims is not None:
         paid = paid[paid.index.isin(victims)]
-    held_truth = truth.held.merge(truth.episodes[["episode_id", "victim_id"]], on="episode_id")
+    held_truth = held_rows.merge(truth.episodes[["episode_id", "victim_id"]], on="episode_id")
     held_truth = held_truth.groupby(["victim_id", "account"]).amount_fen.sum().rename("truth")
     held_ours = result.holdings.groupby(["victim_id", "account"]).amount_fen.sum().rename("ours")
     held = pd.concat([held_truth, held_ours], axis=1).fillna(0)

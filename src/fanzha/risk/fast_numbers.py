@@ -20,14 +20,15 @@ import pyarrow as pa
 
 from fanzha.engine.base import Engine
 from fanzha.risk.kernels import (
+    counting_order,
     dense_ids,
     distinct_pairs,
     encode_ids,
     floor_div,
     identifier_codes,
     local_hour,
-    order_by,
     ranked_codes,
+    sort_segments,
 )
 from fanzha.risk.sqlparts import window_filter
 
@@ -297,8 +298,9 @@ def call_tables(
     direction = raw.column("dir").to_numpy()
     del raw
 
-    order = order_by(c, max(n_ids, 1), e, max(n_ids, 1), ts)
-    c, e, ts = c[order], e[order], ts[order]
+    order, segments = counting_order(c, max(n_ids, 1))  # by caller, then (callee, time) inside
+    e, ts = sort_segments(order, segments, e, ts)
+    c = np.repeat(np.arange(max(n_ids, 1), dtype=np.int32), np.diff(segments))
     keep, ddur, dok, ci, ei, cc, ec = _dedup(
         c, e, ts, dur[order], dur_ok[order], direction[order], imei[order], city[order]
     )

@@ -307,6 +307,42 @@ def order_by(
 
 
 @nb.njit(cache=True)
+def sort_segments(order, starts, key, ts):
+    """Within each segment ``starts[g]:starts[g + 1]`` of ``order``, sort stably by (key, ts);
+    returns ``key`` and ``ts`` gathered in the new order (one random read each)."""
+    n = order.shape[0]
+    sk = np.empty(n, key.dtype)
+    st = np.empty(n, ts.dtype)
+    for i in range(n):
+        sk[i] = key[order[i]]
+        st[i] = ts[order[i]]
+    for g in range(starts.shape[0] - 1):
+        a, b = starts[g], starts[g + 1]
+        if b - a < 2:
+            continue
+        if b - a > 32:
+            o1 = np.argsort(st[a:b], kind="mergesort")
+            o2 = np.argsort(sk[a:b][o1], kind="mergesort")
+            o = o1[o2]
+            order[a:b] = order[a:b][o]
+            sk[a:b] = sk[a:b][o]
+            st[a:b] = st[a:b][o]
+            continue
+        for i in range(a + 1, b):
+            x, kx, tx = order[i], sk[i], st[i]
+            j = i - 1
+            while j >= a and (sk[j] > kx or (sk[j] == kx and st[j] > tx)):
+                order[j + 1] = order[j]
+                sk[j + 1] = sk[j]
+                st[j + 1] = st[j]
+                j -= 1
+            order[j + 1] = x
+            sk[j + 1] = kx
+            st[j + 1] = tx
+    return sk, st
+
+
+@nb.njit(cache=True)
 def _small_sort(x):
     if x.shape[0] > 32:
         x.sort()

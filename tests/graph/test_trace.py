@@ -75,7 +75,7 @@ def test_cashout_kinds_crypto_gold_and_cash() -> None:
     kinds = r.cashouts.set_index("kind").amount_fen.to_dict()
     assert kinds == {"crypto": 3000, "gold": 2000, "cash": 1000}
     assert held(r, "v") == {"M1": 4000}
-    assert r.per_victim().iloc[0].tolist() == ["v", 10_000, 4000, 6000, 0]
+    assert r.per_victim().iloc[0].tolist() == ["v", 10_000, 4000, 6000, 0, 0]
 
 
 def test_outflow_larger_than_observed_balance_comes_from_opening_balance() -> None:
@@ -278,3 +278,60 @@ def test_match_atm_withdrawal_takes_the_parcel_leaving_the_least_change() -> Non
     r = trace_funds(tr, wd, {"a": "v1", "b": "v2"}, method="match")
     assert r.cashouts[["victim_id", "amount_fen"]].values.tolist() == [["v1", 60_000]]
     assert held(r, "v2") == {"N": 66_800} and held(r, "v1") == {"M": 500}
+
+
+def test_consolidation_prefers_the_fewest_parcels_and_reports_ambiguity() -> None:
+    from fanzha.graph.trace import _consolidation
+
+    lots = [(450, 0), (350, 1), (100, 2), (250, 3)]
+    # {450, 350} and {450, 250, 100} both make 800: the fewest parcels, flagged as ambiguous
+    assert _consolidation(lots, 800, 8) == ([0, 1], True)
+    assert _consolidation(lots, 800, 2) == ([0, 1], False)  # with 2 parts at most only one fits
+    assert _consolidation([(300, 0), (500, 1), (200, 2)], 800, 8) == ([1, 0], False)
+    assert _consolidation([(300, 0), (500, 1)], 900, 8) == (None, False)
+    # without the fewest-parcels rule: the first set with the largest parcels
+    assert _consolidation([(500, 0), (200, 1), (100, 2), (700, 3)], 800, 8, fewest=False) == ([3, 2], True)
+
+
+def test_match_consolidation_includes_clean_parcels() -> None:
+    """A mule buys USDT once with three of v1's parcels and two unreported victims' parcels (clean
+    money with amounts); v1's fourth parcel leaves later on its own. (A case of the held-out city.)"""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(
+        ("a", "V1", "M", 4_400, 0),
+        ("b", "V1", "M", 5_700, 120),
+        ("u1", "U1", "M", 419_700, 160),  # unreported victims: not traced sources
+        ("c", "V1", "M", 22_500, 240),
+        ("d", "V1", "M", 27_600, 280),
+        ("u2", "U2", "M", 486_800, 340),
+        ("otc", "M", "OTC", 944_200, 560),  # 4400 + 5700 + 27600 + 419700 + 486800
+        ("otc2", "M", "OTC", 22_500, 665),
+    )
+    tr["channel"] = ["mobile"] * 6 + ["crypto_otc"] * 2
+    src = {"a": "v1", "b": "v1", "c": "v1", "d": "v1"}
+    r = trace_funds(tr, None, src, method="match")
+    cash = r.cashouts.groupby("record_id").amount_fen.sum().to_dict()
+    assert cash == {"otc": 37_700, "otc2": 22_500}
+    assert r.holdings.empty and r.ambiguous.empty
+    r.check_conservation()
+    # traced parcels only (the former rule): no sum fits, LIFO takes the latest parcels
+    former = MatchRule(clean_in_sums=False, max_parts=4, fewest_parts=False)
+    f = trace_funds(tr, None, src, method="match", match_rule=former)
+    assert f.cashouts.groupby("record_id").amount_fen.sum().to_dict() != cash
+
+
+def test_match_lists_money_of_ambiguous_consolidations() -> None:
+    tr = transfers(
+        ("a", "V1", "M", 100, 0),
+        ("b", "V2", "M", 700, 1),
+        ("c", "V3", "M", 300, 2),
+        ("d", "V4", "M", 500, 3),
+        ("out", "M", "N", 800, 10),  # 700 + 100 or 500 + 300: the records cannot decide
+    )
+    r = trace_funds(tr, None, {"a": "v1", "b": "v2", "c": "v3", "d": "v4"}, method="match")
+    assert sorted(r.ambiguous[["victim_id", "amount_fen"]].values.tolist()) == [["v1", 100], ["v2", 700]]
+    assert set(r.ambiguous.record_id) == {"out"}
+    table = r.per_victim().set_index("victim_id")
+    assert table.ambiguous_fen.to_dict() == {"v1": 100, "v2": 700, "v3": 0, "v4": 0}
+    r.check_conservation()

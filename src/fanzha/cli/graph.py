@@ -165,6 +165,7 @@ def register(app: typer.Typer) -> None:
                 "trace_holdings": result.holdings,
                 "trace_cashouts": result.cashouts,
                 "trace_untraced": result.untraced,
+                "trace_ambiguous": result.ambiguous,
                 "trace_victims": per_victim,
             },
             out_dir,
@@ -174,7 +175,7 @@ def register(app: typer.Typer) -> None:
             table(
                 "per victim",
                 per_victim,
-                ["victim_id", "paid_fen", "held_fen", "cashed_out_fen", "untraced_fen"],
+                ["victim_id", "paid_fen", "held_fen", "cashed_out_fen", "untraced_fen", "ambiguous_fen"],
             )
         )
         console.print(

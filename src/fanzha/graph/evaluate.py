@@ -133,6 +133,11 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
     cash_total = cash.groupby(level=0).sum()
     by_place = held_min.add(cash_total.min(axis=1), fill_value=0)
     out = {"victims": float(len(paid)), "paid_fen": float(paid.sum())}
+    # money the rule attributed by one of several combinations of parcels that fit (reported, not
+    # left out of any share below)
+    amb = result.ambiguous.groupby("victim_id").amount_fen.sum().reindex(paid.index).fillna(0)
+    out["ambiguous_share"] = float(amb.sum() / paid.sum()) if paid.sum() else 0.0
+    out["victims_with_ambiguous"] = float((amb > 0).sum())
     for name, found in (("", located), ("_by_place", by_place)):
         found = found.reindex(paid.index).fillna(0)
         share = (found / paid).clip(upper=1.0)

@@ -14,9 +14,11 @@ account's own balance) is the *clean* portion. An outflow draws from the portion
 ``match`` (金额匹配)
     mules forward parcels whole: an outflow of exactly the amount of a portion that arrived within
     the last 72 hours (among the last 64 portions; the latest such) takes that portion; else one
-    equal to the sum of 2–4 traced portions of that window (consolidation: several victims'
-    parcels leave in one transfer or withdrawal) takes those; otherwise as ``lifo``
-    (:class:`MatchRule` sets the window, the hours and the parts);
+    equal to the sum of 2–8 parcels of that window — traced portions and untraced parcels alike
+    (consolidation: several victims' parcels, reported or not, leave in one transfer or
+    withdrawal); when several sets fit, the one with the fewest parcels, and the victims' money in
+    it is listed as *ambiguous*; otherwise as ``lifo`` (:class:`MatchRule` sets the window, the
+    hours and the parts);
 ``proportional`` (按比例)
     every portion contributes in proportion to its share of the observed balance at that moment;
     the split is exact in fen by largest remainders (ties broken by victim, then hop), so the parts
@@ -34,8 +36,9 @@ Cash-outs are terminal and are recorded even past the limits, because the money 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -53,6 +56,7 @@ FLOW_COLUMNS = ["victim_id", "hop", "transfer_id", "from_account", "to_account",
 HOLDING_COLUMNS = ["victim_id", "account", "amount_fen"]
 CASHOUT_COLUMNS = ["victim_id", "kind", "record_id", "account", "amount_fen", "at", "counterparty"]
 UNTRACED_COLUMNS = ["victim_id", "account", "record_id", "to_account", "amount_fen", "at", "reason"]
+AMBIGUOUS_COLUMNS = ["victim_id", "record_id", "account", "amount_fen", "at"]
 
 
 @dataclass
@@ -68,15 +72,20 @@ class TraceResult:
     sources: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["victim_id", "amount_fen"]))
     method: str = "fifo"
     unmatched_sources: list[str] = field(default_factory=list)
+    # match: victims' money that left in a consolidated outflow which several combinations of
+    # parcels fit (the rule chose one; the records cannot decide): one row per (victim, record)
+    ambiguous: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AMBIGUOUS_COLUMNS))
 
     def per_victim(self) -> pd.DataFrame:
-        """paid / held / cashed_out / untraced fen per victim (paid = held + cashed_out + untraced)."""
+        """paid / held / cashed_out / untraced fen per victim (paid = held + cashed_out + untraced);
+        ``ambiguous_fen``: how much of it left in consolidations that other parcels fit too."""
         paid = self.sources.groupby("victim_id")["amount_fen"].sum().rename("paid_fen")
         parts = [
             paid,
             self.holdings.groupby("victim_id")["amount_fen"].sum().rename("held_fen"),
             self.cashouts.groupby("victim_id")["amount_fen"].sum().rename("cashed_out_fen"),
             self.untraced.groupby("victim_id")["amount_fen"].sum().rename("untraced_fen"),
+            self.ambiguous.groupby("victim_id")["amount_fen"].sum().rename("ambiguous_fen"),
         ]
         out = pd.concat(parts, axis=1).fillna(0).astype("int64")
         out.index.name = "victim_id"
@@ -157,33 +166,58 @@ def _reachable(frm: np.ndarray, to: np.ndarray, n: int, starts: np.ndarray) -> n
     return mask
 
 
-def _subset_sum(items: list[tuple[int, int]], target: int, max_parts: int) -> list[int] | None:
-    """Indices of 2 … ``max_parts`` items whose amounts add up to ``target`` exactly, or None.
+def _sums(items: list[tuple[int, int]], target: int, max_parts: int) -> Iterator[list[int]]:
+    """Every set of 2 … ``max_parts`` items whose amounts add up to ``target`` exactly (indices).
 
     Depth-first over the amounts in decreasing order (ties: position), pruned by the largest sum
-    still reachable, so most searches end at once; the first solution in that order is taken."""
+    still reachable, so most searches end at once; solutions come in that order."""
     ranked = sorted(items, key=lambda x: (-x[0], x[1]))
     amounts = [a for a, _ in ranked]
+    if sum(amounts[:max_parts]) < target:
+        return
 
-    def search(start: int, left: int, slots: int) -> list[int] | None:
+    def search(start: int, left: int, slots: int) -> Iterator[list[int]]:
         for j in range(start, len(ranked)):
             a = amounts[j]
             if a > left:
                 continue
             if sum(amounts[j : j + slots]) < left:
-                return None  # even the largest remaining amounts cannot reach it
+                return  # even the largest remaining amounts cannot reach it
             if a == left:
-                return [ranked[j][1]]
-            if slots > 1:
-                rest = search(j + 1, left - a, slots - 1)
-                if rest is not None:
-                    return [ranked[j][1], *rest]
-        return None
+                yield [ranked[j][1]]
+            elif slots > 1:
+                for rest in search(j + 1, left - a, slots - 1):
+                    yield [ranked[j][1], *rest]
 
-    if sum(amounts[:max_parts]) < target:
-        return None
-    found = search(0, target, max_parts)
-    return found if found is not None and len(found) >= 2 else None
+    for found in search(0, target, max_parts):
+        if len(found) >= 2:
+            yield found
+
+
+def _subset_sum(
+    items: list[tuple[int, int]], target: int, max_parts: int, fewest: bool = False
+) -> list[int] | None:
+    """Indices of 2 … ``max_parts`` items whose amounts add up to ``target`` exactly, or None:
+    the first set in :func:`_sums` order; ``fewest``: the first of those with the fewest items."""
+    found, _ambiguous = _consolidation(items, target, max_parts, fewest)
+    return found
+
+
+def _consolidation(
+    items: list[tuple[int, int]], target: int, max_parts: int, fewest: bool = True
+) -> tuple[list[int] | None, bool]:
+    """The combination of parcels taken for a consolidated outflow (see :func:`_subset_sum`), and
+    whether the records leave it *ambiguous*: another set of 2 … ``max_parts`` parcels fits too."""
+    if not fewest:
+        first_two = list(islice(_sums(items, target, max_parts), 2))
+        return (first_two[0], len(first_two) > 1) if first_two else (None, False)
+    for k in range(2, max_parts + 1):
+        found = next(_sums(items, target, k), None)
+        if found is not None:
+            chosen = set(found)
+            other = any(set(s) != chosen for s in islice(_sums(items, target, max_parts), 2))
+            return found, other
+    return None, False
 
 
 @dataclass(frozen=True)
@@ -193,7 +227,7 @@ class MatchRule:
     window: int = 64  # last lots of the account considered
     hours: float | None = 72.0  # only lots that arrived this recently (None: any age)
     oldest_first: bool = False  # several lots of the outflow's amount: the oldest (else the latest)
-    max_parts: int = 4  # ≥ 2: also sums of up to this many traced lots (1: single lots only)
+    max_parts: int = 8  # ≥ 2: also sums of up to this many lots (1: single lots only)
     max_lots: int = 12  # traced lots searched for sums (the most recent)
     dormant_hours: float | None = None  # traced lots older than this leave only by a match
     # untraced inflows (unreported victims' parcels, legitimate payments) keep their identity as
@@ -207,6 +241,12 @@ class MatchRule:
     # (the change stays; several such lots: the one leaving the least change, then the latest).
     # None: withdrawals match like transfers.
     atm_note: int | None = 10_000
+    # consolidation: the sums also use the clean parcels (an unreported victim's parcel bought
+    # USDT in the same transfer as ours); False: traced lots only
+    clean_in_sums: bool = True
+    # several combinations fit: the one with the fewest parcels (then the first with the largest
+    # parcels); False: the first with the largest parcels
+    fewest_parts: bool = True
 
     @property
     def hours_us(self) -> int | None:
@@ -231,6 +271,10 @@ class _Ledger:
         self.parcels = self.match and self.rule.clean_parcels
         # (amounts, arrival times): two short lists (≤ clean_memory), the amount lookup runs in C
         self.recent: dict[int, tuple[list[int], list[int]]] = {}
+        # match: the last outflow was a consolidation that another combination of parcels fits too;
+        # its parts (victim, record row, account, fen) are listed by the replay
+        self.ambiguous = False
+        self.ambiguous_parts: list[tuple[int, int, int, int]] = []
 
     def clean_in(self, account: int, amount: int) -> None:
         """Untraced money reaching an account that holds no traced money."""
@@ -332,6 +376,7 @@ class _Ledger:
         if st is None:
             self.clean_out(account, amount)
             return []
+        self.ambiguous = False
         if self.method == "fifo":
             matched = self._take_match(st, amount, atm) if self.match else None
             if matched is not None:
@@ -378,9 +423,12 @@ class _Ledger:
         self, st: deque[list[int]], amount: int, atm: bool = False
     ) -> list[tuple[int, int, int]] | None:
         """Parcels forwarded whole: among the last ``window`` lots that arrived within ``hours``,
-        one lot of exactly the outflow (the oldest such: parcels of one amount leave in arrival
-        order), else a combination of up to ``max_parts`` traced lots summing to it exactly
-        (a mule consolidating parcels into one transfer or withdrawal); None when nothing fits."""
+        one lot of exactly the outflow (the latest such; ``oldest_first``: the oldest), else (ATM)
+        a lot rounded down to whole notes, else a combination of up to ``max_parts`` of the last
+        ``max_lots`` parcels summing to it exactly (a mule consolidating parcels into one transfer
+        or withdrawal; ``clean_in_sums``: clean parcels count too, the unobserved opening balance
+        never; ``fewest_parts``: the set with the fewest parcels); sets :attr:`ambiguous` when
+        another set fits too. None when nothing fits."""
         rule = self.rule
         since = self.now - rule.hours_us if rule.hours_us is not None else None
         lo = max(0, len(st) - rule.window)
@@ -400,12 +448,19 @@ class _Ledger:
                 return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
         if rule.max_parts < 2:
             return None
-        parts = [i for i in recent if st[i][0] != CLEAN and st[i][2] < amount][-rule.max_lots :]
-        combo = (
-            _subset_sum([(st[i][2], i) for i in parts], amount, rule.max_parts) if len(parts) > 1 else None
+        if (
+            rule.clean_in_sums
+        ):  # parcels: traced lots and clean lots with an arrival (not the opening balance)
+            parts = [i for i in recent if st[i][3] > 0 and 0 < st[i][2] < amount][-rule.max_lots :]
+        else:
+            parts = [i for i in recent if st[i][0] != CLEAN and st[i][2] < amount][-rule.max_lots :]
+        combo, self.ambiguous = (
+            _consolidation([(st[i][2], i) for i in parts], amount, rule.max_parts, rule.fewest_parts)
+            if len(parts) > 1
+            else (None, False)
         )
         if combo is not None:
-            out = [(st[i][0], st[i][1], st[i][2]) for i in sorted(combo)]
+            out = [(st[i][0], st[i][1], st[i][2]) for i in sorted(combo) if st[i][0] != CLEAN]
             for i in sorted(combo, reverse=True):
                 del st[i]
             return out
@@ -568,6 +623,7 @@ def trace_funds(
     flows = [(v, h, int(t_keep[r]), amt) for v, h, r, amt in flows]
     cash = [(v, k, int(record_of[r]), a, amt) for v, k, r, a, amt in cash]
     lost = [(v, a, int(t_keep[r]), amt, why) for v, a, r, amt, why in lost]
+    ledger.ambiguous_parts = [(v, int(record_of[r]), a, amt) for v, r, a, amt in ledger.ambiguous_parts]
     micros = np.concatenate([t_at, w_at])
     return _result(tr, wd, accounts, victims, method, unmatched, src, flows, cash, lost, ledger, micros)
 
@@ -605,6 +661,7 @@ def _replay(
     flows: list[tuple[int, int, int, int]] = []
     cash: list[tuple[int, str, int, int, int]] = []
     lost: list[tuple[int, int, int, int, str]] = []
+    ambiguous = ledger.ambiguous_parts
     for kind, row in zip(kinds, rows, strict=True):
         if kind == 1:  # withdrawal: whatever traced money it takes is cashed out
             a, amt = c.w_acc[row], c.w_amt[row]
@@ -618,6 +675,8 @@ def _replay(
                 continue
             for pv, _hop, part in ledger.take(a, amt, atm=True):
                 cash.append((pv, "cash", n_t + row, a, part))
+                if ledger.ambiguous:
+                    ambiguous.append((pv, n_t + row, a, part))
             continue
         a, b, amt, out = c.t_from[row], c.t_to[row], c.t_amt[row], c.cash_kind[row]
         ledger.now = c.t_at[row]
@@ -652,6 +711,8 @@ def _replay(
             continue
         followed = 0
         for pv, hop, part in ledger.take(a, amt):
+            if ledger.ambiguous:
+                ambiguous.append((pv, row, a, part))
             if out:
                 flows.append((pv, hop + 1, row, part))
                 cash.append((pv, out, row, a, part))
@@ -767,4 +828,15 @@ def _result(
             "amount_fen": tr.amount_fen.to_numpy()[rows].astype(np.int64),
         }
     )
-    return TraceResult(flow_df, hold_df, cash_df, lost_df, src_df, method, unmatched)
+    am = np.asarray(ledger.ambiguous_parts, dtype=np.int64).reshape(-1, 4)
+    amb_df = pd.DataFrame(
+        {
+            "victim_id": vic[am[:, 0]],
+            "record_id": record_ids(am[:, 1]),
+            "account": acc[am[:, 2]],
+            "amount_fen": am[:, 3],
+            "at": _stamps(micros[am[:, 1]]),
+        },
+        columns=AMBIGUOUS_COLUMNS,
+    )
+    return TraceResult(flow_df, hold_df, cash_df, lost_df, src_df, method, unmatched, amb_df)

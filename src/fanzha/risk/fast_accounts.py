@@ -331,7 +331,7 @@ def _graph(out_start, out_nbr, out_amt, in_start, in_nbr, in_amt, attrs, n_acct)
     """Per account: out-side block (relay share, 2-hop degree, means, max), in-side block,
     reciprocal partners, 3-cycle partners (an account's out-degree is its out_cp)."""
     res = np.full((n_acct, 16), np.nan)
-    mark = np.zeros(n_acct, np.int32)  # mark[c] == x + 1: c pays x
+    mark = np.zeros(n_acct // 64 + 1, np.uint64)  # bit c set while visiting x: c pays x (fits in cache)
     for x in range(n_acct):
         lo, hi = out_start[x], out_start[x + 1]
         if hi > lo:
@@ -340,10 +340,12 @@ def _graph(out_start, out_nbr, out_amt, in_start, in_nbr, in_amt, attrs, n_acct)
         if ihi > ilo:
             _side(x, ilo, ihi, in_nbr, in_amt, attrs, A_IN_CP, A_OUT_CP, A_IN_CP, A_OUT1, A_OUT_CP, res, 7)
         for j in range(ilo, ihi):
-            mark[in_nbr[j]] = x + 1
+            c = in_nbr[j]
+            mark[c >> 6] |= np.uint64(1) << np.uint64(c & 63)
         recip = 0
         for j in range(lo, hi):
-            if mark[out_nbr[j]] == x + 1:
+            c = out_nbr[j]
+            if mark[c >> 6] & (np.uint64(1) << np.uint64(c & 63)):
                 recip += 1
         res[x, 14] = recip
         cyc = 0
@@ -355,10 +357,16 @@ def _graph(out_start, out_nbr, out_amt, in_start, in_nbr, in_amt, attrs, n_acct)
                     continue
                 for k in range(b_lo, b_hi):
                     c = out_nbr[k]
-                    if c != x and mark[c] == x + 1 and out_start[c + 1] - out_start[c] <= SMALL_OUT_CP:
+                    if (
+                        c != x
+                        and mark[c >> 6] & (np.uint64(1) << np.uint64(c & 63))
+                        and out_start[c + 1] - out_start[c] <= SMALL_OUT_CP
+                    ):
                         cyc += 1
                         break
         res[x, 15] = cyc
+        for j in range(ilo, ihi):
+            mark[in_nbr[j] >> 6] = np.uint64(0)
     return res
 
 

@@ -285,12 +285,12 @@ def test_consolidation_prefers_the_fewest_parcels_and_reports_ambiguity() -> Non
 
     lots = [(450, 0), (350, 1), (100, 2), (250, 3)]
     # {450, 350} and {450, 250, 100} both make 800: the fewest parcels, flagged as ambiguous
-    assert _consolidation(lots, 800, 8) == ([0, 1], True)
-    assert _consolidation(lots, 800, 2) == ([0, 1], False)  # with 2 parts at most only one fits
-    assert _consolidation([(300, 0), (500, 1), (200, 2)], 800, 8) == ([1, 0], False)
-    assert _consolidation([(300, 0), (500, 1)], 900, 8) == (None, False)
+    assert _consolidation(lots, 800, 8) == ([0, 1], [2, 3])  # the other set's parcels not chosen
+    assert _consolidation(lots, 800, 2) == ([0, 1], [])  # with 2 parts at most only one fits
+    assert _consolidation([(300, 0), (500, 1), (200, 2)], 800, 8) == ([1, 0], [])
+    assert _consolidation([(300, 0), (500, 1)], 900, 8) == (None, [])
     # without the fewest-parcels rule: the first set with the largest parcels
-    assert _consolidation([(500, 0), (200, 1), (100, 2), (700, 3)], 800, 8, fewest=False) == ([3, 2], True)
+    assert _consolidation([(500, 0), (200, 1), (100, 2), (700, 3)], 800, 8, fewest=False) == ([3, 2], [0, 1])
 
 
 def test_match_consolidation_includes_clean_parcels() -> None:
@@ -330,8 +330,32 @@ def test_match_lists_money_of_ambiguous_consolidations() -> None:
         ("out", "M", "N", 800, 10),  # 700 + 100 or 500 + 300: the records cannot decide
     )
     r = trace_funds(tr, None, {"a": "v1", "b": "v2", "c": "v3", "d": "v4"}, method="match")
-    assert sorted(r.ambiguous[["victim_id", "amount_fen"]].values.tolist()) == [["v1", 100], ["v2", 700]]
+    assert sorted(r.ambiguous[["victim_id", "amount_fen", "taken"]].values.tolist()) == [
+        ["v1", 100, True],
+        ["v2", 700, True],
+        ["v3", 300, False],  # the other set that fits: left in M by this choice
+        ["v4", 500, False],
+    ]
     assert set(r.ambiguous.record_id) == {"out"}
     table = r.per_victim().set_index("victim_id")
-    assert table.ambiguous_fen.to_dict() == {"v1": 100, "v2": 700, "v3": 0, "v4": 0}
+    assert table.ambiguous_fen.to_dict() == {"v1": 100, "v2": 700, "v3": 300, "v4": 500}
+    assert held(r, "v3") == {"M": 300} and held(r, "v1") == {"N": 100}
     r.check_conservation()
+
+
+def test_consolidation_takes_the_latest_of_equal_parcels() -> None:
+    """v1's 4900 and an unreported victim's 4900 both fit a 12800 consolidation with a 7900 parcel:
+    the latest leaves (as with single parcels), and the choice is listed as ambiguous."""
+    tr = transfers(
+        ("a", "V1", "M", 4_900, 0),
+        ("u", "U", "M", 4_900, 19 * 60),
+        ("w", "W", "M", 7_900, 22 * 60),
+        ("otc", "M", "OTC", 12_800, 26 * 60),
+    )
+    tr["channel"] = ["mobile"] * 3 + ["crypto_otc"]
+    r = trace_funds(tr, None, {"a": "v1"}, method="match")
+    assert r.cashouts.empty and held(r, "v1") == {"M": 4_900}
+    assert r.ambiguous[["victim_id", "amount_fen", "taken"]].values.tolist() == [["v1", 4_900, False]]
+    from fanzha.graph.trace import _consolidation
+
+    assert _consolidation([(4_900, 0), (4_900, 1), (7_900, 2)], 12_800, 8) == ([2, 1], [0])

@@ -56,7 +56,7 @@ FLOW_COLUMNS = ["victim_id", "hop", "transfer_id", "from_account", "to_account",
 HOLDING_COLUMNS = ["victim_id", "account", "amount_fen"]
 CASHOUT_COLUMNS = ["victim_id", "kind", "record_id", "account", "amount_fen", "at", "counterparty"]
 UNTRACED_COLUMNS = ["victim_id", "account", "record_id", "to_account", "amount_fen", "at", "reason"]
-AMBIGUOUS_COLUMNS = ["victim_id", "record_id", "account", "amount_fen", "at"]
+AMBIGUOUS_COLUMNS = ["victim_id", "record_id", "account", "amount_fen", "at", "taken"]
 
 
 @dataclass
@@ -72,13 +72,14 @@ class TraceResult:
     sources: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["victim_id", "amount_fen"]))
     method: str = "fifo"
     unmatched_sources: list[str] = field(default_factory=list)
-    # match: victims' money that left in a consolidated outflow which several combinations of
-    # parcels fit (the rule chose one; the records cannot decide): one row per (victim, record)
+    # match: victims' money whose place depends on the choice among several combinations of parcels
+    # that fit a consolidated outflow (the records cannot decide): ``taken`` by the outflow, or
+    # left in the account (a parcel of another combination that fits)
     ambiguous: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AMBIGUOUS_COLUMNS))
 
     def per_victim(self) -> pd.DataFrame:
         """paid / held / cashed_out / untraced fen per victim (paid = held + cashed_out + untraced);
-        ``ambiguous_fen``: how much of it left in consolidations that other parcels fit too."""
+        ``ambiguous_fen``: how much of it is placed by a choice among combinations that fit."""
         paid = self.sources.groupby("victim_id")["amount_fen"].sum().rename("paid_fen")
         parts = [
             paid,
@@ -169,9 +170,10 @@ def _reachable(frm: np.ndarray, to: np.ndarray, n: int, starts: np.ndarray) -> n
 def _sums(items: list[tuple[int, int]], target: int, max_parts: int) -> Iterator[list[int]]:
     """Every set of 2 … ``max_parts`` items whose amounts add up to ``target`` exactly (indices).
 
-    Depth-first over the amounts in decreasing order (ties: position), pruned by the largest sum
+    Depth-first over the amounts in decreasing order (ties: the later position first — of two
+    parcels of one amount the latest leaves, as with single parcels), pruned by the largest sum
     still reachable, so most searches end at once; solutions come in that order."""
-    ranked = sorted(items, key=lambda x: (-x[0], x[1]))
+    ranked = sorted(items, key=lambda x: (-x[0], -x[1]))
     amounts = [a for a, _ in ranked]
     if sum(amounts[:max_parts]) < target:
         return
@@ -199,25 +201,32 @@ def _subset_sum(
 ) -> list[int] | None:
     """Indices of 2 … ``max_parts`` items whose amounts add up to ``target`` exactly, or None:
     the first set in :func:`_sums` order; ``fewest``: the first of those with the fewest items."""
-    found, _ambiguous = _consolidation(items, target, max_parts, fewest)
-    return found
+    return _consolidation(items, target, max_parts, fewest, alternatives=0)[0]
 
 
 def _consolidation(
-    items: list[tuple[int, int]], target: int, max_parts: int, fewest: bool = True
-) -> tuple[list[int] | None, bool]:
+    items: list[tuple[int, int]], target: int, max_parts: int, fewest: bool = True, alternatives: int = 8
+) -> tuple[list[int] | None, list[int]]:
     """The combination of parcels taken for a consolidated outflow (see :func:`_subset_sum`), and
-    whether the records leave it *ambiguous*: another set of 2 … ``max_parts`` parcels fits too."""
-    if not fewest:
-        first_two = list(islice(_sums(items, target, max_parts), 2))
-        return (first_two[0], len(first_two) > 1) if first_two else (None, False)
-    for k in range(2, max_parts + 1):
-        found = next(_sums(items, target, k), None)
-        if found is not None:
-            chosen = set(found)
-            other = any(set(s) != chosen for s in islice(_sums(items, target, max_parts), 2))
-            return found, other
-    return None, False
+    the parcels of other combinations of 2 … ``max_parts`` parcels that fit too (among the first
+    ``alternatives`` in :func:`_sums` order), not in the chosen one: when there are any, the records
+    leave the choice *ambiguous*."""
+    found: list[int] | None = None
+    if fewest:
+        for k in range(2, max_parts + 1):
+            found = next(_sums(items, target, k), None)
+            if found is not None:
+                break
+    else:
+        found = next(_sums(items, target, max_parts), None)
+    if found is None:
+        return None, []
+    chosen = set(found)
+    others: set[int] = set()
+    for sol in islice(_sums(items, target, max_parts), alternatives):
+        if set(sol) != chosen:
+            others.update(i for i in sol if i not in chosen)
+    return found, sorted(others)
 
 
 @dataclass(frozen=True)
@@ -274,7 +283,9 @@ class _Ledger:
         # match: the last outflow was a consolidation that another combination of parcels fits too;
         # its parts (victim, record row, account, fen) are listed by the replay
         self.ambiguous = False
-        self.ambiguous_parts: list[tuple[int, int, int, int]] = []
+        self.ambiguous_left: list[tuple[int, int]] = []  # (victim, fen) of the other sets' traced parcels
+        # (victim, record row, account, fen, taken: 1 | left in the account: 0)
+        self.ambiguous_parts: list[tuple[int, int, int, int, int]] = []
 
     def clean_in(self, account: int, amount: int) -> None:
         """Untraced money reaching an account that holds no traced money."""
@@ -454,12 +465,15 @@ class _Ledger:
             parts = [i for i in recent if st[i][3] > 0 and 0 < st[i][2] < amount][-rule.max_lots :]
         else:
             parts = [i for i in recent if st[i][0] != CLEAN and st[i][2] < amount][-rule.max_lots :]
-        combo, self.ambiguous = (
+        combo, others = (
             _consolidation([(st[i][2], i) for i in parts], amount, rule.max_parts, rule.fewest_parts)
             if len(parts) > 1
-            else (None, False)
+            else (None, [])
         )
         if combo is not None:
+            if others:  # other parcels fit too: the traced ones among them stay, by this choice
+                self.ambiguous = True
+                self.ambiguous_left = [(st[i][0], st[i][2]) for i in others if st[i][0] != CLEAN]
             out = [(st[i][0], st[i][1], st[i][2]) for i in sorted(combo) if st[i][0] != CLEAN]
             for i in sorted(combo, reverse=True):
                 del st[i]
@@ -623,7 +637,7 @@ def trace_funds(
     flows = [(v, h, int(t_keep[r]), amt) for v, h, r, amt in flows]
     cash = [(v, k, int(record_of[r]), a, amt) for v, k, r, a, amt in cash]
     lost = [(v, a, int(t_keep[r]), amt, why) for v, a, r, amt, why in lost]
-    ledger.ambiguous_parts = [(v, int(record_of[r]), a, amt) for v, r, a, amt in ledger.ambiguous_parts]
+    ledger.ambiguous_parts = [(v, int(record_of[r]), a, amt, k) for v, r, a, amt, k in ledger.ambiguous_parts]
     micros = np.concatenate([t_at, w_at])
     return _result(tr, wd, accounts, victims, method, unmatched, src, flows, cash, lost, ledger, micros)
 
@@ -676,7 +690,9 @@ def _replay(
             for pv, _hop, part in ledger.take(a, amt, atm=True):
                 cash.append((pv, "cash", n_t + row, a, part))
                 if ledger.ambiguous:
-                    ambiguous.append((pv, n_t + row, a, part))
+                    ambiguous.append((pv, n_t + row, a, part, 1))
+            if ledger.ambiguous:
+                ambiguous.extend((pv, n_t + row, a, part, 0) for pv, part in ledger.ambiguous_left)
             continue
         a, b, amt, out = c.t_from[row], c.t_to[row], c.t_amt[row], c.cash_kind[row]
         ledger.now = c.t_at[row]
@@ -712,7 +728,7 @@ def _replay(
         followed = 0
         for pv, hop, part in ledger.take(a, amt):
             if ledger.ambiguous:
-                ambiguous.append((pv, row, a, part))
+                ambiguous.append((pv, row, a, part, 1))
             if out:
                 flows.append((pv, hop + 1, row, part))
                 cash.append((pv, out, row, a, part))
@@ -724,6 +740,8 @@ def _replay(
                 flows.append((pv, hop + 1, row, part))
                 ledger.add(b, pv, hop + 1, part)
                 followed += part
+        if ledger.ambiguous:
+            ambiguous.extend((pv, row, a, part, 0) for pv, part in ledger.ambiguous_left)
         if not out:  # the rest reaches b as untraced (clean) money
             if b in state or not parcels:
                 ledger.add(b, CLEAN, 0, amt - followed)
@@ -828,7 +846,7 @@ def _result(
             "amount_fen": tr.amount_fen.to_numpy()[rows].astype(np.int64),
         }
     )
-    am = np.asarray(ledger.ambiguous_parts, dtype=np.int64).reshape(-1, 4)
+    am = np.asarray(ledger.ambiguous_parts, dtype=np.int64).reshape(-1, 5)
     amb_df = pd.DataFrame(
         {
             "victim_id": vic[am[:, 0]],
@@ -836,6 +854,7 @@ def _result(
             "account": acc[am[:, 2]],
             "amount_fen": am[:, 3],
             "at": _stamps(micros[am[:, 1]]),
+            "taken": am[:, 4].astype(bool),
         },
         columns=AMBIGUOUS_COLUMNS,
     )

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from fanzha.engine.base import Engine
-from fanzha.risk.kernels import counting_order, encode_ids, local_hour, order_by, sort_runs_by
+from fanzha.risk.kernels import counting_order, encode_ids, local_hour, order_by
 from fanzha.risk.sqlparts import window_filter
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -263,6 +263,51 @@ def _accounts(starts, cp, amt, ts, out, as_of_s, n_acct):
 
 
 @nb.njit(cache=True)
+def _events(s, d, amt, ts, n_keys):
+    """Every transfer as its payer's ``out`` event and its payee's ``in`` event, ordered by
+    (account, time): one counting sort, one gather, a stable sort by time inside each account."""
+    n = s.shape[0]
+    starts = np.zeros(n_keys + 1, np.int64)
+    for i in range(n):
+        starts[s[i] + 1] += 1
+        starts[d[i] + 1] += 1
+    for k in range(n_keys):
+        starts[k + 1] += starts[k]
+    pos = starts[:-1].copy()
+    ecp = np.empty(2 * n, np.int32)
+    eamt = np.empty(2 * n, np.int64)
+    ets = np.empty(2 * n, np.int64)
+    eout = np.empty(2 * n, np.bool_)
+    for i in range(n):  # outs first, then ins: the stable order of the SQL's UNION ALL is irrelevant
+        p = pos[s[i]]
+        ecp[p], eamt[p], ets[p], eout[p] = d[i], amt[i], ts[i], True
+        pos[s[i]] += 1
+    for i in range(n):
+        p = pos[d[i]]
+        ecp[p], eamt[p], ets[p], eout[p] = s[i], amt[i], ts[i], False
+        pos[d[i]] += 1
+    for g in range(n_keys):
+        a, b = starts[g], starts[g + 1]
+        if b - a < 2:
+            continue
+        if b - a > 32:
+            o = np.argsort(ets[a:b], kind="mergesort")
+            ecp[a:b] = ecp[a:b][o]
+            eamt[a:b] = eamt[a:b][o]
+            ets[a:b] = ets[a:b][o]
+            eout[a:b] = eout[a:b][o]
+            continue
+        for i in range(a + 1, b):
+            c, m, t, o_ = ecp[i], eamt[i], ets[i], eout[i]
+            j = i - 1
+            while j >= a and ets[j] > t:
+                ecp[j + 1], eamt[j + 1], ets[j + 1], eout[j + 1] = ecp[j], eamt[j], ets[j], eout[j]
+                j -= 1
+            ecp[j + 1], eamt[j + 1], ets[j + 1], eout[j + 1] = c, m, t, o_
+    return starts, ecp, eamt, ets, eout
+
+
+@nb.njit(cache=True)
 def _edges(s, d, amt):
     """Distinct (src, dst) edges with summed amounts, from transfers sorted by (src, dst)."""
     n = s.shape[0]
@@ -398,16 +443,9 @@ def account_tables(
     as_of_s = ((as_of - EPOCH) // timedelta(microseconds=1)) / 1e6
 
     # events: payer's out and payee's in, ordered by (account, time)
-    acct = np.concatenate([s, d])
-    cp = np.concatenate([d, s])
-    eamt = np.concatenate([amt, amt])
-    ets = np.concatenate([ts, ts])
-    out = np.zeros(len(acct), np.bool_)
-    out[: len(s)] = True
-    order, starts = counting_order(acct, n_keys)
-    sort_runs_by(order, acct, acct, ets)
-    ints, flt = _accounts(starts, cp[order], eamt[order], ets[order], out[order], as_of_s, n_acct)
-    del order, acct, cp, eamt, ets, out
+    starts, ecp, eamt, ets, eout = _events(s, d, amt, ts, n_keys)
+    ints, flt = _accounts(starts, ecp, eamt, ets, eout, as_of_s, n_acct)
+    del starts, ecp, eamt, ets, eout
 
     in_amt, out_amt = ints[:, I_IN_AMT], ints[:, I_OUT_AMT]
     hi_amt = np.maximum(in_amt, out_amt)

@@ -50,12 +50,15 @@ def fetch_sql(window_days: int | None, cols: set[str]) -> str:
 
 
 @nb.njit(cache=True)
-def _dedup(c, e, ts, dur, dur_ok, direction, imei, city):
-    """One row per (caller, callee, time) of rows sorted so: longest duration, and the first non-null
-    IMEI / city of an ``out`` row (the caller's) and of an ``in`` row (the callee's). Returns the
-    first row of each call and the merged values."""
+def _dedup(c, e, ts, order, dur, dur_ok, direction, imei, city):
+    """One row per (caller, callee, time) of rows sorted so (``order``: their input rows, where the
+    other columns are read): longest duration, and the first non-null IMEI / city of an ``out`` row
+    (the caller's) and of an ``in`` row (the callee's). Returns the caller, callee and time of each
+    call and the merged values."""
     n = c.shape[0]
-    keep = np.empty(n, np.int64)
+    dc = np.empty(n, np.int32)
+    de = np.empty(n, np.int32)
+    dts = np.empty(n, np.int64)
     ddur = np.empty(n, np.int64)
     dok = np.empty(n, np.bool_)
     ci = np.empty(n, np.int64)
@@ -71,7 +74,8 @@ def _dedup(c, e, ts, dur, dur_ok, direction, imei, city):
         best = np.int64(0)
         ok = False
         c_imei, e_imei, c_city, e_city = -1, -1, -1, -1
-        for x in range(a, b):
+        for r in range(a, b):
+            x = order[r]
             if dur_ok[x] and (not ok or dur[x] > best):
                 best = dur[x]
                 ok = True
@@ -85,11 +89,11 @@ def _dedup(c, e, ts, dur, dur_ok, direction, imei, city):
                     e_imei = imei[x]
                 if e_city < 0 and city[x] >= 0:
                     e_city = city[x]
-        keep[m], ddur[m], dok[m] = a, best, ok
+        dc[m], de[m], dts[m], ddur[m], dok[m] = c[a], e[a], ts[a], best, ok
         ci[m], ei[m], cc[m], ec[m] = c_imei, e_imei, c_city, e_city
         m += 1
         a = b
-    return keep[:m], ddur[:m], dok[:m], ci[:m], ei[:m], cc[:m], ec[:m]
+    return dc[:m], de[:m], dts[:m], ddur[:m], dok[:m], ci[:m], ei[:m], cc[:m], ec[:m]
 
 
 @nb.njit(cache=True)
@@ -301,11 +305,8 @@ def call_tables(
     order, segments = counting_order(c, max(n_ids, 1))  # by caller, then (callee, time) inside
     e, ts = sort_segments(order, segments, e, ts)
     c = np.repeat(np.arange(max(n_ids, 1), dtype=np.int32), np.diff(segments))
-    keep, ddur, dok, ci, ei, cc, ec = _dedup(
-        c, e, ts, dur[order], dur_ok[order], direction[order], imei[order], city[order]
-    )
-    dc, de, dts = c[keep], e[keep], ts[keep]
-    del order, c, e, ts, dur, dur_ok, direction, imei, city, keep
+    dc, de, dts, ddur, dok, ci, ei, cc, ec = _dedup(c, e, ts, order, dur, dur_ok, direction, imei, city)
+    del order, c, e, ts, dur, dur_ok, direction, imei, city
     pc_, pe, pn = _pairs(dc, de)
     row_start = _csr(dc, n_ids)
     pair_start = _csr(pc_, n_ids)

@@ -261,15 +261,20 @@ def test_match_atm_withdrawal_is_a_parcel_rounded_down_to_whole_notes() -> None:
     assert r.cashouts[["victim_id", "amount_fen"]].values.tolist() == [["v1", 50_000]]
     assert held(r, "v1") == {"M": 2_200} and held(r, "v2") == {"M": 31_000}
     r.check_conservation()
-    lifo = trace_funds(tr, wd, {"a": "v1", "b": "v2"}, method="match", match_rule=MatchRule(atm_note=None))
+    lifo = trace_funds(
+        tr, wd, {"a": "v1", "b": "v2"}, method="match", match_rule=MatchRule(atm_note=None, cover=None)
+    )
     assert sorted(lifo.cashouts[["victim_id", "amount_fen"]].values.tolist()) == [
         ["v1", 19_000],
         ["v2", 31_000],
     ]
     # a transfer of the rounded amount is not an ATM withdrawal: no rounding rule
     tr2 = transfers(("a", "V1", "M", 52_200, 0), ("b", "V2", "M", 31_000, 5), ("o", "M", "N", 50_000, 10))
-    r2 = trace_funds(tr2, None, {"a": "v1", "b": "v2"}, method="match")
-    assert held(r2, "v2") == {"N": 31_000}
+    no_cover = MatchRule(cover=None)
+    r2 = trace_funds(tr2, None, {"a": "v1", "b": "v2"}, method="match", match_rule=no_cover)
+    assert held(r2, "v2") == {"N": 31_000}  # lifo, not the note rule
+    r3 = trace_funds(tr2, None, {"a": "v1", "b": "v2"}, method="match")
+    assert held(r3, "v1") == {"N": 50_000, "M": 2_200}  # a part of the one parcel that covers it
 
 
 def test_match_atm_withdrawal_takes_the_parcel_leaving_the_least_change() -> None:
@@ -359,3 +364,41 @@ def test_consolidation_takes_the_latest_of_equal_parcels() -> None:
     from fanzha.graph.trace import _consolidation
 
     assert _consolidation([(4_900, 0), (4_900, 1), (7_900, 2)], 12_800, 8) == ([2, 1], [0])
+
+
+def test_match_split_takes_part_of_one_parcel_that_covers_the_outflow() -> None:
+    """A layer-1 mule splits two unreported parcels (230000, 344200) into five transfers while v1's
+    11800 passes through: no outflow is a sum of whole parcels until the last, so each is a part of
+    the latest parcel that covers it alone — v1's parcel leaves whole, by its own transfer."""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(
+        ("u1", "U", "M", 230_000, 0),
+        ("u2", "U", "M", 344_200, 8),
+        ("o1", "M", "A", 127_800, 19),
+        ("a", "V1", "M", 11_800, 21),
+        ("o2", "M", "B", 102_200, 22),
+        ("o3", "M", "C", 68_100, 22),
+        ("o4", "M", "C", 133_100, 25),
+        ("o5", "M", "D", 143_000, 25),
+        ("o6", "M", "C", 11_800, 38),
+    )
+    r = trace_funds(tr, None, {"a": "v1"}, method="match")
+    assert r.flows[r.flows.hop == 1][["transfer_id", "amount_fen"]].values.tolist() == [["o6", 11_800]]
+    assert held(r, "v1") == {"C": 11_800}
+    r.check_conservation()
+    lifo = trace_funds(tr, None, {"a": "v1"}, method="match", match_rule=MatchRule(cover=None))
+    assert lifo.flows[lifo.flows.hop == 1].transfer_id.tolist() == [
+        "o2"
+    ]  # the former rule: v1's parcel first
+
+
+def test_match_atm_choice_between_parcels_is_listed_as_ambiguous() -> None:
+    tr = transfers(("a", "V1", "M", 11_800, 0), ("b", "V2", "M", 15_500, 5))
+    r = trace_funds(tr, withdrawals(("w", "M", 10_000, 10)), {"a": "v1", "b": "v2"}, method="match")
+    assert r.cashouts[["victim_id", "amount_fen"]].values.tolist() == [["v1", 10_000]]  # least change
+    assert sorted(r.ambiguous[["victim_id", "amount_fen", "taken"]].values.tolist()) == [
+        ["v1", 10_000, True],
+        ["v2", 15_500, False],
+    ]
+    r.check_conservation()

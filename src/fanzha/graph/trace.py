@@ -16,9 +16,11 @@ account's own balance) is the *clean* portion. An outflow draws from the portion
     the last 72 hours (among the last 64 portions; the latest such) takes that portion; else one
     equal to the sum of 2–8 parcels of that window — traced portions and untraced parcels alike
     (consolidation: several victims' parcels, reported or not, leave in one transfer or
-    withdrawal); when several sets fit, the one with the fewest parcels, and the victims' money in
-    it is listed as *ambiguous*; otherwise as ``lifo`` (:class:`MatchRule` sets the window, the
-    hours and the parts);
+    withdrawal; several sets fit: the one with the fewest parcels, of equal parcels the latest);
+    else a part of the latest parcel that covers the outflow alone (a split); otherwise as
+    ``lifo``. When other parcels fit as well as the chosen ones, the victims' money concerned is
+    listed as *ambiguous* (:attr:`TraceResult.ambiguous`). :class:`MatchRule` sets the window,
+    the hours, the parts;
 ``proportional`` (按比例)
     every portion contributes in proportion to its share of the observed balance at that moment;
     the split is exact in fen by largest remainders (ties broken by victim, then hop), so the parts
@@ -256,6 +258,9 @@ class MatchRule:
     # several combinations fit: the one with the fewest parcels (then the first with the largest
     # parcels); False: the first with the largest parcels
     fewest_parts: bool = True
+    # no parcel nor set of parcels fits: a part of one lot that covers the outflow alone (a mule
+    # splitting a parcel), "latest" or "smallest" (the least left); None: lifo over the lots
+    cover: str | None = "latest"
 
     @property
     def hours_us(self) -> int | None:
@@ -438,8 +443,9 @@ class _Ledger:
         a lot rounded down to whole notes, else a combination of up to ``max_parts`` of the last
         ``max_lots`` parcels summing to it exactly (a mule consolidating parcels into one transfer
         or withdrawal; ``clean_in_sums``: clean parcels count too, the unobserved opening balance
-        never; ``fewest_parts``: the set with the fewest parcels); sets :attr:`ambiguous` when
-        another set fits too. None when nothing fits."""
+        never; ``fewest_parts``: the set with the fewest parcels), else (``cover``) a part of
+        the latest lot that covers the outflow alone; sets :attr:`ambiguous` when other lots fit
+        as well. None when nothing fits (the caller takes lifo)."""
         rule = self.rule
         since = self.now - rule.hours_us if rule.hours_us is not None else None
         lo = max(0, len(st) - rule.window)
@@ -448,37 +454,51 @@ class _Ledger:
         if equal:
             pick = equal[0] if rule.oldest_first else equal[-1]
             lot = st[pick]
+            # parcels of the same amount but another owner (a victim, or clean money) fit too
+            self._note_others([i for i in equal if st[i][0] != lot[0]], st)
             del st[pick]
             return [(lot[0], lot[1], lot[2])] if lot[0] != CLEAN else []
         note = rule.atm_note
         if atm and note:
             notes = [i for i in recent if st[i][2] > amount and st[i][2] // note * note == amount]
             if notes:  # the least change left behind (then the latest)
-                lot = st[min(notes, key=lambda i: (st[i][2], -i))]
+                pick = min(notes, key=lambda i: (st[i][2], -i))
+                self._note_others([i for i in notes if i != pick], st)  # the change stays elsewhere
+                lot = st[pick]
                 lot[2] -= amount
                 return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
-        if rule.max_parts < 2:
-            return None
-        if (
-            rule.clean_in_sums
-        ):  # parcels: traced lots and clean lots with an arrival (not the opening balance)
-            parts = [i for i in recent if st[i][3] > 0 and 0 < st[i][2] < amount][-rule.max_lots :]
-        else:
-            parts = [i for i in recent if st[i][0] != CLEAN and st[i][2] < amount][-rule.max_lots :]
-        combo, others = (
-            _consolidation([(st[i][2], i) for i in parts], amount, rule.max_parts, rule.fewest_parts)
-            if len(parts) > 1
-            else (None, [])
-        )
-        if combo is not None:
-            if others:  # other parcels fit too: the traced ones among them stay, by this choice
-                self.ambiguous = True
-                self.ambiguous_left = [(st[i][0], st[i][2]) for i in others if st[i][0] != CLEAN]
-            out = [(st[i][0], st[i][1], st[i][2]) for i in sorted(combo) if st[i][0] != CLEAN]
-            for i in sorted(combo, reverse=True):
-                del st[i]
-            return out
+        if rule.max_parts >= 2:
+            # parcels: traced lots and (clean_in_sums) clean lots with an arrival, not the opening balance
+            if rule.clean_in_sums:
+                parts = [i for i in recent if st[i][3] > 0 and 0 < st[i][2] < amount][-rule.max_lots :]
+            else:
+                parts = [i for i in recent if st[i][0] != CLEAN and st[i][2] < amount][-rule.max_lots :]
+            combo, others = (
+                _consolidation([(st[i][2], i) for i in parts], amount, rule.max_parts, rule.fewest_parts)
+                if len(parts) > 1
+                else (None, [])
+            )
+            if combo is not None:
+                self._note_others(others, st)  # other parcels fit too: they stay, by this choice
+                out = [(st[i][0], st[i][1], st[i][2]) for i in sorted(combo) if st[i][0] != CLEAN]
+                for i in sorted(combo, reverse=True):
+                    del st[i]
+                return out
+        if rule.cover:  # a part of one parcel (a split): one lot that covers the outflow alone
+            covering = [i for i in recent if st[i][3] > 0 and st[i][2] > amount]
+            if covering:
+                pick = covering[-1] if rule.cover == "latest" else min(covering, key=lambda i: (st[i][2], -i))
+                lot = st[pick]
+                lot[2] -= amount
+                return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
         return None
+
+    def _note_others(self, others: list[int], st: deque[list[int]]) -> None:
+        """Other lots fit the outflow as well as the chosen ones: the choice is ambiguous; the
+        traced ones among them stay in the account by this choice (listed as not taken)."""
+        if others:
+            self.ambiguous = True
+            self.ambiguous_left = [(st[i][0], st[i][2]) for i in others if st[i][0] != CLEAN]
 
     @staticmethod
     def _take_lifo_awake(st: deque[list[int]], amount: int, since: int) -> list[tuple[int, int, int]]:

@@ -46,8 +46,8 @@ def run(ctx: Any) -> None:
         f"资金溯源 tracing ({trace.method}): {len(per_victim)} victims, paid {yuan(per_victim.paid_fen.sum())}; "
         f"held in {trace.holdings.account.nunique()} accounts {yuan(per_victim.held_fen.sum())} (freeze targets), "
         f"cashed out {yuan(per_victim.cashed_out_fen.sum())}, untraced {yuan(per_victim.untraced_fen.sum())}; "
-        f"{yuan(per_victim.ambiguous_fen.sum())} of {int((per_victim.ambiguous_fen > 0).sum())} victims left in "
-        "consolidations that other parcels fit too (trace_ambiguous)"
+        f"{yuan(per_victim.ambiguous_fen.sum())} of {int((per_victim.ambiguous_fen > 0).sum())} victims placed by "
+        "a choice between parcels that fit equally (trace_ambiguous)"
     )
     mules = sorted(set(trace.flows.to_account) - set(trace.cashouts.counterparty.dropna()))
     dealers, clusters = find_dealers(engine, fraud_items=[f"account:{a}" for a in mules])

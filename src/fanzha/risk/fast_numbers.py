@@ -216,21 +216,17 @@ def _outgoing_block(
             if h >= 0 and h < 6:
                 night += 1
         flt[q, 4] = night / m
-        # active days, peak hour
+        # active days, peak hour: both are monotone in the time, so one sort serves both
         for i in range(a, b):
-            scratch[i - a] = floor_div(dts[i], 86400.0)
+            scratch[i - a] = dts[i]
         s = scratch[:m]
         s.sort()
         days = 1
-        for i in range(1, m):
-            if s[i] != s[i - 1]:
-                days += 1
-        for i in range(a, b):
-            scratch[i - a] = floor_div(dts[i], 3600.0)
-        s.sort()
         peak, run = 1, 1
         for i in range(1, m):
-            run = run + 1 if s[i] == s[i - 1] else 1
+            if floor_div(s[i], 86400.0) != floor_div(s[i - 1], 86400.0):
+                days += 1
+            run = run + 1 if floor_div(s[i], 3600.0) == floor_div(s[i - 1], 3600.0) else 1
             if run > peak:
                 peak = run
         # pairs: distinct callees, repeats, callbacks, callee cities
@@ -242,9 +238,10 @@ def _outgoing_block(
         for j in range(pa_, pb):
             if pn[j] >= 2:
                 repeat += 1
-            if _has_pair(pair_start, pe, pe[j], c):
+            info = home[pe[j]]  # (home city + 1) << 1 | calls anyone: one memory access per pair
+            if info & 1 and _has_pair(pair_start, pe, pe[j], c):
                 back += 1
-            h = home[pe[j]]
+            h = (info >> 1) - 1
             if h >= 0:
                 cscr[nc] = np.int64(h) * (1 << 40) + pn[j]
                 nc += 1
@@ -316,8 +313,12 @@ def call_tables(
     own_city = np.concatenate([cc, ec])
     home = _home(own, own_city, max(n_ids, 1))
 
-    callers = np.flatnonzero(row_start[1:] > row_start[:-1]).astype(np.int32)
-    ints, flt = _outgoing(row_start, pair_start, dts, ddur, dok, pe, pn, home, callers)
+    calls_out = row_start[1:] > row_start[:-1]
+    callers = np.flatnonzero(calls_out).astype(np.int32)
+    calls_any = np.zeros(len(home), np.int64)
+    calls_any[: len(calls_out)] = calls_out
+    info = ((home.astype(np.int64) + 1) << 1) | calls_any
+    ints, flt = _outgoing(row_start, pair_start, dts, ddur, dok, pe, pn, info, callers)
     key_type = pa.int32()
 
     def col(x: np.ndarray) -> pa.Array:

@@ -33,8 +33,6 @@ from fanzha.records import normalise as n
 
 # a time this close to the upper bound (now + 1 day) is left to the SQL rules
 _LATEST_MARGIN_US = 2 * 86_400 * 1_000_000
-_EARLIEST_US = 946_684_800 * 1_000_000  # 2000-01-01 00:00 UTC
-_SHANGHAI_US = 8 * 3600 * 1_000_000
 
 # code points of text accepted by the text kernel: printable, kept by normalise_text, not white
 # space (ASCII printable; Latin-1 letters and signs without NBSP and the soft hyphen; general

@@ -57,7 +57,7 @@ MAX_OPEN_WRITERS = 256
 COMPRESSION = {"compression": "zstd", "compression_level": 1}
 _DAY_US = 86_400 * 1_000_000
 _SHANGHAI_US = 8 * 3_600 * 1_000_000
-_PRIMES = (np.uint64(0x100000001B3), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9))
+_SEEDS = (np.uint64(0x100000001B3), np.uint64(0xC2B2AE3D27D4EB4F))  # of the two row hashes
 CONFLICT = "conflicts with an already landed record"
 
 
@@ -152,8 +152,8 @@ def row_hashes(
 
 def _fold(table: pa.Table, names: tuple[str, ...], rows: int) -> tuple[np.ndarray, np.ndarray]:
     k = _k()
-    h = np.full(rows, _PRIMES[0], dtype=np.uint64)
-    g = np.full(rows, _PRIMES[1], dtype=np.uint64)
+    h = np.full(rows, _SEEDS[0], dtype=np.uint64)
+    g = np.full(rows, _SEEDS[1], dtype=np.uint64)
     for name in names:
         arr = table.column(name).combine_chunks() if name in table.column_names else pa.nulls(rows)
         if pa.types.is_integer(arr.type) or pa.types.is_timestamp(arr.type):

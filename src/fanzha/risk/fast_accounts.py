@@ -431,7 +431,7 @@ def account_tables(
     (s, d), names = encode_ids(raw.column("from_account"), raw.column("to_account"))
     keep = (s >= 0) & (d >= 0)
     amt = raw.column("amount_fen").to_numpy().astype(np.int64)
-    ts = raw.column("ts").to_numpy()
+    ts = np.array(raw.column("ts").to_numpy(), dtype=np.int64)  # writable: one kernel signature
     if not keep.all():
         s, d, amt, ts = s[keep], d[keep], amt[keep], ts[keep]
     del raw

@@ -292,11 +292,12 @@ def call_tables(
     n_ids = len(names)
     imei = identifier_codes(raw.column("imei"))
     city, _ = ranked_codes(raw.column("city"))
-    ts = raw.column("ts").to_numpy()
+    # copies: writable arrays whatever the chunking, so the kernels compile one signature
+    ts = np.array(raw.column("ts").to_numpy(), dtype=np.int64)
     dur_col = raw.column("dur")
     dur_ok = dur_col.is_valid().to_numpy(zero_copy_only=False)
     dur = dur_col.fill_null(0).to_numpy().astype(np.int64)
-    direction = raw.column("dir").to_numpy()
+    direction = np.array(raw.column("dir").to_numpy(), dtype=np.int8)
     del raw
 
     order, segments = counting_order(c, max(n_ids, 1))  # by caller, then (callee, time) inside

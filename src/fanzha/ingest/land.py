@@ -28,7 +28,7 @@ from fanzha.errors import InputFileError, StateError
 from fanzha.ingest import catalog, fast
 from fanzha.ingest.readers import Source, SourceFile
 from fanzha.ingest.rules import ident, lit, validation_sql
-from fanzha.ingest.stream import CONFLICT, OutOfOrder, fits, land_stream, read_error
+from fanzha.ingest.stream import OutOfOrder, fits, land_stream, read_error, write_quarantine
 from fanzha.records.contracts import RecordSpec, get_spec
 from fanzha.settings import Settings
 
@@ -263,13 +263,14 @@ def _write_outputs(
     """Landed rows (partitioned by day) and quarantine rows into ``stage``; returns rows landed."""
     con.execute("SET preserve_insertion_order = false")
     landed = _write_landed(con, spec, stage)
-    reason = lit(f"{', '.join(spec.key)}: {CONFLICT} (same key, different content)")
-    head = f"{ingest_id} AS ingest_id, {lit(file)} AS file, {lit(spec.kind)} AS kind"
-    values = "json_object(" + ", ".join(f"{lit(c)}, s.{ident(c)}" for c in spec.columns) + ")"
-    con.execute(
-        f"COPY (SELECT {head}, _line AS line, _reasons AS reasons, _raw AS raw FROM stg WHERE len(_reasons) > 0 "
-        f"UNION ALL SELECT {head}, s._line, [{reason}], CAST({values} AS VARCHAR) FROM stg s JOIN dec d "
-        f"ON s._line = d._line WHERE d.outcome = 'conflict') TO {lit(str(stage / 'quarantine.parquet'))} (FORMAT parquet)"
+    write_quarantine(
+        con,
+        spec,
+        stage,
+        ingest_id,
+        file,
+        "stg WHERE len(_reasons) > 0",
+        "stg s JOIN dec d ON s._line = d._line WHERE d.outcome = 'conflict'",
     )
     return landed
 

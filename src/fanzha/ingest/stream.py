@@ -471,7 +471,7 @@ def land_stream(
         for table in ("slow_raw", "sv"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     counts.landed = writers.rows
-    _write_quarantine(con, spec, stage, ingest_id, str(src.path))
+    write_quarantine(con, spec, stage, ingest_id, str(src.path))
     for table in ("bad", "conf"):
         con.execute(f"DROP TABLE {table}")
     return counts
@@ -504,15 +504,22 @@ def _expected_rows(src: SourceFile, first: pa.RecordBatch) -> int:
     return int(src.path.stat().st_size / max(text, 1.0) * 1.05)
 
 
-def _write_quarantine(
-    con: duckdb.DuckDBPyConnection, spec: RecordSpec, stage: Path, ingest_id: int, file: str
+def write_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    spec: RecordSpec,
+    stage: Path,
+    ingest_id: int,
+    file: str,
+    invalid: str = "bad",
+    conflicts: str = "conf s",
 ) -> None:
-    """The rejected rows with their reasons, as ``land._write_outputs`` writes them."""
+    """``stage/quarantine.parquet``: the invalid rows (``_line, _reasons, _raw`` FROM ``invalid``)
+    and the conflicting ones (typed columns and ``_line`` FROM ``conflicts``, aliased ``s``)."""
     reason = lit(f"{', '.join(spec.key)}: {CONFLICT} (same key, different content)")
     head = f"{ingest_id} AS ingest_id, {lit(file)} AS file, {lit(spec.kind)} AS kind"
     values = "json_object(" + ", ".join(f"{lit(c)}, s.{ident(c)}" for c in spec.columns) + ")"
     con.execute(
-        f"COPY (SELECT {head}, _line AS line, _reasons AS reasons, _raw AS raw FROM bad "
-        f"UNION ALL SELECT {head}, s._line, [{reason}], CAST({values} AS VARCHAR) FROM conf s) "
+        f"COPY (SELECT {head}, _line AS line, _reasons AS reasons, _raw AS raw FROM {invalid} "
+        f"UNION ALL SELECT {head}, s._line, [{reason}], CAST({values} AS VARCHAR) FROM {conflicts}) "
         f"TO {lit(str(stage / 'quarantine.parquet'))} (FORMAT parquet)"
     )

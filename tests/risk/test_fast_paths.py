@@ -291,3 +291,29 @@ def test_null_amounts_take_the_sql_path() -> None:
     )
     sql, fast = both_account_paths({"transfers": transfers})
     assert_same_accounts(sql, fast)
+
+
+@pytest.mark.parametrize("threshold, fast", [(7, True), (8, False)])
+def test_fast_path_is_chosen_from_the_window_size(
+    monkeypatch: pytest.MonkeyPatch, threshold: int, fast: bool
+) -> None:
+    """The default picks the numba path on a local engine from the threshold (7 calls / 5 transfers
+    in the golden sets' windows) and the SQL below it; the results are the same either way."""
+    import fanzha.risk.features_accounts as fa
+    import fanzha.risk.features_numbers as fn
+
+    from .records import calls_table, transfers_table
+
+    used: list[str] = []
+    monkeypatch.setattr(fn, "ACCELERATE_MIN_CALLS", threshold)
+    monkeypatch.setattr(fa, "ACCELERATE_MIN_TRANSFERS", threshold - 2)
+    real_calls, real_accounts = fn.call_tables, fa.account_tables
+    monkeypatch.setattr(fn, "call_tables", lambda *a: used.append("calls") or real_calls(*a))
+    monkeypatch.setattr(fa, "account_tables", lambda *a: used.append("transfers") or real_accounts(*a))
+    engine = DuckDBEngine(threads=1)
+    engine.register("calls", calls_table())
+    engine.register("transfers", transfers_table())
+    numbers = fn.number_features(engine, as_of=AS_OF)
+    accounts = fa.account_features(engine, as_of=AS_OF)
+    assert used == (["calls", "transfers"] if fast else [])
+    assert numbers.num_rows == 3 and accounts.num_rows == 5

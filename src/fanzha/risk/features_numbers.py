@@ -20,7 +20,12 @@ import pyarrow as pa
 from fanzha.engine.base import Engine
 from fanzha.errors import ValidationError
 from fanzha.risk.fast_numbers import call_tables
-from fanzha.risk.features_accounts import load_table, materialise, use_fast_path
+from fanzha.risk.features_accounts import (
+    ACCELERATE_MIN_CALLS,
+    load_table,
+    materialise,
+    use_fast_path,
+)
 from fanzha.risk.sqlparts import (
     days_between,
     is_night,
@@ -200,15 +205,15 @@ def number_features(
 ) -> pa.Table:
     """One row per number (callers, SMS senders and registered cards) with every number feature.
 
-    ``accelerate`` (default: a local engine, i.e. DuckDB, and at least ``ACCELERATE_MIN_ROWS`` calls
-    in the window) computes the call stages with
+    ``accelerate`` (default: a local engine, i.e. DuckDB, and at least ``ACCELERATE_MIN_CALLS``
+    calls in the window) computes the call stages with
     the numba kernels of :mod:`fanzha.risk.fast_numbers` instead of SQL; the result is the same.
     """
     require_columns(engine, "calls", CALL_COLUMNS)
     params: dict[str, Any] = {"as_of": _as_of(engine, as_of)}
     call_cols = set(table_columns(engine, "calls"))
     if accelerate is None:
-        accelerate = use_fast_path(engine, "calls", '"start_at"', window_days, params)
+        accelerate = use_fast_path(engine, "calls", '"start_at"', window_days, params, ACCELERATE_MIN_CALLS)
     stages: list[tuple[str, str]] = []
     if accelerate:
         for name, table in call_tables(engine, window_days, params, call_cols).items():

@@ -239,26 +239,10 @@ def _accounts(starts, cp, amt, ts, out, as_of_s, n_acct):
     if n_acct == 0:
         return ints, flt
     widest = max(1, np.max(starts[1:] - starts[:-1]))
-    blocks = 64
-    for blk in nb.prange(blocks):
-        fscr = np.empty(widest, np.float64)
-        kscr = np.empty(widest, np.int64)
-        dscr = np.empty(widest, np.int64)
-        _account_block(
-            (n_acct * blk) // blocks,
-            (n_acct * (blk + 1)) // blocks,
-            starts,
-            cp,
-            amt,
-            ts,
-            out,
-            as_of_s,
-            ints,
-            flt,
-            fscr,
-            kscr,
-            dscr,
-        )
+    fscr = np.empty(widest, np.float64)
+    kscr = np.empty(widest, np.int64)
+    dscr = np.empty(widest, np.int64)
+    _account_block(0, n_acct, starts, cp, amt, ts, out, as_of_s, ints, flt, fscr, kscr, dscr)
     return ints, flt
 
 

@@ -145,8 +145,7 @@ def _has_pair(pair_start, pe, caller, callee):
 
 @nb.njit(cache=True)
 def _outgoing(row_start, pair_start, dts, ddur, dok, pe, pn, home, callers):
-    """Every per-caller feature of ``__num_out`` in one pass over each caller's rows and pairs
-    (callers in blocks over the threads)."""
+    """Every per-caller feature of ``__num_out`` in one pass over each caller's rows and pairs."""
     k = callers.shape[0]
     ints = np.zeros((k, 5), np.int64)  # out_calls, distinct_callees, active_days, callee_cities, peak
     flt = np.full((k, 10), np.nan)
@@ -154,27 +153,11 @@ def _outgoing(row_start, pair_start, dts, ddur, dok, pe, pn, home, callers):
         return ints, flt
     widest = max(1, np.max(row_start[1:] - row_start[:-1]))
     widest_pairs = max(1, np.max(pair_start[1:] - pair_start[:-1]))
-    blocks = 64
-    for blk in nb.prange(blocks):
-        scratch = np.empty(widest, np.int64)
-        cscr = np.empty(widest_pairs, np.int64)
-        _outgoing_block(
-            (k * blk) // blocks,
-            (k * (blk + 1)) // blocks,
-            row_start,
-            pair_start,
-            dts,
-            ddur,
-            dok,
-            pe,
-            pn,
-            home,
-            callers,
-            ints,
-            flt,
-            scratch,
-            cscr,
-        )
+    scratch = np.empty(widest, np.int64)
+    cscr = np.empty(widest_pairs, np.int64)
+    _outgoing_block(
+        0, k, row_start, pair_start, dts, ddur, dok, pe, pn, home, callers, ints, flt, scratch, cscr
+    )
     return ints, flt
 
 

@@ -151,7 +151,7 @@ def _dense_partitioned(codes, pbits):
     local = np.empty(pcodes.shape[0], np.int32)
     pfirst = np.empty(pcodes.shape[0], np.int64)
     distinct = np.zeros(parts, np.int64)
-    for p in nb.prange(parts):
+    for p in range(parts):
         distinct[p] = _local_ids(pcodes, starts[p], starts[p + 1], local, pfirst)
     offsets = np.zeros(parts + 1, np.int64)
     for p in range(parts):
@@ -170,7 +170,7 @@ def dense_ids(*codes: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """One id space over several code arrays: (ids per array (int32, -1 for null), code per id).
 
     Radix-partitioned hashing: the codes are split by hash into 256 partitions whose hash tables
-    fit in cache (one random memory access per row instead of several), partitions in parallel."""
+    fit in cache (one random memory access per row instead of several)."""
     joined = codes[0] if len(codes) == 1 else np.concatenate(codes)
     out, first = _dense_partitioned(joined.astype(np.int64, copy=False), PART_BITS)
     outs, start = [], 0

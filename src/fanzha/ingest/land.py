@@ -422,7 +422,7 @@ def land_file(
     say("committing")
     report.status = "committed"
     _commit(con, settings, report, stage)
-    for table in ("stg", "kdup", "lk", "cand", "dec"):
+    for table in ("stg", "kdup", "lk", "cand", "dec", "bad", "conf"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     say("done")
     report.seconds = round(time.perf_counter() - started, 3)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -53,23 +54,15 @@ _TEXT_RANGES = np.array(
 )
 
 
-def _compile() -> dict[str, Callable[..., Any]] | None:
+@cache
+def kernels() -> dict[str, Callable[..., Any]] | None:
+    """The compiled kernels (``_kernels.py``), or None without numba: every row then takes the
+    SQL rules."""
     try:
         from fanzha.ingest._kernels import KERNELS
-    except ImportError:  # numba missing: every row takes the SQL rules
+    except ImportError:
         return None
     return KERNELS
-
-
-_KERNELS: dict[str, Callable[..., Any]] | None = None
-_LOADED = False
-
-
-def kernels() -> dict[str, Callable[..., Any]] | None:
-    global _KERNELS, _LOADED
-    if not _LOADED:
-        _KERNELS, _LOADED = _compile(), True
-    return _KERNELS
 
 
 # -- per field ---------------------------------------------------------------------------------

@@ -328,8 +328,10 @@ def account_features(
         accelerate = use_fast_path(engine, "transfers", '"at"', window_days, params, ACCELERATE_MIN_TRANSFERS)
     fast = account_tables(engine, window_days, params) if accelerate else None
     if fast is not None:
+        needs_tx = bool({"accounts", "flagged_accounts"} & present)  # their stages read it
         for name, (table, casts) in fast.items():
-            load_table(engine, name, table, casts)
+            if name != "__acct_tx" or needs_tx:
+                load_table(engine, name, table, casts)
     else:
         stages = (
             ("__acct_keys", keys_sql(window_days)),
@@ -370,15 +372,22 @@ def account_features(
 
 
 def _final_sql(extra: list[str]) -> str:
-    universe = " UNION ".join(
-        ["SELECT account FROM __acct_keys"] + [f"SELECT account FROM {t}" for t in extra]
-    )
+    zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in ACCOUNT_COUNTS)
+    if extra:  # accounts only in the extra tables too: join on the account numbers
+        universe = " UNION ".join(
+            ["SELECT account FROM __acct_keys"] + [f"SELECT account FROM {t}" for t in extra]
+        )
+        source = (
+            f"(WITH u AS ({universe}) SELECT * FROM u) u LEFT JOIN __acct_keys kk ON kk.account = u.account"
+        )
+    else:  # every account is in the keys: no join on the (long) account-number strings
+        source = "__acct_keys kk"
     joins = " ".join(f"LEFT JOIN {t} ON {t}.account = u.account" for t in extra)
     selects = "".join(f", {t}.* EXCLUDE (account)" for t in extra)
-    zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in ACCOUNT_COUNTS)
-    return f"""SELECT * REPLACE ({zero}) FROM (WITH u AS ({universe})
-        SELECT u.account AS id, n.* EXCLUDE (account, first_at), g.* EXCLUDE (account){selects}
-        FROM u LEFT JOIN __acct_keys kk ON kk.account = u.account
+    return f"""SELECT * REPLACE ({zero}) FROM (
+        SELECT {"u" if extra else "kk"}.account AS id, n.* EXCLUDE (account, first_at),
+            g.* EXCLUDE (account){selects}
+        FROM {source}
         LEFT JOIN __acct_node n ON n.account = kk.k
         LEFT JOIN __acct_graph g ON g.account = kk.k {joins})
         ORDER BY id"""

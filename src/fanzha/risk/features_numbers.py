@@ -241,14 +241,17 @@ def number_features(
         name for name, _ in stages if name in ("__num_sms", "__num_cards")
     ]
     keyed = ("__num_out", "__num_in", "__num_dev")  # these carry the integer key in ``number``
-    universe = " UNION ".join(
-        ["SELECT k.number FROM __num_out JOIN __num_keys k ON k.k = __num_out.number"]
-        + [f"SELECT number FROM {t}" for t in parts if t not in keyed]
-    )
+    unkeyed = [t for t in parts if t not in keyed]
     selects = "".join(f", {t}.* EXCLUDE (number)" for t in parts)
-    joins = " LEFT JOIN __num_keys kk ON kk.number = u.number " + " ".join(
-        f"LEFT JOIN {t} ON {t}.number = {'kk.k' if t in keyed else 'u.number'}" for t in parts
-    )
+    if unkeyed:  # numbers only in SMS or cards too: join on the number strings
+        universe = " UNION ".join(
+            ["SELECT k.number FROM __num_out JOIN __num_keys k ON k.k = __num_out.number"]
+            + [f"SELECT number FROM {t}" for t in unkeyed]
+        )
+        source = f"(WITH u AS ({universe}) SELECT * FROM u) u LEFT JOIN __num_keys kk ON kk.number = u.number"
+    else:  # the callers are every number: integer keys only
+        source = "(SELECT k.number, k.k FROM __num_out JOIN __num_keys k ON k.k = __num_out.number) kk"
+    joins = " ".join(f"LEFT JOIN {t} ON {t}.number = {'kk.k' if t in keyed else 'u.number'}" for t in parts)
     outbound = safe_div(
         "coalesce(__num_out.out_calls, 0)",
         "coalesce(__num_out.out_calls, 0) + coalesce(__num_in.in_calls, 0)",
@@ -257,7 +260,7 @@ def number_features(
     counts = [c for c in counts if not c.startswith("sms_") or "__num_sms" in parts]
     zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in counts)
     return engine.query(
-        f"""SELECT * REPLACE ({zero}) FROM (WITH u AS ({universe})
-        SELECT u.number AS id{selects}, {outbound} AS outbound_share
-        FROM u {joins}) ORDER BY id"""
+        f"""SELECT * REPLACE ({zero}) FROM (
+        SELECT {"u" if unkeyed else "kk"}.number AS id{selects}, {outbound} AS outbound_share
+        FROM {source} {joins}) ORDER BY id"""
     )

@@ -78,38 +78,48 @@ def _night(epoch_s: np.ndarray) -> np.ndarray:
 
 
 def _ids(*cols: pd.Series) -> tuple[list[np.ndarray], pd.Index]:
-    """Dense int32 codes over the union of the string columns; code order is id order."""
-    codes, names = pd.factorize(pd.concat(cols, ignore_index=True), sort=True)
-    codes = codes.astype(np.int32)
-    bounds = np.cumsum([0] + [len(c) for c in cols])
-    return [codes[a:b] for a, b in itertools.pairwise(bounds)], pd.Index(names)
+    """Dense int64 codes over the union of the string columns; code order is id order. Each column
+    is factorized on its own (smaller hash tables), then the uniques are merged."""
+    parts = [pd.factorize(col) for col in cols]
+    codes, names = pd.factorize(pd.concat([pd.Series(u) for _, u in parts], ignore_index=True), sort=True)
+    out, at = [], 0
+    for local, uniques in parts:
+        out.append(codes[at : at + len(uniques)].astype(np.int64)[local])
+        at += len(uniques)
+    return out, pd.Index(names)
 
 
 def _bucket(epoch_s: np.ndarray, width: int) -> np.ndarray:
     return np.floor(epoch_s / width).astype(np.int64)
 
 
-def _pack(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """One int64 per (hi, lo) pair, order-preserving; lo is shifted to start at 0."""
+def _pack(hi: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, int]:
+    """One order-preserving int64 per (hi, lo) pair (lo shifted to start at 0), and the lo span."""
     lo = lo.astype(np.int64)
-    base = lo.min() if len(lo) else 0
-    span = (lo.max() - base + 1) if len(lo) else 1
-    return hi.astype(np.int64) * span + (lo - base)
+    base = int(lo.min()) if len(lo) else 0
+    span = int(lo.max()) - base + 1 if len(lo) else 1
+    return hi.astype(np.int64) * span + (lo - base), span
+
+
+def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For sorted keys: the start of each run of equal keys, its key and its length."""
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
+    return starts, keys[starts], np.diff(np.r_[starts, len(keys)])
 
 
 def _distinct_per(key: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
     """Distinct values per key (key in 0..n-1)."""
-    packed = pd.unique(_pack(key, value))
-    span = (value.max() - value.min() + 1) if len(value) else 1
-    return np.bincount(packed // span, minlength=n)
+    packed, span = _pack(key, value)
+    _, uniq, _ = _runs(np.sort(packed))
+    return np.bincount(uniq // span, minlength=n)
 
 
 def _max_count_per(key: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
     """Per key, the largest number of rows sharing one value (0 where the key has none)."""
-    counts = pd.Series(_pack(key, value)).value_counts(sort=False)
-    span = (value.max() - value.min() + 1) if len(value) else 1
+    packed, span = _pack(key, value)
+    _, uniq, counts = _runs(np.sort(packed))
     out = np.zeros(n, np.int64)
-    np.maximum.at(out, (counts.index.to_numpy() // span).astype(np.int64), counts.to_numpy())
+    np.maximum.at(out, uniq // span, counts)
     return out
 
 
@@ -159,55 +169,52 @@ def numbers(
     ts = ts_all[keep]
 
     # one call per (caller, callee, start_at): longest duration, the caller's handset and city from
-    # an ``out`` record, the callee's from an ``in`` record (first non-null, like any_value)
+    # an ``out`` record, the callee's from an ``in`` record (first non-null in input order, as the
+    # numba path; the SQL's any_value). Sorted by (pair, time), stable, so each call is a run.
     cols = set(calls.columns)
     if "direction" in cols:
         direction = rows["direction"]
         is_out = np.asarray(direction == "out", dtype=bool)
         is_in = np.asarray(direction == "in", dtype=bool)
-    else:
+    else:  # every record speaks for the caller
         is_out, is_in = np.ones(len(rows), bool), np.zeros(len(rows), bool)
-    frame = {"c": c, "e": e, "ts": ts, "dur": rows["duration_s"].to_numpy(np.float64, na_value=np.nan)}
-    for col, tag in (("imei", "i"), ("city", "y")):
+    pair = c * n_ids + e
+    order = np.lexsort((ts, pair))
+    pair, ts = pair[order], ts[order]
+    starts = np.flatnonzero(np.r_[True, (pair[1:] != pair[:-1]) | (ts[1:] != ts[:-1])])
+    dur = np.fmax.reduceat(rows["duration_s"].to_numpy(np.float64, na_value=np.nan)[order], starts)
+    is_out, is_in = is_out[order], is_in[order]
+    position = np.arange(len(order))
+    side: dict[str, np.ndarray] = {}
+    for col in ("imei", "city"):
         if col in cols:
-            codes = pd.factorize(rows[col], sort=col == "city")[0].astype(np.float64)
-            codes[codes < 0] = np.nan
+            codes = pd.factorize(rows[col], sort=col == "city")[0][order]  # city codes in name order
         else:
-            codes = np.full(len(rows), np.nan)
-        frame["c" + tag] = np.where(is_out, codes, np.nan)
-        frame["e" + tag] = np.where(is_in, codes, np.nan)
-    dd = (
-        pd.DataFrame(frame)
-        .groupby(["c", "e", "ts"], sort=False)
-        .agg(
-            dur=("dur", "max"), ci=("ci", "first"), ei=("ei", "first"), cy=("cy", "first"), ey=("ey", "first")
-        )
-        .reset_index()
-    )
-    dd = dd.fillna({x: -1 for x in ("ci", "ei", "cy", "ey")})
-    dc = dd["c"].to_numpy(np.int64)
-    de = dd["e"].to_numpy(np.int64)
-    dts = _epoch_s(dd["ts"].to_numpy(np.int64))
-    dur = dd["dur"].to_numpy(np.float64)
+            codes = np.full(len(order), -1)
+        for tag, mask in (("caller", is_out), ("callee", is_in)):
+            ok = mask & (codes >= 0)
+            at = np.minimum.reduceat(np.where(ok, position, len(order)), starts) if len(starts) else starts
+            side[f"{tag}_{col}"] = np.where(at < len(order), codes[np.minimum(at, len(order) - 1)], -1)
+    dpair = pair[starts]
+    dc, de = dpair // n_ids, dpair % n_ids  # sorted by caller, then callee
+    dts = _epoch_s(ts[starts])
+    del pair, ts, order, position
 
     # per (caller, callee) pair
-    pair_counts = pd.Series(dc * n_ids + de).value_counts(sort=False)
-    pair_key = pair_counts.index.to_numpy(np.int64)
-    pn = pair_counts.to_numpy(np.int64)
+    _, pair_key, pn = _runs(dpair)
     pc, pe = pair_key // n_ids, pair_key % n_ids
 
     # home city: the city most of a number's own records carry, ties to the first by name
     own = np.concatenate([dc, de])
-    own_city = np.concatenate([dd["cy"].to_numpy(np.int64), dd["ey"].to_numpy(np.int64)])
+    own_city = np.concatenate([side["caller_city"], side["callee_city"]])
     located = own_city >= 0
     n_cities = int(own_city.max()) + 1 if len(own_city) else 1
-    nc = pd.Series(own[located] * n_cities + own_city[located]).value_counts(sort=False)
-    ranked = pd.DataFrame(
-        {"k": nc.index.to_numpy() // n_cities, "city": nc.index.to_numpy() % n_cities, "n": nc.to_numpy()}
-    ).sort_values(["k", "n", "city"], ascending=[True, False, True])  # city codes are in name order
-    first = ranked.drop_duplicates("k")
+    _, nc_key, nc_n = _runs(np.sort(own[located] * n_cities + own_city[located]))
+    ranked = np.lexsort((nc_key % n_cities, -nc_n, nc_key // n_cities))  # city codes: name order
+    k_ranked = nc_key[ranked] // n_cities
+    best = ranked[np.r_[True, k_ranked[1:] != k_ranked[:-1]]] if len(ranked) else ranked
     home = np.full(n_ids, -1, np.int64)
-    home[first["k"].to_numpy()] = first["city"].to_numpy()
+    home[nc_key[best] // n_cities] = nc_key[best] % n_cities
 
     # outgoing
     out_calls = np.bincount(dc, minlength=n_ids)
@@ -218,8 +225,15 @@ def numbers(
     dur_median = pd.Series(dur).groupby(dc).median().reindex(range(n_ids)).to_numpy()
     dur_std = _group_std_pop(dc, dur, n_ids, dur_mean)
     night_share = _div(np.bincount(dc, weights=_night(dts), minlength=n_ids), out_calls)
-    active_days = _distinct_per(dc, _bucket(dts, DAY_S), n_ids)
-    peak = _max_count_per(dc, _bucket(dts, 3600), n_ids)
+    hour = _bucket(dts, 3600)
+    hour_key, span = _pack(dc, hour)  # (caller, hour): one sort gives peak hours and active days
+    _, hours, per_hour = _runs(np.sort(hour_key))
+    peak = np.zeros(n_ids, np.int64)
+    np.maximum.at(peak, hours // span, per_hour)
+    h0 = int(hour.min()) if len(hour) else 0
+    day_span = span // 24 + 2
+    day_key = hours // span * day_span + (hours % span + h0) // 24 - h0 // 24
+    active_days = np.bincount(_runs(day_key)[1] // day_span, minlength=n_ids)
     distinct_callees = np.bincount(pc, minlength=n_ids)
     repeat = np.bincount(pc, weights=pn >= 2, minlength=n_ids)
     back = np.bincount(pc, weights=pd.Index(pair_key).isin(pe * n_ids + pc), minlength=n_ids)
@@ -237,10 +251,10 @@ def numbers(
     distinct_callers = np.bincount(pe, minlength=n_ids)
 
     # devices: IMEIs per number, numbers per IMEI
-    imei = np.concatenate([dd["ci"].to_numpy(np.int64), dd["ei"].to_numpy(np.int64)])
+    imei = np.concatenate([side["caller_imei"], side["callee_imei"]])
     used = imei >= 0
     n_imei = int(imei.max()) + 1 if len(imei) else 1
-    use = pd.unique(own[used] * n_imei + imei[used])
+    _, use, _ = _runs(np.sort(own[used] * n_imei + imei[used]))
     use_num, use_imei = use // n_imei, use % n_imei
     imeis = np.bincount(use_num, minlength=n_ids)
     sims = np.bincount(use_imei)
@@ -476,27 +490,33 @@ def accounts(
 
 
 def _cycle3(es: np.ndarray, ed: np.ndarray, edge_key: np.ndarray, out_cp: np.ndarray, n: int) -> np.ndarray:
-    """Per payer s, the partners x with a cycle s → x → y → s (y ≠ s) over the edges of payers with at
-    most SMALL_OUT_CP partners. Edges come sorted by (payer, payee); 2-paths are expanded in chunks
+    """Per payer s, the partners x on a cycle s → x → y → s, over the edges of payers with at most
+    SMALL_OUT_CP partners (as the SQL; no self-transfers, so y ≠ s, x). Each cycle is found once,
+    from its smallest account s (x > s, y > s), and marks its three edges; an account's count is
+    then its marked out-edges. Edges come sorted by (payer, payee); 2-paths are expanded in chunks
     and closed with a sorted-key lookup."""
     small = out_cp[es] <= SMALL_OUT_CP
     s_src, s_dst, s_key = es[small], ed[small], edge_key[small]
     start = np.concatenate([[0], np.cumsum(np.bincount(s_src, minlength=n))])
-    fan = (start[s_dst + 1] - start[s_dst]).astype(np.int64)  # 2-paths leaving each edge
+    first = np.flatnonzero(s_src < s_dst)  # s → x with x > s
+    fan = (start[s_dst[first] + 1] - start[s_dst[first]]).astype(np.int64)  # 2-paths from each
     hit_edge = np.zeros(len(s_src), bool)
     paths = np.cumsum(fan)
     cuts = np.searchsorted(paths, np.arange(CHUNK_PATHS, paths[-1] if len(paths) else 0, CHUNK_PATHS))
-    bounds = np.unique(np.r_[0, cuts, len(s_src)])
+    bounds = np.unique(np.r_[0, cuts, len(first)])
     for lo, hi in itertools.pairwise(bounds):
         f = fan[lo:hi]
-        a = np.repeat(np.arange(lo, hi), f)  # edge s → x of each 2-path
-        offs = np.arange(len(a)) - np.repeat(np.cumsum(f) - f, f)
-        y = s_dst[start[s_dst[a]] + offs]
-        s = s_src[a]
-        close = y.astype(np.int64) * n + s
-        pos = np.minimum(np.searchsorted(s_key, close), len(s_key) - 1)
-        ok = (s_key[pos] == close) & (y != s)
+        a = np.repeat(first[lo:hi], f)  # edge s → x of each 2-path
+        b = np.arange(len(a)) - np.repeat(np.cumsum(f) - f, f) + start[s_dst[a]]  # edge x → y
+        s, y = s_src[a], s_dst[b]
+        keep = y > s
+        a, b, s, y = a[keep], b[keep], s[keep], y[keep]
+        close = y * n + s  # edge y → s
+        c = np.minimum(np.searchsorted(s_key, close), len(s_key) - 1)
+        ok = s_key[c] == close
         hit_edge[a[ok]] = True
+        hit_edge[b[ok]] = True
+        hit_edge[c[ok]] = True
     return np.bincount(s_src[hit_edge], minlength=n).astype(np.int64)
 
 

@@ -3,6 +3,7 @@ random record sets (hypothesis) and on hand-made edge cases."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import numpy as np
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from fanzha.engine.duckdb import DuckDBEngine
 from fanzha.risk.features_accounts import account_features
 from fanzha.risk.features_numbers import number_features
-from fanzha.risk.kernels import code_strings, dense_ids, digit_codes, distinct_pairs
+from fanzha.risk.kernels import code_strings, dense_ids, digit_codes, distinct_pairs, ranges
 
 from .records import AS_OF
 
@@ -317,3 +318,74 @@ def test_fast_path_is_chosen_from_the_window_size(
     accounts = fa.account_features(engine, as_of=AS_OF)
     assert used == (["calls", "transfers"] if fast else [])
     assert numbers.num_rows == 3 and accounts.num_rows == 5
+
+
+def random_records(seed: int, n: int) -> dict[str, pa.Table]:
+    """Calls (some recorded on both sides) and transfers among a few hundred ids, enough for the
+    kernels to split their work into several ranges."""
+    rng = np.random.default_rng(seed)
+    phones = np.array([f"138{i:08d}" for i in range(300)])
+    caller, callee = phones[rng.integers(0, 300, n)], phones[rng.zipf(1.5, n) % 300]
+    start = pa.array(
+        [AS_OF - timedelta(minutes=int(m)) for m in rng.integers(0, 60 * 24 * 40, n)],
+        pa.timestamp("us", tz="UTC"),
+    )
+    calls = pa.table(
+        {
+            "caller": np.concatenate([caller, caller[: n // 4]]),
+            "callee": np.concatenate([callee, callee[: n // 4]]),
+            "start_at": pa.concat_arrays([start, start[: n // 4]]),
+            "duration_s": pa.array(rng.integers(0, 300, n + n // 4), pa.int32()),
+            "direction": ["out"] * n + ["in"] * (n // 4),
+            "city": rng.choice(["成都", "绵阳", "德阳"], n + n // 4),
+            "imei": [f"8600000000{i % 97:05d}" for i in rng.integers(0, 10_000, n + n // 4)],
+        }
+    )
+    accounts = np.array([f"6222{i:012d}" for i in range(400)])
+    transfers = pa.table(
+        {
+            "transfer_id": [f"t{i}" for i in range(n)],
+            "from_account": accounts[rng.zipf(1.4, n) % 400],
+            "to_account": accounts[rng.integers(0, 400, n)],
+            "amount_fen": rng.choice([100, 10_000, 123_456, 5_000_000], n),
+            "at": start,
+        }
+    )
+    return {"calls": calls, "transfers": transfers}
+
+
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_kernels_give_the_same_features_on_any_number_of_threads(
+    threads: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FANZHA_KERNEL_THREADS", threads)
+    tables = random_records(int(threads), 6_000)
+    sql, fast = both_paths({"calls": tables["calls"]})
+    assert len(sql) > 250
+    assert_same(sql, fast)
+    sql_a, fast_a = both_account_paths({"transfers": tables["transfers"]})
+    assert len(sql_a) > 350
+    assert_same_accounts(sql_a, fast_a)
+
+
+def test_work_ranges_cover_every_entity_once() -> None:
+    starts = np.array([0, 0, 5, 5, 6, 100, 101, 101, 130])
+    for parts in (1, 2, 3, 8):
+        got = ranges(starts, parts)
+        assert got[0][0] == 0 and got[-1][1] == len(starts) - 1
+        assert all(a < b and b == c for (a, b), (c, _) in itertools.pairwise(got))
+        assert len(got) <= parts
+    assert ranges(starts, 2) == [(0, 5), (5, 8)]  # the hub entity 4 (94 rows) ends the first half
+
+
+def test_digit_codes_of_many_chunks_on_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FANZHA_KERNEL_THREADS", "3")
+    values = [f"{i:011d}" if i % 7 else None for i in range(5_000)]
+    chunked = pa.chunked_array([values[i : i + 700] for i in range(0, 5_000, 700)])
+    assert chunked.num_chunks == 8
+    got = digit_codes(chunked)
+    assert got is not None
+    assert np.array_equal(got, digit_codes(pa.array(values)))
+    assert code_strings(got[got >= 0]).to_pylist() == [v for v in values if v is not None]
+    bad = pa.chunked_array([values[:700], ["1"] * 699 + ["x1"], values[1400:]])
+    assert digit_codes(bad) is None  # one non-digit string in a middle chunk

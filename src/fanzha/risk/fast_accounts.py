@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from fanzha.engine.base import Engine
-from fanzha.risk.kernels import counting_order, encode_ids, local_hour, order_by
+from fanzha.risk.kernels import counting_order, encode_ids, local_hour, order_by, ranges, run_ranges, workers
 from fanzha.risk.sqlparts import window_filter
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -59,8 +59,15 @@ def _median(x, n):
     return s[n // 2] if n % 2 == 1 else (s[n // 2 - 1] + s[n // 2]) / 2.0
 
 
-@nb.njit(cache=True)
-def _account_block(q0, q1, starts, cp, amt, ts, out, as_of_s, ints, flt, fscr, kscr, dscr):
+@nb.njit(cache=True, nogil=True)
+def _account_block(q0, q1, starts, cp, amt, ts, out, as_of_s, ints, flt):
+    """Rows q0..q1 of ``ints`` / ``flt``: every per-account feature in one pass over its events."""
+    widest = 1
+    for a in range(q0, q1):
+        widest = max(widest, starts[a + 1] - starts[a])
+    fscr = np.empty(widest, np.float64)
+    kscr = np.empty(widest, np.int64)
+    dscr = np.empty(widest, np.int64)
     for a in range(q0, q1):
         lo, hi = starts[a], starts[a + 1]
         m = hi - lo
@@ -232,24 +239,18 @@ def _account_block(q0, q1, starts, cp, amt, ts, out, as_of_s, ints, flt, fscr, k
             flt[a, F_LEAVES] = left / in_sum
 
 
-@nb.njit(cache=True)
 def _accounts(starts, cp, amt, ts, out, as_of_s, n_acct):
     ints = np.zeros((n_acct, N_INT), np.int64)
     flt = np.full((n_acct, N_FLOAT), np.nan)
-    if n_acct == 0:
-        return ints, flt
-    widest = max(1, np.max(starts[1:] - starts[:-1]))
-    fscr = np.empty(widest, np.float64)
-    kscr = np.empty(widest, np.int64)
-    dscr = np.empty(widest, np.int64)
-    _account_block(0, n_acct, starts, cp, amt, ts, out, as_of_s, ints, flt, fscr, kscr, dscr)
+    if n_acct:
+        parts = ranges(starts[: n_acct + 1], workers())
+        run_ranges(_account_block, parts, starts, cp, amt, ts, out, as_of_s, ints, flt)
     return ints, flt
 
 
 @nb.njit(cache=True)
-def _events(s, d, amt, ts, n_keys):
-    """Every transfer as its payer's ``out`` event and its payee's ``in`` event, ordered by
-    (account, time): one counting sort, one gather, a stable sort by time inside each account."""
+def _scatter_events(s, d, amt, ts, n_keys):
+    """The events grouped by account (counting sort), in transfer order inside each account."""
     n = s.shape[0]
     starts = np.zeros(n_keys + 1, np.int64)
     for i in range(n):
@@ -270,7 +271,13 @@ def _events(s, d, amt, ts, n_keys):
         p = pos[d[i]]
         ecp[p], eamt[p], ets[p], eout[p] = s[i], amt[i], ts[i], False
         pos[d[i]] += 1
-    for g in range(n_keys):
+    return starts, ecp, eamt, ets, eout
+
+
+@nb.njit(cache=True, nogil=True)
+def _sort_events(g0, g1, starts, ecp, eamt, ets, eout):
+    """Stable sort by time inside each account g0..g1 of the events."""
+    for g in range(g0, g1):
         a, b = starts[g], starts[g + 1]
         if b - a < 2:
             continue
@@ -288,6 +295,13 @@ def _events(s, d, amt, ts, n_keys):
                 ecp[j + 1], eamt[j + 1], ets[j + 1], eout[j + 1] = ecp[j], eamt[j], ets[j], eout[j]
                 j -= 1
             ecp[j + 1], eamt[j + 1], ets[j + 1], eout[j + 1] = c, m, t, o_
+
+
+def _events(s, d, amt, ts, n_keys):
+    """Every transfer as its payer's ``out`` event and its payee's ``in`` event, ordered by
+    (account, time): one counting sort, one gather, a stable sort by time inside each account."""
+    starts, ecp, eamt, ets, eout = _scatter_events(s, d, amt, ts, n_keys)
+    run_ranges(_sort_events, ranges(starts, workers()), starts, ecp, eamt, ets, eout)
     return starts, ecp, eamt, ets, eout
 
 
@@ -315,7 +329,7 @@ def _edges(s, d, amt):
 A_RELAY, A_IN_CP, A_OUT_CP, A_PT, A_IN1, A_OUT1 = range(6)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _side(x, lo, hi, nbr, eamt, attrs, deg_col, mean1, mean2, oneoff_col, max_col, res, col0):
     """Neighbourhood aggregates of account ``x`` over the edges lo..hi to ``nbr``; ``attrs`` holds
     each account's attributes in one row (one cache line per neighbour)."""
@@ -355,13 +369,22 @@ def _side(x, lo, hi, nbr, eamt, attrs, deg_col, mean1, mean2, oneoff_col, max_co
     res[x, col0 + 6] = mx
 
 
-@nb.njit(cache=True)
 def _graph(out_start, out_nbr, out_amt, in_start, in_nbr, in_amt, attrs, n_acct):
     """Per account: out-side block (relay share, 2-hop degree, means, max), in-side block,
     reciprocal partners, 3-cycle partners (an account's out-degree is its out_cp)."""
     res = np.full((n_acct, 16), np.nan)
+    if n_acct:
+        weight = out_start[: n_acct + 1] + in_start[: n_acct + 1]  # edges seen per account
+        parts = ranges(weight, workers())
+        run_ranges(_graph_block, parts, out_start, out_nbr, out_amt, in_start, in_nbr, in_amt, attrs, res)
+    return res
+
+
+@nb.njit(cache=True, nogil=True)
+def _graph_block(x0, x1, out_start, out_nbr, out_amt, in_start, in_nbr, in_amt, attrs, res):
+    n_acct = res.shape[0]
     mark = np.zeros(n_acct // 64 + 1, np.uint64)  # bit c set while visiting x: c pays x (fits in cache)
-    for x in range(n_acct):
+    for x in range(x0, x1):
         lo, hi = out_start[x], out_start[x + 1]
         if hi > lo:
             _side(x, lo, hi, out_nbr, out_amt, attrs, A_OUT_CP, A_IN_CP, A_OUT_CP, A_IN1, A_IN_CP, res, 0)
@@ -396,7 +419,6 @@ def _graph(out_start, out_nbr, out_amt, in_start, in_nbr, in_amt, attrs, n_acct)
         res[x, 15] = cyc
         for j in range(ilo, ihi):
             mark[in_nbr[j] >> 6] = np.uint64(0)
-    return res
 
 
 def _col(x: np.ndarray) -> pa.Array:

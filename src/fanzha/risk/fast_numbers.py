@@ -12,6 +12,7 @@ stays the reference and the path for engines that are not local (Spark).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numba as nb
@@ -20,6 +21,7 @@ import pyarrow as pa
 
 from fanzha.engine.base import Engine
 from fanzha.risk.kernels import (
+    concurrently,
     counting_order,
     dense_ids,
     distinct_pairs,
@@ -27,8 +29,11 @@ from fanzha.risk.kernels import (
     floor_div,
     identifier_codes,
     local_hour,
+    ranges,
     ranked_codes,
+    run_ranges,
     sort_segments,
+    workers,
 )
 from fanzha.risk.sqlparts import window_filter
 
@@ -49,24 +54,14 @@ def fetch_sql(window_days: int | None, cols: set[str]) -> str:
         FROM calls WHERE {window_filter('"start_at"', window_days)} AND caller IS NOT NULL AND callee IS NOT NULL"""
 
 
-@nb.njit(cache=True)
-def _dedup(c, e, ts, order, dur, dur_ok, direction, imei, city):
-    """One row per (caller, callee, time) of rows sorted so (``order``: their input rows, where the
-    other columns are read): longest duration, and the first non-null IMEI / city of an ``out`` row
-    (the caller's) and of an ``in`` row (the callee's). Returns the caller, callee and time of each
-    call and the merged values."""
-    n = c.shape[0]
-    dc = np.empty(n, np.int32)
-    de = np.empty(n, np.int32)
-    dts = np.empty(n, np.int64)
-    ddur = np.empty(n, np.int64)
-    dok = np.empty(n, np.bool_)
-    ci = np.empty(n, np.int64)
-    ei = np.empty(n, np.int64)
-    cc = np.empty(n, np.int32)
-    ec = np.empty(n, np.int32)
-    m = 0
-    a = 0
+@nb.njit(cache=True, nogil=True)
+def _dedup_block(g0, g1, segments, c, e, ts, order, dur, dur_ok, direction, imei, city, res):
+    """Callers g0..g1 of :func:`_dedup`: their calls written from row ``segments[g0]`` on; returns
+    how many."""
+    dc, de, dts, ddur, dok, ci, ei, cc, ec = res
+    n = segments[g1]
+    m = segments[g0]
+    a = m
     while a < n:
         b = a + 1
         while b < n and ts[b] == ts[a] and e[b] == e[a] and c[b] == c[a]:
@@ -93,7 +88,25 @@ def _dedup(c, e, ts, order, dur, dur_ok, direction, imei, city):
         ci[m], ei[m], cc[m], ec[m] = c_imei, e_imei, c_city, e_city
         m += 1
         a = b
-    return dc[:m], de[:m], dts[:m], ddur[:m], dok[:m], ci[:m], ei[:m], cc[:m], ec[:m]
+    return m - segments[g0]
+
+
+def _dedup(segments, c, e, ts, order, dur, dur_ok, direction, imei, city):
+    """One row per (caller, callee, time) of rows sorted so (by caller in ``segments``; ``order``:
+    their input rows, where the other columns are read): longest duration, and the first non-null
+    IMEI / city of an ``out`` row (the caller's) and of an ``in`` row (the callee's). Returns the
+    caller, callee and time of each call and the merged values."""
+    n = c.shape[0]
+    types = (np.int32, np.int32, np.int64, np.int64, np.bool_, np.int64, np.int64, np.int32, np.int32)
+    res = tuple(np.empty(n, t) for t in types)
+    parts = ranges(segments, workers())
+    kept = run_ranges(_dedup_block, parts, segments, c, e, ts, order, dur, dur_ok, direction, imei, city, res)
+    if len(parts) == 1:
+        return tuple(x[: kept[0]] for x in res)
+    return tuple(
+        np.concatenate([x[segments[a] : segments[a] + k] for (a, _), k in zip(parts, kept, strict=True)])
+        for x in res
+    )
 
 
 @nb.njit(cache=True)
@@ -120,7 +133,7 @@ def _home(keys: np.ndarray, cities: np.ndarray, n_ids: int) -> np.ndarray:
     return _argmax_value(*distinct_pairs(keys, cities, n_ids), n_ids)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _argmax_value(k, v, cnt, n_ids):
     home = np.full(n_ids, -1, np.int32)
     best = np.zeros(n_ids, np.int64)
@@ -131,7 +144,7 @@ def _argmax_value(k, v, cnt, n_ids):
     return home
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _has_pair(pair_start, pe, caller, callee):
     lo, hi = pair_start[caller], pair_start[caller + 1]
     while lo < hi:
@@ -143,28 +156,28 @@ def _has_pair(pair_start, pe, caller, callee):
     return lo < pair_start[caller + 1] and pe[lo] == callee
 
 
-@nb.njit(cache=True)
 def _outgoing(row_start, pair_start, dts, ddur, dok, pe, pn, home, callers):
     """Every per-caller feature of ``__num_out`` in one pass over each caller's rows and pairs."""
     k = callers.shape[0]
     ints = np.zeros((k, 5), np.int64)  # out_calls, distinct_callees, active_days, callee_cities, peak
     flt = np.full((k, 10), np.nan)
-    if k == 0:
-        return ints, flt
-    widest = max(1, np.max(row_start[1:] - row_start[:-1]))
-    widest_pairs = max(1, np.max(pair_start[1:] - pair_start[:-1]))
-    scratch = np.empty(widest, np.int64)
-    cscr = np.empty(widest_pairs, np.int64)
-    _outgoing_block(
-        0, k, row_start, pair_start, dts, ddur, dok, pe, pn, home, callers, ints, flt, scratch, cscr
-    )
+    if k:
+        rows = np.append(row_start[callers], row_start[-1])  # CSR of the callers' rows
+        args = (row_start, pair_start, dts, ddur, dok, pe, pn, home, callers, ints, flt)
+        run_ranges(_outgoing_block, ranges(rows, workers()), *args)
     return ints, flt
 
 
-@nb.njit(cache=True)
-def _outgoing_block(
-    q0, q1, row_start, pair_start, dts, ddur, dok, pe, pn, home, callers, ints, flt, scratch, cscr
-):
+@nb.njit(cache=True, nogil=True)
+def _outgoing_block(q0, q1, row_start, pair_start, dts, ddur, dok, pe, pn, home, callers, ints, flt):
+    widest = 1
+    widest_pairs = 1
+    for q in range(q0, q1):
+        c = callers[q]
+        widest = max(widest, row_start[c + 1] - row_start[c])
+        widest_pairs = max(widest_pairs, pair_start[c + 1] - pair_start[c])
+    scratch = np.empty(widest, np.int64)
+    cscr = np.empty(widest_pairs, np.int64)
     for q in range(q0, q1):
         c = callers[q]
         a, b = row_start[c], row_start[c + 1]
@@ -255,7 +268,6 @@ def _outgoing_block(
         flt[q, 6] = m / days
         flt[q, 8] = repeat / npairs
         flt[q, 9] = back / npairs
-    return ints, flt
 
 
 def _csr(keys: np.ndarray, n: int) -> np.ndarray:
@@ -271,10 +283,12 @@ def call_tables(
     as in the SQL stages)."""
     sql = fetch_sql(window_days, cols)
     raw = engine.query(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-    (c, e), names = encode_ids(raw.column("caller"), raw.column("callee"))
+    ((c, e), names), imei, (city, _) = concurrently(
+        partial(encode_ids, raw.column("caller"), raw.column("callee")),
+        partial(identifier_codes, raw.column("imei")),
+        partial(ranked_codes, raw.column("city")),
+    )
     n_ids = len(names)
-    imei = identifier_codes(raw.column("imei"))
-    city, _ = ranked_codes(raw.column("city"))
     # copies: writable arrays whatever the chunking, so the kernels compile one signature
     ts = np.array(raw.column("ts").to_numpy(), dtype=np.int64)
     dur_col = raw.column("dur")
@@ -286,7 +300,9 @@ def call_tables(
     order, segments = counting_order(c, max(n_ids, 1))  # by caller, then (callee, time) inside
     e, ts = sort_segments(order, segments, e, ts)
     c = np.repeat(np.arange(max(n_ids, 1), dtype=np.int32), np.diff(segments))
-    dc, de, dts, ddur, dok, ci, ei, cc, ec = _dedup(c, e, ts, order, dur, dur_ok, direction, imei, city)
+    dc, de, dts, ddur, dok, ci, ei, cc, ec = _dedup(
+        segments, c, e, ts, order, dur, dur_ok, direction, imei, city
+    )
     del order, c, e, ts, dur, dur_ok, direction, imei, city
     pc_, pe, pn = _pairs(dc, de)
     row_start = _csr(dc, n_ids)
@@ -295,7 +311,11 @@ def call_tables(
     # home city: the city most of a number's own records carry
     own = np.concatenate([dc, de])
     own_city = np.concatenate([cc, ec])
-    home = _home(own, own_city, max(n_ids, 1))
+    own_imei = np.concatenate([ci, ei])
+    home, (uk, used, _) = concurrently(  # and the (number, IMEI) uses for the device features
+        lambda: _home(own, own_city, max(n_ids, 1)),
+        lambda: distinct_pairs(own, own_imei, max(n_ids, 1)),
+    )
 
     calls_out = row_start[1:] > row_start[:-1]
     callers = np.flatnonzero(calls_out).astype(np.int32)
@@ -339,7 +359,6 @@ def call_tables(
         }
     )
     # device–SIM: (number, IMEI) uses, IMEIs per number, numbers per IMEI
-    uk, used, _ = distinct_pairs(own, np.concatenate([ci, ei]), max(n_ids, 1))
     (ui,), firsts_of = dense_ids(used)
     n_imei = len(firsts_of)
     sims = np.bincount(ui, minlength=max(n_imei, 1)).astype(np.int64)

@@ -12,7 +12,13 @@ makes the column fall back to Arrow's exact dictionary encoding, which is slower
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -22,10 +28,58 @@ import pyarrow.compute as pc
 MAX_DIGITS = 17  # 10**17 * 32 < 2**63
 
 # ---------------------------------------------------------------------------------------------
+# threads: per-entity kernels are compiled with ``nogil=True`` and run over contiguous ranges of
+# entities on a small thread pool (the ranges write disjoint rows of the output arrays)
+
+
+def workers() -> int:
+    """Threads for the kernels: the cores this process may use (``FANZHA_KERNEL_THREADS`` overrides)."""
+    configured = os.environ.get("FANZHA_KERNEL_THREADS")
+    if configured:
+        return max(1, int(configured))
+    return max(
+        1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    )
+
+
+@cache
+def _pool(kind: str, n: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(n, thread_name_prefix=f"fanzha-{kind}")
+
+
+def ranges(starts: np.ndarray, parts: int) -> list[tuple[int, int]]:
+    """Split the entities of a CSR ``starts`` (length n + 1) into at most ``parts`` contiguous
+    ranges holding about the same number of rows."""
+    n = starts.shape[0] - 1
+    if parts <= 1 or n < 2 * parts:
+        return [(0, n)]
+    total = starts[-1] - starts[0]
+    cuts = np.searchsorted(starts, starts[0] + total * np.arange(1, parts) / parts)
+    bounds = np.unique(np.concatenate([[0], np.clip(cuts, 0, n), [n]]))
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def run_ranges(kernel: Callable[..., Any], parts: list[tuple[int, int]], *args: Any) -> list[Any]:
+    """``kernel(a, b, *args)`` for every range, concurrently (the kernel must release the GIL)."""
+    if len(parts) == 1:
+        return [kernel(parts[0][0], parts[0][1], *args)]
+    futures = [_pool("ranges", len(parts)).submit(kernel, a, b, *args) for a, b in parts]
+    return [f.result() for f in futures]
+
+
+def concurrently(*calls: Callable[[], Any]) -> list[Any]:
+    """Independent calls on the task pool (they may use :func:`run_ranges` inside)."""
+    if workers() == 1 or len(calls) == 1:
+        return [call() for call in calls]
+    futures = [_pool("tasks", len(calls)).submit(call) for call in calls]
+    return [f.result() for f in futures]
+
+
+# ---------------------------------------------------------------------------------------------
 # identifier encoding
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _digit_codes(offsets, data, valid, out, start):
     """Codes of one Arrow string chunk into ``out[start:]``; -1 for null; returns False when a value
     is not a 1–17 digit string."""
@@ -47,27 +101,33 @@ def _digit_codes(offsets, data, valid, out, start):
     return True
 
 
+def _chunk_buffers(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if chunk.type not in (pa.string(), pa.large_string()):
+        chunk = chunk.cast(pa.large_string())
+    width = np.int32 if chunk.type == pa.string() else np.int64
+    bufs = chunk.buffers()
+    offsets = np.frombuffer(bufs[1], width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
+    valid = (
+        np.ones(len(chunk), np.bool_)
+        if chunk.null_count == 0
+        else chunk.is_valid().to_numpy(zero_copy_only=False)
+    )
+    return offsets, data, valid
+
+
 def digit_codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
     """int64 code per value (-1 for null), or None when some value is not a short digit string."""
     chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
     out = np.empty(sum(len(c) for c in chunks), np.int64)
-    start = 0
-    for chunk in chunks:
-        if chunk.type not in (pa.string(), pa.large_string()):
-            chunk = chunk.cast(pa.large_string())
-        width = np.int32 if chunk.type == pa.string() else np.int64
-        bufs = chunk.buffers()
-        offsets = np.frombuffer(bufs[1], width)[chunk.offset : chunk.offset + len(chunk) + 1]
-        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
-        valid = (
-            np.ones(len(chunk), np.bool_)
-            if chunk.null_count == 0
-            else chunk.is_valid().to_numpy(zero_copy_only=False)
-        )
-        if not _digit_codes(offsets, data, valid, out, start):
-            return None
-        start += len(chunk)
-    return out
+    starts = np.zeros(len(chunks) + 1, np.int64)
+    np.cumsum([len(c) for c in chunks], out=starts[1:])
+
+    def some(a: int, b: int) -> bool:
+        return all(_digit_codes(*_chunk_buffers(chunks[i]), out, starts[i]) for i in range(a, b))
+
+    parts = ranges(np.arange(len(chunks) + 1), workers())
+    return out if all(run_ranges(some, parts)) else None
 
 
 MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing multiplier
@@ -104,7 +164,7 @@ def _partition(codes, pbits):
     return pcodes, prow, starts
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _local_ids(pcodes, a, b, local, pfirst):
     """Ids 0.. by first appearance among pcodes[a:b] (open addressing, grows at half full);
     returns how many distinct."""
@@ -144,25 +204,33 @@ def _local_ids(pcodes, a, b, local, pfirst):
     return n
 
 
-@nb.njit(cache=True)
-def _dense_partitioned(codes, pbits):
-    pcodes, prow, starts = _partition(codes, pbits)
-    parts = 1 << pbits
-    local = np.empty(pcodes.shape[0], np.int32)
-    pfirst = np.empty(pcodes.shape[0], np.int64)
-    distinct = np.zeros(parts, np.int64)
-    for p in range(parts):
+@nb.njit(cache=True, nogil=True)
+def _local_ids_range(p0, p1, pcodes, starts, local, pfirst, distinct):
+    for p in range(p0, p1):
         distinct[p] = _local_ids(pcodes, starts[p], starts[p + 1], local, pfirst)
-    offsets = np.zeros(parts + 1, np.int64)
-    for p in range(parts):
-        offsets[p + 1] = offsets[p] + distinct[p]
-    first = np.empty(offsets[parts], np.int64)
-    out = np.full(codes.shape[0], -1, np.int32)
-    for p in range(parts):
+
+
+@nb.njit(cache=True, nogil=True)
+def _assemble_ids(p0, p1, starts, offsets, local, pfirst, prow, first, out):
+    for p in range(p0, p1):
         a = starts[p]
-        first[offsets[p] : offsets[p + 1]] = pfirst[a : a + distinct[p]]
+        first[offsets[p] : offsets[p + 1]] = pfirst[a : a + offsets[p + 1] - offsets[p]]
         for i in range(a, starts[p + 1]):
             out[prow[i]] = np.int32(offsets[p] + local[i])
+
+
+def _dense_partitioned(codes: np.ndarray, pbits: int) -> tuple[np.ndarray, np.ndarray]:
+    pcodes, prow, starts = _partition(codes, pbits)
+    parts = ranges(starts, workers())
+    local = np.empty(pcodes.shape[0], np.int32)
+    pfirst = np.empty(pcodes.shape[0], np.int64)
+    distinct = np.zeros(1 << pbits, np.int64)
+    run_ranges(_local_ids_range, parts, pcodes, starts, local, pfirst, distinct)
+    offsets = np.zeros((1 << pbits) + 1, np.int64)
+    np.cumsum(distinct, out=offsets[1:])
+    first = np.empty(offsets[-1], np.int64)
+    out = np.full(codes.shape[0], -1, np.int32)
+    run_ranges(_assemble_ids, parts, starts, offsets, local, pfirst, prow, first, out)
     return out, first
 
 
@@ -306,17 +374,12 @@ def order_by(
     return order
 
 
-@nb.njit(cache=True)
-def sort_segments(order, starts, key, ts):
-    """Within each segment ``starts[g]:starts[g + 1]`` of ``order``, sort stably by (key, ts);
-    returns ``key`` and ``ts`` gathered in the new order (one random read each)."""
-    n = order.shape[0]
-    sk = np.empty(n, key.dtype)
-    st = np.empty(n, ts.dtype)
-    for i in range(n):
+@nb.njit(cache=True, nogil=True)
+def _sort_segments(g0, g1, order, starts, key, ts, sk, st):
+    for i in range(starts[g0], starts[g1]):
         sk[i] = key[order[i]]
         st[i] = ts[order[i]]
-    for g in range(starts.shape[0] - 1):
+    for g in range(g0, g1):
         a, b = starts[g], starts[g + 1]
         if b - a < 2:
             continue
@@ -339,6 +402,16 @@ def sort_segments(order, starts, key, ts):
             order[j + 1] = x
             sk[j + 1] = kx
             st[j + 1] = tx
+
+
+def sort_segments(
+    order: np.ndarray, starts: np.ndarray, key: np.ndarray, ts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Within each segment ``starts[g]:starts[g + 1]`` of ``order``, sort stably by (key, ts);
+    returns ``key`` and ``ts`` gathered in the new order (one random read each)."""
+    sk = np.empty(order.shape[0], key.dtype)
+    st = np.empty(order.shape[0], ts.dtype)
+    run_ranges(_sort_segments, ranges(starts, workers()), order, starts, key, ts, sk, st)
     return sk, st
 
 
@@ -356,7 +429,7 @@ def _small_sort(x):
         x[j + 1] = v
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _distinct_pairs(keys, values, nkeys):
     order, starts = counting_order(keys, nkeys)
     out_k = np.empty(keys.shape[0], np.int32)

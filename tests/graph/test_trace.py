@@ -239,7 +239,9 @@ def test_match_recognises_clean_parcels_that_arrived_before_the_victims_money() 
     assert r.flows[r.flows.transfer_id == "o1"].empty
     assert held(r, "v1") == {"N2": 8900}
     r.check_conservation()
-    former = trace_funds(tr, None, {"a": "v1"}, method="match", match_rule=MatchRule(clean_parcels=False))
+    former = trace_funds(
+        tr, None, {"a": "v1"}, method="match", match_rule=MatchRule(clean_parcels=False, reserve_hours=None)
+    )
     assert held(former, "v1") == {"N1": 8900}  # the opening balance had no amount: v1's lot was taken
     # a clean parcel already spent (its amount left earlier) is not matched again
     spent = transfers(
@@ -321,7 +323,7 @@ def test_match_consolidation_includes_clean_parcels() -> None:
     assert r.holdings.empty and r.ambiguous.empty
     r.check_conservation()
     # traced parcels only (the former rule): no sum fits, LIFO takes the latest parcels
-    former = MatchRule(clean_in_sums=False, max_parts=4, fewest_parts=False)
+    former = MatchRule(clean_in_sums=False, max_parts=4, fewest_parts=False, reserve_hours=None)
     f = trace_funds(tr, None, src, method="match", match_rule=former)
     assert f.cashouts.groupby("record_id").amount_fen.sum().to_dict() != cash
 
@@ -402,3 +404,79 @@ def test_match_atm_choice_between_parcels_is_listed_as_ambiguous() -> None:
         ["v2", 15_500, False],
     ]
     r.check_conservation()
+
+
+def test_match_look_ahead_keeps_whole_the_parcels_the_next_outflow_takes_whole() -> None:
+    """An ATM withdrawal of 200 yuan fits three parcels rounded down (220, 232, 273 yuan); the
+    next outflow, an OTC transfer of 2,043 yuan, is exactly the unreported 1,591 yuan + 220 + 232
+    yuan: those two were still whole, so the withdrawal cut the 273 yuan. (A case of a held-out
+    city: the least-change rule alone took the 220.)"""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(
+        ("u", "U", "M", 159_100, 0),  # unreported victim: a clean parcel
+        ("a", "V1", "M", 22_000, 400),
+        ("b", "V2", "M", 23_200, 500),
+        ("c", "V3", "M", 27_300, 600),
+        ("otc", "M", "OTC", 204_300, 900),
+    )
+    tr["channel"] = ["mobile"] * 4 + ["crypto_otc"]
+    wd = withdrawals(("w", "M", 20_000, 700))
+    src = {"a": "v1", "b": "v2", "c": "v3"}
+    r = trace_funds(tr, wd, src, method="match")
+    assert r.cashouts[r.cashouts.record_id == "w"][["victim_id", "amount_fen"]].values.tolist() == [
+        ["v3", 20_000]
+    ]
+    assert sorted(r.cashouts[r.cashouts.record_id == "otc"][["victim_id", "amount_fen"]].values.tolist()) == [
+        ["v1", 22_000],
+        ["v2", 23_200],
+    ]
+    assert held(r, "v3") == {"M": 7_300} and r.ambiguous.empty  # the records decided it
+    r.check_conservation()
+    before = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(reserve_hours=None))
+    assert before.cashouts[before.cashouts.record_id == "w"].victim_id.tolist() == ["v1"]  # least change
+    assert held(before, "v1") == {} and held(before, "v3") == {}  # the OTC transfer fitted no sum: lifo
+
+
+def test_match_look_ahead_pays_an_owners_purchase_from_his_own_money() -> None:
+    """A mule's account gets 313 yuan (unreported) and v1's 144 yuan; its owner pays 139.56 yuan
+    at a shop, then the account buys USDT for exactly 313 + 144 yuan. The purchase came from the
+    owner's own (unobserved) balance, not from v1's parcel (the split step alone cut v1's)."""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(
+        ("u", "U", "M", 31_300, 0),
+        ("a", "V1", "M", 14_400, 80),
+        ("shop", "M", "SHOP", 13_956, 320),
+        ("otc", "M", "OTC", 45_700, 345),
+    )
+    tr["channel"] = ["mobile", "mobile", "third_party", "crypto_otc"]
+    r = trace_funds(tr, None, {"a": "v1"}, method="match")
+    assert r.flows[r.flows.transfer_id == "shop"].empty
+    assert r.cashouts[["record_id", "amount_fen"]].values.tolist() == [["otc", 14_400]]
+    r.check_conservation()
+    before = trace_funds(tr, None, {"a": "v1"}, method="match", match_rule=MatchRule(reserve_hours=None))
+    assert held(before, "v1") == {"SHOP": 13_956}
+    # the same purchase with no outflow after it: the split step as before
+    alone = trace_funds(tr[tr.transfer_id != "otc"], None, {"a": "v1"}, method="match")
+    assert held(alone, "v1") == {"SHOP": 13_956, "M": 444}
+
+
+def test_match_look_ahead_reads_only_the_next_outflow_within_its_hours() -> None:
+    """Only the account's next outflow within ``reserve_hours`` reserves parcels: an outflow that
+    no whole parcels explain, or one too late, reserves nothing."""
+    from fanzha.graph.trace import MatchRule
+
+    base = [("a", "V1", "M", 22_000, 0), ("b", "V2", "M", 27_300, 10)]
+    wd = withdrawals(("w", "M", 20_000, 20))
+    src = {"a": "v1", "b": "v2"}
+
+    def atm_victim(*later: tuple, rule: MatchRule | None = None) -> list[str]:
+        r = trace_funds(transfers(*base, *later), wd, src, method="match", match_rule=rule)
+        r.check_conservation()
+        return r.cashouts[r.cashouts.record_id == "w"].victim_id.tolist()
+
+    assert atm_victim(("o", "M", "N", 22_000, 60)) == ["v2"]  # v1's 220 yuan leave whole next
+    assert atm_victim(("o", "M", "N", 22_000, 60), rule=MatchRule(reserve_hours=0.5)) == ["v1"]  # too late
+    # the next outflow cuts parcels (no whole fit): nothing is reserved, whatever follows
+    assert atm_victim(("x", "M", "N", 1_000, 30), ("o", "M", "N", 22_000, 60)) == ["v1"]

@@ -18,7 +18,9 @@ account's own balance) is the *clean* portion. An outflow draws from the portion
     (consolidation: several victims' parcels, reported or not, leave in one transfer or
     withdrawal; several sets fit: the one with the fewest parcels, of equal parcels the latest);
     else a part of the latest parcel that covers the outflow alone (a split); otherwise as
-    ``lifo``. When other parcels fit as well as the chosen ones, the victims' money concerned is
+    ``lifo``. An outflow that cuts parcels (ATM notes, a split, ``lifo``) leaves whole the
+    parcels that the account's next outflow takes whole (look-ahead: the records show they were
+    still there). When other parcels fit as well as the chosen ones, the victims' money concerned is
     listed as *ambiguous* (:attr:`TraceResult.ambiguous`). :class:`MatchRule` sets the window,
     the hours, the parts;
 ``proportional`` (按比例)
@@ -261,10 +263,46 @@ class MatchRule:
     # no parcel nor set of parcels fits: a part of one lot that covers the outflow alone (a mule
     # splitting a parcel), "latest" or "smallest" (the least left); None: lifo over the lots
     cover: str | None = "latest"
+    # look-ahead: a parcel that the account's next outflow takes whole was not cut just before it.
+    # When an outflow is not explained by whole parcels (ATM notes, a split, lifo), the account's
+    # next outflow within ``reserve_hours`` is read with the whole-parcel steps (one parcel of its
+    # amount, else a consolidation, over the parcels there now and those arriving before it); the
+    # parcels it takes are *reserved*: the outflow takes other money (another candidate parcel,
+    # else the other lots latest first, else the unobserved opening balance). ``reserve_outflows``
+    # > 1 reads further outflows, up to the first that no whole parcels explain (measured worse:
+    # spurious sums far ahead). None: no look-ahead (the rule before 21 Nov, 12:15 UTC)
+    reserve_hours: float | None = 72.0
+    reserve_outflows: int = 1
 
     @property
     def hours_us(self) -> int | None:
         return None if self.hours is None else int(self.hours * 3_600_000_000)
+
+
+@dataclass
+class _Future:
+    """The replayed events in order, indexed per account, for the look-ahead of :class:`MatchRule`
+    (``reserve_hours``): ``pos[starts[a]:starts[a + 1]]`` are the positions of the events that move
+    money out of or into account ``a``, in order."""
+
+    payer: np.ndarray
+    payee: np.ndarray  # -1 for withdrawals
+    amount: np.ndarray
+    at: np.ndarray
+    starts: np.ndarray
+    pos: np.ndarray
+
+    @classmethod
+    def build(
+        cls, payer: np.ndarray, payee: np.ndarray, amount: np.ndarray, at: np.ndarray, n_acc: int
+    ) -> _Future:
+        n = len(payer)
+        into = np.flatnonzero((payee >= 0) & (payee != payer))
+        key = np.concatenate([payer, payee[into]]).astype(np.int64) * (n + 1)
+        key += np.concatenate([np.arange(n, dtype=np.int64), into])
+        key.sort()  # by account, then position (one integer key sorts faster than lexsort)
+        starts = np.searchsorted(key, np.arange(n_acc + 1, dtype=np.int64) * (n + 1))
+        return cls(payer, payee, amount, at, starts, (key % (n + 1)).astype(np.int32))
 
 
 class _Ledger:
@@ -291,6 +329,11 @@ class _Ledger:
         self.ambiguous_left: list[tuple[int, int]] = []  # (victim, fen) of the other sets' traced parcels
         # (victim, record row, account, fen, taken: 1 | left in the account: 0)
         self.ambiguous_parts: list[tuple[int, int, int, int, int]] = []
+        # match look-ahead (MatchRule.reserve_hours): the events in order and the position of the
+        # event being replayed
+        self.future: _Future | None = None
+        self.pos = 0
+        self._reserved_now: set[int] | None = None
 
     def clean_in(self, account: int, amount: int) -> None:
         """Untraced money reaching an account that holds no traced money."""
@@ -394,13 +437,16 @@ class _Ledger:
             return []
         self.ambiguous = False
         if self.method == "fifo":
-            matched = self._take_match(st, amount, atm) if self.match else None
+            self._reserved_now = None
+            matched = self._take_match(st, amount, account, atm) if self.match else None
             if matched is not None:
                 out = matched
             else:
                 dormant = self.rule.dormant_hours if self.match else None
                 if dormant is not None:
                     out = self._take_lifo_awake(st, amount, self.now - int(dormant * 3_600_000_000))
+                elif self.match and self._reserve(st, account):
+                    out = self._take_lifo_skip(st, amount, self._reserve(st, account))
                 else:
                     out = self._take_end(st, amount, newest=self.lifo)
         else:
@@ -435,8 +481,98 @@ class _Ledger:
                 rem = 0
         return out  # any remainder came from the unobserved opening balance (clean)
 
+    def _reserve(self, st: deque[list[int]], account: int) -> set[int]:
+        """The lots (positions in ``st``) that the account's next outflow takes whole (see
+        :attr:`MatchRule.reserve_hours`); computed once per outflow, only when a step needs it."""
+        if self._reserved_now is None:
+            self._reserved_now = self._look_ahead(st, account)
+        return self._reserved_now
+
+    def _look_ahead(self, st: deque[list[int]], account: int) -> set[int]:
+        rule, fut = self.rule, self.future
+        if fut is None or rule.reserve_hours is None or rule.reserve_outflows < 1:
+            return set()
+        lo, hi = int(fut.starts[account]), int(fut.starts[account + 1])
+        k = lo + int(np.searchsorted(fut.pos[lo:hi], self.pos, side="right"))
+        if k >= hi:
+            return set()
+        limit = self.now + int(rule.reserve_hours * 3_600_000_000)
+        hours = rule.hours_us
+        # parcels now in the account: [amount, arrival, position in st] (not the opening balance)
+        lots = [
+            [st[i][2], st[i][3], i] for i in range(max(0, len(st) - rule.window), len(st)) if st[i][3] > 0
+        ]
+        reserved: set[int] = set()
+        outs = 0
+        for at, amt, payer in self._events(fut, k, hi):
+            if at > limit:
+                break
+            if payer != account:  # money coming in: a parcel (its owner does not matter here)
+                if amt > 0:
+                    lots.append([amt, at, -1])
+                continue
+            since = at - hours if hours is not None else None
+            recent = [x for x in range(len(lots)) if since is None or lots[x][1] >= since]
+            equal = [x for x in recent if lots[x][0] == amt]
+            fit: list[int] | None
+            if equal:
+                fit = [equal[-1]]
+            else:
+                parts = [x for x in recent if 0 < lots[x][0] < amt][-rule.max_lots :]
+                fit = (
+                    _consolidation(
+                        [(lots[x][0], x) for x in parts], amt, rule.max_parts, rule.fewest_parts, 0
+                    )[0]
+                    if rule.max_parts >= 2 and len(parts) > 1
+                    else None
+                )
+            if fit is None:  # an outflow that cuts parcels: what follows it is not predictable
+                break
+            reserved.update(lots[x][2] for x in fit if lots[x][2] >= 0)
+            gone = set(fit)
+            lots = [lot for x, lot in enumerate(lots) if x not in gone]
+            outs += 1
+            if outs >= rule.reserve_outflows:
+                break
+        return reserved
+
+    @staticmethod
+    def _events(fut: _Future, k: int, hi: int, chunk: int = 16) -> Iterator[tuple[int, int, int]]:
+        """(time, fen, payer) of the account's events ``k …`` (``hi`` excluded), read in chunks."""
+        while k < hi:
+            seg = fut.pos[k : min(hi, k + chunk)]
+            yield from zip(
+                fut.at[seg].tolist(), fut.amount[seg].tolist(), fut.payer[seg].tolist(), strict=True
+            )
+            k += chunk
+            chunk *= 4
+
+    @staticmethod
+    def _take_lifo_skip(st: deque[list[int]], amount: int, reserved: set[int]) -> list[tuple[int, int, int]]:
+        """``lifo`` over the lots that are not ``reserved`` (positions in ``st``); the rest of the
+        outflow comes from the unobserved opening balance (clean), not from reserved parcels."""
+        out: list[tuple[int, int, int]] = []
+        rem = amount
+        for i in range(len(st) - 1, -1, -1):
+            if not rem:
+                break
+            if i in reserved:
+                continue
+            lot = st[i]
+            if lot[2] <= rem:
+                del st[i]
+                rem -= lot[2]
+                if lot[0] != CLEAN and lot[2]:
+                    out.append((lot[0], lot[1], lot[2]))
+            else:
+                lot[2] -= rem
+                if lot[0] != CLEAN:
+                    out.append((lot[0], lot[1], rem))
+                rem = 0
+        return out
+
     def _take_match(
-        self, st: deque[list[int]], amount: int, atm: bool = False
+        self, st: deque[list[int]], amount: int, account: int = -1, atm: bool = False
     ) -> list[tuple[int, int, int]] | None:
         """Parcels forwarded whole: among the last ``window`` lots that arrived within ``hours``,
         one lot of exactly the outflow (the latest such; ``oldest_first``: the oldest), else (ATM)
@@ -461,6 +597,9 @@ class _Ledger:
         note = rule.atm_note
         if atm and note:
             notes = [i for i in recent if st[i][2] > amount and st[i][2] // note * note == amount]
+            if notes and self.future is not None:  # not a parcel the next outflow takes whole
+                reserved = self._reserve(st, account)
+                notes = [i for i in notes if i not in reserved]
             if notes:  # the least change left behind (then the latest)
                 pick = min(notes, key=lambda i: (st[i][2], -i))
                 self._note_others([i for i in notes if i != pick], st)  # the change stays elsewhere
@@ -486,6 +625,9 @@ class _Ledger:
                 return out
         if rule.cover:  # a part of one parcel (a split): one lot that covers the outflow alone
             covering = [i for i in recent if st[i][3] > 0 and st[i][2] > amount]
+            if covering and self.future is not None:
+                reserved = self._reserve(st, account)
+                covering = [i for i in covering if i not in reserved]
             if covering:
                 pick = covering[-1] if rule.cover == "latest" else min(covering, key=lambda i: (st[i][2], -i))
                 lot = st[pick]
@@ -639,6 +781,15 @@ def trace_funds(
     order = np.lexsort((np.concatenate([t_keep, w_keep]), ev_kind, ev_at))
 
     ledger = _Ledger(n_acc, method, match_rule)
+    if ledger.match and ledger.rule.reserve_hours is not None:
+        is_t, rows_o = ev_kind[order] == 0, ev_row[order]
+        payer = np.empty(len(order), np.int64)
+        payee = np.full(len(order), -1, np.int64)
+        amount = np.empty(len(order), np.int64)
+        payer[is_t], payer[~is_t] = t_from[t_keep][rows_o[is_t]], w_acc[w_keep][rows_o[~is_t]]
+        payee[is_t] = t_to[t_keep][rows_o[is_t]]
+        amount[is_t], amount[~is_t] = t_amt[t_keep][rows_o[is_t]], w_amt[w_keep][rows_o[~is_t]]
+        ledger.future = _Future.build(payer, payee, amount, ev_at[order], n_acc)
     columns = _Columns(
         t_from[t_keep].tolist(),
         t_to[t_keep].tolist(),
@@ -696,10 +847,11 @@ def _replay(
     cash: list[tuple[int, str, int, int, int]] = []
     lost: list[tuple[int, int, int, int, str]] = []
     ambiguous = ledger.ambiguous_parts
-    for kind, row in zip(kinds, rows, strict=True):
+    for pos, (kind, row) in enumerate(zip(kinds, rows, strict=True)):
         if kind == 1:  # withdrawal: whatever traced money it takes is cashed out
             a, amt = c.w_acc[row], c.w_amt[row]
             ledger.now = c.w_at[row]
+            ledger.pos = pos
             if a not in state:
                 if parcels:
                     ledger.clean_out(a, amt)
@@ -746,6 +898,7 @@ def _replay(
                             del q[0][0], q[1][0]
             continue
         followed = 0
+        ledger.pos = pos
         for pv, hop, part in ledger.take(a, amt):
             if ledger.ambiguous:
                 ambiguous.append((pv, row, a, part, 1))

@@ -107,6 +107,12 @@ def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return starts, keys[starts], np.diff(np.r_[starts, len(keys)])
 
 
+def _stable_order(minor: np.ndarray, major: np.ndarray) -> np.ndarray:
+    """``np.lexsort((minor, major))`` as two stable argsorts (faster on large int64 arrays)."""
+    first = np.argsort(minor, kind="stable")
+    return first[np.argsort(major[first], kind="stable")]
+
+
 def _distinct_per(key: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
     """Distinct values per key (key in 0..n-1)."""
     packed, span = _pack(key, value)
@@ -163,7 +169,7 @@ def numbers(
     as_of_us = _as_of_us(ts_all, valid, as_of)
     keep = _in_window(ts_all, valid, as_of_us, window_days)
     keep &= np.asarray(calls["caller"].notna()) & np.asarray(calls["callee"].notna())
-    rows = calls.loc[keep]
+    rows = calls if keep.all() else calls.loc[keep]
     (c, e), names = _ids(rows["caller"], rows["callee"])
     n_ids = len(names)
     ts = ts_all[keep]
@@ -179,7 +185,7 @@ def numbers(
     else:  # every record speaks for the caller
         is_out, is_in = np.ones(len(rows), bool), np.zeros(len(rows), bool)
     pair = c * n_ids + e
-    order = np.lexsort((ts, pair))
+    order = _stable_order(ts, pair)
     pair, ts = pair[order], ts[order]
     starts = np.flatnonzero(np.r_[True, (pair[1:] != pair[:-1]) | (ts[1:] != ts[:-1])])
     dur = np.fmax.reduceat(rows["duration_s"].to_numpy(np.float64, na_value=np.nan)[order], starts)
@@ -210,11 +216,13 @@ def numbers(
     located = own_city >= 0
     n_cities = int(own_city.max()) + 1 if len(own_city) else 1
     _, nc_key, nc_n = _runs(np.sort(own[located] * n_cities + own_city[located]))
-    ranked = np.lexsort((nc_key % n_cities, -nc_n, nc_key // n_cities))  # city codes: name order
-    k_ranked = nc_key[ranked] // n_cities
-    best = ranked[np.r_[True, k_ranked[1:] != k_ranked[:-1]]] if len(ranked) else ranked
+    num = nc_key // n_cities  # runs come sorted by (number, city); city codes are in name order
+    num_start = np.flatnonzero(np.r_[True, num[1:] != num[:-1]]) if len(num) else num
+    top_n = np.repeat(np.maximum.reduceat(nc_n, num_start), np.diff(np.r_[num_start, len(num)]))
+    best = np.flatnonzero(nc_n == top_n)
+    best = best[np.r_[True, num[best[1:]] != num[best[:-1]]]] if len(best) else best
     home = np.full(n_ids, -1, np.int64)
-    home[nc_key[best] // n_cities] = nc_key[best] % n_cities
+    home[num[best]] = nc_key[best] % n_cities
 
     # outgoing
     out_calls = np.bincount(dc, minlength=n_ids)
@@ -308,7 +316,7 @@ def accounts(
     keep = _in_window(ts_all, valid, as_of_us, window_days)
     src_s, dst_s = transfers["from_account"], transfers["to_account"]
     keep &= np.asarray(src_s.notna() & dst_s.notna()) & np.asarray((src_s != dst_s).fillna(False))
-    rows = transfers.loc[keep]
+    rows = transfers if keep.all() else transfers.loc[keep]
     (src, dst), names = _ids(rows["from_account"], rows["to_account"])
     n = len(names)
     ts = ts_all[keep]
@@ -324,7 +332,7 @@ def accounts(
     cp = np.concatenate([dst, src])
     ev_ts = np.concatenate([ts, ts])
     is_out = np.r_[np.ones(m, bool), np.zeros(m, bool)]
-    order = np.lexsort((is_out, ev_ts, acc))
+    order = _stable_order(ev_ts * 2 + is_out, acc)
     acc, cp, ev_ts, is_out = acc[order], cp[order], ev_ts[order], is_out[order]
     ev_amt = np.concatenate([amt, amt])[order]
     ev_ok = np.concatenate([amt_ok, amt_ok])[order]
@@ -365,7 +373,7 @@ def accounts(
     p_out = (uniq % 2).astype(bool)
     in_cp = np.bincount(p_acc[~p_out], minlength=n)
     out_cp = np.bincount(p_acc[p_out], minlength=n)
-    total_cp = np.bincount(pd.unique(uniq // 2) // n, minlength=n)
+    total_cp = np.bincount(_runs(np.sort(uniq // 2))[1] // n, minlength=n)
     in_oneoff = _div(np.bincount(p_acc[~p_out], weights=tx_n[~p_out] == 1, minlength=n), in_cp)
     out_oneoff = _div(np.bincount(p_acc[p_out], weights=tx_n[p_out] == 1, minlength=n), out_cp)
     tx_per_cp = counts / np.bincount(p_acc, minlength=n)
@@ -407,9 +415,12 @@ def accounts(
     tx_per_day = counts / active_days
 
     # graph: distinct edges (payer, payee) with their amounts, sorted by payer then payee
-    edge_codes, edge_key = pd.factorize(src.astype(np.int64) * n + dst, sort=True)
-    e_amt = np.bincount(edge_codes, weights=np.where(amt_ok, amt, 0).astype(np.float64))
-    e_has_amt = np.bincount(edge_codes, weights=amt_ok) > 0
+    # (the ``out`` entries of the (account, cp, dir) table above)
+    edge_of = np.flatnonzero(p_out)
+    edge_of = edge_of[np.argsort(uniq[edge_of])]
+    edge_key = uniq[edge_of] // 2
+    e_amt = np.bincount(codes, weights=np.where(ev_ok, ev_amt, 0).astype(np.float64))[edge_of]
+    e_has_amt = np.bincount(codes, weights=ev_ok)[edge_of] > 0
     es, ed = edge_key // n, edge_key % n
     relay = (pass_through >= 0.5) & (np.nan_to_num(out_1d, nan=0.0) >= 0.5)
 
@@ -447,8 +458,7 @@ def accounts(
             graph["in_nbr_pass_through_mean"] = _group_mean(x, pass_through[nbr], n)
             graph["in_nbr_out_oneoff_mean"] = _group_mean(x, oneoff[nbr], n)
             graph["in_nbr_out_cp_max"] = _nullable_int(mx, has)
-    keys = pd.Index(edge_key)
-    graph["reciprocal_cp"] = np.bincount(es, weights=keys.isin(ed * n + es), minlength=n).astype(np.int64)
+    graph["reciprocal_cp"] = (in_cp + out_cp - total_cp).astype(np.int64)  # partners both ways
     graph["cycle3_cp"] = _cycle3(es, ed, edge_key, out_cp, n)
 
     result = pd.DataFrame(
@@ -494,12 +504,13 @@ def _cycle3(es: np.ndarray, ed: np.ndarray, edge_key: np.ndarray, out_cp: np.nda
     SMALL_OUT_CP partners (as the SQL; no self-transfers, so y ≠ s, x). Each cycle is found once,
     from its smallest account s (x > s, y > s), and marks its three edges; an account's count is
     then its marked out-edges. Edges come sorted by (payer, payee); 2-paths are expanded in chunks
-    and closed with a sorted-key lookup."""
+    and closed with a hash lookup."""
     small = out_cp[es] <= SMALL_OUT_CP
     s_src, s_dst, s_key = es[small], ed[small], edge_key[small]
     start = np.concatenate([[0], np.cumsum(np.bincount(s_src, minlength=n))])
     first = np.flatnonzero(s_src < s_dst)  # s → x with x > s
     fan = (start[s_dst[first] + 1] - start[s_dst[first]]).astype(np.int64)  # 2-paths from each
+    lookup = pd.Index(s_key)  # hash table of the edges, built once
     hit_edge = np.zeros(len(s_src), bool)
     paths = np.cumsum(fan)
     cuts = np.searchsorted(paths, np.arange(CHUNK_PATHS, paths[-1] if len(paths) else 0, CHUNK_PATHS))
@@ -512,8 +523,8 @@ def _cycle3(es: np.ndarray, ed: np.ndarray, edge_key: np.ndarray, out_cp: np.nda
         keep = y > s
         a, b, s, y = a[keep], b[keep], s[keep], y[keep]
         close = y * n + s  # edge y → s
-        c = np.minimum(np.searchsorted(s_key, close), len(s_key) - 1)
-        ok = s_key[c] == close
+        c = lookup.get_indexer(close)
+        ok = c >= 0
         hit_edge[a[ok]] = True
         hit_edge[b[ok]] = True
         hit_edge[c[ok]] = True

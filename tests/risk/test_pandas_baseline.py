@@ -169,7 +169,9 @@ def test_numbers_random(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_accounts_random(seed: int) -> None:
+def test_accounts_random(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    if seed == 3:  # the 3-cycle search in many small chunks of 2-paths
+        monkeypatch.setattr(baseline, "CHUNK_PATHS", 1_000)
     transfers = random_transfers(seed)
     expected = _accounts_sql(transfers)
     assert int(pc.sum(expected.column("cycle3_cp")).as_py()) > 0

@@ -22,7 +22,6 @@ import pyarrow as pa
 from fanzha.engine.base import Engine
 from fanzha.risk.kernels import (
     concurrently,
-    counting_order,
     dense_ids,
     distinct_pairs,
     encode_ids,
@@ -32,7 +31,6 @@ from fanzha.risk.kernels import (
     ranges,
     ranked_codes,
     run_ranges,
-    sort_segments,
     workers,
 )
 from fanzha.risk.sqlparts import window_filter
@@ -54,53 +52,120 @@ def fetch_sql(window_days: int | None, cols: set[str]) -> str:
         FROM calls WHERE {window_filter('"start_at"', window_days)} AND caller IS NOT NULL AND callee IS NOT NULL"""
 
 
+# a call record as one 32-byte row: callee, time, IMEI code, and duration / city / direction /
+# duration-present packed in one word (a row is one random memory access in the scatter)
+R_CALLEE, R_TS, R_IMEI, R_META = range(4)
+CITY_BITS = 29
+
+
+@nb.njit(cache=True)
+def _scatter_calls(c, e, ts, dur, dur_ok, direction, imei, city, n_keys):
+    """The records as rows grouped by caller (a stable counting sort) and each caller's segment."""
+    n = c.shape[0]
+    segments = np.zeros(n_keys + 1, np.int64)
+    for i in range(n):
+        segments[c[i] + 1] += 1
+    for k in range(n_keys):
+        segments[k + 1] += segments[k]
+    pos = segments[:-1].copy()
+    rows = np.empty((n, 4), np.int64)
+    for i in range(n):
+        p = pos[c[i]]
+        pos[c[i]] += 1
+        rows[p, R_CALLEE] = e[i]
+        rows[p, R_TS] = ts[i]
+        rows[p, R_IMEI] = imei[i]
+        rows[p, R_META] = (
+            (np.int64(dur[i]) << 32)
+            | (np.int64(city[i] + 1) << 3)
+            | (np.int64(direction[i] & 3) << 1)
+            | np.int64(dur_ok[i])
+        )
+    return rows, segments
+
+
 @nb.njit(cache=True, nogil=True)
-def _dedup_block(g0, g1, segments, c, e, ts, order, dur, dur_ok, direction, imei, city, res):
-    """Callers g0..g1 of :func:`_dedup`: their calls written from row ``segments[g0]`` on; returns
-    how many."""
+def _sort_segment(rows, a, b, tmp):
+    """Sort rows a..b stably by (callee, time): insertion sort, merge-sort argsorts for long runs."""
+    if b - a > 32:
+        o1 = np.argsort(rows[a:b, R_TS], kind="mergesort")
+        o2 = np.argsort(rows[a:b, R_CALLEE][o1], kind="mergesort")
+        o = o1[o2]
+        for i in range(b - a):
+            tmp[i, :] = rows[a + o[i], :]
+        rows[a:b, :] = tmp[: b - a, :]
+        return
+    for i in range(a + 1, b):
+        tmp[0, :] = rows[i, :]
+        j = i - 1
+        while j >= a and (
+            rows[j, R_CALLEE] > tmp[0, R_CALLEE]
+            or (rows[j, R_CALLEE] == tmp[0, R_CALLEE] and rows[j, R_TS] > tmp[0, R_TS])
+        ):
+            rows[j + 1, :] = rows[j, :]
+            j -= 1
+        rows[j + 1, :] = tmp[0, :]
+
+
+@nb.njit(cache=True, nogil=True)
+def _dedup_block(g0, g1, segments, rows, res):
+    """Callers g0..g1: sort each caller's rows by (callee, time), then one row per (caller, callee,
+    time) — longest duration, and the first non-null IMEI / city of an ``out`` record (the
+    caller's) and of an ``in`` record (the callee's), "first" in input order — written from row
+    ``segments[g0]`` on; returns how many."""
     dc, de, dts, ddur, dok, ci, ei, cc, ec = res
-    n = segments[g1]
+    widest = 1
+    for g in range(g0, g1):
+        widest = max(widest, segments[g + 1] - segments[g])
+    tmp = np.empty((widest, 4), np.int64)
+    city_mask = (np.int64(1) << CITY_BITS) - 1
     m = segments[g0]
-    a = m
-    while a < n:
-        b = a + 1
-        while b < n and ts[b] == ts[a] and e[b] == e[a] and c[b] == c[a]:
-            b += 1
-        best = np.int64(0)
-        ok = False
-        c_imei, e_imei, c_city, e_city = -1, -1, -1, -1
-        for r in range(a, b):
-            x = order[r]
-            if dur_ok[x] and (not ok or dur[x] > best):
-                best = dur[x]
-                ok = True
-            if direction[x] == DIR_OUT:
-                if c_imei < 0 and imei[x] >= 0:
-                    c_imei = imei[x]
-                if c_city < 0 and city[x] >= 0:
-                    c_city = city[x]
-            elif direction[x] == DIR_IN:
-                if e_imei < 0 and imei[x] >= 0:
-                    e_imei = imei[x]
-                if e_city < 0 and city[x] >= 0:
-                    e_city = city[x]
-        dc[m], de[m], dts[m], ddur[m], dok[m] = c[a], e[a], ts[a], best, ok
-        ci[m], ei[m], cc[m], ec[m] = c_imei, e_imei, c_city, e_city
-        m += 1
-        a = b
+    for g in range(g0, g1):
+        lo, n = segments[g], segments[g + 1]
+        _sort_segment(rows, lo, n, tmp)
+        a = lo
+        while a < n:
+            b = a + 1
+            while b < n and rows[b, R_TS] == rows[a, R_TS] and rows[b, R_CALLEE] == rows[a, R_CALLEE]:
+                b += 1
+            best = np.int64(0)
+            ok = False
+            c_imei, e_imei, c_city, e_city = -1, -1, -1, -1
+            for r in range(a, b):
+                meta = rows[r, R_META]
+                dur = meta >> 32
+                if meta & 1 and (not ok or dur > best):
+                    best = dur
+                    ok = True
+                direction = (meta >> 1) & 3
+                imei = rows[r, R_IMEI]
+                city = ((meta >> 3) & city_mask) - 1
+                if direction == DIR_OUT:
+                    if c_imei < 0 and imei >= 0:
+                        c_imei = imei
+                    if c_city < 0 and city >= 0:
+                        c_city = city
+                elif direction == DIR_IN:
+                    if e_imei < 0 and imei >= 0:
+                        e_imei = imei
+                    if e_city < 0 and city >= 0:
+                        e_city = city
+            dc[m], de[m], dts[m], ddur[m], dok[m] = g, rows[a, R_CALLEE], rows[a, R_TS], best, ok
+            ci[m], ei[m], cc[m], ec[m] = c_imei, e_imei, c_city, e_city
+            m += 1
+            a = b
     return m - segments[g0]
 
 
-def _dedup(segments, c, e, ts, order, dur, dur_ok, direction, imei, city):
-    """One row per (caller, callee, time) of rows sorted so (by caller in ``segments``; ``order``:
-    their input rows, where the other columns are read): longest duration, and the first non-null
-    IMEI / city of an ``out`` row (the caller's) and of an ``in`` row (the callee's). Returns the
-    caller, callee and time of each call and the merged values."""
-    n = c.shape[0]
+def _dedup(rows: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The calls of the rows grouped by caller (:func:`_scatter_calls`), deduplicated
+    (:func:`_dedup_block`): caller, callee, time, duration, duration present, caller's and
+    callee's IMEI and city."""
+    n = rows.shape[0]
     types = (np.int32, np.int32, np.int64, np.int64, np.bool_, np.int64, np.int64, np.int32, np.int32)
     res = tuple(np.empty(n, t) for t in types)
     parts = ranges(segments, workers())
-    kept = run_ranges(_dedup_block, parts, segments, c, e, ts, order, dur, dur_ok, direction, imei, city, res)
+    kept = run_ranges(_dedup_block, parts, segments, rows, res)
     if len(parts) == 1:
         return tuple(x[: kept[0]] for x in res)
     return tuple(
@@ -297,13 +362,12 @@ def call_tables(
     direction = np.array(raw.column("dir").to_numpy(), dtype=np.int8)
     del raw
 
-    order, segments = counting_order(c, max(n_ids, 1))  # by caller, then (callee, time) inside
-    e, ts = sort_segments(order, segments, e, ts)
-    c = np.repeat(np.arange(max(n_ids, 1), dtype=np.int32), np.diff(segments))
-    dc, de, dts, ddur, dok, ci, ei, cc, ec = _dedup(
-        segments, c, e, ts, order, dur, dur_ok, direction, imei, city
-    )
-    del order, c, e, ts, dur, dur_ok, direction, imei, city
+    if len(city) and int(city.max()) + 1 >= 1 << CITY_BITS:
+        raise ValueError("more cities than the packed call rows hold")  # 5 × 10^8: not a real case
+    rows, segments = _scatter_calls(c, e, ts, dur, dur_ok, direction, imei, city, max(n_ids, 1))
+    del c, e, ts, dur, dur_ok, direction, imei, city
+    dc, de, dts, ddur, dok, ci, ei, cc, ec = _dedup(rows, segments)
+    del rows
     pc_, pe, pn = _pairs(dc, de)
     row_start = _csr(dc, n_ids)
     pair_start = _csr(pc_, n_ids)

@@ -374,47 +374,6 @@ def order_by(
     return order
 
 
-@nb.njit(cache=True, nogil=True)
-def _sort_segments(g0, g1, order, starts, key, ts, sk, st):
-    for i in range(starts[g0], starts[g1]):
-        sk[i] = key[order[i]]
-        st[i] = ts[order[i]]
-    for g in range(g0, g1):
-        a, b = starts[g], starts[g + 1]
-        if b - a < 2:
-            continue
-        if b - a > 32:
-            o1 = np.argsort(st[a:b], kind="mergesort")
-            o2 = np.argsort(sk[a:b][o1], kind="mergesort")
-            o = o1[o2]
-            order[a:b] = order[a:b][o]
-            sk[a:b] = sk[a:b][o]
-            st[a:b] = st[a:b][o]
-            continue
-        for i in range(a + 1, b):
-            x, kx, tx = order[i], sk[i], st[i]
-            j = i - 1
-            while j >= a and (sk[j] > kx or (sk[j] == kx and st[j] > tx)):
-                order[j + 1] = order[j]
-                sk[j + 1] = sk[j]
-                st[j + 1] = st[j]
-                j -= 1
-            order[j + 1] = x
-            sk[j + 1] = kx
-            st[j + 1] = tx
-
-
-def sort_segments(
-    order: np.ndarray, starts: np.ndarray, key: np.ndarray, ts: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Within each segment ``starts[g]:starts[g + 1]`` of ``order``, sort stably by (key, ts);
-    returns ``key`` and ``ts`` gathered in the new order (one random read each)."""
-    sk = np.empty(order.shape[0], key.dtype)
-    st = np.empty(order.shape[0], ts.dtype)
-    run_ranges(_sort_segments, ranges(starts, workers()), order, starts, key, ts, sk, st)
-    return sk, st
-
-
 @nb.njit(cache=True)
 def _small_sort(x):
     if x.shape[0] > 32:

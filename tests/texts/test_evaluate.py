@@ -80,12 +80,15 @@ def test_metrics_on_known_answers() -> None:
 
 
 def test_text_evaluations_on_fake_data(fake_data: Path) -> None:
-    result = ev.eval_texts(fake_data, folds=2, parts=("news", "dialogues", "sms"))
+    result = ev.eval_texts(fake_data, folds=2, parts=("news", "dialogues", "dialogues_turns", "sms"))
     news = result["news"]
     assert news["classes"] == 2 and news["generic_label_rows_excluded"] == 3 and news["rows"] == 20
     assert news["macro_f1"] == 1.0
     assert result["dialogues"]["cv_eval0902"]["rows"] == 20
     assert result["dialogues"]["train_eval0902_test_eval0819"]["accuracy"] == 1.0
+    assert (result["dialogues"]["turn_weight"], result["dialogues"]["seed"]) == (0.0, 0)
+    turns = result["dialogues_turns"]
+    assert turns["turn_weight"] == 0.1 and turns["cv_eval0902"]["rows"] == 20
     assert result["sms"]["sms5"]["macro_f1"] == 1.0
     assert result["sms"]["sms8"]["rows"] == 7 * 6 + 12
     path = ev.write_json(result, fake_data / "out" / "r.json")

@@ -36,6 +36,7 @@ from fanzha.texts.normalise import (
     normalise_many,
     readable,
 )
+from fanzha.texts.turns import TurnFeatures
 
 
 @dataclass
@@ -70,6 +71,7 @@ class TextDetector(Detector):
         thresholds: dict[str, float] | None = None,
         fields: tuple[str, ...] = ("text",),
         field_weights: tuple[float, ...] | None = None,
+        turn_weight: float = 0.0,
     ) -> None:
         self.ngram_range = ngram_range
         self.min_df = min_df
@@ -84,6 +86,7 @@ class TextDetector(Detector):
         self.thresholds = thresholds
         self.fields = tuple(fields)
         self.field_weights = field_weights
+        self.turn_weight = turn_weight
 
     # ---------------------------------------------------------------- training
     def fit(self, X: Any, y: Any = None) -> Self:
@@ -108,11 +111,14 @@ class TextDetector(Detector):
         self.plan_ = plan
         self.fraud_head_: LinearHead | None = None
         self.type_head_: LinearHead | None = None
+        self.turns_: TurnFeatures | None = None
         mapped = np.array(plan.mapped, dtype=object)
         is_fraud = mapped != NORMAL
         if plan.has_normal:
+            if self.turn_weight > 0:  # conversation windows: turn-structure columns (texts/turns.py)
+                self.turns_ = TurnFeatures(self.turn_weight).fit(texts)
             head = LinearHead(self.solver, self.C, self.svm_C, self.class_weight)
-            self.fraud_head_ = head.fit(matrix, is_fraud.astype(int))
+            self.fraud_head_ = head.fit(self._with_turns(matrix, texts), is_fraud.astype(int))
         if len(plan.types) >= 2:
             head = LinearHead(self.type_solver, self.C, self.svm_C, self.class_weight)
             self.type_head_ = head.fit(matrix[is_fraud], mapped[is_fraud].astype(str))
@@ -122,8 +128,24 @@ class TextDetector(Detector):
             kind=plan.kind,
             types=list(plan.types),
             n_features=self.vectoriser_.n_features,
+            turn_features=self.turns_ is not None,
         )
         return self
+
+    def _with_turns(self, matrix: sp.csr_matrix, texts: Sequence[str]) -> sp.csr_matrix:
+        """The n-gram matrix, plus the turn-structure columns when the fraud head uses them."""
+        turns = getattr(self, "turns_", None)  # None in models saved before they existed
+        if turns is None:
+            return matrix
+        return sp.hstack([matrix, sp.csr_matrix(turns.transform(texts))], format="csr")
+
+    def _turn_contributions(self, texts: Sequence[str]) -> np.ndarray | None:
+        """Each text's summed contribution of the turn-structure columns to the fraud decision."""
+        turns = getattr(self, "turns_", None)
+        if turns is None or self.fraud_head_ is None:
+            return None
+        tail = self.fraud_head_.coef_[0, self.vectoriser_.n_features :]
+        return np.asarray(turns.transform(texts) @ tail, dtype=np.float64)
 
     # ----------------------------------------------------------------- scoring
     def score(self, X: Any, *, explain: bool = True) -> pd.DataFrame:
@@ -141,7 +163,8 @@ class TextDetector(Detector):
         shown_text = (
             by_field[0] if len(by_field) == 1 else ["\n".join(parts) for parts in zip(*by_field, strict=True)]
         )
-        probability, contrib_weights = self._fraud_probability(matrix)
+        structure = self._turn_contributions(columns[-1])
+        probability, contrib_weights = self._fraud_probability(matrix, structure)
         types, type_p, type_weights = self._types(matrix)
         weights = contrib_weights if contrib_weights is not None else type_weights
         reasons: list[list[dict[str, Any]]] = [[] for _ in range(matrix.shape[0])]
@@ -151,7 +174,7 @@ class TextDetector(Detector):
                 for i, text in enumerate(shown_text)
             ]
             reasons = self._batch_reasons(
-                matrix, first, weights, probability, types, type_p, row_urls, shown_text
+                matrix, first, weights, probability, types, type_p, row_urls, shown_text, structure
             )
         shown = [t if p >= 0.5 else NORMAL for t, p in zip(types, probability, strict=True)]
         for i, text in enumerate(columns[-1]):
@@ -178,11 +201,11 @@ class TextDetector(Detector):
             raise ValidationError("text is empty; give the message text to score", value=text)
         norm = normalise(text, max_chars=self.max_chars)
         cols, x = self.vectoriser_.transform_one(norm.text)
+        structure = self._turn_contributions([text])
         if self.fraud_head_ is not None:
             w = self.fraud_head_.coef_[0, cols]
-            p = float(
-                self.fraud_head_.proba_from_decision(np.array([x @ w + self.fraud_head_.intercept_[0]]))
-            )
+            d = x @ w + self.fraud_head_.intercept_[0] + (structure[0] if structure is not None else 0.0)
+            p = float(self.fraud_head_.proba_from_decision(np.array([d])))
         else:
             w, p = None, 1.0
         fraud_type, type_p = NORMAL, 0.0
@@ -196,16 +219,26 @@ class TextDetector(Detector):
         elif self.plan_.types:
             fraud_type, type_p = self.plan_.types[0], 1.0
         contrib = x * w if w is not None else np.empty(0)
-        reasons = self._explain(cols, contrib, p, fraud_type, type_p, norm.urls, norm.text)
+        reasons = self._explain(
+            cols, contrib, p, fraud_type, type_p, norm.urls, norm.text,
+            structure=None if structure is None else float(structure[0]),
+        )  # fmt: skip
         shown = fraud_type if p >= 0.5 else NORMAL
         return TextScore(
             p, tier_of(p, self.thresholds or DEFAULT_TIER_THRESHOLDS), shown, type_p, reasons, norm.urls
         )
 
-    def _fraud_probability(self, matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray | None]:
+    def _fraud_probability(
+        self, matrix: sp.csr_matrix, structure: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         if self.fraud_head_ is None:
             return np.ones(matrix.shape[0]), None
-        return self.fraud_head_.proba(matrix), None
+        head = self.fraud_head_
+        if structure is None:
+            return head.proba(matrix), None
+        ngrams = head.coef_[0, : self.vectoriser_.n_features]
+        decision = np.asarray(matrix @ ngrams) + head.intercept_[0] + structure
+        return head.proba_from_decision(decision[:, None]), None
 
     def _types(self, matrix: sp.csr_matrix) -> tuple[list[str], np.ndarray, np.ndarray | None]:
         n = matrix.shape[0]
@@ -227,6 +260,7 @@ class TextDetector(Detector):
         type_p: float,
         urls: tuple[str, ...],
         text: str,
+        structure: float | None = None,
     ) -> list[Reason]:
         start, end = matrix.indptr[row], matrix.indptr[row + 1]
         cols, x = matrix.indices[start:end], matrix.data[start:end]
@@ -236,7 +270,7 @@ class TextDetector(Detector):
             w = self.type_head_.class_weights(int(type_rows[row]))[cols]
         else:
             w = np.zeros(len(cols))
-        return self._explain(cols, x * w, p, fraud_type, type_p, urls, text)
+        return self._explain(cols, x * w, p, fraud_type, type_p, urls, text, structure=structure)
 
     def _entry_weights(self, matrix: sp.csr_matrix, type_rows: np.ndarray | None) -> np.ndarray:
         """The deciding head's weight of every stored entry of ``matrix`` (as :meth:`_reasons` per row)."""
@@ -260,6 +294,7 @@ class TextDetector(Detector):
         type_p: np.ndarray,
         urls: list[tuple[str, ...]],
         texts: list[str],
+        structure: np.ndarray | None = None,
     ) -> list[list[dict[str, Any]]]:
         """:meth:`_reasons` of every row, as plain dicts.
 
@@ -272,7 +307,15 @@ class TextDetector(Detector):
                 [
                     _reason_dict(r)
                     for r in self._reasons(
-                        matrix, i, type_rows, probability[i], types[i], type_p[i], urls[i], texts[i]
+                        matrix,
+                        i,
+                        type_rows,
+                        probability[i],
+                        types[i],
+                        type_p[i],
+                        urls[i],
+                        texts[i],
+                        None if structure is None else float(structure[i]),
                     )
                 ]
                 for i in range(matrix.shape[0])
@@ -306,7 +349,13 @@ class TextDetector(Detector):
                 [
                     {"code": code, "message": message, "value": value, "weight": weight}
                     for code, message, value, weight in self._reason_parts(
-                        phrases, probs[i], types[i], type_probs[i], urls[i], positive=positives[i]
+                        phrases,
+                        probs[i],
+                        types[i],
+                        type_probs[i],
+                        urls[i],
+                        positive=positives[i],
+                        structure=None if structure is None else float(structure[i]),
                     )
                 ]
             )
@@ -321,8 +370,10 @@ class TextDetector(Detector):
         urls: tuple[str, ...],
         *,
         positive: bool,
+        structure: float | None = None,
     ) -> list[tuple[str, str, Any, float]]:
-        """The reasons as (code, message, value, weight): the model kind, the type, phrases, URLs."""
+        """The reasons as (code, message, value, weight): the model kind, the type, phrases, URLs, and
+        the turn structure of a conversation window when it pushed towards the decision."""
         parts: list[tuple[str, str, Any, float]] = []
         if self.fraud_head_ is None:
             parts.append(("type_only_model", "model knows fraud types only; text taken as fraud", None, 0.0))
@@ -337,6 +388,15 @@ class TextDetector(Detector):
             )
         code = "phrase" if positive else "normal_phrase"
         parts.extend((code, message, value, weight) for message, value, weight in phrases)
+        if structure is not None and (structure > 0 if positive else structure < 0):
+            parts.append(
+                (
+                    "turn_structure",
+                    "对话结构 (轮次、长度、说话人、钱款用语)",
+                    None,
+                    round(float(structure), 4),
+                )
+            )
         if urls:
             parts.append(("url_in_text", f"contains {len(urls)} URL(s): {urls[0][:60]}", urls[0], 0.0))
         return parts
@@ -350,6 +410,8 @@ class TextDetector(Detector):
         type_p: float,
         urls: tuple[str, ...],
         text: str | None = None,
+        *,
+        structure: float | None = None,
     ) -> list[Reason]:
         """Reasons of one text from its columns and their contributions to the deciding head."""
         positive = p >= 0.5
@@ -359,7 +421,7 @@ class TextDetector(Detector):
         return [
             Reason(code, message, value, weight)
             for code, message, value, weight in self._reason_parts(
-                phrases, p, fraud_type, type_p, urls, positive=positive
+                phrases, p, fraud_type, type_p, urls, positive=positive, structure=structure
             )
         ]
 

@@ -21,6 +21,7 @@ import pandas as pd
 from fanzha.errors import NotFoundError
 from fanzha.texts.detector import TextDetector
 from fanzha.texts.labels import NORMAL
+from fanzha.texts.turns import DIALOGUE_TURN_WEIGHT
 
 GENERIC_NEWS_LABEL = "诈骗"
 
@@ -290,22 +291,38 @@ def eval_news_grouped(
     return out
 
 
+def dialogue_detector(turn_weight: float = 0.0) -> TextDetector:
+    """The dialogue-window configuration: the short-text detector; ``turn_weight > 0`` adds the
+    turn-structure features (``texts/turns.py``) to the fraud head — measured, not shipped."""
+    return TextDetector(solver="lr", type_solver="ensemble", C=20.0, turn_weight=turn_weight)
+
+
 def eval_dialogues(
-    data_dir: Path, folds: int = 5, progress: Callable[[str], None] | None = None
+    data_dir: Path,
+    folds: int = 5,
+    progress: Callable[[str], None] | None = None,
+    *,
+    seed: int = 0,
+    turn_weight: float = 0.0,
 ) -> dict[str, Any]:
+    """Conversation-grouped CV on each window set (folds fixed by ``seed``), and train-on-one /
+    test-on-the-other. ``turn_weight``: see :func:`dialogue_detector`."""
     sets = {name: load_dialogues(data_dir, name) for name in ("eval0902", "eval0819")}
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"seed": seed, "turn_weight": turn_weight}
     for name, frame in sets.items():
         y = frame["label"].astype(int).to_numpy()
         groups = dialogue_groups(data_dir, frame["text"].tolist())
-        out[f"cv_{name}"] = cross_validate(short_text_detector, frame["text"].tolist(), y, _binary_eval, folds=folds,
-                                           progress=progress, groups=groups)  # fmt: skip
+        out[f"cv_{name}"] = cross_validate(lambda: dialogue_detector(turn_weight), frame["text"].tolist(), y,
+                                           _binary_eval, folds=folds, seed=seed, progress=progress,
+                                           groups=groups)  # fmt: skip
         out[f"cv_{name}"]["rows"] = len(frame)
         out[f"cv_{name}"]["grouped_by_conversation"] = groups is not None
         if groups is not None:
             out[f"cv_{name}"]["conversations"] = len(set(groups))
     for train, test in (("eval0902", "eval0819"), ("eval0819", "eval0902")):
-        model = short_text_detector().fit(sets[train]["text"].tolist(), sets[train]["label"].tolist())
+        model = dialogue_detector(turn_weight).fit(
+            sets[train]["text"].tolist(), sets[train]["label"].tolist()
+        )
         y = sets[test]["label"].astype(int).to_numpy()
         out[f"train_{train}_test_{test}"] = _binary_eval(model, sets[test]["text"].tolist(), y)
     return out
@@ -424,6 +441,9 @@ def eval_texts(
         "news_rows": lambda: eval_news(data_dir, folds, progress),
         "news_clean": lambda: eval_news(data_dir, folds, progress, clean=True),
         "dialogues": lambda: eval_dialogues(data_dir, folds, progress),
+        "dialogues_turns": lambda: eval_dialogues(
+            data_dir, folds, progress, turn_weight=DIALOGUE_TURN_WEIGHT
+        ),
         "sms": lambda: eval_sms(data_dir, folds, progress),
         "default": lambda: eval_default_model(data_dir, settings),
     }

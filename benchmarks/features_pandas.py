@@ -3,17 +3,23 @@
 ``numbers(calls)`` returns what ``number_features(engine, window_days=30)`` returns for an engine
 holding only a ``calls`` table (20 features per number), ``accounts(transfers)`` what
 ``account_features(engine, window_days=30)`` returns for an engine holding only ``transfers``
-(45 features per account): same columns, values, nulls and rows (ordered by id). The SQL in
-``fanzha.risk.features_numbers`` / ``features_accounts`` is the reference for every definition.
+(45 features per account): same columns, values, nulls and rows, ordered by id. The SQL in
+``fanzha.risk.features_numbers`` / ``features_accounts`` is the reference for every definition
+(as_of = the latest record, window (as_of − 30 d, as_of], two-sided call records merged, home city
+ties to the first name, ASOF dwell times, 2-hop degrees, reciprocal partners, 3-cycles over payers
+with at most 50 partners, ...); tests/risk/test_pandas_baseline.py checks it column by column.
 
-Written as a pandas engineer would write it for speed, single process: ids become dense integer
-codes with ``pd.factorize`` (rows are sorted by id at the end), grouping runs on integer codes or
-packed int64 keys (``groupby`` / ``value_counts`` / ``np.bincount`` / ``ufunc.reduceat`` over sorted
-segments), joins on codes are array lookups, and the ASOF matches of the dwell features are a
-forward-fill over the events sorted by (account, time). No Python loop runs per group or per row;
-the one loop left is over fixed-size chunks of 2-paths in the 3-cycle search (bounded memory).
+Written for speed the way a pandas/NumPy engineer would, single process, no per-group Python:
+ids become dense integer codes with ``pd.factorize``; records are ordered once with stable
+argsorts, so calls dedup into runs and each account's events are one segment; grouped counts, sums
+and means are ``np.bincount`` / ``ufunc.reduceat`` over codes; distinct counts and "most of one
+value" come from sorting packed int64 (key, value) pairs and counting runs; medians use pandas
+``groupby().median()``; joins on codes are array lookups (``home[callee]``); the ASOF matches of
+the dwell features are running max / min of event positions over the (account, time) order; the
+3-cycle search expands 2-paths in fixed-size chunks (bounded memory) and closes them with a hash
+lookup (``pd.Index.get_indexer``).
 
-    .venv/bin/python benchmarks/features_pandas.py numbers /tmp/fbench
+    .venv/bin/python benchmarks/features_pandas.py numbers /tmp/fbench    # prints the output rows
 """
 
 from __future__ import annotations
@@ -538,7 +544,8 @@ def run(folder: Path, what: str) -> int:
     """Read ``folder/calls.parquet`` or ``folder/transfers.parquet`` and return the output rows."""
     if what == "numbers":
         return len(numbers(pd.read_parquet(folder / "calls.parquet")))
-    return len(accounts(pd.read_parquet(folder / "transfers.parquet")))
+    columns = ["from_account", "to_account", "amount_fen", "at"]  # the features read no others
+    return len(accounts(pd.read_parquet(folder / "transfers.parquet", columns=columns)))
 
 
 if __name__ == "__main__":

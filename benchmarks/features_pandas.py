@@ -119,6 +119,11 @@ def _stable_order(minor: np.ndarray, major: np.ndarray) -> np.ndarray:
     return first[np.argsort(major[first], kind="stable")]
 
 
+def _reduceat(ufunc: np.ufunc, x: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``ufunc.reduceat`` over non-empty segments starting at ``starts`` (none: an empty result)."""
+    return ufunc.reduceat(x, starts) if len(starts) else x[:0]
+
+
 def _distinct_per(key: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
     """Distinct values per key (key in 0..n-1)."""
     packed, span = _pack(key, value)
@@ -193,8 +198,8 @@ def numbers(
     pair = c * n_ids + e
     order = _stable_order(ts, pair)
     pair, ts = pair[order], ts[order]
-    starts = np.flatnonzero(np.r_[True, (pair[1:] != pair[:-1]) | (ts[1:] != ts[:-1])])
-    dur = np.fmax.reduceat(rows["duration_s"].to_numpy(np.float64, na_value=np.nan)[order], starts)
+    starts = np.flatnonzero(np.r_[True, (pair[1:] != pair[:-1]) | (ts[1:] != ts[:-1])][: len(pair)])
+    dur = _reduceat(np.fmax, rows["duration_s"].to_numpy(np.float64, na_value=np.nan)[order], starts)
     is_out, is_in = is_out[order], is_in[order]
     position = np.arange(len(order))
     side: dict[str, np.ndarray] = {}
@@ -205,7 +210,7 @@ def numbers(
             codes = np.full(len(order), -1)
         for tag, mask in (("caller", is_out), ("callee", is_in)):
             ok = mask & (codes >= 0)
-            at = np.minimum.reduceat(np.where(ok, position, len(order)), starts) if len(starts) else starts
+            at = _reduceat(np.minimum, np.where(ok, position, len(order)), starts)
             side[f"{tag}_{col}"] = np.where(at < len(order), codes[np.minimum(at, len(order) - 1)], -1)
     dpair = pair[starts]
     dc, de = dpair // n_ids, dpair % n_ids  # sorted by caller, then callee
@@ -224,7 +229,7 @@ def numbers(
     _, nc_key, nc_n = _runs(np.sort(own[located] * n_cities + own_city[located]))
     num = nc_key // n_cities  # runs come sorted by (number, city); city codes are in name order
     num_start = np.flatnonzero(np.r_[True, num[1:] != num[:-1]]) if len(num) else num
-    top_n = np.repeat(np.maximum.reduceat(nc_n, num_start), np.diff(np.r_[num_start, len(num)]))
+    top_n = np.repeat(_reduceat(np.maximum, nc_n, num_start), np.diff(np.r_[num_start, len(num)]))
     best = np.flatnonzero(nc_n == top_n)
     best = best[np.r_[True, num[best[1:]] != num[best[:-1]]]] if len(best) else best
     home = np.full(n_ids, -1, np.int64)
@@ -310,7 +315,7 @@ def numbers(
 
 def _segments(key: np.ndarray, n: int) -> np.ndarray:
     """Start offsets of each key's rows in an array sorted by key (every key has rows)."""
-    return np.concatenate([[0], np.cumsum(np.bincount(key, minlength=n))[:-1]])
+    return np.concatenate([[0], np.cumsum(np.bincount(key, minlength=n))[:-1]]).astype(np.int64)[:n]
 
 
 def accounts(
@@ -350,22 +355,22 @@ def accounts(
     # flow and timing
     in_n = np.bincount(acc, weights=is_in, minlength=n).astype(np.int64)
     out_n = np.bincount(acc, weights=is_out, minlength=n).astype(np.int64)
-    in_amt = np.add.reduceat(np.where(is_in & ev_ok, ev_amt, 0), starts)
-    out_amt = np.add.reduceat(np.where(is_out & ev_ok, ev_amt, 0), starts)
+    in_amt = _reduceat(np.add, np.where(is_in & ev_ok, ev_amt, 0), starts)
+    out_amt = _reduceat(np.add, np.where(is_out & ev_ok, ev_amt, 0), starts)
     counts = in_n + out_n
     night_share = np.bincount(acc, weights=_night(sec), minlength=n) / counts
     first_s = sec[starts]
-    last_s = sec[np.r_[starts[1:], len(sec)] - 1]
+    last_s = sec[np.r_[starts[1:], len(sec)][:n] - 1]
     span_days = (last_s - first_s) / 86400.0
     days_since_last = (as_of_s - last_s) / 86400.0
     amt_mean = _group_mean(acc, amt_f, n)
     amt_cv = _div(_group_std_pop(acc, amt_f, n, amt_mean), amt_mean)
     round_share = _group_mean(acc, np.where(ev_ok, (ev_amt % 10000 == 0).astype(np.float64), np.nan), n)
-    gap = np.r_[np.nan, np.diff(sec)]
+    gap = np.r_[np.nan, np.diff(sec)][: len(sec)]
     gap[starts] = np.nan
     gap_mean = _group_mean(acc, gap, n)
     gap_cv = _div(_group_std_pop(acc, gap, n, gap_mean), gap_mean)
-    gmax = np.fmax.reduceat(gap, starts)  # NaN only where the account has a single event
+    gmax = _reduceat(np.fmax, gap, starts)  # NaN only where the account has a single event
     max_gap_days = gmax / 86400.0
     active_days = _distinct_per(acc, _bucket(sec, DAY_S), n)
 
@@ -374,7 +379,7 @@ def accounts(
     codes, uniq = pd.factorize(key3)  # first-appearance order: the earliest event comes first
     tx_n = np.bincount(codes)
     cm = np.maximum.accumulate(codes)
-    first_row = np.flatnonzero(np.r_[True, cm[1:] > cm[:-1]])
+    first_row = np.flatnonzero(np.r_[True, cm[1:] > cm[:-1]][: len(cm)])
     p_acc = (uniq // (2 * n)).astype(np.int64)
     p_out = (uniq % 2).astype(bool)
     in_cp = np.bincount(p_acc[~p_out], minlength=n)
@@ -434,7 +439,7 @@ def accounts(
 
     def relay_share(x: np.ndarray, nbr: np.ndarray) -> np.ndarray:
         """sum(edge amount to / from relays) / NULLIF(sum(edge amount), 0), NULL amounts ignored."""
-        den = np.bincount(x, weights=e_w, minlength=n)
+        den = np.bincount(x, weights=e_w, minlength=n).astype(np.float64)
         den[np.bincount(x, weights=e_has_amt, minlength=n) == 0] = np.nan
         return _div(np.bincount(x, weights=np.where(relay[nbr], e_w, 0.0), minlength=n), den)
 

@@ -205,3 +205,17 @@ def test_explicit_as_of_and_window() -> None:
     engine.register("transfers", transfers)
     expected = account_features(engine, window_days=None, as_of=as_of - timedelta(days=3), accelerate=False)
     _compare(expected, baseline.accounts(transfers.to_pandas(), as_of - timedelta(days=3), window_days=None))
+
+
+def test_nothing_in_the_window() -> None:
+    """No calls up to as_of, only self-transfers: no rows, the same columns as the SQL."""
+    calls = random_calls(5, n=50)
+    engine = DuckDBEngine(threads=1)
+    engine.register("calls", calls)
+    early = datetime(2025, 1, 1, tzinfo=UTC)
+    expected = number_features(engine, window_days=30, as_of=early, accelerate=False)
+    _compare(expected, baseline.numbers(calls.to_pandas(), early))
+    transfers = random_transfers(5, n=50).to_pandas()
+    transfers["to_account"] = transfers["from_account"]
+    engine.register("transfers", pa.Table.from_pandas(transfers, preserve_index=False))
+    _compare(account_features(engine, window_days=30, accelerate=False), baseline.accounts(transfers))

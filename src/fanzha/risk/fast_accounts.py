@@ -22,7 +22,16 @@ import numpy as np
 import pyarrow as pa
 
 from fanzha.engine.base import Engine
-from fanzha.risk.kernels import counting_order, encode_ids, local_hour, order_by, ranges, run_ranges, workers
+from fanzha.risk.kernels import (
+    concurrently,
+    counting_order,
+    encode_ids,
+    local_hour,
+    order_by,
+    ranges,
+    run_ranges,
+    workers,
+)
 from fanzha.risk.sqlparts import window_filter
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,7 +53,7 @@ def fetch_sql(window_days: int | None) -> str:
         WHERE {window_filter('"at"', window_days)} AND from_account <> to_account"""
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _std_pop(x, n, mean):
     ss = 0.0
     for i in range(n):
@@ -52,7 +61,7 @@ def _std_pop(x, n, mean):
     return np.sqrt(ss / n)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _median(x, n):
     s = x[:n]
     s.sort()
@@ -248,7 +257,7 @@ def _accounts(starts, cp, amt, ts, out, as_of_s, n_acct):
     return ints, flt
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _scatter_events(s, d, amt, ts, n_keys):
     """The events grouped by account (counting sort), in transfer order inside each account."""
     n = s.shape[0]
@@ -305,7 +314,7 @@ def _events(s, d, amt, ts, n_keys):
     return starts, ecp, eamt, ets, eout
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _edges(s, d, amt):
     """Distinct (src, dst) edges with summed amounts, from transfers sorted by (src, dst)."""
     n = s.shape[0]
@@ -449,9 +458,20 @@ def account_tables(
     as_of_s = ((as_of - EPOCH) // timedelta(microseconds=1)) / 1e6
 
     # events: payer's out and payee's in, ordered by (account, time)
-    starts, ecp, eamt, ets, eout = _events(s, d, amt, ts, n_keys)
-    ints, flt = _accounts(starts, ecp, eamt, ets, eout, as_of_s, n_acct)
-    del starts, ecp, eamt, ets, eout
+    def node_features() -> tuple[np.ndarray, np.ndarray]:
+        starts, ecp, eamt, ets, eout = _events(s, d, amt, ts, n_keys)
+        return _accounts(starts, ecp, eamt, ets, eout, as_of_s, n_acct)
+
+    def edge_list() -> tuple[np.ndarray, ...]:
+        """Distinct edges sorted by (src, dst), their CSR, and the order by (dst, src)."""
+        by_pair = order_by(s, n_keys, d, n_keys)
+        es, ed, ea = _edges(s[by_pair], d[by_pair], amt[by_pair])
+        out_start = np.zeros(n_keys + 1, np.int64)
+        np.cumsum(np.bincount(es, minlength=n_keys), out=out_start[1:])
+        return (es, ed, ea, out_start, *counting_order(ed, n_keys))
+
+    # the per-account pass and the edge list do not depend on each other
+    (ints, flt), (es, ed, ea, out_start, rev, in_start) = concurrently(node_features, edge_list)
 
     in_amt, out_amt = ints[:, I_IN_AMT], ints[:, I_OUT_AMT]
     hi_amt = np.maximum(in_amt, out_amt)
@@ -502,12 +522,6 @@ def account_tables(
     )
 
     # graph: distinct edges sorted by (src, dst) and by (dst, src)
-    by_pair = order_by(s, n_keys, d, n_keys)
-    es, ed, ea = _edges(s[by_pair], d[by_pair], amt[by_pair])
-    del by_pair
-    out_start = np.zeros(n_keys + 1, np.int64)
-    np.cumsum(np.bincount(es, minlength=n_keys), out=out_start[1:])
-    rev, in_start = counting_order(ed, n_keys)
     relay = (pass_through >= 0.5) & (np.nan_to_num(flt[:, F_OUT1D], nan=0.0) >= 0.5)
     attrs = np.zeros((n_acct, 8))
     attrs[:, A_RELAY] = relay

@@ -58,7 +58,7 @@ R_CALLEE, R_TS, R_IMEI, R_META = range(4)
 CITY_BITS = 29
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _scatter_calls(c, e, ts, dur, dur_ok, direction, imei, city, n_keys):
     """The records as rows grouped by caller (a stable counting sort) and each caller's segment."""
     n = c.shape[0]
@@ -174,7 +174,7 @@ def _dedup(rows: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, ...]:
     )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _pairs(dc, de):
     """Calls per (caller, callee) pair from rows sorted by (caller, callee)."""
     n = dc.shape[0]

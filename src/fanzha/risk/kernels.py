@@ -134,7 +134,7 @@ MIX = 0x9E3779B97F4A7C15  # Fibonacci hashing multiplier
 PART_BITS = 8  # 256 partitions: each partition's hash table stays in cache
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _partition(codes, pbits):
     """Radix-partition the non-null codes by the top bits of their hash: (codes, row of each,
     start of each partition)."""
@@ -248,7 +248,7 @@ def dense_ids(*codes: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return outs, first
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _code_strings(codes):
     offsets = np.zeros(codes.shape[0] + 1, np.int32)
     for i in range(codes.shape[0]):
@@ -311,7 +311,7 @@ def ranked_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
 # sorting and grouping
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def counting_order(keys, nkeys):
     """Stable order of ``keys`` (0 ≤ key < nkeys) and the start of each key's run (CSR)."""
     starts = np.zeros(nkeys + 1, np.int64)
@@ -328,7 +328,7 @@ def counting_order(keys, nkeys):
     return order, starts
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _sort_runs(order, k1, k2, t):
     """``k1``, ``k2``, ``t`` are gathered along ``order``; within runs of equal (k1, k2) sort
     ``order`` (and ``t``) by ``t``, stably (insertion sort; merge sort for long runs)."""
@@ -374,7 +374,7 @@ def order_by(
     return order
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _small_sort(x):
     if x.shape[0] > 32:
         x.sort()

@@ -143,17 +143,22 @@ def _max_count_per(key: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
 def _group_mean(key: np.ndarray, x: np.ndarray, n: int) -> np.ndarray:
     """Mean of the non-NaN ``x`` per key (NaN where none), like SQL avg."""
     ok = ~np.isnan(x)
-    cnt = np.bincount(key[ok], minlength=n)
-    tot = np.bincount(key[ok], weights=x[ok], minlength=n)
+    if not ok.all():
+        key, x = key[ok], x[ok]
+    cnt = np.bincount(key, minlength=n)
+    tot = np.bincount(key, weights=x, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan)
 
 
 def _group_std_pop(key: np.ndarray, x: np.ndarray, n: int, mean: np.ndarray) -> np.ndarray:
     ok = ~np.isnan(x)
-    cnt = np.bincount(key[ok], minlength=n)
-    dev = x[ok] - mean[key[ok]]
-    ss = np.bincount(key[ok], weights=dev * dev, minlength=n)
+    if not ok.all():
+        key, x = key[ok], x[ok]
+    cnt = np.bincount(key, minlength=n)
+    dev = x - mean[key]
+    dev *= dev
+    ss = np.bincount(key, weights=dev, minlength=n)
     return np.where(cnt > 0, np.sqrt(ss / np.maximum(cnt, 1)), np.nan)
 
 
@@ -183,7 +188,7 @@ def numbers(
     rows = calls if keep.all() else calls.loc[keep]
     (c, e), names = _ids(rows["caller"], rows["callee"])
     n_ids = len(names)
-    ts = ts_all[keep]
+    ts = ts_all if rows is calls else ts_all[keep]
 
     # one call per (caller, callee, start_at): longest duration, the caller's handset and city from
     # an ``out`` record, the callee's from an ``in`` record (first non-null in input order, as the
@@ -195,13 +200,20 @@ def numbers(
         is_in = np.asarray(direction == "in", dtype=bool)
     else:  # every record speaks for the caller
         is_out, is_in = np.ones(len(rows), bool), np.zeros(len(rows), bool)
-    pair = c * n_ids + e
+    pair = c * n_ids
+    pair += e
     order = _stable_order(ts, pair)
     pair, ts = pair[order], ts[order]
     starts = np.flatnonzero(np.r_[True, (pair[1:] != pair[:-1]) | (ts[1:] != ts[:-1])][: len(pair)])
-    dur = _reduceat(np.fmax, rows["duration_s"].to_numpy(np.float64, na_value=np.nan)[order], starts)
+    # most calls are one record: only the rows of calls recorded more than once are reduced
+    sizes = np.diff(np.r_[starts, len(pair)])
+    merged = np.flatnonzero(sizes > 1)
+    sub = np.flatnonzero(np.repeat(sizes > 1, sizes))
+    sub_starts = np.r_[0, np.cumsum(sizes[merged])][: len(merged)]
+    dur_rows = rows["duration_s"].to_numpy(np.float64, na_value=np.nan)[order]
+    dur = dur_rows[starts]
+    dur[merged] = _reduceat(np.fmax, dur_rows[sub], sub_starts)
     is_out, is_in = is_out[order], is_in[order]
-    position = np.arange(len(order))
     side: dict[str, np.ndarray] = {}
     for col in ("imei", "city"):
         if col in cols:
@@ -210,12 +222,14 @@ def numbers(
             codes = np.full(len(order), -1)
         for tag, mask in (("caller", is_out), ("callee", is_in)):
             ok = mask & (codes >= 0)
-            at = _reduceat(np.minimum, np.where(ok, position, len(order)), starts)
-            side[f"{tag}_{col}"] = np.where(at < len(order), codes[np.minimum(at, len(order) - 1)], -1)
+            value = np.where(ok[starts], codes[starts], -1)
+            at = _reduceat(np.minimum, np.where(ok[sub], np.arange(len(sub)), len(sub)), sub_starts)
+            value[merged] = np.where(at < len(sub), codes[sub][np.minimum(at, len(sub) - 1)], -1)
+            side[f"{tag}_{col}"] = value
     dpair = pair[starts]
     dc, de = dpair // n_ids, dpair % n_ids  # sorted by caller, then callee
     dts = _epoch_s(ts[starts])
-    del pair, ts, order, position
+    del pair, ts, order, dur_rows
 
     # per (caller, callee) pair
     _, pair_key, pn = _runs(dpair)

@@ -480,3 +480,52 @@ def test_match_look_ahead_reads_only_the_next_outflow_within_its_hours() -> None
     assert atm_victim(("o", "M", "N", 22_000, 60), rule=MatchRule(reserve_hours=0.5)) == ["v1"]  # too late
     # the next outflow cuts parcels (no whole fit): nothing is reserved, whatever follows
     assert atm_victim(("x", "M", "N", 1_000, 30), ("o", "M", "N", 22_000, 60)) == ["v1"]
+
+
+def test_match_decoding_pays_an_owners_payment_from_his_own_money_before_an_atm_withdrawal() -> None:
+    """A mule's owner pays 1,100 yuan to a person, then withdraws 1,600 yuan = v1's 1,698 yuan
+    rounded down to notes (a case of a development city). Read with the withdrawal in view, the
+    payment came from the owner's own balance; the greedy rule split v1's parcel for it."""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(("a", "V1", "M", 169_800, 0), ("p", "M", "P", 110_000, 60))
+    wd = withdrawals(("w", "M", 160_000, 120))
+    r = trace_funds(tr, wd, {"a": "v1"}, method="match")
+    assert r.flows[r.flows.transfer_id == "p"].empty
+    assert r.cashouts[["record_id", "amount_fen"]].values.tolist() == [["w", 160_000]]
+    assert held(r, "v1") == {"M": 9_800}
+    r.check_conservation()
+    greedy = trace_funds(tr, wd, {"a": "v1"}, method="match", match_rule=MatchRule(decode=False))
+    assert held(greedy, "v1") == {"P": 110_000}
+    assert greedy.cashouts.amount_fen.tolist() == [59_800]  # the 1,600 fitted nothing: lifo
+
+
+def test_match_decoding_reads_the_accounts_next_outflows_together() -> None:
+    """An ATM withdrawal of 200 yuan fits v1's 220 and v2's 273 yuan rounded down; the account
+    then forwards v3's 500 yuan whole, then 220 yuan: v1's parcel was still whole, so the ATM took
+    v2's. The look-ahead of one outflow (and decoding one outflow ahead) sees only the 500 yuan
+    and takes the least change (v1's); so does the greedy rule when the search budget runs out."""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(
+        ("a", "V1", "M", 22_000, 0),
+        ("b", "V2", "M", 27_300, 10),
+        ("c", "V3", "M", 50_000, 15),
+        ("o1", "M", "N1", 50_000, 30),
+        ("o2", "M", "N2", 22_000, 40),
+    )
+    wd = withdrawals(("w", "M", 20_000, 20))
+    src = {"a": "v1", "b": "v2", "c": "v3"}
+
+    def atm_victim(rule: MatchRule | None = None) -> list[str]:
+        r = trace_funds(tr, wd, src, method="match", match_rule=rule)
+        r.check_conservation()
+        return r.cashouts[r.cashouts.record_id == "w"].victim_id.tolist()
+
+    r = trace_funds(tr, wd, src, method="match")
+    assert atm_victim() == ["v2"]
+    assert held(r, "v1") == {"N2": 22_000} and held(r, "v3") == {"N1": 50_000}
+    assert held(r, "v2") == {"M": 7_300} and r.ambiguous.empty  # the records decided it
+    assert atm_victim(MatchRule(decode_outflows=1)) == ["v1"]
+    assert atm_victim(MatchRule(decode=False)) == ["v1"]
+    assert atm_victim(MatchRule(decode_budget=0)) == ["v1"]  # budget spent: the greedy rule

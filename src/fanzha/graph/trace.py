@@ -20,9 +20,14 @@ account's own balance) is the *clean* portion. An outflow draws from the portion
     else a part of the latest parcel that covers the outflow alone (a split); otherwise as
     ``lifo``. An outflow that cuts parcels (ATM notes, a split, ``lifo``) leaves whole the
     parcels that the account's next outflow takes whole (look-ahead: the records show they were
-    still there). When other parcels fit as well as the chosen ones, the victims' money concerned is
-    listed as *ambiguous* (:attr:`TraceResult.ambiguous`). :class:`MatchRule` sets the window,
-    the hours, the parts;
+    still there). Each outflow is *decoded* with the account's next two outflows (within 72 h)
+    in view: among every explanation that fits it (a parcel of its amount, a parcel rounded down
+    to notes, a set of parcels, a split, other money), the first step of the assignment that
+    explains the most of those outflows by whole parcels, sums or notes, then cuts the fewest
+    parcels, then comes first in the order above (a bounded search; the greedy steps above when
+    the budget runs out or nothing follows). When other parcels fit as well as the chosen ones,
+    the victims' money concerned is listed as *ambiguous* (:attr:`TraceResult.ambiguous`).
+    :class:`MatchRule` sets the window, the hours, the parts, the decoding;
 ``proportional`` (按比例)
     every portion contributes in proportion to its share of the observed balance at that moment;
     the split is exact in fen by largest remainders (ties broken by victim, then hop), so the parts
@@ -273,6 +278,18 @@ class MatchRule:
     # spurious sums far ahead). None: no look-ahead (the rule before 21 Nov, 12:15 UTC)
     reserve_hours: float | None = 72.0
     reserve_outflows: int = 1
+    # per-account decoding (round 5): each outflow's choice among every explanation that fits it
+    # (parcels of its amount, parcels rounded down to notes, sets of parcels, a split, other money)
+    # is the first step of the assignment that explains the most of the account's outflows over
+    # the next ``decode_outflows`` within ``reserve_hours`` (whole parcels, sums, ATM notes),
+    # then the fewest cut parcels, then the greedy order; a search of at most ``decode_budget``
+    # nodes, else the greedy rule. False: the greedy rule with its look-ahead
+    decode: bool = True
+    decode_outflows: int = 2
+    decode_budget: int = 2_000
+    decode_sums: int = 4  # sets of parcels tried per outflow (fewest parcels first)
+    decode_atm: bool = True  # later withdrawals may be explained by a parcel rounded down
+    decode_atm_cut: bool = False  # a parcel rounded down counts as a cut parcel
 
     @property
     def hours_us(self) -> int | None:
@@ -334,6 +351,7 @@ class _Ledger:
         self.future: _Future | None = None
         self.pos = 0
         self._reserved_now: set[int] | None = None
+        self._atm_cut = int(self.rule.decode_atm_cut)
 
     def clean_in(self, account: int, amount: int) -> None:
         """Untraced money reaching an account that holds no traced money."""
@@ -438,7 +456,11 @@ class _Ledger:
         self.ambiguous = False
         if self.method == "fifo":
             self._reserved_now = None
-            matched = self._take_match(st, amount, account, atm) if self.match else None
+            matched = None
+            if self.match and self.rule.decode and self.future is not None:
+                matched = self._take_decoded(st, amount, account, atm)
+            if matched is None and self.match:
+                matched = self._take_match(st, amount, account, atm)
             if matched is not None:
                 out = matched
             else:
@@ -634,6 +656,184 @@ class _Ledger:
                 lot[2] -= amount
                 return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
         return None
+
+    def _upcoming(self, account: int) -> list[tuple[int, int, int]]:
+        """The account's events after the one being replayed, within ``reserve_hours`` and up to
+        its ``decode_outflows``-th outflow: (time, fen, kind) with kind 0 inflow, 1 transfer out,
+        2 withdrawal."""
+        rule, fut = self.rule, self.future
+        if fut is None or rule.reserve_hours is None:
+            return []
+        lo, hi = int(fut.starts[account]), int(fut.starts[account + 1])
+        k = lo + int(np.searchsorted(fut.pos[lo:hi], self.pos, side="right"))
+        limit = self.now + int(rule.reserve_hours * 3_600_000_000)
+        out: list[tuple[int, int, int]] = []
+        outs = 0
+        while k < hi and outs < rule.decode_outflows:
+            seg = fut.pos[k : min(hi, k + 16)]
+            for at, amt, payer, payee in zip(
+                fut.at[seg].tolist(),
+                fut.amount[seg].tolist(),
+                fut.payer[seg].tolist(),
+                fut.payee[seg].tolist(),
+                strict=True,
+            ):
+                if at > limit:
+                    return out
+                if payer != account:
+                    out.append((at, amt, 0))
+                else:
+                    out.append((at, amt, 2 if payee < 0 else 1))
+                    outs += 1
+                    if outs >= rule.decode_outflows:
+                        return out
+            k += 16
+        return out
+
+    def _fits(
+        self, lots: list[tuple[int, int, int]], amount: int, at: int, atm: bool, sums: int
+    ) -> Iterator[tuple[list[int], bool]]:
+        """Explanations of an outflow by whole parcels (indices into ``lots`` of (fen, arrival,
+        key)), in the greedy order: one parcel of its amount (latest first), (``atm``) one parcel
+        rounded down to notes (least change first; ``cut`` True), up to ``sums`` sets of parcels
+        (fewest first)."""
+        rule = self.rule
+        hours = rule.hours_us
+        recent = [x for x in range(len(lots)) if hours is None or lots[x][1] >= at - hours]
+        seen: set[int] = set()
+        for x in reversed(recent):
+            if lots[x][0] == amount and amount not in seen:
+                seen.add(amount)  # parcels of one amount are alike here: the latest
+                yield [x], False
+        note = rule.atm_note
+        if atm and note:
+            notes = [x for x in recent if lots[x][0] > amount and lots[x][0] // note * note == amount]
+            for x in sorted(notes, key=lambda x: (lots[x][0], -x)):
+                yield [x], True
+        if rule.max_parts >= 2 and sums > 0:
+            parts = [x for x in recent if lots[x][1] > 0 and 0 < lots[x][0] < amount][-rule.max_lots :]
+            if len(parts) > 1:
+                items = [(lots[x][0], x) for x in parts]
+                n = 0
+                for k in range(2, rule.max_parts + 1):
+                    for sol in _sums(items, amount, k):
+                        if len(sol) == k:
+                            yield sol, False
+                            n += 1
+                            if n >= sums:
+                                return
+
+    def _best_future(
+        self, lots: list[tuple[int, int, int]], events: list[tuple[int, int, int]], e: int, budget: list[int]
+    ) -> tuple[int, int, frozenset[int]]:
+        """The most outflows of ``events[e:]`` that whole parcels (or notes) explain in a row,
+        then the fewest cut parcels: (explained, -cuts, keys of the lots it takes)."""
+        while e < len(events) and events[e][2] == 0:
+            at, amt, _ = events[e]
+            if amt > 0:
+                lots = [*lots, (amt, at, -1)]
+            e += 1
+        if e >= len(events):
+            return 0, 0, frozenset()
+        budget[0] -= 1
+        if budget[0] < 0:
+            return 0, 0, frozenset()
+        at, amt, kind = events[e]
+        best = (0, 0, frozenset[int]())
+        atm = kind == 2 and self.rule.decode_atm
+        for fit, cut in self._fits(lots, amt, at, atm, self.rule.decode_sums):
+            if cut:
+                x = fit[0]
+                rest = [*lots]
+                rest[x] = (lots[x][0] - amt, lots[x][1], lots[x][2])
+            else:
+                gone = set(fit)
+                rest = [lot for x, lot in enumerate(lots) if x not in gone]
+            sub = self._best_future(rest, events, e + 1, budget)
+            score = (sub[0] + 1, sub[1] - cut * self._atm_cut)
+            if score > best[:2]:
+                keys = frozenset(lots[x][2] for x in fit if lots[x][2] >= 0)
+                best = (score[0], score[1], sub[2] | keys)
+            if budget[0] < 0:
+                break
+        return best
+
+    def _take_decoded(
+        self, st: deque[list[int]], amount: int, account: int, atm: bool
+    ) -> list[tuple[int, int, int]] | None:
+        """:attr:`MatchRule.decode`: the outflow's explanation chosen with the account's next
+        outflows in view (see there); None: the greedy rule decides (nothing ahead to read, or
+        the search budget ran out)."""
+        rule = self.rule
+        events = self._upcoming(account)
+        if not any(kind for _at, _amt, kind in events):
+            return None
+        lo = max(0, len(st) - rule.window)
+        lots = [(st[i][2], st[i][3], i) for i in range(lo, len(st))]
+        # candidates in the greedy order: (indices into lots, kind) — kind 0 whole, 1 notes, 2 split
+        cands: list[tuple[list[int], int]] = [
+            (fit, 1 if cut else 0) for fit, cut in self._fits(lots, amount, self.now, atm, 8)
+        ]
+        hours = rule.hours_us
+        since = self.now - hours if hours is not None else None
+        if rule.cover:
+            covering = [x for x in range(len(lots)) if lots[x][1] > 0 and lots[x][0] > amount]
+            covering = [x for x in covering if since is None or lots[x][1] >= since]
+            order = (
+                reversed(covering)
+                if rule.cover == "latest"
+                else sorted(covering, key=lambda x: (lots[x][0], -x))
+            )
+            cands.extend(([x], 2) for x in order)
+        budget = [rule.decode_budget]
+        best: tuple[int, int] | None = None
+        pick: tuple[list[int], int] | None = None
+        ties: list[tuple[list[int], int]] = []
+        for fit, kind in cands:
+            if kind == 0:
+                gone = set(fit)
+                rest = [lot for x, lot in enumerate(lots) if x not in gone]
+            else:
+                x = fit[0]
+                rest = [*lots]
+                rest[x] = (lots[x][0] - amount, lots[x][1], lots[x][2])
+            sub = self._best_future(rest, events, 0, budget)
+            score = (sub[0] + (kind < 2), sub[1] - (kind == 2) - (kind == 1) * self._atm_cut)
+            if best is None or score > best:
+                best, pick, ties = score, (fit, kind), []
+            elif score == best:
+                ties.append((fit, kind))
+        # other money (lifo past the parcels the best reading of the next outflows takes whole)
+        plain = self._best_future(lots, events, 0, budget)
+        if budget[0] < 0:
+            return None
+        if best is None or (plain[0], plain[1] - 1) > best:
+            return self._take_lifo_skip(st, amount, set(plain[2]))
+        assert pick is not None
+        fit, kind = pick
+        idx = [lots[x][2] for x in fit]
+        others = sorted({lots[x][2] for f, k in ties if k == kind for x in f} - set(idx))
+        if kind == 0:
+            chosen = st[idx[0]]
+            if len(idx) == 1:  # parcels of the same amount but another owner fit too
+                others = [
+                    lots[x][2]
+                    for x in range(len(lots))
+                    if lots[x][0] == amount
+                    and lots[x][2] != idx[0]
+                    and st[lots[x][2]][0] != chosen[0]
+                    and (since is None or lots[x][1] >= since)
+                ]
+            self._note_others(others, st)
+            out = [(st[i][0], st[i][1], st[i][2]) for i in sorted(idx) if st[i][0] != CLEAN]
+            for i in sorted(idx, reverse=True):
+                del st[i]
+            return out
+        if kind == 1:
+            self._note_others(others, st)
+        lot = st[idx[0]]
+        lot[2] -= amount
+        return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
 
     def _note_others(self, others: list[int], st: deque[list[int]]) -> None:
         """Other lots fit the outflow as well as the chosen ones: the choice is ambiguous; the

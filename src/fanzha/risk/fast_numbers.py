@@ -31,6 +31,7 @@ from fanzha.risk.kernels import (
     ranges,
     ranked_codes,
     run_ranges,
+    small_sort,
     workers,
 )
 from fanzha.risk.sqlparts import window_filter
@@ -193,19 +194,37 @@ def _pairs(dc, de):
     return pc[:m], pe[:m], pn[:m]
 
 
-def _home(keys: np.ndarray, cities: np.ndarray, n_ids: int) -> np.ndarray:
-    """Home city per id: most records, ties to the first city by name (ranks are in name order)."""
-    return _argmax_value(*distinct_pairs(keys, cities, n_ids), n_ids)
-
-
 @nb.njit(cache=True, nogil=True)
-def _argmax_value(k, v, cnt, n_ids):
+def _home(keys, cities, n_ids):
+    """Home city per id: the city most of its records carry, ties to the first city by name (ranks
+    are in name order); -1 without a located record. The located records are grouped by id with a
+    counting sort; each id's cities are sorted and counted in runs."""
+    starts = np.zeros(n_ids + 1, np.int64)
+    for i in range(keys.shape[0]):
+        if cities[i] >= 0:
+            starts[keys[i] + 1] += 1
+    for k in range(n_ids):
+        starts[k + 1] += starts[k]
+    pos = starts[:-1].copy()
+    vals = np.empty(starts[n_ids], np.int32)
+    for i in range(keys.shape[0]):
+        if cities[i] >= 0:
+            vals[pos[keys[i]]] = cities[i]
+            pos[keys[i]] += 1
     home = np.full(n_ids, -1, np.int32)
-    best = np.zeros(n_ids, np.int64)
-    for i in range(k.shape[0]):  # values ascending within a key: strict > keeps the first name
-        if cnt[i] > best[k[i]]:
-            best[k[i]] = cnt[i]
-            home[k[i]] = v[i]
+    for k in range(n_ids):
+        v = vals[starts[k] : starts[k + 1]]
+        small_sort(v)
+        best = 0
+        i = 0
+        while i < v.shape[0]:
+            j = i + 1
+            while j < v.shape[0] and v[j] == v[i]:
+                j += 1
+            if j - i > best:  # strict: the first (smallest-ranked) city keeps a tie
+                best = j - i
+                home[k] = v[i]
+            i = j
     return home
 
 

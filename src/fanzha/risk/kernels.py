@@ -137,37 +137,38 @@ PART_BITS = 8  # 256 partitions: each partition's hash table stays in cache
 @nb.njit(cache=True, nogil=True)
 def _partition(codes, pbits):
     """Radix-partition the non-null codes by the top bits of their hash: (codes, row of each,
-    start of each partition)."""
+    start of each partition). At most 2**15 partitions and 2**31 rows."""
     n = codes.shape[0]
     parts = 1 << pbits
     starts = np.zeros(parts + 1, np.int64)
-    part = np.empty(n, np.int32)
+    part = np.empty(n, np.int16)
     for i in range(n):
         x = codes[i]
         if x < 0:
             part[i] = -1
             continue
-        h = np.int32((np.uint64(x) * np.uint64(MIX)) >> np.uint64(64 - pbits))
+        h = np.int16((np.uint64(x) * np.uint64(MIX)) >> np.uint64(64 - pbits))
         part[i] = h
         starts[h + 1] += 1
     for p in range(parts):
         starts[p + 1] += starts[p]
     pos = starts[:-1].copy()
     pcodes = np.empty(starts[parts], np.int64)
-    prow = np.empty(starts[parts], np.int64)
+    prow = np.empty(starts[parts], np.int32)
     for i in range(n):
         q = part[i]
         if q >= 0:
             pcodes[pos[q]] = codes[i]
-            prow[pos[q]] = i
+            prow[pos[q]] = np.int32(i)
             pos[q] += 1
     return pcodes, prow, starts
 
 
 @nb.njit(cache=True, nogil=True)
-def _local_ids(pcodes, a, b, local, pfirst):
+def _local_ids(pcodes, a, b, local):
     """Ids 0.. by first appearance among pcodes[a:b] (open addressing, grows at half full);
-    returns how many distinct."""
+    returns how many distinct. The code of local id v is written over pcodes[a + v] (safe: that
+    slot has been read already)."""
     slots = 1024
     table = np.zeros(2 * slots, np.int64)  # (code, id + 1) side by side
     n = 0
@@ -188,14 +189,14 @@ def _local_ids(pcodes, a, b, local, pfirst):
             if 2 * (n + 1) <= slots:
                 table[2 * s] = x
                 table[2 * s + 1] = n + 1
-                pfirst[a + n] = x
+                pcodes[a + n] = x
                 local[i] = n
                 n += 1
                 break
             slots *= 2  # grow and re-insert the ids so far
             table = np.zeros(2 * slots, np.int64)
             for v2 in range(n):
-                y = pfirst[a + v2]
+                y = pcodes[a + v2]
                 s2 = np.int64((np.uint64(y) * np.uint64(MIX)) >> np.uint64(20)) & (slots - 1)
                 while table[2 * s2 + 1] != 0:
                     s2 = (s2 + 1) & (slots - 1)
@@ -205,32 +206,33 @@ def _local_ids(pcodes, a, b, local, pfirst):
 
 
 @nb.njit(cache=True, nogil=True)
-def _local_ids_range(p0, p1, pcodes, starts, local, pfirst, distinct):
+def _local_ids_range(p0, p1, pcodes, starts, local, distinct):
     for p in range(p0, p1):
-        distinct[p] = _local_ids(pcodes, starts[p], starts[p + 1], local, pfirst)
+        distinct[p] = _local_ids(pcodes, starts[p], starts[p + 1], local)
 
 
 @nb.njit(cache=True, nogil=True)
-def _assemble_ids(p0, p1, starts, offsets, local, pfirst, prow, first, out):
+def _assemble_ids(p0, p1, starts, offsets, local, pcodes, prow, first, out):
     for p in range(p0, p1):
         a = starts[p]
-        first[offsets[p] : offsets[p + 1]] = pfirst[a : a + offsets[p + 1] - offsets[p]]
+        first[offsets[p] : offsets[p + 1]] = pcodes[a : a + offsets[p + 1] - offsets[p]]
         for i in range(a, starts[p + 1]):
             out[prow[i]] = np.int32(offsets[p] + local[i])
 
 
 def _dense_partitioned(codes: np.ndarray, pbits: int) -> tuple[np.ndarray, np.ndarray]:
+    if codes.shape[0] >= 2**31:
+        raise ValueError("more than 2**31 identifiers in one id space")
     pcodes, prow, starts = _partition(codes, pbits)
     parts = ranges(starts, workers())
     local = np.empty(pcodes.shape[0], np.int32)
-    pfirst = np.empty(pcodes.shape[0], np.int64)
     distinct = np.zeros(1 << pbits, np.int64)
-    run_ranges(_local_ids_range, parts, pcodes, starts, local, pfirst, distinct)
+    run_ranges(_local_ids_range, parts, pcodes, starts, local, distinct)
     offsets = np.zeros((1 << pbits) + 1, np.int64)
     np.cumsum(distinct, out=offsets[1:])
     first = np.empty(offsets[-1], np.int64)
     out = np.full(codes.shape[0], -1, np.int32)
-    run_ranges(_assemble_ids, parts, starts, offsets, local, pfirst, prow, first, out)
+    run_ranges(_assemble_ids, parts, starts, offsets, local, pcodes, prow, first, out)
     return out, first
 
 
@@ -375,7 +377,7 @@ def order_by(
 
 
 @nb.njit(cache=True, nogil=True)
-def _small_sort(x):
+def small_sort(x):
     if x.shape[0] > 32:
         x.sort()
         return
@@ -406,7 +408,7 @@ def _distinct_pairs(keys, values, nkeys):
         for i in range(a, b):
             scratch[i - a] = values[order[i]]
         vals = scratch[: b - a]
-        _small_sort(vals)
+        small_sort(vals)
         i = 0
         while i < vals.shape[0]:
             j = i + 1

@@ -132,16 +132,19 @@ def test_hub_caller_and_equal_times() -> None:
 
 
 def test_digit_codes_are_exact_and_reversible() -> None:
-    values = pa.chunked_array([["0", "00", "138", "0138", None], ["99999999999999999"]])
+    plain = ["0", "00", "138", "0138", None, "99999999999999999"]
+    e164 = ["+0138", "+8613800000000", "+" + "9" * 17]  # canonical non-mainland numbers
+    values = pa.chunked_array([plain[:5], plain[5:] + e164])
     codes = digit_codes(values)
     assert codes is not None
-    assert codes[4] == -1 and len(set(codes[:4].tolist())) == 4  # leading zeros keep values apart
+    assert codes[4] == -1 and len(set(codes.tolist()) - {-1}) == 8  # leading zeros and "+" keep values apart
     (ids,), first = dense_ids(codes)
     names = code_strings(first).to_pylist()
-    assert sorted(names) == sorted(["0", "00", "138", "0138", "99999999999999999"])
-    assert ids[4] == -1 and [names[i] for i in ids[[0, 1, 2, 3, 5]]] == ["0", "00", "138", "0138", "9" * 17]
-    assert digit_codes(pa.chunked_array([["138", "+86138"]])) is None
-    assert digit_codes(pa.chunked_array([["1" * 18]])) is None
+    assert sorted(names) == sorted(v for v in plain + e164 if v is not None)
+    assert ids[4] == -1
+    assert [names[i] for i in ids[[0, 1, 2, 3, 5, 6, 7, 8]]] == [v for v in plain + e164 if v is not None]
+    for bad in ("+", "++1", "1+2", "138 ", "+" + "1" * 18, "1" * 18, "a-1"):
+        assert digit_codes(pa.chunked_array([["138", bad]])) is None, bad
 
 
 def test_dense_ids_grow_past_the_first_table() -> None:
@@ -324,7 +327,7 @@ def random_records(seed: int, n: int) -> dict[str, pa.Table]:
     """Calls (some recorded on both sides) and transfers among a few hundred ids, enough for the
     kernels to split their work into several ranges."""
     rng = np.random.default_rng(seed)
-    phones = np.array([f"138{i:08d}" for i in range(300)])
+    phones = np.array([f"+8529{i:07d}" if i % 7 == 0 else f"138{i:08d}" for i in range(300)])  # E.164 too
     caller, callee = phones[rng.integers(0, 300, n)], phones[rng.zipf(1.5, n) % 300]
     start = pa.array(
         [AS_OF - timedelta(minutes=int(m)) for m in rng.integers(0, 60 * 24 * 40, n)],

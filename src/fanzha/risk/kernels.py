@@ -5,9 +5,11 @@ accelerated paths fetch the window's records once through the Engine, turn every
 dense integer id exactly (no hashing of the strings into fingerprints, so no collisions), and then
 compute all per-entity aggregates over sorted integer arrays in single passes.
 
-Identifier encoding: a string of 1–17 ASCII digits (phone numbers, IMEIs, most account numbers) maps
-injectively to ``value * 32 + length`` (the length keeps leading zeros apart); any other string
-makes the column fall back to Arrow's exact dictionary encoding, which is slower but general.
+Identifier encoding: a string of 1–17 ASCII digits with an optional leading ``+`` (phone numbers
+in their canonical forms — mainland 11 digits, service codes, E.164 ``+<digits>`` — IMEIs, most
+account numbers) maps injectively to ``(value * 32 + length) * 2 + plus`` (the length keeps leading
+zeros apart); any other string makes the column fall back to Arrow's exact dictionary encoding,
+which is slower but general.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-MAX_DIGITS = 17  # 10**17 * 32 < 2**63
+MAX_DIGITS = 17  # 10**17 * 64 < 2**63
 
 # ---------------------------------------------------------------------------------------------
 # threads: per-entity kernels are compiled with ``nogil=True`` and run over contiguous ranges of
@@ -82,12 +84,16 @@ def concurrently(*calls: Callable[[], Any]) -> list[Any]:
 @nb.njit(cache=True, nogil=True)
 def _digit_codes(offsets, data, valid, out, start):
     """Codes of one Arrow string chunk into ``out[start:]``; -1 for null; returns False when a value
-    is not a 1–17 digit string."""
+    is not 1–17 digits after an optional ``+``."""
     for i in range(offsets.shape[0] - 1):
         if not valid[i]:
             out[start + i] = -1
             continue
         a, b = offsets[i], offsets[i + 1]
+        plus = 0
+        if b > a and data[a] == 43:  # "+"
+            plus = 1
+            a += 1
         n = b - a
         if n < 1 or n > MAX_DIGITS:
             return False
@@ -97,7 +103,7 @@ def _digit_codes(offsets, data, valid, out, start):
             if d < 0 or d > 9:
                 return False
             v = v * 10 + d
-        out[start + i] = v * 32 + n
+        out[start + i] = (v * 32 + n) * 2 + plus
     return True
 
 
@@ -254,13 +260,15 @@ def dense_ids(*codes: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
 def _code_strings(codes):
     offsets = np.zeros(codes.shape[0] + 1, np.int32)
     for i in range(codes.shape[0]):
-        offsets[i + 1] = offsets[i] + np.int32(codes[i] % 32)
+        offsets[i + 1] = offsets[i] + np.int32((codes[i] >> 1) % 32 + (codes[i] & 1))
     data = np.empty(offsets[-1], np.uint8)
     for i in range(codes.shape[0]):
-        v = codes[i] // 32
+        v = (codes[i] >> 1) // 32
         for j in range(offsets[i + 1] - 1, offsets[i] - 1, -1):
             data[j] = 48 + v % 10
             v //= 10
+        if codes[i] & 1:
+            data[offsets[i]] = 43  # the "+" written over the leading zero the loop put there
     return offsets, data
 
 

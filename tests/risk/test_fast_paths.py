@@ -392,3 +392,27 @@ def test_digit_codes_of_many_chunks_on_threads(monkeypatch: pytest.MonkeyPatch) 
     assert code_strings(got[got >= 0]).to_pylist() == [v for v in values if v is not None]
     bad = pa.chunked_array([values[:700], ["1"] * 699 + ["x1"], values[1400:]])
     assert digit_codes(bad) is None  # one non-digit string in a middle chunk
+
+
+@pytest.mark.parametrize("odd", ["none", "caller", "imei"])
+def test_streamed_batches_mix_digit_codes_and_strings(odd: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records fetched in many small batches; a non-digit identifier in one late batch only makes
+    that column fall back to exact strings (the earlier batches' codes are turned back into their
+    strings), and the result still equals the SQL."""
+    import fanzha.risk.fast_numbers as fast_numbers
+
+    monkeypatch.setattr(fast_numbers, "BATCH_ROWS", 1_000)
+    calls = random_records(5, 6_000)["calls"]
+    n = calls.num_rows
+    imei = calls.column("imei").to_pylist()
+    imei[::11] = [None] * len(imei[::11])
+    if odd == "imei":
+        imei[n - 3] = "imei-x"
+    caller = calls.column("caller").to_pylist()
+    if odd == "caller":
+        caller[n - 60 : n : 6] = ["a-1"] * 10  # some of them inside the window
+    calls = calls.set_column(calls.schema.get_field_index("imei"), "imei", pa.array(imei))
+    calls = calls.set_column(calls.schema.get_field_index("caller"), "caller", pa.array(caller))
+    sql, fast = both_paths({"calls": calls})
+    assert ("a-1" in set(fast["id"])) == (odd == "caller")
+    assert_same(sql, fast)

@@ -8,7 +8,7 @@ callers never import a backend library themselves.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,14 @@ class Engine(ABC):
     def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         table = self.query(sql, params)
         return table.column(0)[0].as_py() if table.num_rows else None
+
+    def batches(
+        self, sql: str, params: Mapping[str, Any] | None = None, rows: int = 1 << 20
+    ) -> Iterator[pa.RecordBatch]:
+        """The query's rows as record batches of at most ``rows`` rows, in result order. This
+        default materialises the result first; engines that can stream (DuckDB) override it so a
+        caller can process one batch while the next is produced."""
+        yield from self.query(sql, params).to_batches(max_chunksize=rows)
 
     def frame(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
         """The query result as a pandas DataFrame."""

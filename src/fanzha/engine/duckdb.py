@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,15 @@ class DuckDBEngine(Engine):
         if relation is None:
             raise EngineError(f"query returned no rows object (not a SELECT?): {sql[:80]}")
         return relation.to_arrow_table()
+
+    def batches(
+        self, sql: str, params: Mapping[str, Any] | None = None, rows: int = 1 << 20
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            reader = self._con.sql(sql, params=dict(params) if params else None).to_arrow_reader(rows)
+            yield from reader
+        except duckdb.Error as exc:
+            raise EngineError(f"query failed: {exc} (query: {' '.join(sql.split())[:160]} …)") from exc
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._run(sql, params)

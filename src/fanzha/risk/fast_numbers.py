@@ -12,7 +12,6 @@ stays the reference and the path for engines that are not local (Spark).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import numba as nb
@@ -24,12 +23,15 @@ from fanzha.risk.kernels import (
     concurrently,
     dense_ids,
     distinct_pairs,
-    encode_ids,
+    encode_id_parts,
     floor_div,
-    identifier_codes,
+    id_part,
+    identifier_part_codes,
     local_hour,
+    pipelined,
     ranges,
-    ranked_codes,
+    ranked_part,
+    ranked_part_codes,
     run_ranges,
     small_sort,
     workers,
@@ -37,6 +39,7 @@ from fanzha.risk.kernels import (
 from fanzha.risk.sqlparts import window_filter
 
 SHORT_CALL_S = 15
+BATCH_ROWS = 1 << 20  # records per streamed batch
 DIR_OUT, DIR_IN = 1, 2
 
 
@@ -360,26 +363,40 @@ def _csr(keys: np.ndarray, n: int) -> np.ndarray:
     return starts
 
 
+def _encode_batch(batch: pa.RecordBatch) -> dict[str, Any]:
+    dur = batch.column("dur")
+    return {
+        "caller": id_part(batch.column("caller")),
+        "callee": id_part(batch.column("callee")),
+        "imei": id_part(batch.column("imei")),
+        "city": ranked_part(batch.column("city")),
+        "ts": batch.column("ts").to_numpy().astype(np.int64),  # copies: writable arrays
+        "dur": dur.fill_null(0).to_numpy().astype(np.int64),
+        "dur_ok": dur.is_valid().to_numpy(zero_copy_only=False),
+        "dir": batch.column("dir").to_numpy().astype(np.int8),
+    }
+
+
 def call_tables(
     engine: Engine, window_days: int | None, params: dict[str, Any], cols: set[str]
 ) -> dict[str, pa.Table]:
     """``__num_keys``, ``__num_out``, ``__num_in``, ``__num_dev`` as Arrow tables (keys in ``number``
     as in the SQL stages)."""
     sql = fetch_sql(window_days, cols)
-    raw = engine.query(sql, {k: v for k, v in params.items() if f"${k}" in sql})
-    ((c, e), names), imei, (city, _) = concurrently(
-        partial(encode_ids, raw.column("caller"), raw.column("callee")),
-        partial(identifier_codes, raw.column("imei")),
-        partial(ranked_codes, raw.column("city")),
+    # the records stream in batches; each batch is encoded on the task pool while the engine
+    # produces the next, and only the encoded arrays are kept
+    parts = pipelined(
+        _encode_batch, engine.batches(sql, {k: v for k, v in params.items() if f"${k}" in sql}, BATCH_ROWS)
     )
+    (c, e), names = encode_id_parts([p["caller"] for p in parts], [p["callee"] for p in parts])
+    imei = identifier_part_codes([p["imei"] for p in parts])
+    city, _ = ranked_part_codes([p["city"] for p in parts])
+    ts, dur, dur_ok, direction = (
+        np.concatenate([p[k] for p in parts]) if parts else np.empty(0, t)
+        for k, t in (("ts", np.int64), ("dur", np.int64), ("dur_ok", np.bool_), ("dir", np.int8))
+    )
+    del parts
     n_ids = len(names)
-    # copies: writable arrays whatever the chunking, so the kernels compile one signature
-    ts = np.array(raw.column("ts").to_numpy(), dtype=np.int64)
-    dur_col = raw.column("dur")
-    dur_ok = dur_col.is_valid().to_numpy(zero_copy_only=False)
-    dur = dur_col.fill_null(0).to_numpy().astype(np.int64)
-    direction = np.array(raw.column("dir").to_numpy(), dtype=np.int8)
-    del raw
 
     if len(city) and int(city.max()) + 1 >= 1 << CITY_BITS:
         raise ValueError("more cities than the packed call rows hold")  # 5 × 10^8: not a real case

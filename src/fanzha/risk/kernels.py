@@ -17,10 +17,11 @@ from __future__ import annotations
 import itertools
 import math
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
-from typing import Any
+from typing import Any, TypeAlias
 
 import numba as nb
 import numpy as np
@@ -67,6 +68,23 @@ def run_ranges(kernel: Callable[..., Any], parts: list[tuple[int, int]], *args: 
         return [kernel(parts[0][0], parts[0][1], *args)]
     futures = [_pool("ranges", len(parts)).submit(kernel, a, b, *args) for a, b in parts]
     return [f.result() for f in futures]
+
+
+def pipelined(fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+    """``[fn(item) for item in items]`` with ``fn`` on the task pool while the next items are
+    produced (a streaming query fetches its next batch meanwhile); at most ``workers() + 1``
+    items wait or run at once, so memory stays bounded."""
+    if workers() == 1:
+        return [fn(item) for item in items]
+    pool = _pool("tasks", workers())
+    pending: deque[Future[Any]] = deque()
+    done = []
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) > workers():
+            done.append(pending.popleft().result())
+    done.extend(f.result() for f in pending)
+    return done
 
 
 def concurrently(*calls: Callable[[], Any]) -> list[Any]:
@@ -293,6 +311,58 @@ def encode_ids(*columns: pa.ChunkedArray) -> tuple[list[np.ndarray], pa.Array]:
         out.append(indices[start : start + len(col)])
         start += len(col)
     return out, encoded.dictionary
+
+
+IdPart: TypeAlias = np.ndarray | pa.Array  # one batch of an identifier column: digit codes, or its strings
+
+
+def id_part(array: pa.Array) -> IdPart:
+    """One batch of an identifier column: its digit codes when every value has one, else the strings."""
+    codes = digit_codes(array)
+    return codes if codes is not None else array
+
+
+def _part_strings(part: IdPart) -> pa.Array:
+    if isinstance(part, np.ndarray):  # codes back to the exact strings, nulls where -1
+        strings = code_strings(np.where(part >= 0, part, 2))
+        return (
+            pc.if_else(pa.array(part < 0), pa.scalar(None, pa.string()), strings)
+            if (part < 0).any()
+            else strings
+        )
+    return part.cast(pa.string())
+
+
+def encode_id_parts(*columns: list[IdPart]) -> tuple[list[np.ndarray], pa.Array]:
+    """:func:`encode_ids` over identifier columns gathered batch by batch (:func:`id_part`)."""
+    if all(isinstance(p, np.ndarray) for col in columns for p in col):
+        ids, first = dense_ids(*[np.concatenate(col) if col else np.empty(0, np.int64) for col in columns])
+        return ids, code_strings(first)
+    return encode_ids(*[pa.chunked_array([_part_strings(p) for p in col], pa.string()) for col in columns])
+
+
+def identifier_part_codes(parts: list[IdPart]) -> np.ndarray:
+    """:func:`identifier_codes` over a column gathered batch by batch (:func:`id_part`)."""
+    if all(isinstance(p, np.ndarray) for p in parts):
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+    return identifier_codes(pa.chunked_array([_part_strings(p) for p in parts], pa.string()))
+
+
+def ranked_part(array: pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """One batch of a low-cardinality text column: local codes (-1 for null) and their values."""
+    encoded = pc.dictionary_encode(array)
+    return encoded.indices.fill_null(-1).to_numpy().astype(np.int32), encoded.dictionary.to_pylist()
+
+
+def ranked_part_codes(parts: list[tuple[np.ndarray, list[Any]]]) -> tuple[np.ndarray, int]:
+    """:func:`ranked_codes` over a column gathered batch by batch (:func:`ranked_part`)."""
+    values = sorted({v for _, local in parts for v in local}, key=lambda v: str(v).encode())
+    rank = {v: r for r, v in enumerate(values)}
+    out = []
+    for codes, local in parts:
+        remap = np.array([rank[v] for v in local] + [-1], np.int32)  # index -1 → the appended -1
+        out.append(remap[codes])
+    return (np.concatenate(out) if out else np.empty(0, np.int32)), len(values)
 
 
 def identifier_codes(column: pa.ChunkedArray) -> np.ndarray:

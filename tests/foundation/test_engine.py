@@ -2,6 +2,7 @@ import pyarrow as pa
 import pytest
 
 from fanzha.engine import get_engine
+from fanzha.engine.base import Engine
 from fanzha.engine.dialect import transpile
 from fanzha.errors import EngineError, FanzhaError
 
@@ -27,6 +28,19 @@ def test_errors_are_engine_errors(engine):
         engine.query("SELECT * FROM no_such_table")
     with pytest.raises(FanzhaError):
         engine.register_parquet("p", [])
+
+
+def test_batches_stream_the_rows_in_order(engine):
+    sql = "SELECT i, i % 7 AS m FROM range($n) t(i) ORDER BY i"
+    batches = list(engine.batches(sql, {"n": 5_000}, rows=2_048))
+    assert all(b.num_rows <= 2_048 for b in batches) and len(batches) >= 3
+    assert pa.Table.from_batches(batches).equals(engine.query(sql, {"n": 5_000}))
+    # the base class's default (materialise, then split) gives the same batches' rows
+    default = list(Engine.batches(engine, sql, {"n": 5_000}, rows=1_000))
+    assert [b.num_rows for b in default] == [1_000] * 5
+    assert pa.Table.from_batches(default).equals(engine.query(sql, {"n": 5_000}))
+    with pytest.raises(EngineError, match="no_such_table"):
+        list(engine.batches("SELECT * FROM no_such_table"))
 
 
 def test_transpile_to_spark_keeps_duckdb_unchanged():

@@ -433,7 +433,7 @@ def test_match_look_ahead_keeps_whole_the_parcels_the_next_outflow_takes_whole()
     ]
     assert held(r, "v3") == {"M": 7_300} and r.ambiguous.empty  # the records decided it
     r.check_conservation()
-    before = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(reserve_hours=None))
+    before = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(reserve_hours=None, change=None))
     assert before.cashouts[before.cashouts.record_id == "w"].victim_id.tolist() == ["v1"]  # least change
     assert held(before, "v1") == {} and held(before, "v3") == {}  # the OTC transfer fitted no sum: lifo
 
@@ -529,3 +529,51 @@ def test_match_decoding_reads_the_accounts_next_outflows_together() -> None:
     assert atm_victim(MatchRule(decode_outflows=1)) == ["v1"]
     assert atm_victim(MatchRule(decode=False)) == ["v1"]
     assert atm_victim(MatchRule(decode_budget=0)) == ["v1"]  # budget spent: the greedy rule
+
+
+def test_match_change_of_atm_notes_stays_in_the_account() -> None:
+    """A mule withdraws a victim's 169 yuan rounded down to 100 yuan; the 69 yuan of change stay.
+    Hours later the owner withdraws 17,600 yuan of another victim's money that arrived five days
+    before (out of the 72-h window: no parcel fits, the other-money step decides): it is that
+    money, not the change (a case of seed 79: lifo took the change with it). A transfer of exactly
+    the change still takes it (a whole parcel)."""
+    from fanzha.graph.trace import MatchRule
+
+    day = 1440
+    tr = transfers(
+        ("old", "V1", "M", 2_000_000, 0),
+        ("new", "V2", "M", 16_900, 5 * day),
+    )
+    wd = withdrawals(("w1", "M", 10_000, 5 * day + 180), ("w2", "M", 1_760_000, 5 * day + 600))
+    src = {"old": "v1", "new": "v2"}
+    r = trace_funds(tr, wd, src, method="match")
+    r.check_conservation()
+    cash = r.cashouts.groupby(["record_id", "victim_id"]).amount_fen.sum().to_dict()
+    assert cash == {("w1", "v2"): 10_000, ("w2", "v1"): 1_760_000}
+    assert held(r, "v2") == {"M": 6_900} and held(r, "v1") == {"M": 240_000}
+    before = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(change=None))
+    assert held(before, "v2") == {}  # lifo took the change with the 17,600 yuan
+    last = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(change="last"))
+    assert held(last, "v2") == {"M": 6_900}  # the other money covered it
+
+    exact = pd.concat([tr, transfers(("out", "M", "N", 6_900, 5 * day + 700))], ignore_index=True)
+    r2 = trace_funds(exact, wd, src, method="match")
+    r2.check_conservation()
+    assert held(r2, "v2") == {"N": 6_900}  # the change left whole, by its amount
+
+
+def test_match_change_of_atm_notes_is_not_taken_by_other_money_when_nothing_else_is_there() -> None:
+    """Only the change is left: a later 5,000-yuan transfer that no parcel explains came from the
+    account's unobserved balance ("never"), or from the change ("last", None)."""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(("a", "V1", "M", 16_900, 0), ("x", "M", "N", 500_000, 600))
+    wd = withdrawals(("w", "M", 10_000, 60))
+    src = {"a": "v1"}
+    r = trace_funds(tr, wd, src, method="match")
+    r.check_conservation()
+    assert held(r, "v1") == {"M": 6_900} and r.flows[r.flows.hop == 1].empty
+    for change in ("last", None):
+        other = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(change=change))
+        other.check_conservation()
+        assert held(other, "v1") == {"N": 6_900}

@@ -59,6 +59,7 @@ from fanzha.errors import ConfigError, ValidationError
 
 METHODS = ("fifo", "lifo", "match", "proportional")
 CLEAN = -1  # victim code of untraced / legitimate money
+CHANGE = 1  # fifth item of a lot: the change of a parcel rounded down to ATM notes (MatchRule.change)
 TRANSFER_COLUMNS = ("transfer_id", "from_account", "to_account", "amount_fen", "at")
 WITHDRAWAL_COLUMNS = ("withdrawal_id", "account", "amount_fen", "at")
 FLOW_COLUMNS = ["victim_id", "hop", "transfer_id", "from_account", "to_account", "amount_fen", "at"]
@@ -290,6 +291,15 @@ class MatchRule:
     decode_sums: int = 4  # sets of parcels tried per outflow (fewest parcels first)
     decode_atm: bool = True  # later withdrawals may be explained by a parcel rounded down
     decode_atm_cut: bool = False  # a parcel rounded down counts as a cut parcel
+    # change of a parcel rounded down at the ATM (less than one note) stays in the account (the
+    # mule took what the ATM could pay): the other-money steps (lifo, after the whole-parcel steps)
+    # never take it — the other lots, else the unobserved opening balance pay ("never"); "last":
+    # they take it after every other lot (measured worse); None: a lot like any other (round 5).
+    # Whole-parcel steps (its amount, a sum, a split) still may.
+    change: str | None = "never"
+    # decoding: of readings that explain as many outflows with as few cut parcels, the one that
+    # moves the fewest parcels (a consolidation of two parcels rather than four), then the greedy order
+    decode_fewest: bool = False
 
     @property
     def hours_us(self) -> int | None:
@@ -424,7 +434,13 @@ class _Ledger:
                 else:
                     st.append([CLEAN, 0, amount, self.now])
                     w = self.rule.window + 1
-                    if self.parcels and len(st) > w + 1 and st[-w][0] == CLEAN and st[-w - 1][0] == CLEAN:
+                    if (
+                        self.parcels
+                        and len(st) > w + 1
+                        and st[-w][0] == CLEAN
+                        and st[-w - 1][0] == CLEAN
+                        and len(st[-w - 1]) == 4  # not the change of notes (MatchRule.change)
+                    ):
                         # out of the match window a clean lot is only a balance: merge it (short ledgers)
                         st[-w - 1][2] += st[-w][2]
                         del st[-w]
@@ -467,8 +483,8 @@ class _Ledger:
                 dormant = self.rule.dormant_hours if self.match else None
                 if dormant is not None:
                     out = self._take_lifo_awake(st, amount, self.now - int(dormant * 3_600_000_000))
-                elif self.match and self._reserve(st, account):
-                    out = self._take_lifo_skip(st, amount, self._reserve(st, account))
+                elif self.match and (self._reserve(st, account) or self.rule.change):
+                    out = self._take_lifo_skip(st, amount, self._reserve(st, account), self.rule.change)
                 else:
                     out = self._take_end(st, amount, newest=self.lifo)
         else:
@@ -570,27 +586,38 @@ class _Ledger:
             chunk *= 4
 
     @staticmethod
-    def _take_lifo_skip(st: deque[list[int]], amount: int, reserved: set[int]) -> list[tuple[int, int, int]]:
+    def _take_lifo_skip(
+        st: deque[list[int]], amount: int, reserved: set[int], change: str | None = None
+    ) -> list[tuple[int, int, int]]:
         """``lifo`` over the lots that are not ``reserved`` (positions in ``st``); the rest of the
-        outflow comes from the unobserved opening balance (clean), not from reserved parcels."""
+        outflow comes from the unobserved opening balance (clean), not from reserved parcels.
+        ``change`` (:attr:`MatchRule.change`): the change left by ATM notes is skipped too, and
+        ("last") taken only when the other lots do not cover the outflow."""
         out: list[tuple[int, int, int]] = []
         rem = amount
-        for i in range(len(st) - 1, -1, -1):
-            if not rem:
-                break
-            if i in reserved:
-                continue
-            lot = st[i]
-            if lot[2] <= rem:
-                del st[i]
-                rem -= lot[2]
-                if lot[0] != CLEAN and lot[2]:
-                    out.append((lot[0], lot[1], lot[2]))
-            else:
-                lot[2] -= rem
-                if lot[0] != CLEAN:
-                    out.append((lot[0], lot[1], rem))
-                rem = 0
+        cut: list[int] = []  # positions emptied, deleted at the end (positions stay valid)
+        passes = (False, True) if change == "last" else (False,)
+        for second in passes:
+            for i in range(len(st) - 1, -1, -1):
+                if not rem:
+                    break
+                lot = st[i]
+                is_change = change is not None and len(lot) > 4
+                if i in reserved or is_change != second:
+                    continue
+                if lot[2] <= rem:
+                    rem -= lot[2]
+                    if lot[0] != CLEAN and lot[2]:
+                        out.append((lot[0], lot[1], lot[2]))
+                    lot[2] = 0
+                    cut.append(i)
+                else:
+                    lot[2] -= rem
+                    if lot[0] != CLEAN:
+                        out.append((lot[0], lot[1], rem))
+                    rem = 0
+        for i in sorted(cut, reverse=True):
+            del st[i]
         return out
 
     def _take_match(
@@ -627,6 +654,8 @@ class _Ledger:
                 self._note_others([i for i in notes if i != pick], st)  # the change stays elsewhere
                 lot = st[pick]
                 lot[2] -= amount
+                if len(lot) == 4:
+                    lot.append(CHANGE)  # the change of the notes (see MatchRule.change)
                 return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
         if rule.max_parts >= 2:
             # parcels: traced lots and (clean_in_sums) clean lots with an arrival, not the opening balance
@@ -725,21 +754,23 @@ class _Ledger:
 
     def _best_future(
         self, lots: list[tuple[int, int, int]], events: list[tuple[int, int, int]], e: int, budget: list[int]
-    ) -> tuple[int, int, frozenset[int]]:
+    ) -> tuple[int, int, int, frozenset[int]]:
         """The most outflows of ``events[e:]`` that whole parcels (or notes) explain in a row,
-        then the fewest cut parcels: (explained, -cuts, keys of the lots it takes)."""
+        then the fewest cut parcels, then (``decode_fewest``) the fewest parcels moved:
+        (explained, -cuts, -parcels, keys of the lots it takes)."""
         while e < len(events) and events[e][2] == 0:
             at, amt, _ = events[e]
             if amt > 0:
                 lots = [*lots, (amt, at, -1)]
             e += 1
         if e >= len(events):
-            return 0, 0, frozenset()
+            return 0, 0, 0, frozenset()
         budget[0] -= 1
         if budget[0] < 0:
-            return 0, 0, frozenset()
+            return 0, 0, 0, frozenset()
         at, amt, kind = events[e]
-        best = (0, 0, frozenset[int]())
+        best = (0, 0, 0, frozenset[int]())
+        fewest = self.rule.decode_fewest
         atm = kind == 2 and self.rule.decode_atm
         for fit, cut in self._fits(lots, amt, at, atm, self.rule.decode_sums):
             if cut:
@@ -750,10 +781,10 @@ class _Ledger:
                 gone = set(fit)
                 rest = [lot for x, lot in enumerate(lots) if x not in gone]
             sub = self._best_future(rest, events, e + 1, budget)
-            score = (sub[0] + 1, sub[1] - cut * self._atm_cut)
-            if score > best[:2]:
+            score = (sub[0] + 1, sub[1] - cut * self._atm_cut, sub[2] - len(fit) * fewest)
+            if score > best[:3]:
                 keys = frozenset(lots[x][2] for x in fit if lots[x][2] >= 0)
-                best = (score[0], score[1], sub[2] | keys)
+                best = (score[0], score[1], score[2], sub[3] | keys)
             if budget[0] < 0:
                 break
         return best
@@ -786,7 +817,8 @@ class _Ledger:
             )
             cands.extend(([x], 2) for x in order)
         budget = [rule.decode_budget]
-        best: tuple[int, int] | None = None
+        best: tuple[int, int, int] | None = None
+        fewest = rule.decode_fewest
         pick: tuple[list[int], int] | None = None
         ties: list[tuple[list[int], int]] = []
         for fit, kind in cands:
@@ -798,7 +830,11 @@ class _Ledger:
                 rest = [*lots]
                 rest[x] = (lots[x][0] - amount, lots[x][1], lots[x][2])
             sub = self._best_future(rest, events, 0, budget)
-            score = (sub[0] + (kind < 2), sub[1] - (kind == 2) - (kind == 1) * self._atm_cut)
+            score = (
+                sub[0] + (kind < 2),
+                sub[1] - (kind == 2) - (kind == 1) * self._atm_cut,
+                sub[2] - len(fit) * fewest,
+            )
             if best is None or score > best:
                 best, pick, ties = score, (fit, kind), []
             elif score == best:
@@ -807,8 +843,8 @@ class _Ledger:
         plain = self._best_future(lots, events, 0, budget)
         if budget[0] < 0:
             return None
-        if best is None or (plain[0], plain[1] - 1) > best:
-            return self._take_lifo_skip(st, amount, set(plain[2]))
+        if best is None or (plain[0], plain[1] - 1, plain[2]) > best:
+            return self._take_lifo_skip(st, amount, set(plain[3]), rule.change)
         assert pick is not None
         fit, kind = pick
         idx = [lots[x][2] for x in fit]
@@ -829,9 +865,11 @@ class _Ledger:
             for i in sorted(idx, reverse=True):
                 del st[i]
             return out
+        lot = st[idx[0]]
         if kind == 1:
             self._note_others(others, st)
-        lot = st[idx[0]]
+            if len(lot) == 4:
+                lot.append(CHANGE)  # the change of the notes (see MatchRule.change)
         lot[2] -= amount
         return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
 

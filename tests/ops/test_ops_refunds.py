@@ -154,6 +154,23 @@ def test_refund_guards(store: Store, actor: Actor) -> None:
         R.execute_refund(store, "x", actor)
 
 
+def test_plan_committed_by_another_worker_meanwhile_is_returned(
+    store: Store, actor: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers plan the same refund at once: the second read no plan by id, then the first
+    committed before the second looked for the account's open plan. The same request gets the
+    plan back (not "the account already has a planned refund"); another id still conflicts."""
+    freeze(store, actor, "f1", 1000)
+    trace(store, actor, {"v1": 500})
+    first = R.plan_refund(store, actor, refund_id="x", account=ACC, claims={"v1": 500})
+    with monkeypatch.context() as m:  # the id lookup runs before the other worker's commit
+        m.setattr(R.Session, "get", lambda *a, **k: None)
+        again = R.plan_refund(store, actor, refund_id="x", account=ACC, claims={"v1": 500})
+        with pytest.raises(ConflictError, match="already has a planned refund x"):
+            R.plan_refund(store, actor, refund_id="y", account=ACC, claims={"v1": 500})
+    assert again.id == first.id and again.calculation == first.calculation
+
+
 def test_refund_refuses_when_frozen_money_changed(store: Store, actor: Actor) -> None:
     freeze(store, actor, "f1", 1000)
     trace(store, actor, {"v1": 5000})

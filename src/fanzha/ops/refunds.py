@@ -199,6 +199,8 @@ def _build_plan(
     now: datetime,
 ) -> RefundPlan:
     other = session.execute(select(RefundPlan).where(RefundPlan.active_key == account)).scalar_one_or_none()
+    if other is not None and other.id == refund_id:  # the same request, committed meanwhile by another worker
+        return _same(other, digest)
     if other is not None:
         raise ConflictError(
             f"account {account} already has a planned refund {other.id}; execute or cancel it first"

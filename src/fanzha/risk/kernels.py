@@ -355,7 +355,9 @@ def ranked_part(array: pa.Array) -> tuple[np.ndarray, list[Any]]:
 
 
 def ranked_part_codes(parts: list[tuple[np.ndarray, list[Any]]]) -> tuple[np.ndarray, int]:
-    """:func:`ranked_codes` over a column gathered batch by batch (:func:`ranked_part`)."""
+    """Codes of a low-cardinality text column gathered batch by batch (:func:`ranked_part`), in
+    sort order of the values (binary, as SQL's ORDER BY on VARCHAR), -1 for null, and the number of
+    distinct values."""
     values = sorted({v for _, local in parts for v in local}, key=lambda v: str(v).encode())
     rank = {v: r for r, v in enumerate(values)}
     out = []
@@ -373,18 +375,6 @@ def identifier_codes(column: pa.ChunkedArray) -> np.ndarray:
         return codes
     encoded = pc.dictionary_encode(column).combine_chunks()
     return encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
-
-
-def ranked_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, int]:
-    """Codes of a low-cardinality text column in sort order of the values (binary, as SQL's
-    ORDER BY on VARCHAR), -1 for null, and the number of distinct values."""
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    dictionary = encoded.dictionary.to_pylist()
-    rank = np.empty(max(len(dictionary), 1), np.int32)
-    for r, i in enumerate(sorted(range(len(dictionary)), key=lambda i: dictionary[i].encode())):
-        rank[i] = r
-    idx = encoded.indices.fill_null(-1).to_numpy().astype(np.int32)
-    return np.where(idx >= 0, rank[np.maximum(idx, 0)], -1).astype(np.int32), len(dictionary)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -577,3 +577,42 @@ def test_match_change_of_atm_notes_is_not_taken_by_other_money_when_nothing_else
         other = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(change=change))
         other.check_conservation()
         assert held(other, "v1") == {"N": 6_900}
+
+
+@pytest.mark.parametrize("later", [False, True])
+def test_match_change_of_atm_notes_is_not_a_parcel_of_a_sum(later: bool) -> None:
+    """Seed 79's 3,150-yuan OTC transfer in miniature: it is four parcels (283 + 261 + 860 yuan of
+    v1 and 1,746 yuan of v2). Another 9,958-yuan parcel was withdrawn as 9,900 yuan before; its 58
+    yuan of change stay in the account, so they are no parcel of the sum, and the three-parcel set
+    58 + 283 + 2,809 yuan that the fewest-parcels rule took before (``sum_change=True``) does not
+    fit. ``later``: an unrelated outflow follows, so that the per-account decoding decides (both
+    sets explain it alike)."""
+    from fanzha.graph.trace import MatchRule
+
+    rows = [
+        ("a", "V1", "M", 28_300, 0),
+        ("b", "V1", "M", 26_100, 10),
+        ("c", "V1", "M", 86_000, 20),
+        ("d", "V2", "M", 174_600, 30),
+        ("f", "V2", "M", 280_900, 35),
+        ("e", "V2", "M", 995_800, 40),
+        ("otc", "M", "X", 315_000, 60),
+    ]
+    if later:
+        rows += [("g", "V3", "M", 50_000, 65), ("h", "M", "N", 50_000, 70)]
+    tr = transfers(*rows)
+    tr["channel"] = ["mobile"] * 6 + ["crypto_otc"] + ["mobile"] * (len(rows) - 7)
+    wd = withdrawals(("w", "M", 990_000, 50))
+    src = {"a": "v1", "b": "v1", "c": "v1", "d": "v2", "e": "v2", "f": "v2"}
+    if later:
+        src["g"] = "v3"
+    r = trace_funds(tr, wd, src, method="match")
+    r.check_conservation()
+    otc = r.cashouts[r.cashouts.record_id == "otc"].groupby("victim_id").amount_fen.sum().to_dict()
+    assert otc == {"v1": 140_400, "v2": 174_600}
+    assert held(r, "v1") == {} and held(r, "v2") == {"M": 286_700}  # 2,809 yuan + the 58 yuan of change
+    explicit = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(sum_change=False))
+    assert explicit.cashouts.equals(r.cashouts)
+    old = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(sum_change=True))
+    old.check_conservation()
+    assert held(old, "v1") == {"M": 112_100}  # 261 + 860 yuan left behind by the 3-parcel set

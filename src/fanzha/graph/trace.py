@@ -300,6 +300,10 @@ class MatchRule:
     # decoding: of readings that explain as many outflows with as few cut parcels, the one that
     # moves the fewest parcels (a consolidation of two parcels rather than four), then the greedy order
     decode_fewest: bool = False
+    # the change of a parcel rounded down at the ATM is no parcel of a sum (consolidation) either:
+    # it stays out of the sets of parcels and of the last ``max_lots`` parcels searched for them
+    # (greedy step 3, decoding, look-ahead); True: it is a parcel like any other (round 6)
+    sum_change: bool = False
 
     @property
     def hours_us(self) -> int | None:
@@ -362,6 +366,8 @@ class _Ledger:
         self.pos = 0
         self._reserved_now: set[int] | None = None
         self._atm_cut = int(self.rule.decode_atm_cut)
+        # keys (positions in the account's lots) of change lots kept out of sums (MatchRule.sum_change)
+        self._no_sum: set[int] = set()
 
     def clean_in(self, account: int, amount: int) -> None:
         """Untraced money reaching an account that holds no traced money."""
@@ -556,7 +562,12 @@ class _Ledger:
             if equal:
                 fit = [equal[-1]]
             else:
-                parts = [x for x in recent if 0 < lots[x][0] < amt][-rule.max_lots :]
+                parts = [
+                    x
+                    for x in recent
+                    if 0 < lots[x][0] < amt
+                    and (rule.sum_change or lots[x][2] < 0 or len(st[lots[x][2]]) == 4)
+                ][-rule.max_lots :]
                 fit = (
                     _consolidation(
                         [(lots[x][0], x) for x in parts], amt, rule.max_parts, rule.fewest_parts, 0
@@ -660,7 +671,11 @@ class _Ledger:
         if rule.max_parts >= 2:
             # parcels: traced lots and (clean_in_sums) clean lots with an arrival, not the opening balance
             if rule.clean_in_sums:
-                parts = [i for i in recent if st[i][3] > 0 and 0 < st[i][2] < amount][-rule.max_lots :]
+                parts = [
+                    i
+                    for i in recent
+                    if st[i][3] > 0 and 0 < st[i][2] < amount and (rule.sum_change or len(st[i]) == 4)
+                ][-rule.max_lots :]
             else:
                 parts = [i for i in recent if st[i][0] != CLEAN and st[i][2] < amount][-rule.max_lots :]
             combo, others = (
@@ -740,7 +755,10 @@ class _Ledger:
             for x in sorted(notes, key=lambda x: (lots[x][0], -x)):
                 yield [x], True
         if rule.max_parts >= 2 and sums > 0:
-            parts = [x for x in recent if lots[x][1] > 0 and 0 < lots[x][0] < amount][-rule.max_lots :]
+            skip = self._no_sum
+            parts = [
+                x for x in recent if lots[x][1] > 0 and 0 < lots[x][0] < amount and lots[x][2] not in skip
+            ][-rule.max_lots :]
             if len(parts) > 1:
                 items = [(lots[x][0], x) for x in parts]
                 n = 0
@@ -801,6 +819,7 @@ class _Ledger:
             return None
         lo = max(0, len(st) - rule.window)
         lots = [(st[i][2], st[i][3], i) for i in range(lo, len(st))]
+        self._no_sum = set() if rule.sum_change else {i for i in range(lo, len(st)) if len(st[i]) == 5}
         # candidates in the greedy order: (indices into lots, kind) — kind 0 whole, 1 notes, 2 split
         cands: list[tuple[list[int], int]] = [
             (fit, 1 if cut else 0) for fit, cut in self._fits(lots, amount, self.now, atm, 8)

@@ -581,8 +581,9 @@ def test_match_change_of_atm_notes_is_not_taken_by_other_money_when_nothing_else
 
 @pytest.mark.parametrize("later", [False, True])
 def test_match_change_of_atm_notes_is_not_a_parcel_of_a_sum(later: bool) -> None:
-    """Seed 79's 3,150-yuan OTC transfer in miniature: it is four parcels (283 + 261 + 860 yuan of
-    v1 and 1,746 yuan of v2). Another 9,958-yuan parcel was withdrawn as 9,900 yuan before; its 58
+    """A 3,150-yuan OTC transfer is four parcels (283 + 261 + 860 yuan of v1 and 1,746 yuan of v2),
+    as in seed 79 (where the rule took 1,746 + 1,050 + 283 yuan + the 71-yuan change of an earlier
+    ATM withdrawal instead). Here a 9,958-yuan parcel was withdrawn as 9,900 yuan before; its 58
     yuan of change stay in the account, so they are no parcel of the sum, and the three-parcel set
     58 + 283 + 2,809 yuan that the fewest-parcels rule took before (``sum_change=True``) does not
     fit. ``later``: an unrelated outflow follows, so that the per-account decoding decides (both

@@ -258,8 +258,9 @@ def _accounts(starts, cp, amt, ts, out, as_of_s, n_acct):
 
 
 @nb.njit(cache=True, nogil=True)
-def _scatter_events(s, d, amt, ts, n_keys):
-    """The events grouped by account (counting sort), in transfer order inside each account."""
+def _scatter_events(s, d, amt, ts, n_keys, ecp, eamt, ets, eout):
+    """The events grouped by account (counting sort), in transfer order inside each account, into
+    the four event arrays (2 per transfer); returns each account's start."""
     n = s.shape[0]
     starts = np.zeros(n_keys + 1, np.int64)
     for i in range(n):
@@ -268,10 +269,6 @@ def _scatter_events(s, d, amt, ts, n_keys):
     for k in range(n_keys):
         starts[k + 1] += starts[k]
     pos = starts[:-1].copy()
-    ecp = np.empty(2 * n, np.int32)
-    eamt = np.empty(2 * n, np.int64)
-    ets = np.empty(2 * n, np.int64)
-    eout = np.empty(2 * n, np.bool_)
     for i in range(n):  # outs first, then ins: the stable order of the SQL's UNION ALL is irrelevant
         p = pos[s[i]]
         ecp[p], eamt[p], ets[p], eout[p] = d[i], amt[i], ts[i], True
@@ -280,7 +277,7 @@ def _scatter_events(s, d, amt, ts, n_keys):
         p = pos[d[i]]
         ecp[p], eamt[p], ets[p], eout[p] = s[i], amt[i], ts[i], False
         pos[d[i]] += 1
-    return starts, ecp, eamt, ets, eout
+    return starts
 
 
 @nb.njit(cache=True, nogil=True)
@@ -309,7 +306,14 @@ def _sort_events(g0, g1, starts, ecp, eamt, ets, eout):
 def _events(s, d, amt, ts, n_keys):
     """Every transfer as its payer's ``out`` event and its payee's ``in`` event, ordered by
     (account, time): one counting sort, one gather, a stable sort by time inside each account."""
-    starts, ecp, eamt, ets, eout = _scatter_events(s, d, amt, ts, n_keys)
+    n = 2 * s.shape[0]  # numpy's allocations (huge pages), not the kernel's
+    ecp, eamt, ets, eout = (
+        np.empty(n, np.int32),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.bool_),
+    )
+    starts = _scatter_events(s, d, amt, ts, n_keys, ecp, eamt, ets, eout)
     run_ranges(_sort_events, ranges(starts, workers()), starts, ecp, eamt, ets, eout)
     return starts, ecp, eamt, ets, eout
 

@@ -63,8 +63,8 @@ CITY_BITS = 29
 
 
 @nb.njit(cache=True, nogil=True)
-def _scatter_calls(c, e, ts, dur, dur_ok, direction, imei, city, n_keys):
-    """The records as rows grouped by caller (a stable counting sort) and each caller's segment."""
+def _scatter_calls(c, e, ts, dur, dur_ok, direction, imei, city, n_keys, rows):
+    """The records as ``rows`` grouped by caller (a stable counting sort); each caller's segment."""
     n = c.shape[0]
     segments = np.zeros(n_keys + 1, np.int64)
     for i in range(n):
@@ -72,7 +72,6 @@ def _scatter_calls(c, e, ts, dur, dur_ok, direction, imei, city, n_keys):
     for k in range(n_keys):
         segments[k + 1] += segments[k]
     pos = segments[:-1].copy()
-    rows = np.empty((n, 4), np.int64)
     for i in range(n):
         p = pos[c[i]]
         pos[c[i]] += 1
@@ -85,7 +84,7 @@ def _scatter_calls(c, e, ts, dur, dur_ok, direction, imei, city, n_keys):
             | (np.int64(direction[i] & 3) << 1)
             | np.int64(dur_ok[i])
         )
-    return rows, segments
+    return segments
 
 
 @nb.njit(cache=True, nogil=True)
@@ -400,7 +399,8 @@ def call_tables(
 
     if len(city) and int(city.max()) + 1 >= 1 << CITY_BITS:
         raise ValueError("more cities than the packed call rows hold")  # 5 × 10^8: not a real case
-    rows, segments = _scatter_calls(c, e, ts, dur, dur_ok, direction, imei, city, max(n_ids, 1))
+    rows = np.empty((len(c), 4), np.int64)  # numpy's allocation: huge pages where the kernel allows
+    segments = _scatter_calls(c, e, ts, dur, dur_ok, direction, imei, city, max(n_ids, 1), rows)
     del c, e, ts, dur, dur_ok, direction, imei, city
     dc, de, dts, ddur, dok, ci, ei, cc, ec = _dedup(rows, segments)
     del rows

@@ -159,13 +159,13 @@ PART_BITS = 8  # 256 partitions: each partition's hash table stays in cache
 
 
 @nb.njit(cache=True, nogil=True)
-def _partition(codes, pbits):
-    """Radix-partition the non-null codes by the top bits of their hash: (codes, row of each,
-    start of each partition). At most 2**15 partitions and 2**31 rows."""
+def _partition(codes, pbits, part, pcodes, prow):
+    """Radix-partition the non-null codes by the top bits of their hash into ``pcodes`` (their row
+    in ``prow``); returns the start of each partition. At most 2**15 partitions and 2**31 rows;
+    ``part`` is scratch of one int16 per code."""
     n = codes.shape[0]
     parts = 1 << pbits
     starts = np.zeros(parts + 1, np.int64)
-    part = np.empty(n, np.int16)
     for i in range(n):
         x = codes[i]
         if x < 0:
@@ -177,15 +177,13 @@ def _partition(codes, pbits):
     for p in range(parts):
         starts[p + 1] += starts[p]
     pos = starts[:-1].copy()
-    pcodes = np.empty(starts[parts], np.int64)
-    prow = np.empty(starts[parts], np.int32)
     for i in range(n):
         q = part[i]
         if q >= 0:
             pcodes[pos[q]] = codes[i]
             prow[pos[q]] = np.int32(i)
             pos[q] += 1
-    return pcodes, prow, starts
+    return starts
 
 
 @nb.njit(cache=True, nogil=True)
@@ -247,7 +245,10 @@ def _assemble_ids(p0, p1, starts, offsets, local, pcodes, prow, first, out):
 def _dense_partitioned(codes: np.ndarray, pbits: int) -> tuple[np.ndarray, np.ndarray]:
     if codes.shape[0] >= 2**31:
         raise ValueError("more than 2**31 identifiers in one id space")
-    pcodes, prow, starts = _partition(codes, pbits)
+    # the big arrays come from numpy, not from inside the kernels: numpy asks the OS for huge
+    # pages, which cuts the page faults (a quarter of the CPU time was system time)
+    pcodes, prow = np.empty(codes.shape[0], np.int64), np.empty(codes.shape[0], np.int32)
+    starts = _partition(codes, pbits, np.empty(codes.shape[0], np.int16), pcodes, prow)
     parts = ranges(starts, workers())
     local = np.empty(pcodes.shape[0], np.int32)
     distinct = np.zeros(1 << pbits, np.int64)
@@ -382,20 +383,27 @@ def identifier_codes(column: pa.ChunkedArray) -> np.ndarray:
 
 
 @nb.njit(cache=True, nogil=True)
-def counting_order(keys, nkeys):
-    """Stable order of ``keys`` (0 ≤ key < nkeys) and the start of each key's run (CSR)."""
+def _counting_order_into(keys, nkeys, order):
+    """The stable order of ``keys`` (0 ≤ key < nkeys) written into ``order``; returns the start of
+    each key's run (CSR)."""
     starts = np.zeros(nkeys + 1, np.int64)
     for i in range(keys.shape[0]):
         starts[keys[i] + 1] += 1
     for k in range(nkeys):
         starts[k + 1] += starts[k]
     pos = starts[:-1].copy()
-    order = np.empty(keys.shape[0], np.int64)
     for i in range(keys.shape[0]):
         k = keys[i]
         order[pos[k]] = i
         pos[k] += 1
-    return order, starts
+    return starts
+
+
+@nb.njit(cache=True, nogil=True)
+def counting_order(keys, nkeys):
+    """Stable order of ``keys`` (0 ≤ key < nkeys) and the start of each key's run (CSR)."""
+    order = np.empty(keys.shape[0], np.int64)
+    return order, _counting_order_into(keys, nkeys, order)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -459,11 +467,8 @@ def small_sort(x):
 
 
 @nb.njit(cache=True, nogil=True)
-def _distinct_pairs(keys, values, nkeys):
-    order, starts = counting_order(keys, nkeys)
-    out_k = np.empty(keys.shape[0], np.int32)
-    out_v = np.empty(keys.shape[0], values.dtype)
-    out_n = np.empty(keys.shape[0], np.int64)
+def _distinct_pairs(keys, values, nkeys, order, out_k, out_v, out_n):
+    starts = _counting_order_into(keys, nkeys, order)
     widest = 1
     for k in range(nkeys):
         widest = max(widest, starts[k + 1] - starts[k])
@@ -487,7 +492,7 @@ def _distinct_pairs(keys, values, nkeys):
             out_n[m] = j - i
             m += 1
             i = j
-    return out_k[:m], out_v[:m], out_n[:m]
+    return m
 
 
 def distinct_pairs(
@@ -497,7 +502,10 @@ def distinct_pairs(
     keep = values >= 0
     if not keep.all():
         keys, values = keys[keep], values[keep]
-    return _distinct_pairs(keys, values, max(nkeys, 1))
+    n = keys.shape[0]
+    out_k, out_v, out_n = np.empty(n, np.int32), np.empty(n, values.dtype), np.empty(n, np.int64)
+    m = _distinct_pairs(keys, values, max(nkeys, 1), np.empty(n, np.int64), out_k, out_v, out_n)
+    return out_k[:m], out_v[:m], out_n[:m]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -617,3 +617,83 @@ def test_match_change_of_atm_notes_is_not_a_parcel_of_a_sum(later: bool) -> None
     old = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(sum_change=True))
     old.check_conservation()
     assert held(old, "v1") == {"M": 112_100}  # 261 + 860 yuan left behind by the 3-parcel set
+
+
+def test_match_parcel_emptied_over_two_atm_visits_is_not_read_as_a_sum_of_others() -> None:
+    """A mule holds v1's 2,889 and 3,711 yuan and v2's 9,347 yuan; he withdraws 6,600 yuan, then
+    2,700 yuan 40 minutes later: v2's parcel over two visits (9,300 yuan in notes), not v1's two
+    parcels (which add up to 6,600 by chance). The greedy rule reads the visits before the sums
+    (``visit_first``); without the rule (``visit_hours=None``) the sum is taken."""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(("a", "V1", "M", 288_900, 0), ("b", "V1", "M", 371_100, 1), ("c", "V2", "M", 934_700, 2))
+    wd = withdrawals(("w1", "M", 660_000, 120), ("w2", "M", 270_000, 160))
+    src = {"a": "v1", "b": "v1", "c": "v2"}
+
+    def cash(rule: MatchRule | None = None) -> dict[str, list[str]]:
+        r = trace_funds(tr, wd, src, method="match", match_rule=rule)
+        r.check_conservation()
+        c = r.cashouts.sort_values("record_id")
+        return {w: c[c.record_id == w].victim_id.tolist() for w in ("w1", "w2")}
+
+    r = trace_funds(tr, wd, src, method="match")
+    assert cash() == {"w1": ["v2"], "w2": ["v2"]}
+    assert held(r, "v1") == {"M": 660_000} and held(r, "v2") == {"M": 4_700}
+    assert cash(MatchRule(decode=False)) == {"w1": ["v2"], "w2": ["v2"]}
+    assert cash(MatchRule(visit_hours=None))["w1"] == ["v1", "v1"]
+    assert cash(MatchRule(decode=False, visit_hours=None))["w1"] == ["v1", "v1"]
+    assert cash(MatchRule(decode=False, visit_first=False))["w1"] == ["v1", "v1"]
+    # the next outflow is a transfer, not a second visit: no visit, the sum
+    tr2 = pd.concat([tr, transfers(("o", "M", "X", 1_000, 130))], ignore_index=True)
+    r2 = trace_funds(tr2, wd, src, method="match", match_rule=MatchRule(decode=False))
+    r2.check_conservation()
+    assert r2.cashouts[r2.cashouts.record_id == "w1"].victim_id.tolist() == ["v1", "v1"]
+    # the second visit comes after ``visit_hours``: no visit either
+    late = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(decode=False, visit_hours=0.5))
+    assert late.cashouts[late.cashouts.record_id == "w1"].victim_id.tolist() == ["v1", "v1"]
+
+
+def test_match_decoding_reads_a_parcel_emptied_over_two_atm_visits() -> None:
+    """v1's 2,889 yuan is withdrawn as 2,800 yuan; then 6,600 and 2,700 yuan of v3's 9,347 yuan
+    (two visits). Reading the account's next outflows, the decoding saw that 6,600 yuan is v1's
+    2,889 + 3,711 yuan and 2,700 yuan v2's 2,761 rounded down, so the 2,800 yuan came from other
+    money (round 7). With the visits, 2,800 yuan is v1's 2,889 rounded down, and the rest follows."""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(
+        ("a", "V1", "M", 288_900, 0),
+        ("b", "V1", "M", 371_100, 1),
+        ("c", "V2", "M", 276_100, 20),
+        ("d", "V3", "M", 934_700, 75),
+    )
+    wd = withdrawals(("w1", "M", 280_000, 53), ("w2", "M", 660_000, 188), ("w3", "M", 270_000, 226))
+    src = {"a": "v1", "b": "v1", "c": "v2", "d": "v3"}
+    r = trace_funds(tr, wd, src, method="match")
+    r.check_conservation()
+    by = r.cashouts.groupby("record_id").victim_id.agg(list).to_dict()
+    assert by == {"w1": ["v1"], "w2": ["v3"], "w3": ["v3"]}
+    assert (
+        held(r, "v1") == {"M": 380_000} and held(r, "v2") == {"M": 276_100} and held(r, "v3") == {"M": 4_700}
+    )
+    old = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(visit_hours=None))
+    old.check_conservation()
+    assert "w1" not in set(old.cashouts.record_id)  # other money
+    assert old.cashouts[old.cashouts.record_id == "w2"].victim_id.tolist() == ["v1", "v1"]
+
+
+def test_match_decoding_counts_two_visits_to_a_parcel_as_one_explanation() -> None:
+    """v1's 523 yuan reaches a mule who holds 1,000 yuan of his own; he forwards 523 yuan, then
+    withdraws 300 and 200 yuan. Read as two visits to v1's parcel, the withdrawals would make the
+    transfer other money (``visit_counts=True``: two explained withdrawals against one transfer);
+    the two visits explain one parcel, so the transfer takes v1's parcel whole."""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(("l", "L", "M", 100_000, 0), ("a", "V1", "M", 52_300, 10), ("o", "M", "X", 52_300, 30))
+    wd = withdrawals(("w1", "M", 30_000, 600), ("w2", "M", 20_000, 640))
+    src = {"a": "v1"}
+    r = trace_funds(tr, wd, src, method="match")
+    r.check_conservation()
+    assert held(r, "v1") == {"X": 52_300} and r.cashouts.empty
+    counts = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(visit_counts=True))
+    counts.check_conservation()
+    assert set(counts.cashouts.record_id) == {"w1", "w2"}

@@ -304,6 +304,17 @@ class MatchRule:
     # it stays out of the sets of parcels and of the last ``max_lots`` parcels searched for them
     # (greedy step 3, decoding, look-ahead); True: it is a parcel like any other (round 6)
     sum_change: bool = False
+    # a parcel emptied over several ATM visits (round 8): cash-out mules withdraw a parcel up to the
+    # daily limit, then the rest at the next visit. A withdrawal of whole notes that leaves of one
+    # parcel exactly what the account's next outflow — a withdrawal within ``visit_hours`` — takes
+    # rounded down to notes is a first visit to that parcel (greedy: after one parcel rounded down,
+    # before the sums if ``visit_first``; decoding: an explanation, not a cut). The second visit
+    # then takes the rest of that parcel first. None: off (the rule before round 8)
+    visit_hours: float | None = 48.0
+    visit_first: bool = True
+    # decoding: a first visit counts as an explained outflow (True), or the two visits together as
+    # one (False: one parcel cashed out)
+    visit_counts: bool = False
 
     @property
     def hours_us(self) -> int | None:
@@ -368,6 +379,9 @@ class _Ledger:
         self._atm_cut = int(self.rule.decode_atm_cut)
         # keys (positions in the account's lots) of change lots kept out of sums (MatchRule.sum_change)
         self._no_sum: set[int] = set()
+        # MatchRule.visit_hours: account -> (the lot a first ATM visit cut, the fen the next visit takes)
+        self._visit: dict[int, tuple[list[int], int]] = {}
+        self._visit_now: tuple[list[int], int] | None = None
 
     def clean_in(self, account: int, amount: int) -> None:
         """Untraced money reaching an account that holds no traced money."""
@@ -478,6 +492,8 @@ class _Ledger:
         self.ambiguous = False
         if self.method == "fifo":
             self._reserved_now = None
+            # a first ATM visit to a parcel before this withdrawal (MatchRule.visit_hours)
+            self._visit_now = self._visit.pop(account, None) if atm and self._visit else None
             matched = None
             if self.match and self.rule.decode and self.future is not None:
                 matched = self._take_decoded(st, amount, account, atm)
@@ -655,6 +671,7 @@ class _Ledger:
             del st[pick]
             return [(lot[0], lot[1], lot[2])] if lot[0] != CLEAN else []
         note = rule.atm_note
+        visit = self._visit_now
         if atm and note:
             notes = [i for i in recent if st[i][2] > amount and st[i][2] // note * note == amount]
             if notes and self.future is not None:  # not a parcel the next outflow takes whole
@@ -662,12 +679,18 @@ class _Ledger:
                 notes = [i for i in notes if i not in reserved]
             if notes:  # the least change left behind (then the latest)
                 pick = min(notes, key=lambda i: (st[i][2], -i))
+                if visit is not None and visit[1] == amount:  # the second visit to a parcel
+                    pick = next((i for i in notes if st[i] is visit[0]), pick)
                 self._note_others([i for i in notes if i != pick], st)  # the change stays elsewhere
                 lot = st[pick]
                 lot[2] -= amount
                 if len(lot) == 4:
                     lot.append(CHANGE)  # the change of the notes (see MatchRule.change)
                 return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
+        if atm and note and rule.visit_first:
+            out = self._take_visit(st, amount, account, recent)
+            if out is not None:
+                return out
         if rule.max_parts >= 2:
             # parcels: traced lots and (clean_in_sums) clean lots with an arrival, not the opening balance
             if rule.clean_in_sums:
@@ -689,6 +712,10 @@ class _Ledger:
                 for i in sorted(combo, reverse=True):
                     del st[i]
                 return out
+        if atm and note and not rule.visit_first:
+            out = self._take_visit(st, amount, account, recent)
+            if out is not None:
+                return out
         if rule.cover:  # a part of one parcel (a split): one lot that covers the outflow alone
             covering = [i for i in recent if st[i][3] > 0 and st[i][2] > amount]
             if covering and self.future is not None:
@@ -700,6 +727,56 @@ class _Ledger:
                 lot[2] -= amount
                 return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
         return None
+
+    def _next_visit(self, account: int) -> int | None:
+        """(:attr:`MatchRule.visit_hours`) the fen of the account's next outflow if it is a
+        withdrawal within ``visit_hours``, else None."""
+        rule, fut = self.rule, self.future
+        if fut is None or rule.visit_hours is None:
+            return None
+        lo, hi = int(fut.starts[account]), int(fut.starts[account + 1])
+        k = lo + int(np.searchsorted(fut.pos[lo:hi], self.pos, side="right"))
+        limit = self.now + int(rule.visit_hours * 3_600_000_000)
+        while k < hi:
+            e = int(fut.pos[k])
+            if int(fut.at[e]) > limit:
+                return None
+            if int(fut.payer[e]) == account:
+                return int(fut.amount[e]) if fut.payee[e] < 0 else None
+            k += 1
+        return None
+
+    def _take_visit(
+        self, st: deque[list[int]], amount: int, account: int, recent: list[int]
+    ) -> list[tuple[int, int, int]] | None:
+        """A first ATM visit to a parcel (see :attr:`MatchRule.visit_hours`): whole notes, and the
+        parcel's rest rounded down to notes is the account's next outflow, a withdrawal."""
+        rule = self.rule
+        note = rule.atm_note
+        if not note or rule.visit_hours is None or amount % note:
+            return None
+        nxt = self._next_visit(account)
+        if nxt is None:
+            return None
+        fits = [
+            i
+            for i in recent
+            if st[i][3] > 0
+            and len(st[i]) == 4
+            and st[i][2] > amount
+            and (st[i][2] - amount) // note * note == nxt
+        ]
+        if fits and self.future is not None:
+            reserved = self._reserve(st, account)
+            fits = [i for i in fits if i not in reserved]
+        if not fits:
+            return None
+        pick = min(fits, key=lambda i: (st[i][2], -i))
+        self._note_others([i for i in fits if i != pick], st)
+        lot = st[pick]
+        lot[2] -= amount
+        self._visit[account] = (lot, nxt)
+        return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
 
     def _upcoming(self, account: int) -> list[tuple[int, int, int]]:
         """The account's events after the one being replayed, within ``reserve_hours`` and up to
@@ -735,12 +812,20 @@ class _Ledger:
         return out
 
     def _fits(
-        self, lots: list[tuple[int, int, int]], amount: int, at: int, atm: bool, sums: int
-    ) -> Iterator[tuple[list[int], bool]]:
+        self,
+        lots: list[tuple[int, int, int]],
+        amount: int,
+        at: int,
+        atm: bool,
+        sums: int,
+        nxt: int | None = None,
+    ) -> Iterator[tuple[list[int], int]]:
         """Explanations of an outflow by whole parcels (indices into ``lots`` of (fen, arrival,
-        key)), in the greedy order: one parcel of its amount (latest first), (``atm``) one parcel
-        rounded down to notes (least change first; ``cut`` True), up to ``sums`` sets of parcels
-        (fewest first)."""
+        key)), in the greedy order, with their kind: one parcel of its amount (latest first; 0),
+        (``atm``) one parcel rounded down to notes (least change first; 1), (``atm``, ``nxt``: the
+        fen of the account's next outflow, a withdrawal within ``visit_hours``) a first visit to a
+        parcel whose rest the next visit takes rounded down (3; before the sums if ``visit_first``),
+        up to ``sums`` sets of parcels (fewest first; 0)."""
         rule = self.rule
         hours = rule.hours_us
         recent = [x for x in range(len(lots)) if hours is None or lots[x][1] >= at - hours]
@@ -748,12 +833,15 @@ class _Ledger:
         for x in reversed(recent):
             if lots[x][0] == amount and amount not in seen:
                 seen.add(amount)  # parcels of one amount are alike here: the latest
-                yield [x], False
+                yield [x], 0
         note = rule.atm_note
         if atm and note:
             notes = [x for x in recent if lots[x][0] > amount and lots[x][0] // note * note == amount]
             for x in sorted(notes, key=lambda x: (lots[x][0], -x)):
-                yield [x], True
+                yield [x], 1
+        visits = atm and note and nxt is not None and amount % note == 0
+        if visits and rule.visit_first:
+            yield from self._visits(lots, recent, amount, nxt)
         if rule.max_parts >= 2 and sums > 0:
             skip = self._no_sum
             parts = [
@@ -765,10 +853,30 @@ class _Ledger:
                 for k in range(2, rule.max_parts + 1):
                     for sol in _sums(items, amount, k):
                         if len(sol) == k:
-                            yield sol, False
+                            yield sol, 0
                             n += 1
                             if n >= sums:
-                                return
+                                break
+                    if n >= sums:
+                        break
+        if visits and not rule.visit_first:
+            yield from self._visits(lots, recent, amount, nxt)
+
+    def _visits(
+        self, lots: list[tuple[int, int, int]], recent: list[int], amount: int, nxt: int | None
+    ) -> Iterator[tuple[list[int], int]]:
+        note = self.rule.atm_note or 1
+        skip = self._no_sum
+        fits = [
+            x
+            for x in recent
+            if lots[x][1] > 0
+            and lots[x][0] > amount
+            and lots[x][2] not in skip
+            and (lots[x][0] - amount) // note * note == nxt
+        ]
+        for x in sorted(fits, key=lambda x: (lots[x][0], -x)):
+            yield [x], 3
 
     def _best_future(
         self, lots: list[tuple[int, int, int]], events: list[tuple[int, int, int]], e: int, budget: list[int]
@@ -790,8 +898,10 @@ class _Ledger:
         best = (0, 0, 0, frozenset[int]())
         fewest = self.rule.decode_fewest
         atm = kind == 2 and self.rule.decode_atm
-        for fit, cut in self._fits(lots, amt, at, atm, self.rule.decode_sums):
-            if cut:
+        nxt = self._visit_next(events, e + 1, at) if atm else None
+        for fit, kind_fit in self._fits(lots, amt, at, atm, self.rule.decode_sums, nxt):
+            cut = kind_fit == 1
+            if kind_fit:
                 x = fit[0]
                 rest = [*lots]
                 rest[x] = (lots[x][0] - amt, lots[x][1], lots[x][2])
@@ -799,13 +909,28 @@ class _Ledger:
                 gone = set(fit)
                 rest = [lot for x, lot in enumerate(lots) if x not in gone]
             sub = self._best_future(rest, events, e + 1, budget)
-            score = (sub[0] + 1, sub[1] - cut * self._atm_cut, sub[2] - len(fit) * fewest)
+            first = kind_fit == 3 and not self.rule.visit_counts  # the pair explains one parcel
+            score = (sub[0] + 1 - first, sub[1] - cut * self._atm_cut, sub[2] - len(fit) * fewest)
             if score > best[:3]:
                 keys = frozenset(lots[x][2] for x in fit if lots[x][2] >= 0)
                 best = (score[0], score[1], score[2], sub[3] | keys)
             if budget[0] < 0:
                 break
         return best
+
+    def _visit_next(self, events: list[tuple[int, int, int]], e: int, at: int) -> int | None:
+        """The fen of the first outflow of ``events[e:]`` if it is a withdrawal within
+        ``visit_hours`` of ``at`` (:attr:`MatchRule.visit_hours`), else None."""
+        hours = self.rule.visit_hours
+        if hours is None:
+            return None
+        limit = at + int(hours * 3_600_000_000)
+        for t, amt, kind in events[e:]:
+            if t > limit:
+                return None
+            if kind:
+                return amt if kind == 2 else None
+        return None
 
     def _take_decoded(
         self, st: deque[list[int]], amount: int, account: int, atm: bool
@@ -821,9 +946,12 @@ class _Ledger:
         lots = [(st[i][2], st[i][3], i) for i in range(lo, len(st))]
         self._no_sum = set() if rule.sum_change else {i for i in range(lo, len(st)) if len(st[i]) == 5}
         # candidates in the greedy order: (indices into lots, kind) — kind 0 whole, 1 notes, 2 split
-        cands: list[tuple[list[int], int]] = [
-            (fit, 1 if cut else 0) for fit, cut in self._fits(lots, amount, self.now, atm, 8)
-        ]
+        nxt = self._visit_next(events, 0, self.now) if atm else None
+        cands = list(self._fits(lots, amount, self.now, atm, 8, nxt))
+        visit = self._visit_now
+        if visit is not None and visit[1] == amount:  # the second visit to a parcel: its rest first
+            first = [c for c in cands if c[1] == 1 and st[lots[c[0][0]][2]] is visit[0]]
+            cands = first + [c for c in cands if c not in first]
         hours = rule.hours_us
         since = self.now - hours if hours is not None else None
         if rule.cover:
@@ -850,7 +978,7 @@ class _Ledger:
                 rest[x] = (lots[x][0] - amount, lots[x][1], lots[x][2])
             sub = self._best_future(rest, events, 0, budget)
             score = (
-                sub[0] + (kind < 2),
+                sub[0] + (kind != 2 and (kind != 3 or rule.visit_counts)),
                 sub[1] - (kind == 2) - (kind == 1) * self._atm_cut,
                 sub[2] - len(fit) * fewest,
             )
@@ -889,6 +1017,9 @@ class _Ledger:
             self._note_others(others, st)
             if len(lot) == 4:
                 lot.append(CHANGE)  # the change of the notes (see MatchRule.change)
+        elif kind == 3 and nxt is not None:
+            self._note_others(others, st)
+            self._visit[account] = (lot, nxt)  # the next visit takes the rest
         lot[2] -= amount
         return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
 

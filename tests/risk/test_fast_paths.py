@@ -312,7 +312,7 @@ def test_fast_path_is_chosen_from_the_window_size(
     monkeypatch.setattr(fn, "ACCELERATE_MIN_CALLS", threshold)
     monkeypatch.setattr(fa, "ACCELERATE_MIN_TRANSFERS", threshold - 2)
     real_calls, real_accounts = fn.call_tables, fa.account_tables
-    monkeypatch.setattr(fn, "call_tables", lambda *a: used.append("calls") or real_calls(*a))
+    monkeypatch.setattr(fn, "call_tables", lambda *a, **k: used.append("calls") or real_calls(*a, **k))
     monkeypatch.setattr(fa, "account_tables", lambda *a: used.append("transfers") or real_accounts(*a))
     engine = DuckDBEngine(threads=1)
     engine.register("calls", calls_table())

@@ -377,10 +377,16 @@ def _encode_batch(batch: pa.RecordBatch) -> dict[str, Any]:
 
 
 def call_tables(
-    engine: Engine, window_days: int | None, params: dict[str, Any], cols: set[str]
+    engine: Engine,
+    window_days: int | None,
+    params: dict[str, Any],
+    cols: set[str],
+    *,
+    callers_only: bool = False,
 ) -> dict[str, pa.Table]:
     """``__num_keys``, ``__num_out``, ``__num_in``, ``__num_dev`` as Arrow tables (keys in ``number``
-    as in the SQL stages)."""
+    as in the SQL stages). ``callers_only``: ``__num_keys`` holds only the callers (enough when no
+    SMS or card table joins on the numbers)."""
     sql = fetch_sql(window_days, cols)
     # the records stream in batches; each batch is encoded on the task pool while the engine
     # produces the next, and only the encoded arrays are kept
@@ -475,5 +481,6 @@ def call_tables(
             "max_sims_on_device": most[users],
         }
     )
-    keys = pa.table({"number": names, "k": pa.array(np.arange(n_ids, dtype=np.int32), key_type)})
+    keyed = callers if callers_only else np.arange(n_ids, dtype=np.int32)
+    keys = pa.table({"number": names.take(pa.array(keyed)), "k": pa.array(keyed, key_type)})
     return {"__num_keys": keys, "__num_out": out, "__num_in": incoming, "__num_dev": devices}

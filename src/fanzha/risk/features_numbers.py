@@ -215,8 +215,10 @@ def number_features(
     if accelerate is None:
         accelerate = use_fast_path(engine, "calls", '"start_at"', window_days, params, ACCELERATE_MIN_CALLS)
     stages: list[tuple[str, str]] = []
+    present = optional_tables(engine, ("sms", "phone_cards"))
     if accelerate:
-        for name, table in call_tables(engine, window_days, params, call_cols).items():
+        tables = call_tables(engine, window_days, params, call_cols, callers_only=not present)
+        for name, table in tables.items():
             load_table(engine, name, table)
     else:
         stages += [
@@ -228,7 +230,6 @@ def number_features(
             ("__num_in", incoming_sql()),
             ("__num_dev", devices_sql()),
         ]
-    present = optional_tables(engine, ("sms", "phone_cards"))
     if "sms" in present:
         require_columns(engine, "sms", ("sender", "receiver", "sent_at"))
         stages.append(("__num_sms", sms_sql(window_days)))

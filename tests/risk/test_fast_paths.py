@@ -4,6 +4,7 @@ random record sets (hypothesis) and on hand-made edge cases."""
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import timedelta
 
 import numpy as np
@@ -416,3 +417,16 @@ def test_streamed_batches_mix_digit_codes_and_strings(odd: str, monkeypatch: pyt
     sql, fast = both_paths({"calls": calls})
     assert ("a-1" in set(fast["id"])) == (odd == "caller")
     assert_same(sql, fast)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_kernel_pools_work_in_a_forked_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FANZHA_KERNEL_THREADS", "2")
+    codes = np.arange(10_000, dtype=np.int64) * 64 + 2
+    expected = dense_ids(codes)[0][0]  # the parent's pools now exist
+    pid = os.fork()
+    if pid == 0:  # child: the same call must not hang on the parent's (absent) threads
+        ok = np.array_equal(dense_ids(codes)[0][0], expected)
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

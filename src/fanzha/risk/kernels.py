@@ -50,6 +50,10 @@ def _pool(kind: str, n: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(n, thread_name_prefix=f"fanzha-{kind}")
 
 
+if hasattr(os, "register_at_fork"):  # a forked worker has none of the parent's threads: new pools
+    os.register_at_fork(after_in_child=_pool.cache_clear)
+
+
 def ranges(starts: np.ndarray, parts: int) -> list[tuple[int, int]]:
     """Split the entities of a CSR ``starts`` (length n + 1) into at most ``parts`` contiguous
     ranges holding about the same number of rows."""

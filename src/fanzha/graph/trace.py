@@ -898,7 +898,7 @@ class _Ledger:
         best = (0, 0, 0, frozenset[int]())
         fewest = self.rule.decode_fewest
         atm = kind == 2 and self.rule.decode_atm
-        nxt = self._visit_next(events, e + 1, at) if atm else None
+        nxt = self._visit_next(events, e + 1, at, amt) if atm else None
         for fit, kind_fit in self._fits(lots, amt, at, atm, self.rule.decode_sums, nxt):
             cut = kind_fit == 1
             if kind_fit:
@@ -918,11 +918,12 @@ class _Ledger:
                 break
         return best
 
-    def _visit_next(self, events: list[tuple[int, int, int]], e: int, at: int) -> int | None:
+    def _visit_next(self, events: list[tuple[int, int, int]], e: int, at: int, amount: int) -> int | None:
         """The fen of the first outflow of ``events[e:]`` if it is a withdrawal within
-        ``visit_hours`` of ``at`` (:attr:`MatchRule.visit_hours`), else None."""
-        hours = self.rule.visit_hours
-        if hours is None:
+        ``visit_hours`` of ``at`` (:attr:`MatchRule.visit_hours`) and ``amount`` is whole notes,
+        else None."""
+        hours, note = self.rule.visit_hours, self.rule.atm_note
+        if hours is None or not note or amount % note:
             return None
         limit = at + int(hours * 3_600_000_000)
         for t, amt, kind in events[e:]:
@@ -946,7 +947,7 @@ class _Ledger:
         lots = [(st[i][2], st[i][3], i) for i in range(lo, len(st))]
         self._no_sum = set() if rule.sum_change else {i for i in range(lo, len(st)) if len(st[i]) == 5}
         # candidates in the greedy order: (indices into lots, kind) — kind 0 whole, 1 notes, 2 split
-        nxt = self._visit_next(events, 0, self.now) if atm else None
+        nxt = self._visit_next(events, 0, self.now, amount) if atm else None
         cands = list(self._fits(lots, amount, self.now, atm, 8, nxt))
         visit = self._visit_now
         if visit is not None and visit[1] == amount:  # the second visit to a parcel: its rest first

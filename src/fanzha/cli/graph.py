@@ -166,6 +166,7 @@ def register(app: typer.Typer) -> None:
                 "trace_cashouts": result.cashouts,
                 "trace_untraced": result.untraced,
                 "trace_ambiguous": result.ambiguous,
+                "trace_candidates": result.candidates,
                 "trace_victims": per_victim,
             },
             out_dir,
@@ -184,10 +185,24 @@ def register(app: typer.Typer) -> None:
         console.print(
             table("cash-outs", result.cashouts, ["victim_id", "kind", "record_id", "account", "amount_fen"])
         )
+        if len(result.candidates):
+            console.print(
+                table(
+                    "candidate freeze targets (冻结候选: the other reading of ambiguous choices)",
+                    result.candidates,
+                    ["victim_id", "account", "amount_fen", "reason", "record_id"],
+                )
+            )
         console.print(
             f"{method}: paid {yuan(per_victim.paid_fen.sum())} = held {yuan(per_victim.held_fen.sum())} + cashed out "
             f"{yuan(per_victim.cashed_out_fen.sum())} + untraced {yuan(per_victim.untraced_fen.sum())}; wrote to {out_dir}"
         )
+        if len(result.candidates):
+            console.print(
+                f"candidates: {yuan(result.candidates.amount_fen.sum())} of "
+                f"{result.candidates.victim_id.nunique()} victims at "
+                f"{result.candidates.account.nunique()} accounts (trace_candidates)"
+            )
         engine.close()
 
     @supervise.command("list")

@@ -12,6 +12,8 @@ Truth layout: docs/interfaces.md (``<sim>/truth/*.parquet``). Definitions:
   victim paid (hop 0). Reported: the share of victims with ≥ 95 % located, and the overall share;
   ``*_by_place`` counts cash-outs per victim in total (whichever withdrawal / OTC transfer carried
   them), since which of a mule's withdrawals took which victim's money is an attribution choice.
+  Candidate freeze targets (``TraceResult.candidates``): coverage of the misplaced money and
+  precision, defined in docs/graph.md ("Measuring candidates").
 * dealers: an organiser found as a person is right iff the truth role of that ID is ``card_dealer``;
   a dealer found by its key (device / IP / outlet batch) is right iff ≥ 80 % of its cards' and
   accounts' truth
@@ -138,6 +140,13 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
     amb = result.ambiguous.groupby("victim_id").amount_fen.sum().reindex(paid.index).fillna(0)
     out["ambiguous_share"] = float(amb.sum() / paid.sum()) if paid.sum() else 0.0
     out["victims_with_ambiguous"] = float((amb > 0).sum())
+    place_truth = pd.concat(
+        [held_truth, cash_rows.groupby(["victim_id", "from_account"]).amount_fen.sum().rename("truth")]
+    )
+    place_ours = pd.concat(
+        [held_ours, result.cashouts.groupby(["victim_id", "account"]).amount_fen.sum().rename("ours")]
+    )
+    out.update(_candidate_metrics(result.candidates, place_truth, place_ours, paths, held_truth, paid.index))
     for name, found in (("", located), ("_by_place", by_place)):
         found = found.reindex(paid.index).fillna(0)
         share = (found / paid).clip(upper=1.0)
@@ -159,6 +168,59 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
         out["victims_ge_95_traceable"] = float((share >= 0.95).mean()) if len(share) else 1.0
         out["min_share_traceable"] = float(share.min()) if len(share) else 1.0
     return out
+
+
+def _candidate_metrics(
+    candidates: pd.DataFrame,
+    place_truth: pd.Series,
+    place_ours: pd.Series,
+    paths: pd.DataFrame,
+    held_truth: pd.Series,
+    victims: pd.Index,
+) -> dict[str, float]:
+    """Coverage of the misplaced money and precision of the candidate freeze targets (冻结候选;
+    definitions: docs/graph.md, "Measuring candidates"). Places are (victim, account) pairs."""
+
+    def by_place(values: pd.Series) -> pd.Series:
+        values = values[values.index.get_level_values(0).isin(victims)]
+        return values.groupby(level=[0, 1]).sum().rename_axis(["victim_id", "account"])
+
+    truth, ours = by_place(place_truth), by_place(place_ours)
+    cand = candidates[candidates.victim_id.isin(victims)]
+    listed = by_place(cand.set_index(["victim_id", "account"]).amount_fen.astype("int64"))
+    table = pd.concat([truth.rename("truth"), ours.rename("ours"), listed.rename("listed")], axis=1)
+    table = table.fillna(0)
+    misplaced = (table.truth - table.ours).clip(lower=0)
+    covered = pd.concat([misplaced, table.listed], axis=1).min(axis=1)
+    per_victim = pd.concat(
+        [misplaced.groupby(level=0).sum().rename("mis"), covered.groupby(level=0).sum().rename("hit")], axis=1
+    )
+    per_victim = per_victim[per_victim.mis > 0]
+    passing = pd.concat(
+        [
+            paths[["victim_id", "from_account"]].set_axis(["victim_id", "account"], axis=1),
+            paths[["victim_id", "to_account"]].set_axis(["victim_id", "account"], axis=1),
+            held_truth.index.to_frame(index=False)[["victim_id", "account"]],
+        ]
+    ).dropna()
+    right_keys = pd.MultiIndex.from_frame(passing.astype(str).drop_duplicates())
+    keys = pd.MultiIndex.from_frame(cand[["victim_id", "account"]].astype(str))
+    right = cand.amount_fen.to_numpy()[keys.isin(right_keys)].sum() if len(cand) else 0
+    total = float(cand.amount_fen.sum())
+    at_place = float(pd.concat([table.listed, table.truth], axis=1).min(axis=1).sum())
+    rows = cand.groupby("victim_id").size()
+    return {
+        "victims_with_candidates": float(len(rows)),
+        "candidates_per_victim": float(rows.mean()) if len(rows) else 0.0,
+        "candidates_fen": total,
+        "misplaced_fen": float(misplaced.sum()),
+        "candidates_coverage": float(covered.sum() / misplaced.sum()) if misplaced.sum() else 1.0,
+        "candidates_coverage_mean": float((per_victim.hit / per_victim.mis).mean())
+        if len(per_victim)
+        else 1.0,
+        "candidates_precision": float(right) / total if total else 1.0,
+        "candidates_precision_place": at_place / total if total else 1.0,
+    }
 
 
 def _undetermined(truth: Truth, held_truth: pd.Series) -> pd.Series:

@@ -67,6 +67,7 @@ HOLDING_COLUMNS = ["victim_id", "account", "amount_fen"]
 CASHOUT_COLUMNS = ["victim_id", "kind", "record_id", "account", "amount_fen", "at", "counterparty"]
 UNTRACED_COLUMNS = ["victim_id", "account", "record_id", "to_account", "amount_fen", "at", "reason"]
 AMBIGUOUS_COLUMNS = ["victim_id", "record_id", "account", "amount_fen", "at", "taken"]
+CANDIDATE_COLUMNS = ["victim_id", "account", "amount_fen", "reason", "record_id", "at"]
 
 
 @dataclass
@@ -86,6 +87,12 @@ class TraceResult:
     # that fit a consolidated outflow (the records cannot decide): ``taken`` by the outflow, or
     # left in the account (a parcel of another combination that fits)
     ambiguous: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AMBIGUOUS_COLUMNS))
+    # match: the alternative placements of the ambiguous money (冻结候选): where a victim's parcel
+    # would be had the ambiguous outflow been read the other way — ``stays`` in ``account`` (the
+    # outflow took another parcel), ``moves`` to ``account`` (the outflow, a transfer, took it) or
+    # ``cashed_out`` from ``account`` (the outflow, a withdrawal or cash-out transfer, took it);
+    # one row per (victim, ambiguous record, account, reason). Not part of the trace's totals.
+    candidates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CANDIDATE_COLUMNS))
 
     def per_victim(self) -> pd.DataFrame:
         """paid / held / cashed_out / untraced fen per victim (paid = held + cashed_out + untraced);
@@ -371,6 +378,8 @@ class _Ledger:
         self.ambiguous_left: list[tuple[int, int]] = []  # (victim, fen) of the other sets' traced parcels
         # (victim, record row, account, fen, taken: 1 | left in the account: 0)
         self.ambiguous_parts: list[tuple[int, int, int, int, int]] = []
+        # per ambiguous part: the account its record moves money to, -1 if it cashes out (set after)
+        self.ambiguous_dest: np.ndarray = np.zeros(0, dtype=np.int64)
         # match look-ahead (MatchRule.reserve_hours): the events in order and the position of the
         # event being replayed
         self.future: _Future | None = None
@@ -1197,6 +1206,15 @@ def trace_funds(
     flows = [(v, h, int(t_keep[r]), amt) for v, h, r, amt in flows]
     cash = [(v, k, int(record_of[r]), a, amt) for v, k, r, a, amt in cash]
     lost = [(v, a, int(t_keep[r]), amt, why) for v, a, r, amt, why in lost]
+    # candidates: where each ambiguous part would be under the other reading (-1: cashed out there)
+    amb = np.asarray(ledger.ambiguous_parts, dtype=np.int64).reshape(-1, 5)
+    by_t = amb[:, 1] < n_tk
+    dest = np.full(len(amb), -1, dtype=np.int64)
+    if by_t.any():
+        t_rows = amb[by_t, 1]
+        cashed = np.fromiter((columns.cash_kind[r] is not None for r in t_rows), bool, len(t_rows))
+        dest[by_t] = np.where(cashed, -1, t_to[t_keep[t_rows]])
+    ledger.ambiguous_dest = dest
     ledger.ambiguous_parts = [(v, int(record_of[r]), a, amt, k) for v, r, a, amt, k in ledger.ambiguous_parts]
     micros = np.concatenate([t_at, w_at])
     return _result(tr, wd, accounts, victims, method, unmatched, src, flows, cash, lost, ledger, micros)
@@ -1420,4 +1438,33 @@ def _result(
         },
         columns=AMBIGUOUS_COLUMNS,
     )
-    return TraceResult(flow_df, hold_df, cash_df, lost_df, src_df, method, unmatched, amb_df)
+    cand_df = _candidates(amb_df, am, ledger.ambiguous_dest, acc)
+    return TraceResult(flow_df, hold_df, cash_df, lost_df, src_df, method, unmatched, amb_df, cand_df)
+
+
+def _candidates(amb_df: pd.DataFrame, am: np.ndarray, dest: np.ndarray, acc: np.ndarray) -> pd.DataFrame:
+    """The other reading of each ambiguous part (see :attr:`TraceResult.candidates`): a part the
+    outflow took would have stayed in the paying account; a part it left there would have moved
+    to the outflow's payee, or been cashed out from the paying account (withdrawal, cash-out
+    transfer). Only the first step of the other reading: later outflows are not replayed."""
+    if not len(amb_df):
+        return pd.DataFrame({c: [] for c in CANDIDATE_COLUMNS}).astype({"amount_fen": "int64"})
+    taken = am[:, 4] == 1
+    moves = ~taken & (dest >= 0)
+    where = np.where(moves, dest, am[:, 2])
+    reason = np.where(taken, "stays", np.where(moves, "moves", "cashed_out")).astype(object)
+    frame = pd.DataFrame(
+        {
+            "victim_id": amb_df.victim_id.to_numpy(),
+            "account": acc[where],
+            "amount_fen": am[:, 3],
+            "reason": reason,
+            "record_id": amb_df.record_id.to_numpy(),
+            "at": amb_df["at"],
+        }
+    )
+    keys = ["victim_id", "account", "reason", "record_id", "at"]
+    out = frame.groupby(keys, sort=False, as_index=False).amount_fen.sum()
+    return out[CANDIDATE_COLUMNS].sort_values(
+        ["victim_id", "amount_fen"], ascending=[True, False], ignore_index=True
+    )

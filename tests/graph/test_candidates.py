@@ -37,6 +37,7 @@ def test_equal_parcels_one_moved_on_one_cashed_out_both_get_the_other_place() ->
     # the other reading: v1's parcel moved on to N, v2's stayed in M (and left by M's cash-out)
     assert cands(r) == [["v1", "N", 50_000, "moves"], ["v2", "M", 50_000, "stays"]]
     assert set(r.candidates.record_id) == {"f"}
+    assert r.candidates.new_place.all()  # the trace names the other account for each
     # candidates are no part of the trace: money is conserved without them
     r.check_conservation()
     table = r.per_victim().set_index("victim_id")
@@ -49,6 +50,7 @@ def test_ambiguous_withdrawal_lists_the_cash_out_as_the_other_place() -> None:
     wd = withdrawals(("w", "M", 30_000, 60))
     r = trace_funds(tr, wd, {"a": "v1", "b": "v2"}, method="match")
     assert cands(r) == [["v1", "M", 30_000, "cashed_out"], ["v2", "M", 30_000, "stays"]]
+    assert not r.candidates.new_place.any()  # both readings name M: no new freeze target
     r.check_conservation()
 
 
@@ -77,7 +79,15 @@ def test_no_ambiguity_no_candidates() -> None:
     wd = withdrawals(("w", "M", 40_000, 60))
     r = trace_funds(tr, wd, {"a": "v1", "b": "v2"}, method="match")
     assert r.ambiguous.empty and r.candidates.empty
-    assert list(r.candidates.columns) == ["victim_id", "account", "amount_fen", "reason", "record_id", "at"]
+    assert list(r.candidates.columns) == [
+        "victim_id",
+        "account",
+        "amount_fen",
+        "reason",
+        "new_place",
+        "record_id",
+        "at",
+    ]
     # one victim's two parcels of one amount: no other owner, no candidates
     tr = transfers(("a", "V1", "M", 50_000, 0), ("b", "V1", "M", 50_000, 5), ("f", "M", "N", 50_000, 30))
     r = trace_funds(tr, None, {"a": "v1", "b": "v1"}, method="match")
@@ -118,6 +128,7 @@ def test_eval_candidates_cover_the_misplaced_money_and_count_precision() -> None
     assert m["candidates_coverage"] == 1.0 and m["candidates_coverage_mean"] == 1.0
     assert m["candidates_precision"] == 1.0 and m["candidates_precision_place"] == 1.0
     assert m["victims_with_candidates"] == 2 and m["candidates_per_victim"] == 1.0
+    assert m["candidates_new_place_fen"] == 100_000 and m["candidates_precision_new_place"] == 1.0
     # the truth agrees with the trace instead: nothing misplaced; v1's candidate N never held v1's
     # money (wrong), v2's candidate M passed it (right by passing, not a final place)
     paths2 = paths.copy()
@@ -134,3 +145,4 @@ def test_eval_candidates_cover_the_misplaced_money_and_count_precision() -> None
     assert m2["located_share_by_place"] == 1.0 and m2["misplaced_fen"] == 0
     assert m2["candidates_coverage"] == 1.0  # nothing to cover
     assert m2["candidates_precision"] == 0.5 and m2["candidates_precision_place"] == 0.0
+    assert m2["candidates_precision_new_place"] == 0.5

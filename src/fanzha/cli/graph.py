@@ -190,7 +190,7 @@ def register(app: typer.Typer) -> None:
                 table(
                     "candidate freeze targets (冻结候选: the other reading of ambiguous choices)",
                     result.candidates,
-                    ["victim_id", "account", "amount_fen", "reason", "record_id"],
+                    ["victim_id", "account", "amount_fen", "reason", "new_place", "record_id"],
                 )
             )
         console.print(
@@ -201,7 +201,9 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"candidates: {yuan(result.candidates.amount_fen.sum())} of "
                 f"{result.candidates.victim_id.nunique()} victims at "
-                f"{result.candidates.account.nunique()} accounts (trace_candidates)"
+                f"{result.candidates.account.nunique()} accounts, "
+                f"{yuan(result.candidates.amount_fen[result.candidates.new_place].sum())} at accounts the trace "
+                "does not name for that step (trace_candidates)"
             )
         engine.close()
 

@@ -209,6 +209,9 @@ def _candidate_metrics(
     total = float(cand.amount_fen.sum())
     at_place = float(pd.concat([table.listed, table.truth], axis=1).min(axis=1).sum())
     rows = cand.groupby("victim_id").size()
+    new = cand.new_place.to_numpy(dtype=bool)
+    new_total = float(cand.amount_fen[new].sum())
+    new_right = cand.amount_fen.to_numpy()[new & keys.isin(right_keys)].sum() if len(cand) else 0
     return {
         "victims_with_candidates": float(len(rows)),
         "candidates_per_victim": float(rows.mean()) if len(rows) else 0.0,
@@ -220,6 +223,8 @@ def _candidate_metrics(
         else 1.0,
         "candidates_precision": float(right) / total if total else 1.0,
         "candidates_precision_place": at_place / total if total else 1.0,
+        "candidates_new_place_fen": new_total,
+        "candidates_precision_new_place": float(new_right) / new_total if new_total else 1.0,
     }
 
 

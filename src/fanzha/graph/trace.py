@@ -67,7 +67,7 @@ HOLDING_COLUMNS = ["victim_id", "account", "amount_fen"]
 CASHOUT_COLUMNS = ["victim_id", "kind", "record_id", "account", "amount_fen", "at", "counterparty"]
 UNTRACED_COLUMNS = ["victim_id", "account", "record_id", "to_account", "amount_fen", "at", "reason"]
 AMBIGUOUS_COLUMNS = ["victim_id", "record_id", "account", "amount_fen", "at", "taken"]
-CANDIDATE_COLUMNS = ["victim_id", "account", "amount_fen", "reason", "record_id", "at"]
+CANDIDATE_COLUMNS = ["victim_id", "account", "amount_fen", "reason", "new_place", "record_id", "at"]
 
 
 @dataclass
@@ -91,7 +91,9 @@ class TraceResult:
     # would be had the ambiguous outflow been read the other way — ``stays`` in ``account`` (the
     # outflow took another parcel), ``moves`` to ``account`` (the outflow, a transfer, took it) or
     # ``cashed_out`` from ``account`` (the outflow, a withdrawal or cash-out transfer, took it);
-    # one row per (victim, ambiguous record, account, reason). Not part of the trace's totals.
+    # one row per (victim, ambiguous record, account, reason). ``new_place``: the other reading
+    # names another account than the trace for that step (the outflow is a transfer to another
+    # account; when it cashes out, both readings name the paying account). Not part of the totals.
     candidates: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CANDIDATE_COLUMNS))
 
     def per_victim(self) -> pd.DataFrame:
@@ -1448,22 +1450,26 @@ def _candidates(amb_df: pd.DataFrame, am: np.ndarray, dest: np.ndarray, acc: np.
     to the outflow's payee, or been cashed out from the paying account (withdrawal, cash-out
     transfer). Only the first step of the other reading: later outflows are not replayed."""
     if not len(amb_df):
-        return pd.DataFrame({c: [] for c in CANDIDATE_COLUMNS}).astype({"amount_fen": "int64"})
+        return pd.DataFrame({c: [] for c in CANDIDATE_COLUMNS}).astype(
+            {"amount_fen": "int64", "new_place": bool}
+        )
     taken = am[:, 4] == 1
     moves = ~taken & (dest >= 0)
     where = np.where(moves, dest, am[:, 2])
     reason = np.where(taken, "stays", np.where(moves, "moves", "cashed_out")).astype(object)
+    new_place = (dest >= 0) & (dest != am[:, 2])
     frame = pd.DataFrame(
         {
             "victim_id": amb_df.victim_id.to_numpy(),
             "account": acc[where],
             "amount_fen": am[:, 3],
             "reason": reason,
+            "new_place": new_place,
             "record_id": amb_df.record_id.to_numpy(),
             "at": amb_df["at"],
         }
     )
-    keys = ["victim_id", "account", "reason", "record_id", "at"]
+    keys = ["victim_id", "account", "reason", "new_place", "record_id", "at"]
     out = frame.groupby(keys, sort=False, as_index=False).amount_fen.sum()
     return out[CANDIDATE_COLUMNS].sort_values(
         ["victim_id", "amount_fen"], ascending=[True, False], ignore_index=True

@@ -153,6 +153,10 @@ def test_tracing_conserves_money_exactly(graph, method: str, max_hops: int) -> N
     amounts = tr.set_index("transfer_id").amount_fen
     assert (carried <= amounts.loc[carried.index]).all()
     assert (r.holdings.amount_fen > 0).all()
+    # candidate freeze targets: exactly the ambiguous money, outside the conserved totals
+    assert r.candidates.amount_fen.sum() == r.ambiguous.amount_fen.sum()
+    assert set(r.candidates.victim_id) == set(r.ambiguous.victim_id)
+    assert set(r.candidates.record_id) <= set(r.ambiguous.record_id)
 
 
 def test_lifo_moves_the_latest_arrival_first() -> None:

@@ -80,6 +80,7 @@ def run(ctx: Any) -> None:
         "trace_holdings": trace.holdings,
         "trace_cashouts": trace.cashouts,
         "trace_ambiguous": trace.ambiguous,
+        "trace_candidates": trace.candidates,
         "trace_victims": per_victim,
     }
     write_frames(frames, out_dir)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from fanzha.graph.trace import trace_funds
@@ -143,6 +145,6 @@ def test_eval_candidates_cover_the_misplaced_money_and_count_precision() -> None
     )
     m2 = tracing_metrics(r, truth2)
     assert m2["located_share_by_place"] == 1.0 and m2["misplaced_fen"] == 0
-    assert m2["candidates_coverage"] == 1.0  # nothing to cover
+    assert math.isnan(m2["candidates_coverage"])  # nothing to cover: not defined, not a vacuous 1.0
     assert m2["candidates_precision"] == 0.5 and m2["candidates_precision_place"] == 0.0
     assert m2["candidates_precision_new_place"] == 0.5

@@ -32,6 +32,8 @@ from fanzha.errors import NotFoundError
 from fanzha.graph.linking import LinkResult, pairs_in_groups
 from fanzha.graph.trace import TraceResult
 
+NAN = float("nan")  # a share of nothing: not defined
+
 
 @dataclass
 class Truth:
@@ -217,14 +219,15 @@ def _candidate_metrics(
         "candidates_per_victim": float(rows.mean()) if len(rows) else 0.0,
         "candidates_fen": total,
         "misplaced_fen": float(misplaced.sum()),
-        "candidates_coverage": float(covered.sum() / misplaced.sum()) if misplaced.sum() else 1.0,
+        # shares of nothing are not defined: NaN ("n/a"), not a vacuous 1.0
+        "candidates_coverage": float(covered.sum() / misplaced.sum()) if misplaced.sum() else NAN,
         "candidates_coverage_mean": float((per_victim.hit / per_victim.mis).mean())
         if len(per_victim)
-        else 1.0,
-        "candidates_precision": float(right) / total if total else 1.0,
-        "candidates_precision_place": at_place / total if total else 1.0,
+        else NAN,
+        "candidates_precision": float(right) / total if total else NAN,
+        "candidates_precision_place": at_place / total if total else NAN,
         "candidates_new_place_fen": new_total,
-        "candidates_precision_new_place": float(new_right) / new_total if new_total else 1.0,
+        "candidates_precision_new_place": float(new_right) / new_total if new_total else NAN,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -81,6 +82,11 @@ def table(title: str, frame: pd.DataFrame, columns: list[str], limit: int = 10) 
 
 def print_metrics(console: Console, title: str, metrics: dict[str, float]) -> None:
     shown = ", ".join(
-        f"{k} {v:.3f}" if isinstance(v, float) and v < 10 else f"{k} {v:,.0f}" for k, v in metrics.items()
+        f"{k} n/a"
+        if isinstance(v, float) and math.isnan(v)
+        else f"{k} {v:.3f}"
+        if isinstance(v, float) and v < 10
+        else f"{k} {v:,.0f}"
+        for k, v in metrics.items()
     )
     console.print(f"[bold]{title}[/]: {shown}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable
 from datetime import timedelta
 
 import numpy as np
@@ -32,17 +33,23 @@ CALL_TYPES = {
 }
 
 
-def both_paths(tables: dict[str, pa.Table], **kwargs: object) -> tuple[pd.DataFrame, pd.DataFrame]:
+def sql_and_fast(
+    features: Callable[..., pa.Table], tables: dict[str, pa.Table], **kwargs: object
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``features`` on the SQL path and on the accelerated path, over the same tables."""
     out = []
     for accelerate in (False, True):
         engine = DuckDBEngine(threads=1)
         for name, table in tables.items():
             engine.register(name, table)
-        got = number_features(engine, as_of=AS_OF, accelerate=accelerate, **kwargs)  # type: ignore[arg-type]
+        out.append(features(engine, as_of=AS_OF, accelerate=accelerate, **kwargs))
         engine.close()
-        out.append(got)
     assert out[0].schema == out[1].schema
     return out[0].to_pandas(), out[1].to_pandas()
+
+
+def both_paths(tables: dict[str, pa.Table], **kwargs: object) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return sql_and_fast(number_features, tables, **kwargs)
 
 
 def assert_same(sql: pd.DataFrame, fast: pd.DataFrame) -> None:
@@ -190,16 +197,7 @@ TRANSFER_TYPES = {
 
 
 def both_account_paths(tables: dict[str, pa.Table], **kwargs: object) -> tuple[pd.DataFrame, pd.DataFrame]:
-    out = []
-    for accelerate in (False, True):
-        engine = DuckDBEngine(threads=1)
-        for name, table in tables.items():
-            engine.register(name, table)
-        got = account_features(engine, as_of=AS_OF, accelerate=accelerate, **kwargs)  # type: ignore[arg-type]
-        engine.close()
-        out.append(got)
-    assert out[0].schema == out[1].schema
-    return out[0].to_pandas(), out[1].to_pandas()
+    return sql_and_fast(account_features, tables, **kwargs)
 
 
 def assert_same_accounts(sql: pd.DataFrame, fast: pd.DataFrame) -> None:

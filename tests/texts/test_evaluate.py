@@ -95,6 +95,21 @@ def test_text_evaluations_on_fake_data(fake_data: Path) -> None:
     assert json.loads(path.read_text("utf-8"))["folds"] == 2
 
 
+def test_the_seed_picks_the_fold_partition(fake_data: Path) -> None:
+    assert ev.eval_texts(fake_data, folds=2, parts=("dialogues",), seed=3)["dialogues"]["seed"] == 3
+    seen: dict[int, list[list[int]]] = {}
+
+    class Probe:
+        def fit(self, X: list[str], y: np.ndarray) -> Probe:
+            seen.setdefault(seed, []).append(sorted(int(t) for t in X))
+            return self
+
+    X, y = [str(i) for i in range(40)], np.array([0, 1] * 20)
+    for seed in (0, 1):
+        ev.cross_validate(Probe, X, y, lambda m, Xt, yt: {}, folds=2, seed=seed)
+    assert seen[0] != seen[1]  # another seed, another partition
+
+
 def test_url_evaluations_on_fake_data(fake_data: Path) -> None:
     result = ev.eval_urls(fake_data, folds=2, parts=("phishing", "tw165"))
     assert result["phishing"]["rows"] == 20 and result["phishing"]["accuracy"] == 1.0

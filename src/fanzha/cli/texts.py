@@ -157,12 +157,16 @@ def register(app: typer.Typer) -> None:
         parts: str = typer.Option(
             "news,news_clean,dialogues,sms,default", "--parts", help="which evaluations"
         ),
+        seed: int = typer.Option(0, "--seed", help="fixes the cross-validation folds (try others)"),
     ) -> None:
         """Cross-validated news types, dialogue windows, SMS sets, and the default model's recall."""
         from fanzha.texts.evaluate import eval_texts as run
 
         _run_eval(
-            lambda progress: run(data_dir, folds=folds, parts=tuple(_columns(parts)), progress=progress), out
+            lambda progress: run(
+                data_dir, folds=folds, parts=tuple(_columns(parts)), progress=progress, seed=seed
+            ),
+            out,
         )
 
     @eval_app.command("urls")

@@ -208,7 +208,12 @@ def clean_duplicates(frame: pd.DataFrame, text_col: str = "text") -> tuple[pd.Da
 
 
 def eval_news(
-    data_dir: Path, folds: int = 5, progress: Callable[[str], None] | None = None, *, clean: bool = False
+    data_dir: Path,
+    folds: int = 5,
+    progress: Callable[[str], None] | None = None,
+    *,
+    clean: bool = False,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Row-wise stratified CV (the first figure; identical texts can sit in train and test)."""
     news = load_news(data_dir)
@@ -218,7 +223,7 @@ def eval_news(
         typed, stats = clean_duplicates(typed)
     y = typed["label"].to_numpy()
     out = cross_validate(
-        news_detector, typed[["title", "text"]], y, _types_eval, folds=folds, progress=progress
+        news_detector, typed[["title", "text"]], y, _types_eval, folds=folds, seed=seed, progress=progress
     )
     out["rows"] = len(typed)
     out["classes"] = int(typed["label"].nunique())
@@ -242,7 +247,7 @@ def any_label_truth(predicted: list[str], label_sets: list[tuple[str, ...]]) -> 
 
 
 def eval_news_grouped(
-    data_dir: Path, folds: int = 5, progress: Callable[[str], None] | None = None
+    data_dir: Path, folds: int = 5, progress: Callable[[str], None] | None = None, *, seed: int = 0
 ) -> dict[str, Any]:
     """Group-aware CV: identical article texts, and texts under one title, never sit on both sides.
 
@@ -264,7 +269,7 @@ def eval_news_grouped(
     # texts under one title are versions of one story (reposts, light edits): kept in one fold too
     titles = distinct["title"].str.strip()
     story = np.where(titles.str.len() > 0, "title:" + titles, "text:" + distinct.index.to_series())
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=0)
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     results = []
     for k, (train, test) in enumerate(splitter.split(np.zeros(len(distinct)), first, story), 1):
         rows = typed[typed["group"].isin(set(distinct.index[train]))].reset_index(drop=True)
@@ -357,12 +362,14 @@ def dialogue_groups(data_dir: Path, windows: list[str]) -> np.ndarray | None:
     return np.array(out, dtype=object)
 
 
-def eval_sms(data_dir: Path, folds: int = 5, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def eval_sms(
+    data_dir: Path, folds: int = 5, progress: Callable[[str], None] | None = None, *, seed: int = 0
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, frame in (("sms5", load_sms5(data_dir)), ("sms8", load_sms8(data_dir))):
         y = frame["label"].to_numpy()
         res = cross_validate(short_text_detector, frame["text"].tolist(), _normal_as(y), _types_eval, folds=folds,
-                             progress=progress)  # fmt: skip
+                             seed=seed, progress=progress)  # fmt: skip
         res["rows"] = len(frame)
         out[name] = res
     return out
@@ -434,17 +441,19 @@ def _false_positives(model: TextDetector, texts: list[str]) -> dict[str, Any]:
 def eval_texts(
     data_dir: Path, *, folds: int = 5,
     parts: tuple[str, ...] = ("news", "news_clean", "dialogues", "sms", "default"),
-    settings: Any = None, progress: Callable[[str], None] | None = None,
+    settings: Any = None, progress: Callable[[str], None] | None = None, seed: int = 0,
 ) -> dict[str, Any]:  # fmt: skip
+    """The chosen evaluations; ``seed`` fixes the cross-validation folds (another seed, another
+    partition: a check that a figure does not depend on one split)."""
     runners: dict[str, Callable[[], dict[str, Any]]] = {
-        "news": lambda: eval_news_grouped(data_dir, folds, progress),
-        "news_rows": lambda: eval_news(data_dir, folds, progress),
-        "news_clean": lambda: eval_news(data_dir, folds, progress, clean=True),
-        "dialogues": lambda: eval_dialogues(data_dir, folds, progress),
+        "news": lambda: eval_news_grouped(data_dir, folds, progress, seed=seed),
+        "news_rows": lambda: eval_news(data_dir, folds, progress, seed=seed),
+        "news_clean": lambda: eval_news(data_dir, folds, progress, clean=True, seed=seed),
+        "dialogues": lambda: eval_dialogues(data_dir, folds, progress, seed=seed),
         "dialogues_turns": lambda: eval_dialogues(
-            data_dir, folds, progress, turn_weight=DIALOGUE_TURN_WEIGHT
+            data_dir, folds, progress, seed=seed, turn_weight=DIALOGUE_TURN_WEIGHT
         ),
-        "sms": lambda: eval_sms(data_dir, folds, progress),
+        "sms": lambda: eval_sms(data_dir, folds, progress, seed=seed),
         "default": lambda: eval_default_model(data_dir, settings),
     }
     return _run(runners, parts, data_dir, folds, progress)

@@ -78,14 +78,15 @@ def pipelined(fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
     """``[fn(item) for item in items]`` with ``fn`` on the task pool while the next items are
     produced (a streaming query fetches its next batch meanwhile); at most ``workers() + 1``
     items wait or run at once, so memory stays bounded."""
-    if workers() == 1:
+    n = workers()
+    if n == 1:
         return [fn(item) for item in items]
-    pool = _pool("tasks", workers())
+    pool = _pool("tasks", n)
     pending: deque[Future[Any]] = deque()
     done = []
     for item in items:
         pending.append(pool.submit(fn, item))
-        if len(pending) > workers():
+        if len(pending) > n:
             done.append(pending.popleft().result())
     done.extend(f.result() for f in pending)
     return done

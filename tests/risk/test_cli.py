@@ -154,6 +154,33 @@ def test_accounts_from_partner_transfers(settings, tmp_path: Path) -> None:  # t
     assert reasons and all({"code", "message", "value", "weight"} <= set(r) for r in reasons)
 
 
+def test_partner_transfers_rejected_rows(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    tx, labels = _transfers(tmp_path)
+    frame = pd.read_csv(tx)
+    bad = max(3, len(frame) // 50)  # about 2 % of the rows: over the default 1 %
+    extra = pd.DataFrame(
+        {
+            "serial": range(10**6, 10**6 + bad),
+            "payer": "acc1",
+            "payee": "acc2",
+            "yuan": "n/a",
+            "when": "2024-03-02",
+        }
+    )
+    pd.concat([frame, extra]).to_csv(tx, index=False)
+    args = ["train", "accounts", "--transfers", str(tx), "--tx-id-col", "serial", "--from-col", "payer",
+            "--to-col", "payee", "--amount-col", "yuan", "--amount-unit", "yuan", "--time-col", "when",
+            "--labels", str(labels), "--id-col", "acct", "--label-col", "is_mule", *FAST,
+            "--out", str(tmp_path / "m")]  # fmt: skip
+    r = runner.invoke(app, args)
+    assert r.exit_code != 0 and "--max-rejected" in str(r.exception)
+    r = runner.invoke(app, [*args, "--max-rejected", "0.05"])
+    assert r.exit_code == 0, r.output
+    rejected = pd.read_csv(tmp_path / "m.rejected.csv", dtype=str, keep_default_na=False)
+    assert len(rejected) == bad and set(rejected.amount) == {"n/a"}
+    assert rejected.reason.str.startswith("amount is not a number").all()
+
+
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     r = runner.invoke(
         app, ["train", "numbers", "--data", str(tmp_path / "none.csv"), "--out", str(tmp_path / "m")]

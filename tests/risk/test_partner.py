@@ -57,6 +57,80 @@ def test_bad_rows_are_counted_not_hidden(engine, tmp_path) -> None:  # type: ign
         load_transfers(engine, f, LAYOUT)
 
 
+def test_one_reason_per_row_duplicates_and_conflicts(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = [f"{i},A{i},B{i},10.00,2017-01-01" for i in range(400)]
+    f = write(
+        tmp_path / "tx.csv",
+        [
+            *good,
+            "1,A1,B1,10.00,2017-01-01",  # the same transfer again: a duplicate, not loaded twice
+            "2,A2,B9,10.00,2017-01-01",  # id 2 with other values: a conflict, rejected
+            "x,A,B,ten,yesterday",  # bad amount AND bad time: one row, one reason (the first)
+        ],
+    )
+    out = tmp_path / "rejected" / "tx.rejected.csv"
+    report = load_transfers(engine, f, LAYOUT, rejected_out=out, max_reject_share=0.01)
+    assert (report.rows_read, report.rows_kept, report.rows_rejected, report.duplicates) == (403, 400, 2, 1)
+    assert report.rejected["transfer id already used by an earlier row with other values"] == (1, "2")
+    assert report.rejected["time is not a date-time (ISO 8601 expected)"][0] == 0
+    assert engine.scalar("SELECT count(*) FROM transfers") == 400
+    assert engine.scalar("SELECT to_account FROM transfers WHERE transfer_id = '2'") == "B2"  # the first kept
+    rows = out.read_text("utf-8").splitlines()
+    assert rows[0] == '"row","transfer_id","from_account","to_account","amount","time","reason"'
+    assert rows[1].startswith('402,"2","A2","B9","10.00"') and rows[2].startswith(
+        '403,"x","A","B","ten","yesterday"'
+    )
+    assert "duplicate(s) of an earlier row" in report.summary() and str(out) in report.summary()
+
+
+def test_reject_share_is_an_option(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    f = write(tmp_path / "tx.csv", ["1,A,B,10,2017-01-01", "2,A,B,-1,2017-01-01", "3,A,C,5,2017-01-02"])
+    out = tmp_path / "r.csv"
+    with pytest.raises(ValidationError, match=r"--max-rejected \(now 0.01"):
+        load_transfers(engine, f, LAYOUT, rejected_out=out)
+    assert out.read_text("utf-8").count("\n") == 2  # written before the load failed: header + 1 row
+    report = load_transfers(engine, f, LAYOUT, max_reject_share=0.5)
+    assert (report.rows_kept, report.rows_rejected, report.rejected_path) == (2, 1, None)
+    with pytest.raises(ValidationError, match="between 0 and 1"):
+        load_transfers(engine, f, LAYOUT, max_reject_share=1.5)
+
+
+_ROW_KINDS = {
+    "good": "{id},A{n},B{n},{n}.5,2017-01-0{d}",
+    "bad_amount": "{id},A{n},B{n},x{n},2017-01-0{d}",
+    "bad_time": "{id},A{n},B{n},{n},2017-13-0{d}",
+    "self": "{id},A{n},A{n},{n},2017-01-0{d}",
+    "no_payee": "{id},A{n},,{n},2017-01-0{d}",
+    "no_id": ",A{n},B{n},{n},2017-01-0{d}",
+}
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(sorted(_ROW_KINDS)), st.integers(0, 6), st.integers(1, 3), st.integers(1, 9)
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_no_row_is_lost(tmp_path_factory, rows) -> None:  # type: ignore[no-untyped-def]
+    """rows read = kept + rejected + duplicates, the table holds the kept rows, the file the rejected."""
+    folder = tmp_path_factory.mktemp("rows")
+    lines = [_ROW_KINDS[kind].format(id=i, n=n, d=d) for kind, i, n, d in rows]
+    f = write(folder / "tx.csv", lines)
+    out = folder / "rejected.csv"
+    report = load_transfers(_ENGINE, f, LAYOUT, max_reject_share=1.0, rejected_out=out, name="prop")
+    assert report.rows_read == len(lines) == report.rows_kept + report.rows_rejected + report.duplicates
+    assert _ENGINE.scalar("SELECT count(*) FROM prop") == report.rows_kept
+    assert _ENGINE.scalar("SELECT count(DISTINCT transfer_id) FROM prop") == report.rows_kept
+    written = len(out.read_text("utf-8").splitlines()) - 1 if out.exists() else 0
+    assert written == report.rows_rejected
+    kinds = [kind for kind, *_ in rows]
+    assert report.rows_rejected >= len(lines) - kinds.count("good")  # every bad row, one reason each
+
+
 def test_missing_columns_and_files(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     f = write(tmp_path / "tx.csv", ["1,A,B,1,2017-01-01"])
     with pytest.raises(InputFileError, match=r"column\(s\) orig_acct, transfer_id not found"):

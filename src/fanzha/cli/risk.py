@@ -28,12 +28,26 @@ AMOUNT = typer.Option("amount_fen", "--amount-col", help="amount column of the t
 UNIT = typer.Option("fen", "--amount-unit", help="fen (integers) or yuan (decimals, converted exactly)")
 TIME = typer.Option("at", "--time-col", help="time column of the transfer file (ISO 8601)")
 WINDOW = typer.Option(30, "--window", help="feature window in days before the latest record; 0 = all")
+MAX_REJECTED = typer.Option(
+    0.01, "--max-rejected", help="share of transfer rows that may be rejected before the load fails"
+)
+REJECTED = typer.Option(
+    None, "--rejected", help="CSV for the rejected transfer rows and reasons (default: <out>.rejected.csv)"
+)
 
 
 def _layout(tx_id: str | None, from_col: str, to_col: str, amount_col: str, unit: str, time_col: str) -> Any:
     from fanzha.risk.partner import TransferLayout
 
     return TransferLayout(from_col, to_col, amount_col, time_col, tx_id, unit)
+
+
+def _intake(max_rejected: float, rejected: Path | None, out: Path) -> dict[str, Any]:
+    """How a partner's transfer file is taken in: the rejected rows go next to the output."""
+    return {
+        "max_rejected": max_rejected,
+        "rejected_out": rejected or out.with_name(f"{out.stem}.rejected.csv"),
+    }
 
 
 def _rows(
@@ -47,6 +61,7 @@ def _rows(
     id_col: str,
     label_col: str,
     window: int,
+    intake: dict[str, Any] | None = None,
 ) -> Any:
     from fanzha.engine import get_engine
     from fanzha.risk.pipeline import load_rows
@@ -67,6 +82,7 @@ def _rows(
         labels_id_col=id_col,
         labels_label_col=label_col,
         window_days=window or None,
+        **(intake or {}),
     )
     return rows
 
@@ -109,12 +125,17 @@ def register(app: typer.Typer) -> None:
         amount_col: str = AMOUNT,
         unit: str = UNIT,
         time_col: str = TIME,
+        max_rejected: float = MAX_REJECTED,
+        rejected: Path | None = REJECTED,
         window: int = WINDOW,
         out: Path = typer.Option(..., "--out", help="model folder to write"),
     ) -> None:
         """Train the mule-account model (涉诈账户 / 跑分) from the lake, a folder, features or raw transfers."""
         layout = _layout(tx_id, from_col, to_col, amount_col, unit, time_col)
-        _train("accounts", data, transfers, layout, id_, label, labels, id_col, label_col, window, out)
+        intake = _intake(max_rejected, rejected, out)
+        _train(
+            "accounts", data, transfers, layout, id_, label, labels, id_col, label_col, window, out, intake
+        )
 
     @score_app.command("numbers")
     def score_numbers(
@@ -142,6 +163,8 @@ def register(app: typer.Typer) -> None:
         amount_col: str = AMOUNT,
         unit: str = UNIT,
         time_col: str = TIME,
+        max_rejected: float = MAX_REJECTED,
+        rejected: Path | None = REJECTED,
         window: int = WINDOW,
         out: Path = typer.Option(..., "--out", help="CSV to write: id, probability, tier, reasons"),
         publish: bool = typer.Option(
@@ -150,7 +173,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score bank accounts: probability, tier and plain-words reasons."""
         layout = _layout(tx_id, from_col, to_col, amount_col, unit, time_col)
-        _score("accounts", model, data, transfers, layout, id_, window, out, publish)
+        intake = _intake(max_rejected, rejected, out)
+        _score("accounts", model, data, transfers, layout, id_, window, out, publish, intake)
 
     @eval_app.command("numbers")
     def eval_numbers(
@@ -193,12 +217,13 @@ def _train(
     label_col: str,
     window: int,
     out: Path,
+    intake: dict[str, Any] | None = None,
 ) -> None:
     from rich.console import Console
 
     console = Console()
     with console.status(f"computing {what} features …"):
-        rows = _rows(what, data, transfers, layout, id_, label, labels, id_col, label_col, window)
+        rows = _rows(what, data, transfers, layout, id_, label, labels, id_col, label_col, window, intake)
     if rows.note:
         console.print(rows.note)
     y = rows.labelled()
@@ -223,6 +248,7 @@ def _score(
     window: int,
     out: Path,
     publish: bool,
+    intake: dict[str, Any] | None = None,
 ) -> None:
     from rich.console import Console
 
@@ -238,7 +264,7 @@ def _score(
         raise ModelError(f"{model} is a {detector.name} model, not a {what} model")
     id_col = id_ or detector.id_col  # type: ignore[attr-defined]
     with console.status(f"computing {what} features …"):
-        rows = _rows(what, data, transfers, layout, id_col, None, None, "id", "label", window)
+        rows = _rows(what, data, transfers, layout, id_col, None, None, "id", "label", window, intake)
     if rows.note:
         console.print(rows.note)
     frame = rows.frame.drop(columns=[c for c in (detector.label_col,) if c in rows.frame.columns])  # type: ignore[attr-defined]

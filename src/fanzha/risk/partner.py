@@ -76,18 +76,34 @@ def time_utc_sql(col: str, naive_offset_hours: int) -> str:
 
 @dataclass
 class LoadReport:
-    """What happened to a partner file: rows read, rows kept, rows rejected per reason (with an example)."""
+    """What happened to a partner file: rows read = rows kept + rows rejected + duplicates; the
+    rejected rows per reason (count and an example value) and, when written, where they are."""
 
     rows_read: int
     rows_kept: int
     rejected: dict[str, tuple[int, str | None]]
+    duplicates: int = 0
+    rejected_path: Path | None = None
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(n for n, _ in self.rejected.values())
 
     def summary(self) -> str:
         parts = [f"{n} {reason} (e.g. {ex!r})" for reason, (n, ex) in self.rejected.items() if n]
-        kept = f"{self.rows_kept:,} of {self.rows_read:,} transfer rows kept"
-        return kept + (f"; rejected: {'; '.join(parts)}" if parts else "")
+        text = f"{self.rows_kept:,} of {self.rows_read:,} transfer rows kept"
+        if self.duplicates:
+            text += (
+                f"; {self.duplicates:,} duplicate(s) of an earlier row (same transfer id and values) skipped"
+            )
+        if parts:
+            text += f"; rejected: {'; '.join(parts)}"
+        if self.rejected_path is not None:
+            text += f"; rejected rows with their reasons: {self.rejected_path}"
+        return text
 
 
+# (condition, raw column shown as the example, reason): a row takes the first reason it meets
 _CHECKS = (
     ("amount_fen IS NULL", "raw_amount", "amount is not a number in the stated unit (--amount-unit)"),
     ("amount_fen <= 0", "raw_amount", "amount is not positive"),
@@ -95,7 +111,10 @@ _CHECKS = (
     ("from_account IS NULL OR from_account = ''", "from_account", "from account is empty"),
     ("to_account IS NULL OR to_account = ''", "to_account", "to account is empty"),
     ("from_account = to_account", "from_account", "from account equals to account"),
+    ("transfer_id IS NULL OR transfer_id = ''", "transfer_id", "transfer id is empty"),
 )
+CONFLICT = "transfer id already used by an earlier row with other values"
+_DUPLICATE = "duplicate"
 
 
 def load_transfers(
@@ -105,13 +124,24 @@ def load_transfers(
     *,
     name: str = "transfers",
     max_reject_share: float = 0.01,
+    rejected_out: str | Path | None = None,
 ) -> LoadReport:
     """Read ``path`` with ``layout`` and register it as table ``name``.
 
-    Rows breaking the record contract (no amount, non-positive amount, no time, self-transfer) are
-    rejected and counted per reason in the report; more than ``max_reject_share`` of them is an
-    error, because then the column mapping is probably wrong.
+    Every row is kept, rejected with one reason (the first it meets: no amount, non-positive
+    amount, no time, empty or equal accounts, empty transfer id, or a transfer id an earlier row
+    used with other values), or skipped as a duplicate (an earlier row has the same transfer id and
+    the same values; only with a transfer-id column). ``rejected_out``: a CSV written with the
+    rejected rows (file row number, the raw values, the reason) when there are any — also when
+    the load then fails. More than ``max_reject_share`` of the rows rejected is an error, because
+    then the column mapping is probably wrong.
     """
+    if not 0 <= max_reject_share <= 1:
+        raise ValidationError(
+            f"the share of rejected rows allowed must be between 0 and 1, got {max_reject_share}",
+            field="max_rejected",
+            value=max_reject_share,
+        )
     source = _reader(Path(path))
     present = engine.query(f"SELECT * FROM {source} LIMIT 0").column_names
     missing = [c for c in layout.columns() if c not in present]
@@ -121,46 +151,93 @@ def load_transfers(
             "Map them with --from-col/--to-col/--amount-col/--time-col/--tx-id-col"
         )
     tid = (
-        f"trim(CAST({quote_ident(layout.id_col)} AS VARCHAR))"
-        if layout.id_col
-        else "CAST(row_number() OVER () AS VARCHAR)"
+        f"trim(CAST({quote_ident(layout.id_col)} AS VARCHAR))" if layout.id_col else "CAST(__row AS VARCHAR)"
     )
+    reason = "CASE " + " ".join(f"WHEN {c} THEN {quote_literal(r)}" for c, _, r in _CHECKS) + " END"
     raw = f"__raw_{name}"
     engine.execute(
         f"""CREATE OR REPLACE TEMP TABLE "{raw}" AS
-        SELECT {tid} AS transfer_id,
+        WITH r AS (SELECT row_number() OVER () AS __row, * FROM {source}),
+        v AS (SELECT __row, {tid} AS transfer_id,
                trim(CAST({quote_ident(layout.from_col)} AS VARCHAR)) AS from_account,
                trim(CAST({quote_ident(layout.to_col)} AS VARCHAR)) AS to_account,
                {amount_fen_sql(quote_ident(layout.amount_col), layout.amount_unit)} AS amount_fen,
                {time_utc_sql(quote_ident(layout.time_col), layout.naive_utc_offset_hours)} AS "at",
                CAST({quote_ident(layout.amount_col)} AS VARCHAR) AS raw_amount,
                CAST({quote_ident(layout.time_col)} AS VARCHAR) AS raw_time
-        FROM {source}"""
+            FROM r),
+        c AS (SELECT *, {reason} AS reason FROM v)
+        SELECT * REPLACE (CASE WHEN reason IS NOT NULL OR __row = first_value(__row) OVER w THEN reason
+                               WHEN (from_account, to_account, amount_fen, "at")
+                                    = (first_value(from_account) OVER w, first_value(to_account) OVER w,
+                                       first_value(amount_fen) OVER w, first_value("at") OVER w)
+                               THEN '{_DUPLICATE}' ELSE {quote_literal(CONFLICT)} END AS reason)
+        FROM c WINDOW w AS (PARTITION BY transfer_id, reason IS NULL ORDER BY __row)"""
     )
-    total = int(engine.scalar(f'SELECT count(*) FROM "{raw}"'))
-    if total == 0:
-        raise InputFileError(f"{path}: the transfer file has no rows")
-    rejected: dict[str, tuple[int, str | None]] = {}
-    bad_any = " OR ".join(f"({c})" for c, _, _ in _CHECKS)
-    for condition, column, reason in _CHECKS:
-        row = engine.query(
-            f'SELECT count(*) AS n, any_value({column}) AS ex FROM "{raw}" WHERE {condition}'
-        ).to_pylist()[0]
-        rejected[reason] = (int(row["n"]), row["ex"])
-    engine.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS
-        SELECT transfer_id, from_account, to_account, amount_fen, "at", 'online' AS channel
-        FROM "{raw}" WHERE NOT coalesce({bad_any}, TRUE)"""
-    )
-    engine.execute(f'DROP TABLE "{raw}"')
+    try:
+        counts = engine.query(
+            f"""SELECT reason, count(*) AS n, min(__row) AS first_row FROM "{raw}" GROUP BY reason"""
+        ).to_pylist()
+        total = sum(int(r["n"]) for r in counts)
+        if total == 0:
+            raise InputFileError(f"{path}: the transfer file has no rows")
+        by_reason = {r["reason"]: int(r["n"]) for r in counts}
+        examples = {r: c for _, c, r in _CHECKS}
+        examples[CONFLICT] = "transfer_id"
+        rejected: dict[str, tuple[int, str | None]] = {}
+        for reason_text in [r for _, _, r in _CHECKS] + [CONFLICT]:
+            n = by_reason.get(reason_text, 0)
+            example = None
+            if n:
+                example = engine.scalar(
+                    f'SELECT {examples[reason_text]} FROM "{raw}" WHERE reason = $r ORDER BY __row LIMIT 1',
+                    {"r": reason_text},
+                )
+            rejected[reason_text] = (n, example)
+        duplicates = by_reason.get(_DUPLICATE, 0)
+        written = None
+        if rejected_out is not None and any(n for n, _ in rejected.values()):
+            written = Path(rejected_out)
+            written.parent.mkdir(parents=True, exist_ok=True)
+            _write_csv(
+                engine,
+                f"""SELECT __row AS "row", transfer_id, from_account, to_account, raw_amount AS amount,
+                        raw_time AS "time", reason
+                    FROM "{raw}" WHERE reason IS NOT NULL AND reason <> '{_DUPLICATE}' ORDER BY __row""",
+                written,
+            )
+        engine.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS
+            SELECT transfer_id, from_account, to_account, amount_fen, "at", 'online' AS channel
+            FROM "{raw}" WHERE reason IS NULL ORDER BY __row"""
+        )
+    finally:
+        engine.execute(f'DROP TABLE IF EXISTS "{raw}"')
     kept = int(engine.scalar(f"SELECT count(*) FROM {quote_ident(name)}"))
-    report = LoadReport(total, kept, rejected)
-    if total - kept > max_reject_share * total:
+    report = LoadReport(total, kept, rejected, duplicates, written)
+    if report.rows_rejected > max_reject_share * total:
         raise ValidationError(
-            f"{path}: too many rows rejected — {report.summary()}. Check the column mapping and --amount-unit",
+            f"{path}: too many rows rejected — {report.summary()}. Check the column mapping and "
+            f"--amount-unit; if the rows are really bad, allow more with --max-rejected "
+            f"(now {max_reject_share:g} of the rows)",
             field="transfers",
         )
     return report
+
+
+def _write_csv(engine: Engine, sql: str, path: Path) -> None:
+    """A query's rows to a CSV file, batch by batch (a badly mapped file can reject every row)."""
+    from pyarrow import csv
+
+    writer = None
+    try:
+        for batch in engine.batches(sql):
+            if writer is None:
+                writer = csv.CSVWriter(str(path), batch.schema)
+            writer.write_batch(batch)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def load_labels(engine: Engine, path: str | Path, *, id_col: str, label_col: str) -> pa.Table:

@@ -119,14 +119,23 @@ def load_rows(
     labels_id_col: str = "id",
     labels_label_col: str = "label",
     window_days: int | None = 30,
+    max_rejected: float = 0.01,
+    rejected_out: Path | None = None,
 ) -> Rows:
-    """Feature rows (and labels, when given) for ``kind`` from one of the supported sources."""
+    """Feature rows (and labels, when given) for ``kind`` from one of the supported sources.
+    ``max_rejected`` / ``rejected_out``: for a partner's ``transfers`` file (:func:`load_transfers`)."""
     _check_kind(kind)
     note = ""
     if transfers is not None:
         if kind != "accounts":
             raise ValidationError("--transfers is for accounts; numbers take --data", field="transfers")
-        report = load_transfers(engine, transfers, layout or TransferLayout())
+        report = load_transfers(
+            engine,
+            transfers,
+            layout or TransferLayout(),
+            max_reject_share=max_rejected,
+            rejected_out=rejected_out,
+        )
         note = report.summary()
         frame, fid, source = features_from_tables(engine, kind, window_days), "id", str(transfers)
     elif data is None:

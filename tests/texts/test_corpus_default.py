@@ -27,6 +27,10 @@ def test_label_map_covers_the_shared_labels() -> None:
     assert taxonomy.label_to_code("fraud-sms-5", "冒充公检法及政府机关类") == "impersonate_officials"
     with pytest.raises(taxonomy.NotFoundError):
         taxonomy.label_to_code("fraud-news", "nonexistent")
+    assert taxonomy.by_chinese_name("杀猪盘").code == taxonomy.by_chinese_name("网络婚恋交友(杀猪盘)").code
+    for blank in ("", " "):  # the empty piece after "(杀猪盘)" names no type
+        with pytest.raises(taxonomy.NotFoundError):
+            taxonomy.by_chinese_name(blank)
 
 
 @pytest.mark.slow

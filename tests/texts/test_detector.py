@@ -93,6 +93,7 @@ def test_empty_text_in_batch_is_rejected_with_a_reason(tiny_detector: TextDetect
     scored = tiny_detector.score(["刷单返利", ""])
     assert np.isnan(scored["probability"][1])
     assert scored["reasons"][1][0]["code"] == "empty_text"
+    assert scored["fraud_type"][1] == "" and pd.isna(scored["fraud_type_code"][1])  # no type for no text
 
 
 def test_save_load_round_trip(tiny_detector: TextDetector, tmp_path: Path) -> None:

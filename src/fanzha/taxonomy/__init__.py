@@ -34,8 +34,12 @@ def get_type(code: str) -> FraudType:
 
 
 def by_chinese_name(name: str) -> FraudType:
+    """The type whose Chinese name is ``name``, or one of the alternative names in it
+    (``网络婚恋交友(杀猪盘)`` is found by 杀猪盘 too)."""
+    name = name.strip()
     for t in fraud_types().values():
-        if t.zh == name or name in t.zh.replace("(", "/").replace(")", "/").split("/"):
+        parts = [p for p in t.zh.replace("(", "/").replace(")", "/").split("/") if p]
+        if name and (t.zh == name or name in parts):
             return t
     raise NotFoundError(f"no fraud type is called {name!r}")
 

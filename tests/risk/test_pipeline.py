@@ -11,7 +11,7 @@ import pytest
 from fanzha.errors import InputFileError, ValidationError
 from fanzha.risk.pipeline import load_rows
 
-from .records import A, E, accounts_table, calls_table, cards_table, transfers_table
+from .records import A, B, E, accounts_table, calls_table, cards_table, transfers_table
 
 
 def sim_folder(root: Path) -> Path:
@@ -74,3 +74,47 @@ def test_bad_sources(engine, settings, tmp_path: Path) -> None:  # type: ignore[
     (tmp_path / "f.csv").write_text("phone,x\n1,2\n", "utf-8")
     with pytest.raises(ValidationError, match="id column 'id' not found"):
         load_rows(engine, settings, "numbers", data=str(tmp_path / "f.csv"))
+
+
+def test_raw_call_file_same_features_and_bad_rows_kept_aside(engine, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A call file (CSV, text values) gives the features of the same calls as a table; bad rows are
+    rejected with their reason and written out, not dropped and not fatal below --max-rejected."""
+    from fanzha.engine.duckdb import DuckDBEngine
+    from fanzha.risk.features_numbers import number_features
+
+    calls = calls_table()
+    with DuckDBEngine(threads=1) as reference:
+        reference.register("calls", calls)
+        expected = number_features(reference, window_days=None).to_pandas()
+    frame = calls.to_pandas()
+    frame["start_at"] = frame["start_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    bad = pd.DataFrame(
+        {
+            "caller": ["", A, A, A],
+            "callee": [B, B, B, B],
+            "start_at": ["2026-01-09T10:00:00Z", "yesterday", "2026-01-09T10:00:00Z", "2026-01-09T10:00:00Z"],
+            "duration_s": [5, 5, -1, 5],
+            "direction": ["out", "out", "out", "sideways"],
+            "city": "成都",
+            "imei": "x",
+        }
+    )
+    pd.concat([frame, bad]).to_csv(tmp_path / "calls.csv", index=False)
+    rejected = tmp_path / "out" / "calls.rejected.csv"
+    rows = load_rows(
+        engine, settings, "numbers", data=str(tmp_path / "calls.csv"), window_days=None,
+        max_rejected=0.5, rejected_out=rejected,
+    )  # fmt: skip
+    assert rows.note.startswith(f"{len(frame)} of {len(frame) + 4} call rows kept")
+    got = rows.frame.set_index("id").sort_index()
+    pd.testing.assert_frame_equal(got, expected.set_index("id").sort_index(), check_dtype=False)
+    written = pd.read_csv(rejected, dtype=str, keep_default_na=False)
+    assert list(written["reason"]) == [
+        "caller is empty",
+        "start time is not a date-time (ISO 8601 expected)",
+        "duration is not a whole number of seconds ≥ 0",
+        "direction is not out / in",
+    ]
+    assert list(written["row"]) == [str(len(frame) + i) for i in range(1, 5)]
+    with pytest.raises(ValidationError, match="--max-rejected"):
+        load_rows(engine, settings, "numbers", data=str(tmp_path / "calls.csv"), window_days=None)

@@ -29,10 +29,14 @@ UNIT = typer.Option("fen", "--amount-unit", help="fen (integers) or yuan (decima
 TIME = typer.Option("at", "--time-col", help="time column of the transfer file (ISO 8601)")
 WINDOW = typer.Option(30, "--window", help="feature window in days before the latest record; 0 = all")
 MAX_REJECTED = typer.Option(
-    0.01, "--max-rejected", help="share of transfer rows that may be rejected before the load fails"
+    0.01,
+    "--max-rejected",
+    help="raw transfer / call files: share of rows that may be rejected before the load fails",
 )
 REJECTED = typer.Option(
-    None, "--rejected", help="CSV for the rejected transfer rows and reasons (default: <out>.rejected.csv)"
+    None,
+    "--rejected",
+    help="raw transfer / call files: CSV for the rejected rows and reasons (default: <out>.rejected.csv)",
 )
 
 
@@ -104,11 +108,14 @@ def register(app: typer.Typer) -> None:
         labels: Path | None = LABELS,
         label_col: str = LABEL_COL,
         id_col: str = ID_COL,
+        max_rejected: float = MAX_REJECTED,
+        rejected: Path | None = REJECTED,
         window: int = WINDOW,
         out: Path = typer.Option(..., "--out", help="model folder to write"),
     ) -> None:
         """Train the fraud-number model (涉诈号码) and save it with its metadata."""
-        _train("numbers", data, None, None, id_, label, labels, id_col, label_col, window, out)
+        intake = _intake(max_rejected, rejected, out)
+        _train("numbers", data, None, None, id_, label, labels, id_col, label_col, window, out, intake)
 
     @train_app.command("accounts")
     def train_accounts(
@@ -142,6 +149,8 @@ def register(app: typer.Typer) -> None:
         model: Path = typer.Option(..., "--model", help="model folder from `fanzha train numbers`"),
         data: str = typer.Option(..., "--data", help="'lake', a simulator folder, or a feature/calls file"),
         id_: str | None = ID,
+        max_rejected: float = MAX_REJECTED,
+        rejected: Path | None = REJECTED,
         window: int = WINDOW,
         out: Path = typer.Option(..., "--out", help="CSV to write: id, probability, tier, reasons"),
         publish: bool = typer.Option(
@@ -149,7 +158,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Score phone numbers: probability, tier and plain-words reasons."""
-        _score("numbers", model, data, None, None, id_, window, out, publish)
+        intake = _intake(max_rejected, rejected, out)
+        _score("numbers", model, data, None, None, id_, window, out, publish, intake)
 
     @score_app.command("accounts")
     def score_accounts(

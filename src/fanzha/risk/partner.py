@@ -1,10 +1,12 @@
-"""A partner's raw transfer file in its own layout → the ``transfers`` table of the record contract.
+"""A partner's raw transfer (or call) file in its own layout → the ``transfers`` (``calls``) table.
 
 Banks and payment companies hand over transfer files with their own column names, decimal amounts in
 yuan (or dollars) and local times. :class:`TransferLayout` maps their columns; :func:`load_transfers`
 reads the file with the Engine (CSV, gzip CSV or Parquet), converts amounts to integer fen exactly
 (decimal arithmetic, never float) and times to UTC, and registers the result as ``transfers``.
-Rows that cannot be read are rejected with a count and an example, never silently dropped.
+Rows that cannot be read are rejected with one reason each, counted with an example and written to
+a rejected-rows file, never silently dropped (rows read = kept + rejected + duplicates).
+:func:`load_calls` does the same for an operator's raw call-record file.
 Account identifiers are kept as the partner's own strings (trimmed): they are internal keys of the
 partner, not card numbers, so card-number normalisation does not apply.
 """
@@ -76,7 +78,7 @@ def time_utc_sql(col: str, naive_offset_hours: int) -> str:
 
 @dataclass
 class LoadReport:
-    """What happened to a partner file: rows read = rows kept + rows rejected + duplicates; the
+    """What happened to a raw file: rows read = rows kept + rows rejected + duplicates; the
     rejected rows per reason (count and an example value) and, when written, where they are."""
 
     rows_read: int
@@ -84,6 +86,7 @@ class LoadReport:
     rejected: dict[str, tuple[int, str | None]]
     duplicates: int = 0
     rejected_path: Path | None = None
+    what: str = "transfer"
 
     @property
     def rows_rejected(self) -> int:
@@ -91,11 +94,9 @@ class LoadReport:
 
     def summary(self) -> str:
         parts = [f"{n} {reason} (e.g. {ex!r})" for reason, (n, ex) in self.rejected.items() if n]
-        text = f"{self.rows_kept:,} of {self.rows_read:,} transfer rows kept"
+        text = f"{self.rows_kept:,} of {self.rows_read:,} {self.what} rows kept"
         if self.duplicates:
-            text += (
-                f"; {self.duplicates:,} duplicate(s) of an earlier row (same transfer id and values) skipped"
-            )
+            text += f"; {self.duplicates:,} duplicate(s) of an earlier row (same {self.what} id and values) skipped"
         if parts:
             text += f"; rejected: {'; '.join(parts)}"
         if self.rejected_path is not None:
@@ -103,8 +104,9 @@ class LoadReport:
         return text
 
 
-# (condition, raw column shown as the example, reason): a row takes the first reason it meets
-_CHECKS = (
+# (condition, column shown as the example, reason): a row takes the first reason it meets
+Check = tuple[str, str, str]
+_TRANSFER_CHECKS: tuple[Check, ...] = (
     ("amount_fen IS NULL", "raw_amount", "amount is not a number in the stated unit (--amount-unit)"),
     ("amount_fen <= 0", "raw_amount", "amount is not positive"),
     ('"at" IS NULL', "raw_time", "time is not a date-time (ISO 8601 expected)"),
@@ -115,6 +117,111 @@ _CHECKS = (
 )
 CONFLICT = "transfer id already used by an earlier row with other values"
 _DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """How one kind of partner record is read: ``fields`` (column → SQL over the file's row ``r``),
+    the ``checks`` on them, the ``shown`` columns of the rejected-rows file (name → SQL), the
+    ``key`` field naming a record (rows repeating a key are duplicates or conflicts), and the
+    ``table`` select of the kept rows."""
+
+    what: str
+    fields: dict[str, str]
+    checks: tuple[Check, ...]
+    shown: dict[str, str]
+    table: str
+    key: str | None = None
+    hint: str = ""
+
+
+def _land(
+    engine: Engine,
+    path: str | Path,
+    rows: _Rows,
+    name: str,
+    max_reject_share: float,
+    rejected_out: str | Path | None,
+) -> LoadReport:
+    """Every row of ``path`` kept, rejected with one reason, or skipped as a duplicate; the kept
+    rows registered as table ``name`` (in file order)."""
+    if not 0 <= max_reject_share <= 1:
+        raise ValidationError(
+            f"the share of rejected rows allowed must be between 0 and 1, got {max_reject_share}",
+            field="max_rejected",
+            value=max_reject_share,
+        )
+    source = _reader(Path(path))
+    reason = "CASE " + " ".join(f"WHEN {c} THEN {quote_literal(r)}" for c, _, r in rows.checks) + " END"
+    fields = ",\n".join(f"{sql} AS {quote_ident(col)}" for col, sql in rows.fields.items())
+    verdict = "reason"
+    window = ""
+    if rows.key:  # a key used again: the same values → duplicate, other values → conflict
+        values = [quote_ident(c) for c in rows.fields if not c.startswith("raw_")]
+        firsts = ", ".join(f"first_value({v}) OVER w" for v in values)
+        verdict = f"""CASE WHEN reason IS NOT NULL OR __row = first_value(__row) OVER w THEN reason
+            WHEN ({", ".join(values)}) = ({firsts}) THEN '{_DUPLICATE}' ELSE {quote_literal(CONFLICT)} END"""
+        window = f"WINDOW w AS (PARTITION BY {quote_ident(rows.key)}, reason IS NULL ORDER BY __row)"
+    raw = f"__raw_{name}"
+    engine.execute(
+        f"""CREATE OR REPLACE TEMP TABLE "{raw}" AS
+        WITH r AS (SELECT row_number() OVER () AS __row, * FROM {source}),
+        v AS (SELECT __row, {fields} FROM r),
+        c AS (SELECT *, {reason} AS reason FROM v)
+        SELECT * REPLACE ({verdict} AS reason) FROM c {window}"""
+    )
+    try:
+        counts = {
+            r["reason"]: int(r["n"])
+            for r in engine.query(f'SELECT reason, count(*) AS n FROM "{raw}" GROUP BY reason').to_pylist()
+        }
+        total = sum(counts.values())
+        if total == 0:
+            raise InputFileError(f"{path}: the {rows.what} file has no rows")
+        examples = {r: c for _, c, r in rows.checks}
+        if rows.key:
+            examples[CONFLICT] = rows.key
+        rejected: dict[str, tuple[int, str | None]] = {}
+        for text, column in examples.items():
+            n = counts.get(text, 0)
+            example = None
+            if n:
+                example = engine.scalar(
+                    f'SELECT {column} FROM "{raw}" WHERE reason = $r ORDER BY __row LIMIT 1', {"r": text}
+                )
+            rejected[text] = (n, example)
+        written = None
+        if rejected_out is not None and any(n for n, _ in rejected.values()):
+            written = Path(rejected_out)
+            written.parent.mkdir(parents=True, exist_ok=True)
+            shown = ", ".join(f"{sql} AS {quote_ident(col)}" for col, sql in rows.shown.items())
+            _write_csv(
+                engine,
+                f"""SELECT __row AS "row", {shown}, reason FROM "{raw}"
+                    WHERE reason IS NOT NULL AND reason <> '{_DUPLICATE}' ORDER BY __row""",
+                written,
+            )
+        engine.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS
+            SELECT {rows.table} FROM "{raw}" WHERE reason IS NULL ORDER BY __row"""
+        )
+    finally:
+        engine.execute(f'DROP TABLE IF EXISTS "{raw}"')
+    kept = int(engine.scalar(f"SELECT count(*) FROM {quote_ident(name)}"))
+    report = LoadReport(total, kept, rejected, counts.get(_DUPLICATE, 0), written, rows.what)
+    if report.rows_rejected > max_reject_share * total:
+        raise ValidationError(
+            f"{path}: too many rows rejected — {report.summary()}. Check the column mapping"
+            f"{rows.hint}; if the rows are really bad, allow more with --max-rejected "
+            f"(now {max_reject_share:g} of the rows)",
+            field=name,
+        )
+    return report
+
+
+def file_columns(engine: Engine, path: str | Path) -> list[str]:
+    """The column names of a CSV / Parquet file."""
+    return engine.query(f"SELECT * FROM {_reader(Path(path))} LIMIT 0").column_names
 
 
 def load_transfers(
@@ -136,93 +243,109 @@ def load_transfers(
     the load then fails. More than ``max_reject_share`` of the rows rejected is an error, because
     then the column mapping is probably wrong.
     """
-    if not 0 <= max_reject_share <= 1:
-        raise ValidationError(
-            f"the share of rejected rows allowed must be between 0 and 1, got {max_reject_share}",
-            field="max_rejected",
-            value=max_reject_share,
-        )
-    source = _reader(Path(path))
-    present = engine.query(f"SELECT * FROM {source} LIMIT 0").column_names
+    present = file_columns(engine, path)
     missing = [c for c in layout.columns() if c not in present]
     if missing:
         raise InputFileError(
             f"{path}: column(s) {', '.join(missing)} not found; the file has {', '.join(present)}. "
             "Map them with --from-col/--to-col/--amount-col/--time-col/--tx-id-col"
         )
-    tid = (
-        f"trim(CAST({quote_ident(layout.id_col)} AS VARCHAR))" if layout.id_col else "CAST(__row AS VARCHAR)"
+    col = lambda c: f"r.{quote_ident(c)}"  # noqa: E731  the file's column, not a field of the same name
+    amount, time = col(layout.amount_col), col(layout.time_col)
+    rows = _Rows(
+        what="transfer",
+        fields={
+            "transfer_id": f"trim(CAST({col(layout.id_col)} AS VARCHAR))"
+            if layout.id_col
+            else "CAST(__row AS VARCHAR)",
+            "from_account": f"trim(CAST({col(layout.from_col)} AS VARCHAR))",
+            "to_account": f"trim(CAST({col(layout.to_col)} AS VARCHAR))",
+            "amount_fen": amount_fen_sql(amount, layout.amount_unit),
+            "at": time_utc_sql(time, layout.naive_utc_offset_hours),
+            "raw_amount": f"CAST({amount} AS VARCHAR)",
+            "raw_time": f"CAST({time} AS VARCHAR)",
+        },
+        checks=_TRANSFER_CHECKS,
+        shown={
+            "transfer_id": "transfer_id",
+            "from_account": "from_account",
+            "to_account": "to_account",
+            "amount": "raw_amount",
+            "time": "raw_time",
+        },
+        table="transfer_id, from_account, to_account, amount_fen, \"at\", 'online' AS channel",
+        key="transfer_id" if layout.id_col else None,
+        hint=" and --amount-unit",
     )
-    reason = "CASE " + " ".join(f"WHEN {c} THEN {quote_literal(r)}" for c, _, r in _CHECKS) + " END"
-    raw = f"__raw_{name}"
-    engine.execute(
-        f"""CREATE OR REPLACE TEMP TABLE "{raw}" AS
-        WITH r AS (SELECT row_number() OVER () AS __row, * FROM {source}),
-        v AS (SELECT __row, {tid} AS transfer_id,
-               trim(CAST({quote_ident(layout.from_col)} AS VARCHAR)) AS from_account,
-               trim(CAST({quote_ident(layout.to_col)} AS VARCHAR)) AS to_account,
-               {amount_fen_sql(quote_ident(layout.amount_col), layout.amount_unit)} AS amount_fen,
-               {time_utc_sql(quote_ident(layout.time_col), layout.naive_utc_offset_hours)} AS "at",
-               CAST({quote_ident(layout.amount_col)} AS VARCHAR) AS raw_amount,
-               CAST({quote_ident(layout.time_col)} AS VARCHAR) AS raw_time
-            FROM r),
-        c AS (SELECT *, {reason} AS reason FROM v)
-        SELECT * REPLACE (CASE WHEN reason IS NOT NULL OR __row = first_value(__row) OVER w THEN reason
-                               WHEN (from_account, to_account, amount_fen, "at")
-                                    = (first_value(from_account) OVER w, first_value(to_account) OVER w,
-                                       first_value(amount_fen) OVER w, first_value("at") OVER w)
-                               THEN '{_DUPLICATE}' ELSE {quote_literal(CONFLICT)} END AS reason)
-        FROM c WINDOW w AS (PARTITION BY transfer_id, reason IS NULL ORDER BY __row)"""
+    return _land(engine, path, rows, name, max_reject_share, rejected_out)
+
+
+CALL_REQUIRED = ("caller", "callee", "start_at", "duration_s")
+CALL_OPTIONAL = ("direction", "city", "imei", "cell_id")
+
+
+def load_calls(
+    engine: Engine,
+    path: str | Path,
+    *,
+    name: str = "calls",
+    max_reject_share: float = 0.01,
+    rejected_out: str | Path | None = None,
+    naive_utc_offset_hours: int = 8,
+) -> LoadReport:
+    """A raw call-record file (columns ``caller, callee, start_at, duration_s`` and optionally
+    ``direction, city, imei, cell_id``) as table ``name``, checked row by row like
+    :func:`load_transfers`: empty numbers, an unreadable time, a duration that is not a whole
+    number of seconds ≥ 0 (an empty one is kept as unknown), or a direction other than out / in
+    reject the row with its reason.
+    Duplicate calls are not decided here: the number features count a (caller, callee, start)
+    once."""
+    present = file_columns(engine, path)
+    missing = [c for c in CALL_REQUIRED if c not in present]
+    if missing:
+        raise InputFileError(
+            f"{path}: column(s) {', '.join(missing)} not found; a call file needs {', '.join(CALL_REQUIRED)}"
+            f" (optional: {', '.join(CALL_OPTIONAL)}); the file has {', '.join(present)}"
+        )
+    text = lambda c: f"nullif(trim(CAST(r.{quote_ident(c)} AS VARCHAR)), '')"  # noqa: E731
+    fields = {
+        "caller": text("caller"),
+        "callee": text("callee"),
+        "start_at": time_utc_sql('r."start_at"', naive_utc_offset_hours),
+        "raw_time": 'CAST(r."start_at" AS VARCHAR)',
+    }
+    checks: list[Check] = [
+        ("caller IS NULL", "caller", "caller is empty"),
+        ("callee IS NULL", "callee", "callee is empty"),
+        ("start_at IS NULL", "raw_time", "start time is not a date-time (ISO 8601 expected)"),
+    ]
+    shown = {"caller": "caller", "callee": "callee", "start_at": "raw_time"}
+    fields["duration_s"] = f"TRY_CAST({text('duration_s')} AS INTEGER)"
+    fields["raw_duration"] = text("duration_s")
+    checks.append(
+        (
+            "raw_duration IS NOT NULL AND (duration_s IS NULL OR duration_s < 0)",
+            "raw_duration",
+            "duration is not a whole number of seconds ≥ 0",
+        )
     )
-    try:
-        counts = engine.query(
-            f"""SELECT reason, count(*) AS n, min(__row) AS first_row FROM "{raw}" GROUP BY reason"""
-        ).to_pylist()
-        total = sum(int(r["n"]) for r in counts)
-        if total == 0:
-            raise InputFileError(f"{path}: the transfer file has no rows")
-        by_reason = {r["reason"]: int(r["n"]) for r in counts}
-        examples = {r: c for _, c, r in _CHECKS}
-        examples[CONFLICT] = "transfer_id"
-        rejected: dict[str, tuple[int, str | None]] = {}
-        for reason_text in [r for _, _, r in _CHECKS] + [CONFLICT]:
-            n = by_reason.get(reason_text, 0)
-            example = None
-            if n:
-                example = engine.scalar(
-                    f'SELECT {examples[reason_text]} FROM "{raw}" WHERE reason = $r ORDER BY __row LIMIT 1',
-                    {"r": reason_text},
-                )
-            rejected[reason_text] = (n, example)
-        duplicates = by_reason.get(_DUPLICATE, 0)
-        written = None
-        if rejected_out is not None and any(n for n, _ in rejected.values()):
-            written = Path(rejected_out)
-            written.parent.mkdir(parents=True, exist_ok=True)
-            _write_csv(
-                engine,
-                f"""SELECT __row AS "row", transfer_id, from_account, to_account, raw_amount AS amount,
-                        raw_time AS "time", reason
-                    FROM "{raw}" WHERE reason IS NOT NULL AND reason <> '{_DUPLICATE}' ORDER BY __row""",
-                written,
+    shown["duration_s"] = "raw_duration"
+    if "direction" in present:
+        fields["direction"] = f"lower({text('direction')})"
+        checks.append(
+            (
+                "direction IS NOT NULL AND direction NOT IN ('out', 'in')",
+                "direction",
+                "direction is not out / in",
             )
-        engine.execute(
-            f"""CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS
-            SELECT transfer_id, from_account, to_account, amount_fen, "at", 'online' AS channel
-            FROM "{raw}" WHERE reason IS NULL ORDER BY __row"""
         )
-    finally:
-        engine.execute(f'DROP TABLE IF EXISTS "{raw}"')
-    kept = int(engine.scalar(f"SELECT count(*) FROM {quote_ident(name)}"))
-    report = LoadReport(total, kept, rejected, duplicates, written)
-    if report.rows_rejected > max_reject_share * total:
-        raise ValidationError(
-            f"{path}: too many rows rejected — {report.summary()}. Check the column mapping and "
-            f"--amount-unit; if the rows are really bad, allow more with --max-rejected "
-            f"(now {max_reject_share:g} of the rows)",
-            field="transfers",
-        )
-    return report
+        shown["direction"] = "direction"
+    for c in ("city", "imei", "cell_id"):
+        if c in present:
+            fields[c] = text(c)
+    table = ", ".join(quote_ident(c) for c in fields if not c.startswith("raw_"))
+    rows = _Rows("call", fields, tuple(checks), shown, table)
+    return _land(engine, path, rows, name, max_reject_share, rejected_out)
 
 
 def _write_csv(engine: Engine, sql: str, path: Path) -> None:

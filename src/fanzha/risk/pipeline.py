@@ -20,7 +20,15 @@ import pandas as pd
 
 from fanzha.engine.base import Engine
 from fanzha.errors import InputFileError, NotFoundError, ValidationError
-from fanzha.risk.partner import TransferLayout, labels_to_binary, load_labels, load_transfers, read_table
+from fanzha.risk.partner import (
+    TransferLayout,
+    file_columns,
+    labels_to_binary,
+    load_calls,
+    load_labels,
+    load_transfers,
+    read_table,
+)
 from fanzha.settings import Settings
 
 KINDS = ("numbers", "accounts")
@@ -123,7 +131,8 @@ def load_rows(
     rejected_out: Path | None = None,
 ) -> Rows:
     """Feature rows (and labels, when given) for ``kind`` from one of the supported sources.
-    ``max_rejected`` / ``rejected_out``: for a partner's ``transfers`` file (:func:`load_transfers`)."""
+    ``max_rejected`` / ``rejected_out``: for a raw transfer or call file (:func:`load_transfers`,
+    :func:`load_calls`)."""
     _check_kind(kind)
     note = ""
     if transfers is not None:
@@ -147,16 +156,12 @@ def load_rows(
         register_folder(engine, Path(data))
         frame, fid, source = features_from_tables(engine, kind, window_days), "id", data
     elif Path(data).is_file():
-        table = read_table(engine, data)
-        if kind == "numbers" and {"caller", "callee", "start_at"} <= set(table.column_names):
-            engine.register("__calls_raw", table)
-            engine.execute(
-                "CREATE OR REPLACE TEMP TABLE calls AS SELECT * REPLACE (CAST(start_at AS TIMESTAMPTZ) AS start_at, "
-                "CAST(duration_s AS INTEGER) AS duration_s) FROM __calls_raw"
-            )
+        if kind == "numbers" and {"caller", "callee", "start_at"} <= set(file_columns(engine, data)):  # calls
+            report = load_calls(engine, data, max_reject_share=max_rejected, rejected_out=rejected_out)
+            note = report.summary()
             frame, fid, source = features_from_tables(engine, kind, window_days), "id", data
         else:  # a ready feature table
-            frame, source = table.to_pandas(), data
+            frame, source = read_table(engine, data).to_pandas(), data
             fid = id_col or "id"
             if fid not in frame.columns:
                 raise ValidationError(

@@ -146,8 +146,11 @@ def test_labels_file(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     table = load_labels(engine, tmp_path / "l.csv", id_col="acct", label_col="flag").to_pydict()
     assert table == {"id": ["1", "2", "3"], "label": [1, 0, 1]}
     (tmp_path / "m.csv").write_text("acct,flag\n1,maybe\n", "utf-8")
-    with pytest.raises(ValidationError, match="'maybe'"):
+    with pytest.raises(ValidationError, match="'maybe' \\(id '1'\\)"):
         load_labels(engine, tmp_path / "m.csv", id_col="acct", label_col="flag")
+    (tmp_path / "e.csv").write_text("acct,flag\n1,1\n2,\n3,0\n", "utf-8")
+    with pytest.raises(ValidationError, match=r"1 row\(s\) have no label \(e\.g\. id '2'\)"):
+        load_labels(engine, tmp_path / "e.csv", id_col="acct", label_col="flag")
 
 
 @settings(max_examples=25, deadline=None)

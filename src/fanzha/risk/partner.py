@@ -386,13 +386,22 @@ _FALSE = {"0", "false", "f", "no", "n", "0.0", "否"}
 
 
 def labels_to_binary(table: pa.Table, where: str) -> pa.Table:
+    ids = table.column("id").to_pylist()
     raw = table.column("raw_label").to_pylist()
-    bad = [v for v in raw if v not in _TRUE and v not in _FALSE]
+    empty = [i for i, v in zip(ids, raw, strict=True) if v is None or v in ("", "nan", "none", "null")]
+    if empty:
+        raise ValidationError(
+            f"{where}: {len(empty)} row(s) have no label (e.g. id {empty[0]!r}); label them 1 / 0 "
+            "(true / false) or leave them out of the file",
+            field="label",
+        )
+    bad = [(i, v) for i, v in zip(ids, raw, strict=True) if v not in _TRUE and v not in _FALSE]
     if bad:
         raise ValidationError(
-            f"{where}: {len(bad)} label value(s) are not yes/no (1/0, true/false), e.g. {bad[0]!r}",
+            f"{where}: {len(bad)} label value(s) are not yes/no (1/0, true/false), e.g. {bad[0][1]!r} "
+            f"(id {bad[0][0]!r})",
             field="label",
-            value=bad[0],
+            value=bad[0][1],
         )
     labels = pa.array([1 if v in _TRUE else 0 for v in raw], pa.int8())
     return pa.table({"id": table.column("id"), "label": labels})

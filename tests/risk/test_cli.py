@@ -181,6 +181,15 @@ def test_partner_transfers_rejected_rows(settings, tmp_path: Path) -> None:  # t
     assert rejected.reason.str.startswith("amount is not a number").all()
 
 
+def test_eval_names_a_missing_path_before_simulating(tmp_path: Path) -> None:
+    from fanzha.errors import InputFileError
+
+    missing = tmp_path / "no-such-folder"
+    for args in (["eval", "numbers", "--sichuan", str(missing)], ["eval", "accounts", "--sim", str(missing)]):
+        r = runner.invoke(app, [*args, "--out", str(tmp_path / "e.json")])
+        assert isinstance(r.exception, InputFileError) and "does not exist" in str(r.exception)
+
+
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     r = runner.invoke(
         app, ["train", "numbers", "--data", str(tmp_path / "none.csv"), "--out", str(tmp_path / "m")]

@@ -271,7 +271,10 @@ def _score(
     if detector.name != what:
         from fanzha.errors import ModelError
 
-        raise ModelError(f"{model} is a {detector.name} model, not a {what} model")
+        article = lambda w: "an" if w[0] in "aeiou" else "a"  # noqa: E731
+        raise ModelError(
+            f"{model} is {article(detector.name)} {detector.name} model, not {article(what)} {what} model"
+        )
     id_col = id_ or detector.id_col  # type: ignore[attr-defined]
     with console.status(f"computing {what} features …"):
         rows = _rows(what, data, transfers, layout, id_col, None, None, "id", "label", window, intake)
@@ -299,6 +302,11 @@ def _evaluate(
     from fanzha.risk import evaluate as ev
 
     console = Console()
+    for given in (real, sim):
+        if given is not None and not given.exists():
+            from fanzha.errors import InputFileError
+
+            raise InputFileError(f"{given} does not exist; check the path")
     result: dict[str, Any] = {"target": what}
     with tempfile.TemporaryDirectory(prefix="fanzha-eval-") as tmp:
         sim_dir = sim

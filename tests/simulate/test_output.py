@@ -205,6 +205,14 @@ def test_future_window_is_refused(tmp_path: Path) -> None:
         simulate(SimConfig(people=300, days=10, start=date(2099, 1, 1)), tmp_path / "x")
     with pytest.raises(ConfigError, match="people"):
         simulate(SimConfig(people=10), tmp_path / "y")
+    with pytest.raises(ConfigError, match="--seed -1 must be"):
+        simulate(SimConfig(people=300, days=1, seed=-1), tmp_path / "z")
+
+
+def test_unwritable_out_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="cannot create the folder"):
+        simulate(SimConfig(people=300, days=1), tmp_path / "file" / "sim")  # under a file
 
 
 def test_never_deletes_a_folder_that_is_not_its_output(tmp_path: Path) -> None:

@@ -75,6 +75,8 @@ class SimConfig:
             raise ConfigError(f"--start {self.start} is before 2001; choose a later date")
         if self.fraud_rate < 0:
             raise ConfigError(f"--fraud-rate {self.fraud_rate} must be ≥ 0")
+        if self.seed < 0:
+            raise ConfigError(f"--seed {self.seed} must be a whole number ≥ 0")
 
 
 @dataclass
@@ -248,7 +250,12 @@ def _prepare_out(out: Path) -> None:
                 "choose a new folder or empty it first"
             )
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    try:
+        out.mkdir(parents=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"--out {out}: cannot create the folder ({exc.strerror}); choose a writable place"
+        ) from None
 
 
 def _time_col(kind: str) -> str:

@@ -22,6 +22,18 @@ def test_fanzha_error_is_one_line_and_exit_2(monkeypatch, capsys, settings) -> N
     assert err.count("\n") == 1 and "no such file or folder" in err and "Traceback" not in err
 
 
+def test_a_path_the_file_system_refuses_is_one_line(monkeypatch, capsys, settings, tmp_path) -> None:
+    (tmp_path / "afile").write_text("x")
+    out = tmp_path / "afile" / "sim"  # a folder under a file: cannot be made
+    assert run(monkeypatch, "train", "numbers", "--data", str(tmp_path / "f.csv"), "--out", str(out)) == 2
+    (tmp_path / "f.csv").write_text("id,x,label\n" + "".join(f"n{i},{i},{i % 2}\n" for i in range(40)))
+    capsys.readouterr()
+    assert run(monkeypatch, "train", "numbers", "--data", str(tmp_path / "f.csv"), "--label", "label",
+               "--out", str(out)) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "afile" in err and "Traceback" not in err
+
+
 def test_usage_error_is_a_usage_line_not_a_traceback(monkeypatch, capsys) -> None:
     assert run(monkeypatch, "api-key", "create", "police") == 2
     err = capsys.readouterr().err

@@ -49,15 +49,23 @@ for _module in AREAS:
 
 
 def main() -> None:
-    """Entry point: fanzha errors become one clear line and exit code 2, never a traceback.
+    """Entry point: fanzha errors, and the file system refusing a path, become one clear line and
+    exit code 2, never a traceback.
 
     Click (inside typer) prints usage errors itself and exits 2 in standalone mode.
     """
     try:
         app()
     except FanzhaError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
+        _fail(str(exc))
+    except OSError as exc:  # the file system refused (a folder that cannot be made, no permission …)
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(f"{where}{exc.strerror or exc}; check the path and its permissions")
+
+
+def _fail(message: str) -> None:
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -27,13 +27,13 @@ def _setup(sim: Path | None, out: Path | None) -> tuple[Any, Any, Path, Any]:
     return settings, engine, out or settings.home / "graph", Console()
 
 
-def _parse_params(values: list[str]) -> dict[str, Any]:
+def _parse_params(values: list[str], option: str = "--param", example: str = "min_cases=3") -> dict[str, Any]:
     from fanzha.errors import ConfigError
 
     params: dict[str, Any] = {}
     for item in values:
         if "=" not in item:
-            raise ConfigError(f"--param {item!r} is not NAME=VALUE (e.g. --param min_cases=3)")
+            raise ConfigError(f"{option} {item!r} is not NAME=VALUE (e.g. {option} {example})")
         key, value = item.split("=", 1)
         try:
             params[key.strip()] = int(value)
@@ -46,11 +46,20 @@ def _parse_params(values: list[str]) -> dict[str, Any]:
 
 
 def _link_config(max_degree: list[str], allow_file: Path | None) -> Any:
+    from fanzha.errors import ConfigError
     from fanzha.graph.linking import DEFAULT_ALLOW, LinkConfig
 
     config = LinkConfig()
-    for key, value in _parse_params(max_degree).items():
-        config.max_degree[key] = int(value)
+    for key, value in _parse_params(max_degree, "--max-degree", "phone=200").items():
+        if key not in config.max_degree:
+            raise ConfigError(
+                f"--max-degree {key}={value}: unknown node type {key!r}; use one of {sorted(config.max_degree)}"
+            )
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(
+                f"--max-degree {key}={value}: the limit must be a whole number ≥ 1 (distinct neighbours)"
+            )
+        config.max_degree[key] = value
     if allow_file:
         config.allow = DEFAULT_ALLOW + LinkConfig.read_allow_file(allow_file)
     return config
@@ -159,6 +168,13 @@ def register(app: typer.Typer) -> None:
         per_victim = result.per_victim()
         if victim and per_victim.empty:
             raise ConfigError(f"no payments of victims {victim[:3]} found in reported cases")
+        no_pay = [c for c in dict.fromkeys(case) if c not in set(_sources.case_id)]
+        no_pay += [v for v in dict.fromkeys(victim) if v not in set(_sources.victim_id)]
+        if no_pay:  # traced the others; these are named, not dropped in silence
+            console.print(
+                f"[yellow]no payments found for {', '.join(no_pay[:10])}{' …' if len(no_pay) > 10 else ''}: "
+                "not in the trace (the victim's accounts must pay an account a case names)[/]"
+            )
         write_frames(
             {
                 "trace_flows": result.flows,
@@ -278,6 +294,7 @@ def register(app: typer.Typer) -> None:
         method: str = typer.Option("match", "--method", help="tracing method to evaluate"),
     ) -> None:
         """Case linking, gangs, tracing and card dealers against the simulator's truth."""
+        from fanzha.errors import ConfigError
         from fanzha.graph.casetrace import trace_cases
         from fanzha.graph.communities import find_gangs
         from fanzha.graph.dealers import find_dealers
@@ -290,7 +307,10 @@ def register(app: typer.Typer) -> None:
         )
         from fanzha.graph.linking import link_cases
         from fanzha.graph.report import print_metrics
+        from fanzha.graph.trace import METHODS
 
+        if method not in METHODS:
+            raise ConfigError(f"method {method!r} is unknown; use one of {METHODS}")
         _, engine, _, console = _setup(sim, None)
         truth = Truth.load(sim)
         print_metrics(console, "linking", linking_metrics(link_cases(engine), truth))

@@ -37,6 +37,18 @@ def case_sources(
         if not engine.has_table(table):
             raise NotFoundError(f"table {table!r} is needed to find victims' payments; land it first")
     engine.register("__case_filter", pd.DataFrame({"case_id": list(case_ids or [])}, dtype=object))
+    if case_ids:
+        known = set(
+            engine.frame(
+                "SELECT DISTINCT case_id FROM cases WHERE case_id IN (SELECT case_id FROM __case_filter)"
+            ).case_id
+        )
+        unknown = [c for c in dict.fromkeys(case_ids) if c not in known]
+        if unknown:
+            raise NotFoundError(
+                f"unknown case id(s) {unknown[:5]}{' …' if len(unknown) > 5 else ''} ({len(unknown)} of "
+                f"{len(set(case_ids))}): not in table cases; check the ids"
+            )
     where = "WHERE case_id IN (SELECT case_id FROM __case_filter)" if case_ids else ""
     outflow = 'SELECT from_account AS account, amount_fen, "at" FROM transfers' + (
         ' UNION ALL SELECT account, amount_fen, "at" FROM withdrawals'
@@ -114,6 +126,18 @@ def trace_cases(
     ``match_rule``: the rule of ``method="match"`` (default :class:`MatchRule`)."""
     sources = case_sources(engine, case_ids, window_days=window_days)
     if victim_ids is not None:
+        engine.register("__victim_filter", pd.DataFrame({"victim_id": list(victim_ids)}, dtype=object))
+        known = set(
+            engine.frame(
+                "SELECT DISTINCT victim_id FROM cases WHERE victim_id IN (SELECT victim_id FROM __victim_filter)"
+            ).victim_id
+        )
+        unknown = [v for v in dict.fromkeys(victim_ids) if v not in known]
+        if unknown:
+            raise NotFoundError(
+                f"victim(s) {unknown[:5]}{' …' if len(unknown) > 5 else ''} ({len(unknown)} of "
+                f"{len(set(victim_ids))}) are the victim of no reported case; check the ID numbers"
+            )
         sources = sources[sources.victim_id.isin(victim_ids)]
     if case_ids and sources.empty:
         raise NotFoundError(
@@ -127,12 +151,13 @@ def trace_cases(
         start -= pd.Timedelta(hours=lead)
     transfers = engine.frame(
         'SELECT transfer_id, from_account, to_account, amount_fen, "at", channel, wallet FROM transfers '
-        'WHERE "at" >= $start',
+        'WHERE "at" >= $start OR "at" IS NULL',  # records without a time: rejected by trace_funds
         {"start": start},
     )
     withdrawals = (
         engine.frame(
-            'SELECT withdrawal_id, account, amount_fen, "at", atm_id FROM withdrawals WHERE "at" >= $start',
+            'SELECT withdrawal_id, account, amount_fen, "at", atm_id FROM withdrawals WHERE "at" >= $start '
+            'OR "at" IS NULL',
             {"start": start},
         )
         if engine.has_table("withdrawals")

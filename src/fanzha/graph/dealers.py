@@ -54,7 +54,8 @@ def _items_sql(engine: Engine) -> str:
         )
     if engine.has_table("accounts"):
         parts.append(
-            "SELECT 'account:' || account_no, owner_id, opened_at, branch, open_imei, open_ip FROM accounts "
+            "SELECT 'account:' || account_no AS item, owner_id, opened_at, branch AS place, open_imei AS device, "
+            "open_ip AS ip FROM accounts "
             "WHERE owner_id IS NOT NULL AND account_type = 'personal'"
         )
     if not parts:
@@ -104,7 +105,11 @@ def _candidates(engine: Engine, clusters: pd.DataFrame, config: DealerConfig) ->
     engine.register("__windows", clusters[["cluster", "first_opened", "last_opened", "items"]])
     parts = []
     device_clusters = clusters[clusters.signal == "same_device"]
-    if len(device_clusters) and (engine.has_table("calls") or engine.has_table("sms")):
+    if (
+        len(device_clusters)
+        and engine.has_table("phone_cards")
+        and (engine.has_table("calls") or engine.has_table("sms"))
+    ):
         uses = []
         if engine.has_table("calls"):
             uses.append(

@@ -5,17 +5,55 @@ from __future__ import annotations
 from pathlib import Path
 
 from fanzha.engine import Engine, get_engine
-from fanzha.errors import NotFoundError
-from fanzha.records.contracts import KINDS
+from fanzha.errors import NotFoundError, ValidationError
+from fanzha.records.contracts import KINDS, get_spec
 from fanzha.settings import Settings
+
+# SQL type of an absent optional column, by contract field type
+_NULL_TYPES = {"time": "TIMESTAMPTZ", "amount_fen": "BIGINT", "int": "BIGINT", "duration_s": "BIGINT",
+               "bool": "BOOLEAN", "date": "DATE"}  # fmt: skip
+
+
+def _check_columns(engine: Engine, kind: str, source: str, where: Path) -> str:
+    """The view body for ``kind`` over the registered files ``source``: required contract columns must
+    be there with usable types (money whole fen, times timestamps); absent optional ones are NULL."""
+    import pyarrow as pa
+
+    spec = get_spec(kind)
+    schema = engine.query(f"SELECT * FROM {source} LIMIT 0").schema
+    missing = [c for c in spec.required if c not in schema.names]
+    if missing:
+        raise ValidationError(
+            f"{where}/{kind} lacks required column(s) {missing}; its columns are {schema.names}"
+        )
+    for f in spec.fields:
+        if f.name not in schema.names or f.is_list:
+            continue
+        typ = schema.field(f.name).type
+        if f.type in ("amount_fen", "int", "duration_s") and not pa.types.is_integer(typ):
+            raise ValidationError(
+                f"{where}/{kind}.{f.name} has type {typ}; it must be whole numbers (money in integer fen)"
+            )
+        if f.type == "time" and not pa.types.is_timestamp(typ):
+            raise ValidationError(f"{where}/{kind}.{f.name} has type {typ}; it must be a timestamp")
+    extra = [
+        f"NULL::{'VARCHAR[]' if f.is_list else _NULL_TYPES.get(f.type, 'VARCHAR')} AS {f.name}"
+        for f in spec.fields
+        if f.name not in schema.names
+    ]
+    return f"SELECT *{''.join(', ' + e for e in extra)} FROM {source}"
 
 
 def register_folder(engine: Engine, folder: Path) -> list[str]:
-    """Register ``folder/<kind>/*.parquet`` (simulator layout) as one view per kind."""
+    """Register ``folder/<kind>/*.parquet`` (simulator layout) as one view per kind.
+
+    Columns are checked against the record contracts (:func:`_check_columns`)."""
     kinds = []
     for kind in KINDS:
         if (folder / kind).is_dir() and any((folder / kind).glob("*.parquet")):
-            engine.register_parquet(kind, str(folder / kind / "*.parquet"))
+            engine.register_parquet(f"__files_{kind}", str(folder / kind / "*.parquet"))
+            body = _check_columns(engine, kind, f"__files_{kind}", folder)
+            engine.execute(f"CREATE OR REPLACE VIEW {kind} AS {body}")
             kinds.append(kind)
     return kinds
 
@@ -37,7 +75,11 @@ def open_records(settings: Settings, sim_dir: Path | None = None, *, in_memory: 
     when the records do not fit in memory."""
     engine = get_engine(settings)
     if sim_dir is not None:
-        kinds = register_folder(engine, Path(sim_dir))
+        try:
+            kinds = register_folder(engine, Path(sim_dir))
+        except Exception:
+            engine.close()
+            raise
         where = str(sim_dir)
     else:
         try:

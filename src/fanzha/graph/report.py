@@ -45,15 +45,20 @@ def write_frames(frames: dict[str, pd.DataFrame], out_dir: Path, fmt: str = "par
     """Write each frame as ``out_dir/<name>.<fmt>``; returns the paths."""
     if fmt not in FORMATS:
         raise ConfigError(f"format {fmt!r} is not supported; use one of {FORMATS}")
-    out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, frame in frames.items():
-        path = out_dir / f"{name}.{fmt}"
-        if fmt == "csv":
-            _csv_safe(frame).to_csv(path, index=False, encoding="utf-8")
-        else:
-            _parquet_safe(frame).to_parquet(path, index=False)
-        paths.append(path)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, frame in frames.items():
+            path = out_dir / f"{name}.{fmt}"
+            if fmt == "csv":
+                _csv_safe(frame).to_csv(path, index=False, encoding="utf-8")
+            else:
+                _parquet_safe(frame).to_parquet(path, index=False)
+            paths.append(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the results to {out_dir}: {exc.strerror or exc}; give a writable folder with --out"
+        ) from None
     return paths
 
 

@@ -210,6 +210,15 @@ def run_model(
         raise ConfigError(
             f"model {name!r} has no parameters {sorted(unknown)}; it takes {sorted(model.params)}"
         )
+    for key, value in (params or {}).items():
+        default = model.params[key]
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            wrong = isinstance(value, bool) or not isinstance(value, int | float)
+            if wrong or (isinstance(default, int) and value != int(value)):
+                kind = "a whole number" if isinstance(default, int) else "a number"
+                raise ConfigError(
+                    f"model {name!r}: parameter {key}={value!r} must be {kind} (default {default})"
+                )
     values = {**model.params, **(params or {})}
     _ensure_tables(engine, model)
     clues = engine.frame(model.sql, values)

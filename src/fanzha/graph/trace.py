@@ -141,9 +141,32 @@ def _micros(values: pd.Series, what: str) -> np.ndarray:
     return stamps.dt.as_unit("us").astype("int64").to_numpy()
 
 
+def _keys(frame: pd.DataFrame, id_col: str, columns: Iterable[str], what: str) -> None:
+    """Record ids and accounts must be present, and ids unique (a missing account would become one
+    phantom account ``None`` that merges every such record)."""
+    for col in (id_col, *columns):
+        missing = frame[col].isna()
+        if missing.any():
+            first = int(np.flatnonzero(missing.to_numpy())[0])
+            which = f" (first: {frame[id_col].iloc[first]!r})" if col != id_col else f" (first: row {first})"
+            raise ValidationError(
+                f"{what}.{col} is missing in {int(missing.sum())} record(s){which}; fix or drop those records"
+            )
+    dup = frame[id_col].astype(str).duplicated()
+    if dup.any():
+        raise ValidationError(
+            f"{what} has {int(dup.sum())} duplicate {id_col} value(s) (first: {frame[id_col][dup].iloc[0]!r}); "
+            "deduplicate before tracing"
+        )
+
+
 def _amounts(values: pd.Series, what: str) -> np.ndarray:
     arr = values.to_numpy()
-    if len(arr) and (pd.isna(values).any() or not np.issubdtype(arr.dtype, np.integer)):
+    if len(arr) and pd.isna(values).any():
+        raise ValidationError(
+            f"{what}.amount_fen is missing in {int(pd.isna(values).sum())} record(s); every record needs one"
+        )
+    if len(arr) and not np.issubdtype(arr.dtype, np.integer):
         raise ValidationError(
             f"{what}.amount_fen must be integer fen (got dtype {values.dtype}); never floats"
         )
@@ -1149,6 +1172,8 @@ def trace_funds(
         raise ConfigError(f"max_hops {max_hops} must be ≥ 0")
     tr = _frame(transfers, TRANSFER_COLUMNS, "transfers").reset_index(drop=True)
     wd = _frame(withdrawals, WITHDRAWAL_COLUMNS, "withdrawals").reset_index(drop=True)
+    _keys(tr, "transfer_id", ("from_account", "to_account"), "transfers")
+    _keys(wd, "withdrawal_id", ("account",), "withdrawals")
     src, unmatched = _source_map(sources, tr.transfer_id)
     codes, accounts = pd.factorize(
         pd.concat([tr.from_account, tr.to_account, wd.account], ignore_index=True).astype(str)

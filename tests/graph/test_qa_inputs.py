@@ -1,0 +1,207 @@
+"""Hostile-but-realistic inputs to the graph commands: clear one-line errors, never a traceback,
+never a silent drop (QA round)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from fanzha.errors import ConfigError, FanzhaError, NotFoundError, ValidationError
+from fanzha.graph.trace import trace_funds
+
+from .conftest import T0, case
+
+runner = CliRunner()
+MIN = pd.Timedelta(minutes=1)
+
+
+def _transfers(*rows: tuple) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["transfer_id", "from_account", "to_account", "amount_fen", "at"])
+    frame["at"] = T0 + pd.to_timedelta(frame["at"], unit="min")
+    return frame
+
+
+def _write(folder: Path, kind: str, frame: pd.DataFrame) -> None:
+    (folder / kind).mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(folder / kind / "part-00000.parquet", index=False)
+
+
+@pytest.fixture
+def mini(tmp_path: Path) -> Path:
+    """Two cases naming one mule M; victims VA, VB pay M, M withdraws."""
+    sim = tmp_path / "sim"
+    cases = pd.DataFrame(
+        [case("C1", accounts=["M"], victim="V"), case("C2", accounts=["M"], victim="V")]
+    ).assign(reported_at=T0 + pd.Timedelta(days=1))
+    _write(sim, "cases", cases)
+    accounts = pd.DataFrame(
+        {
+            "account_no": ["VA", "VB", "M"],
+            "owner_id": ["VC1", "VC2", "X"],
+            "bank": ["B"] * 3,
+            "account_type": ["personal"] * 3,
+            "status": ["active"] * 3,
+            "opened_at": [T0 - pd.Timedelta(days=400)] * 3,
+        }
+    )
+    _write(sim, "accounts", accounts)
+    tr = _transfers(("t1", "VA", "M", 1000, 0), ("t2", "VB", "M", 2000, 5))
+    _write(sim, "transfers", tr.assign(channel="online", wallet=None))
+    wd = pd.DataFrame(
+        {
+            "withdrawal_id": ["w1"],
+            "account": ["M"],
+            "amount_fen": [3000],
+            "at": [T0 + 10 * MIN],
+            "atm_id": ["A"],
+        }
+    )
+    _write(sim, "withdrawals", wd)
+    return sim
+
+
+def _run(settings, *args: str):
+    from fanzha.cli.main import app
+
+    return runner.invoke(app, list(args))
+
+
+def _assert_clear(result, *needles: str) -> None:
+    """A fanzha error (the CLI prints it as one line, exit code 2), not a crash."""
+    assert isinstance(result.exception, FanzhaError), (result.exit_code, result.output, result.exception)
+    message = str(result.exception)
+    assert "\n" not in message, message
+    for needle in needles:
+        assert needle in message, message
+
+
+def test_mini_city_traces(mini: Path, settings, tmp_path: Path) -> None:
+    result = _run(settings, "trace", "--all", "--sim", str(mini), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    victims = pd.read_parquet(tmp_path / "o" / "trace_victims.parquet")
+    assert victims.paid_fen.sum() == 3000
+
+
+def test_max_degree_values_are_checked(mini: Path, settings, tmp_path: Path) -> None:
+    out = str(tmp_path / "o")
+    _assert_clear(
+        _run(settings, "link", "--sim", str(mini), "--out", out, "--max-degree", "phone=abc"), "phone"
+    )
+    _assert_clear(_run(settings, "link", "--sim", str(mini), "--out", out, "--max-degree", "phone=-5"), "≥ 1")
+    _assert_clear(_run(settings, "link", "--sim", str(mini), "--out", out, "--max-degree", "fone=5"), "fone")
+    _assert_clear(
+        _run(settings, "link", "--sim", str(mini), "--out", out, "--max-degree", "phone"), "--max-degree"
+    )
+    ok = _run(settings, "link", "--sim", str(mini), "--out", out, "--max-degree", "phone=200")
+    assert ok.exit_code == 0, ok.output
+
+
+def test_supervision_parameter_of_the_wrong_type(mini: Path, settings, tmp_path: Path) -> None:
+    result = _run(
+        settings, "supervise", "run", "unprosecuted_card_sellers", "--param", "min_cases=abc",
+        "--sim", str(mini), "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    _assert_clear(result, "min_cases", "whole number")
+
+
+def test_output_folder_that_cannot_be_made(mini: Path, settings, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = _run(settings, "link", "--sim", str(mini), "--out", str(blocker / "sub"))
+    _assert_clear(result, "cannot write", "--out")
+
+
+def test_trace_names_unknown_cases_and_victims(mini: Path, settings, tmp_path: Path) -> None:
+    out = str(tmp_path / "o")
+    result = _run(settings, "trace", "--case", "C1", "--case", "NOPE", "--sim", str(mini), "--out", out)
+    _assert_clear(result, "NOPE")
+    result = _run(
+        settings, "trace", "--victim", "VC1", "--victim", "NOBODY", "--sim", str(mini), "--out", out
+    )
+    _assert_clear(result, "NOBODY")
+
+
+def test_trace_case_without_payments_is_reported(mini: Path, settings, tmp_path: Path) -> None:
+    cases = pd.read_parquet(mini / "cases")
+    extra = pd.DataFrame([case("C3", accounts=["ELSEWHERE"], victim="W")]).assign(reported_at=T0)
+    _write(mini, "cases", pd.concat([cases, extra], ignore_index=True))
+    out = str(tmp_path / "o")
+    result = _run(settings, "trace", "--case", "C1", "--case", "C3", "--sim", str(mini), "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "C3" in result.output and "no payments" in result.output
+
+
+def test_records_with_missing_times_are_not_dropped(mini: Path, settings, tmp_path: Path) -> None:
+    tr = pd.read_parquet(mini / "transfers")
+    tr.loc[1, "at"] = pd.NaT
+    _write(mini, "transfers", tr)
+    result = _run(settings, "trace", "--all", "--sim", str(mini), "--out", str(tmp_path / "o"))
+    _assert_clear(result, "missing")
+
+
+def test_optional_transfer_columns_may_be_absent(mini: Path, settings, tmp_path: Path) -> None:
+    tr = pd.read_parquet(mini / "transfers").drop(columns=["wallet"])
+    _write(mini, "transfers", tr)
+    wd = pd.read_parquet(mini / "withdrawals").drop(columns=["atm_id"])
+    _write(mini, "withdrawals", wd)
+    result = _run(settings, "trace", "--all", "--sim", str(mini), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+
+
+def test_required_columns_and_types_are_checked(mini: Path, settings, tmp_path: Path) -> None:
+    out = str(tmp_path / "o")
+    tr = pd.read_parquet(mini / "transfers")
+    _write(mini, "transfers", tr.drop(columns=["channel"]))
+    _assert_clear(_run(settings, "trace", "--all", "--sim", str(mini), "--out", out), "channel")
+    _write(mini, "transfers", tr.assign(amount_fen=tr.amount_fen.astype(str)))
+    _assert_clear(_run(settings, "trace", "--all", "--sim", str(mini), "--out", out), "amount_fen", "fen")
+    _write(mini, "transfers", tr.assign(at=tr["at"].astype(str)))
+    _assert_clear(_run(settings, "link", "--sim", str(mini), "--out", out), "timestamp")
+
+
+def test_gangs_without_phone_records(mini: Path, settings, tmp_path: Path) -> None:
+    result = _run(settings, "gangs", "--sim", str(mini), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+
+
+def test_eval_graph_checks_the_method_first(mini: Path, settings) -> None:
+    result = _run(settings, "eval", "graph", "--sim", str(mini), "--method", "bogus")
+    _assert_clear(result, "bogus")
+    assert "linking" not in result.output
+
+
+def test_trace_funds_rejects_missing_and_duplicate_record_keys() -> None:
+    tr = _transfers(("t1", "V", "M", 1000, 0), ("t2", "M", None, 1000, 1))
+    with pytest.raises(ValidationError, match="to_account is missing"):
+        trace_funds(tr, None, {"t1": "v"})
+    tr = _transfers(("t1", "V", "M", 1000, 0), (None, "M", "N", 1000, 1))
+    with pytest.raises(ValidationError, match="transfer_id is missing"):
+        trace_funds(tr, None, {"t1": "v"})
+    tr = _transfers(("t1", "V", "M", 1000, 0))
+    wd = pd.DataFrame(
+        {"withdrawal_id": ["w1", "w1"], "account": ["M", "M"], "amount_fen": [500, 500], "at": [T0 + MIN] * 2}
+    )
+    with pytest.raises(ValidationError, match="duplicate withdrawal_id"):
+        trace_funds(tr, wd, {"t1": "v"})
+    nulls = _transfers(("t1", "V", "M", 1000, 0), ("t2", "M", "N", 1000, 1))
+    nulls["amount_fen"] = nulls.amount_fen.astype("Int64")
+    nulls.loc[1, "amount_fen"] = pd.NA
+    with pytest.raises(ValidationError, match="amount_fen is missing"):
+        trace_funds(nulls, None, {"t1": "v"})
+
+
+def test_unknown_case_ids_in_the_api(mini: Path, settings) -> None:
+    from fanzha.graph.casetrace import trace_cases
+    from fanzha.graph.records import open_records
+
+    engine = open_records(settings, mini)
+    with pytest.raises(NotFoundError, match="NOPE"):
+        trace_cases(engine, ["C1", "NOPE"])
+    engine.close()
+
+
+def test_config_error_is_exported() -> None:  # keeps the import used
+    assert issubclass(ConfigError, ValueError)

@@ -205,3 +205,10 @@ def test_unknown_case_ids_in_the_api(mini: Path, settings) -> None:
 
 def test_config_error_is_exported() -> None:  # keeps the import used
     assert issubclass(ConfigError, ValueError)
+
+
+def test_missing_required_values_in_a_folder_are_named(mini: Path, settings, tmp_path: Path) -> None:
+    cases = pd.read_parquet(mini / "cases")
+    cases.loc[1, "case_id"] = None
+    _write(mini, "cases", cases)
+    _assert_clear(_run(settings, "link", "--sim", str(mini), "--out", str(tmp_path / "o")), "case_id", "1 ")

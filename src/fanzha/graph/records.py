@@ -36,6 +36,19 @@ def _check_columns(engine: Engine, kind: str, source: str, where: Path) -> str:
             )
         if f.type == "time" and not pa.types.is_timestamp(typ):
             raise ValidationError(f"{where}/{kind}.{f.name} has type {typ}; it must be a timestamp")
+    present = [c for c in spec.required if not spec.field(c).is_list]
+    if present:  # required values: one pass over the table
+        counts = engine.query(
+            "SELECT "
+            + ", ".join(f'count(*) FILTER (WHERE "{c}" IS NULL) AS "{c}"' for c in present)
+            + f" FROM {source}"
+        ).to_pylist()[0]
+        empty = {c: n for c, n in counts.items() if n}
+        if empty:
+            raise ValidationError(
+                f"{where}/{kind}: required values are missing ({', '.join(f'{c}: {n} rows' for c, n in empty.items())}); "
+                "fix or drop those records"
+            )
     extra = [
         f"NULL::{'VARCHAR[]' if f.is_list else _NULL_TYPES.get(f.type, 'VARCHAR')} AS {f.name}"
         for f in spec.fields

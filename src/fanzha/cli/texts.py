@@ -20,8 +20,29 @@ def _spinner(description: str):
     return progress
 
 
-def _columns(value: str) -> list[str]:
-    return [c.strip() for c in value.split(",") if c.strip()]
+def _columns(value: str, option: str = "--text-col") -> list[str]:
+    from fanzha.errors import ConfigError
+
+    names = [c.strip() for c in value.split(",") if c.strip()]
+    if not names:
+        raise ConfigError(f"{option} {value!r} names no column; give e.g. {option} text")
+    return names
+
+
+def _writable(folder: Path, what: str) -> None:
+    """Fail before the work, not after it, when the output cannot be written."""
+    import os
+
+    from fanzha.errors import ConfigError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {what} to {folder}: {exc.strerror or exc}; give a writable --out"
+        ) from None
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"cannot write {what} to {folder}: not writable; give a writable --out")
 
 
 def register(app: typer.Typer) -> None:
@@ -38,10 +59,15 @@ def register(app: typer.Typer) -> None:
         multi-class label → fraud type, with a normal class when one is present)."""
         from rich.console import Console
 
+        from fanzha.errors import ConfigError
         from fanzha.texts.detector import TextDetector
+        from fanzha.texts.heads import SOLVERS
         from fanzha.texts.io import read_table
 
         fields = _columns(text_col)
+        if solver not in SOLVERS:
+            raise ConfigError(f"--type-solver {solver!r} is not one of {', '.join(SOLVERS)}")
+        _writable(out, "the model")
         frame = read_table(data, [*fields, label_col], encoding=encoding)
         detector = TextDetector(fields=tuple(fields), type_solver=solver)
         with _spinner(f"training on {len(frame):,} texts"):
@@ -70,6 +96,7 @@ def register(app: typer.Typer) -> None:
         from fanzha.texts.io import read_table
 
         fields = _columns(text_col)
+        _writable(out.parent, "the scores")
         frame = read_table(data, [*fields, *([id_col] if id_col else [])], encoding=encoding)
         with _spinner("loading model"):
             detector = _load_text_model(model)
@@ -104,6 +131,7 @@ def register(app: typer.Typer) -> None:
         from fanzha.texts.io import read_table
         from fanzha.texts.urls import UrlDetector
 
+        _writable(out, "the model")
         frame = read_table(data, [url_col, label_col], encoding=encoding)
         detector = UrlDetector()
         with _spinner(f"training on {len(frame):,} URLs"):
@@ -133,6 +161,7 @@ def register(app: typer.Typer) -> None:
 
         from fanzha.texts.io import read_table
 
+        _writable(out.parent, "the scores")
         frame = read_table(data, [url_col, *([id_col] if id_col else [])], encoding=encoding)
         with _spinner("loading model"):
             detector = _load_url_model(model)
@@ -164,7 +193,7 @@ def register(app: typer.Typer) -> None:
 
         _run_eval(
             lambda progress: run(
-                data_dir, folds=folds, parts=tuple(_columns(parts)), progress=progress, seed=seed
+                data_dir, folds=folds, parts=tuple(_columns(parts, "--parts")), progress=progress, seed=seed
             ),
             out,
         )
@@ -180,7 +209,10 @@ def register(app: typer.Typer) -> None:
         from fanzha.texts.evaluate import eval_urls as run
 
         _run_eval(
-            lambda progress: run(data_dir, folds=folds, parts=tuple(_columns(parts)), progress=progress), out
+            lambda progress: run(
+                data_dir, folds=folds, parts=tuple(_columns(parts, "--parts")), progress=progress
+            ),
+            out,
         )
 
 
@@ -192,6 +224,7 @@ def _run_eval(run, out: Path) -> None:
 
     from fanzha.texts.evaluate import write_json
 
+    _writable(out.parent, "the report")
     console = Console()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 from pathlib import Path
 
@@ -21,6 +23,12 @@ def read_table(
     file = Path(path)
     if not file.is_file():
         raise InputFileError(f"input file {file} does not exist")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputFileError(
+            f"unknown encoding {encoding!r}; give e.g. --encoding utf-8 or gb18030"
+        ) from None
     suffix = file.suffix.lower()
     try:
         if suffix in (".jsonl", ".json", ".ndjson"):
@@ -28,6 +36,7 @@ def read_table(
         elif suffix in (".csv", ".tsv", ".txt"):
             sep = "\t" if suffix == ".tsv" else ","
             frame = pd.read_csv(file, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
+            _check_header(file, sep, encoding)
         else:
             raise InputFileError(f"{file}: unknown file type {suffix!r}; use .csv, .tsv or .jsonl")
     except UnicodeDecodeError as exc:
@@ -39,6 +48,8 @@ def read_table(
         raise InputFileError(f"{file} is not a well-formed CSV: {str(exc).splitlines()[0]}") from None
     except pd.errors.EmptyDataError:
         raise InputFileError(f"{file} is empty") from None
+    if frame.empty and not len(frame.columns):
+        raise InputFileError(f"{file} has no data rows")
     if columns:
         missing = [c for c in columns if c not in frame.columns]
         if missing:
@@ -48,6 +59,19 @@ def read_table(
     if frame.empty:
         raise InputFileError(f"{file} has no data rows")
     return frame
+
+
+def _check_header(file: Path, sep: str, encoding: str) -> None:
+    """Duplicate column names are an error: pandas would rename the second (``text.1``) and the
+    command would read whichever one is named as asked, in silence."""
+    with file.open("r", encoding=encoding, newline="") as fh:
+        header = next(csv.reader(fh, delimiter=sep), [])
+    names = [h.lstrip("\ufeff").strip() for h in header]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise InputFileError(
+            f"{file}: column name(s) {', '.join(map(repr, dups))} appear more than once in the header; rename them"
+        )
 
 
 def _read_jsonl(file: Path, encoding: str) -> pd.DataFrame:

@@ -16,6 +16,7 @@ NORMAL_NAMES = frozenset(
     {"normal", "正常", "非诈骗", "legitimate", "legit", "ham", "benign", "false", "0", "否"}
 )
 _TRUE = frozenset({"true", "1", "yes", "y", "是", "fraud", "诈骗", "phishing", "spam", "scam", "1.0"})
+_TRUE_FLAGS = frozenset({"true", "1", "1.0", "yes", "y", "是"})
 _FALSE = frozenset({"false", "0", "no", "n", "否", "normal", "正常", "legitimate", "ham", "benign", "0.0"})
 
 
@@ -45,7 +46,15 @@ def plan_labels(labels: pd.Series) -> LabelPlan:
     distinct = set(keys)
     if len(distinct) < 2:
         raise ModelError(f"all labels are {next(iter(distinct))!r}; training needs at least two classes")
-    if distinct <= (_TRUE | _FALSE) and len(distinct) == 2 and distinct & _TRUE and distinct & _FALSE:
+    fraud_side = distinct & _TRUE
+    # a fraud flag: "not fraud" may be spelled several ways (0 / normal), "fraud" once or as flags
+    # (1 / true); several fraud words (phishing, spam) are types
+    if (
+        distinct <= (_TRUE | _FALSE)
+        and fraud_side
+        and distinct & _FALSE
+        and (len(fraud_side) == 1 or fraud_side <= _TRUE_FLAGS)
+    ):
         mapped = tuple(FRAUD if k in _TRUE else NORMAL for k in keys)
         return LabelPlan("binary", mapped, (FRAUD,), True)
     raw = [str(v).strip() for v in labels]

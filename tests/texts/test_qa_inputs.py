@@ -99,3 +99,40 @@ def test_eval_with_no_parts_or_unwritable_report(tmp_path: Path, settings: Setti
         app, ["eval", "urls", "--data-dir", str(tmp_path), "--out", str(blocker / "r.json")]
     )
     _clear(result, "cannot write")
+
+
+def _feats(url: str) -> dict[str, float]:
+    from fanzha.texts.urllex import FEATURES, parse_url, url_features
+
+    return dict(zip(FEATURES, url_features(parse_url(url))[0], strict=True))
+
+
+def test_idn_host_is_one_host_in_unicode_and_punycode() -> None:
+    from fanzha.texts.urllex import parse_url
+
+    assert parse_url("http://аррӏе.com/login").host == parse_url("http://xn--80ak6aa92e.com/login").host
+    assert _feats("http://аррӏе.com/login") == _feats("http://XN--80AK6AA92E.com/login")
+    assert _feats("中国银行.中国")["punycode"] == 1.0
+
+
+def test_idn_list_entries_match_either_form() -> None:
+    from fanzha.texts.urls import HostList
+
+    allow = HostList()
+    allow.add("*.中国银行.中国")
+    assert allow.match("www.xn--fiqs8s856bruk.xn--fiqs8s") is not None
+
+
+def test_ipv6_host_is_an_ip() -> None:
+    assert _feats("http://[2001:db8::1]:8080/a")["is_ip"] == 1.0
+    from fanzha.texts.urllex import parse_url
+
+    assert parse_url("http://[2001:db8::1]:8080/a").registered == "2001:db8::1"
+
+
+def test_host_with_an_empty_label_is_invalid() -> None:
+    from fanzha.errors import ValidationError
+    from fanzha.texts.urllex import parse_url
+
+    with pytest.raises(ValidationError, match=r"a\.\.b\.com"):
+        parse_url("http://a..b.com/x")

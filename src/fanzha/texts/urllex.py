@@ -8,6 +8,7 @@ model's contributions can be given as reasons.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import math
 import re
@@ -207,6 +208,25 @@ class ParsedUrl:
     scheme: str
 
 
+def is_ip(host: str) -> bool:
+    """A bare IPv4 or IPv6 address (``urlsplit`` gives IPv6 hosts without their brackets)."""
+    if _IPV4.match(host):
+        return True
+    if ":" in host:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+def ascii_host(host: str) -> str:
+    """The host in ASCII: internationalised labels as punycode (``xn--``); raises UnicodeError for
+    an empty or over-long label."""
+    return host.encode("idna").decode("ascii").lower()
+
+
 def parse_url(value: object) -> ParsedUrl:
     """Split a URL or bare host into the parts the features need; raises ValidationError if unusable."""
     if not isinstance(value, str) or not value.strip():
@@ -222,7 +242,17 @@ def parse_url(value: object) -> ParsedUrl:
     host = (parts.hostname or "").rstrip(".")
     if not host or " " in host:
         raise ValidationError(f"URL {value!r} has no host name", value=value)
-    if _IPV4.match(host):
+    if not is_ip(host):  # one form per host: IDN → punycode, as the record normaliser stores it
+        try:
+            ascii_name = ascii_host(host)
+        except UnicodeError:
+            raise ValidationError(
+                f"URL {value!r} has an invalid host name {host!r} (an empty or over-long label)", value=value
+            ) from None
+        if ascii_name != host:
+            raw = raw.replace(parts.hostname or host, ascii_name, 1)
+            host = ascii_name
+    if is_ip(host):
         return ParsedUrl(raw, host, host, host, "", "", parts.path, parts.query, port, parts.scheme)
     labels = host.split(".")
     if len(labels) >= 3 and ".".join(labels[-2:]) in _SECOND_LEVEL:
@@ -371,8 +401,8 @@ def brand_signals(p: ParsedUrl) -> tuple[dict[str, float], str | None]:
 def url_features(p: ParsedUrl) -> tuple[np.ndarray, str | None]:
     """The :data:`FEATURES` vector of one parsed URL and the brand it relates to (if any)."""
     host = p.host
-    is_ip = bool(_IPV4.match(host))
-    brand, brand_key = brand_signals(p) if not is_ip else ({}, None)
+    ip = is_ip(host)
+    brand, brand_key = brand_signals(p) if not ip else ({}, None)
     label = p.label
     text = host + p.path + "?" + p.query
     values = {
@@ -388,7 +418,7 @@ def url_features(p: ParsedUrl) -> tuple[np.ndarray, str | None]:
         "path_depth": min(p.path.count("/"), 8),
         "query_params": min(p.query.count("&") + 1 if p.query else 0, 8),
         "has_at": float("@" in p.url.split("://", 1)[-1]),
-        "is_ip": float(is_ip),
+        "is_ip": float(ip),
         "punycode": float("xn--" in host),
         "suspicious_tld": float(p.tld.rsplit(".", 1)[-1] in SUSPICIOUS_TLDS),
         "shortener": float(host in SHORTENERS or p.registered in SHORTENERS),
@@ -396,7 +426,7 @@ def url_features(p: ParsedUrl) -> tuple[np.ndarray, str | None]:
         "https": float(p.scheme == "https"),
         "risky_words": float(min(sum(w in text for w in _WORDS), 4)),
         "official_brand": float(_is_official(p.registered, host)),
-        "fake_gov": float(not is_ip and "gov" in re.split(r"[-.]", host) and not host.endswith("gov.cn")
+        "fake_gov": float(not ip and "gov" in re.split(r"[-.]", host) and not host.endswith("gov.cn")
                           and not p.tld.endswith(("gov.tw", "gov.hk", "gov.uk", "gov"))),
         "digits_in_label": float(any(c.isdigit() for c in label) and any(c.isalpha() for c in label)),
         "long_label": float(len(label) > 20),

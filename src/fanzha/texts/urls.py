@@ -22,10 +22,28 @@ from fanzha.detect.contract import DEFAULT_TIER_THRESHOLDS, Detector, Reason, sc
 from fanzha.errors import InputFileError, ModelError, ValidationError
 from fanzha.texts.features import NgramTfidf
 from fanzha.texts.labels import FRAUD, plan_labels
-from fanzha.texts.urllex import BRANDS, FEATURES, ParsedUrl, feature_message, parse_url, url_features
+from fanzha.texts.urllex import (
+    BRANDS,
+    FEATURES,
+    ParsedUrl,
+    ascii_host,
+    feature_message,
+    parse_url,
+    url_features,
+)
 
 ALLOW_SCORE = 0.01
 BLOCK_SCORE = 0.99
+
+
+def _ascii(host: str) -> str:
+    """List entries are matched against punycode hosts (see :func:`urllex.parse_url`)."""
+    if host.isascii():
+        return host
+    try:
+        return ascii_host(host)
+    except UnicodeError:
+        return host
 
 
 @dataclass
@@ -38,12 +56,12 @@ class HostList:
     def add(self, entry: str) -> None:
         e = entry.strip().lower().rstrip(".^")
         if e.startswith("||"):
-            self.suffixes.add(e[2:].split("^")[0].split("/")[0])
+            self.suffixes.add(_ascii(e[2:].split("^")[0].split("/")[0]))
         elif e.startswith(("*.", ".")):
-            self.suffixes.add(e.lstrip("*."))
+            self.suffixes.add(_ascii(e.lstrip("*.")))
         elif e:
             host = e.split("://", 1)[-1].split("/")[0].split(":")[0]
-            self.exact.add(host)
+            self.exact.add(_ascii(host))
 
     def match(self, host: str) -> str | None:
         """The entry that covers ``host`` (``None`` when none does)."""

@@ -136,3 +136,22 @@ def test_host_with_an_empty_label_is_invalid() -> None:
 
     with pytest.raises(ValidationError, match=r"a\.\.b\.com"):
         parse_url("http://a..b.com/x")
+
+
+def test_every_text_score_carries_reasons(tiny_detector) -> None:
+    texts = ["😀😀😀🎉", "！！！？？？。。。", "NaN", "妈妈今晚回家吃饭吗"]
+    scored = tiny_detector.score(texts)
+    assert scored["probability"].notna().all()
+    assert all(len(r) >= 1 for r in scored["reasons"]), list(scored["reasons"])
+    assert all(len(tiny_detector.score_text(t).reasons) >= 1 for t in texts)
+
+
+def test_every_url_score_carries_reasons() -> None:
+    from fanzha.texts.urlcorpus import generate_url_corpus
+    from fanzha.texts.urls import UrlDetector
+
+    corpus = generate_url_corpus(n=300)
+    model = UrlDetector().fit(corpus["url"].tolist(), corpus["label"].tolist())
+    urls = ["a.cn", "http://x.org", "https://www.example.com/", "b.com", "http://qq.cn/a"]
+    scored = model.score(urls)
+    assert all(len(r) >= 1 for r in scored["reasons"]), list(zip(urls, scored["reasons"], strict=True))

@@ -399,6 +399,16 @@ class TextDetector(Detector):
             )
         if urls:
             parts.append(("url_in_text", f"contains {len(urls)} URL(s): {urls[0][:60]}", urls[0], 0.0))
+        if not parts:  # every score carries a reason, also when nothing in the text is known
+            parts.append(
+                (
+                    "no_signal",
+                    "no phrase the model knows (fraud or normal) and no URL: the probability is the "
+                    "model's base rate",
+                    None,
+                    0.0,
+                )
+            )
         return parts
 
     def _explain(

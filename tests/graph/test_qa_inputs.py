@@ -212,3 +212,21 @@ def test_missing_required_values_in_a_folder_are_named(mini: Path, settings, tmp
     cases.loc[1, "case_id"] = None
     _write(mini, "cases", cases)
     _assert_clear(_run(settings, "link", "--sim", str(mini), "--out", str(tmp_path / "o")), "case_id", "1 ")
+
+
+def test_max_hours_infinite_or_huge_means_no_limit() -> None:
+    tr = _transfers(("t1", "V", "M", 1000, 0), ("t2", "M", "N", 1000, 60))
+    for hours in (float("inf"), 1e20):
+        r = trace_funds(tr, None, {"t1": "v"}, max_hours=hours)
+        assert r.per_victim().held_fen.sum() == 1000
+        assert list(r.holdings.account) == ["N"]
+    with pytest.raises(ConfigError, match="max_hours"):
+        trace_funds(tr, None, {"t1": "v"}, max_hours=float("nan"))
+    with pytest.raises(ConfigError, match="max_hours"):
+        trace_funds(tr, None, {"t1": "v"}, max_hours=-1)
+
+
+def test_trace_all_with_case_is_a_conflict(mini: Path, settings, tmp_path: Path) -> None:
+    out = str(tmp_path / "o")
+    result = _run(settings, "trace", "--all", "--case", "C1", "--sim", str(mini), "--out", out)
+    _assert_clear(result, "--all")

@@ -156,6 +156,8 @@ def register(app: typer.Typer) -> None:
 
         if not (case or victim or all_cases):
             raise ConfigError("say what to trace: --case ID, --victim ID or --all")
+        if all_cases and (case or victim):
+            raise ConfigError("give --case / --victim or --all, not both (--all traces every reported case)")
         _, engine, out_dir, console = _setup(sim, out)
         result, _sources = trace_cases(
             engine,

@@ -1170,6 +1170,11 @@ def trace_funds(
         raise ConfigError(f"method {method!r} is unknown; use one of {METHODS}")
     if max_hops < 0:
         raise ConfigError(f"max_hops {max_hops} must be ≥ 0")
+    if max_hours is not None:
+        if not max_hours >= 0:  # also NaN
+            raise ConfigError(f"max_hours {max_hours} must be ≥ 0 (None: no limit)")
+        if max_hours * 3_600_000_000 >= 2**62:  # infinite or beyond any record time: no limit
+            max_hours = None
     tr = _frame(transfers, TRANSFER_COLUMNS, "transfers").reset_index(drop=True)
     wd = _frame(withdrawals, WITHDRAWAL_COLUMNS, "withdrawals").reset_index(drop=True)
     _keys(tr, "transfer_id", ("from_account", "to_account"), "transfers")

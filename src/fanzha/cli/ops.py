@@ -72,9 +72,20 @@ def _actor() -> Any:
 
 
 def _fen(yuan: str | None) -> int | None:
+    from decimal import Decimal, InvalidOperation
+
+    from fanzha.errors import ValidationError
     from fanzha.records.normalise import yuan_to_fen
 
-    return None if yuan is None else yuan_to_fen(yuan)
+    if yuan is None:
+        return None
+    try:
+        finite = Decimal(yuan.strip()).is_finite()
+    except InvalidOperation:
+        finite = True  # not a plain number: yuan_to_fen says what is wrong (full-width digits, ¥ …)
+    if not finite:
+        raise ValidationError(f"amount {yuan!r} is not a number of yuan; give e.g. 1280.50", value=yuan)
+    return yuan_to_fen(yuan)
 
 
 def _when(text: str | None) -> datetime | None:

@@ -1,0 +1,40 @@
+"""Bad input at the ops boundary: one clear error, never a traceback, a silent drop or a wrong answer.
+
+Found by adversarial QA; one test per defect (service layer on SQLite and PostgreSQL, CLI on SQLite).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from fanzha.cli.main import app
+from fanzha.errors import FanzhaError
+
+runner = CliRunner()
+ACCOUNT = "6222020200112233445"
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def cli(*args: str) -> tuple[int, str, BaseException | None]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output, result.exception
+
+
+def assert_clear_error(*args: str, says: str) -> None:
+    """The command fails with a FanzhaError (one line on the real command line), not a traceback."""
+    code, output, exc = cli(*args)
+    assert code != 0, output
+    assert isinstance(exc, FanzhaError), f"{type(exc).__name__}: {exc}"
+    assert says in str(exc), str(exc)
+
+
+@pytest.mark.parametrize("amount", ["inf", "-Infinity", "nan", "sNaN"])
+def test_cli_amount_that_is_not_a_finite_number_is_refused(settings, amount: str) -> None:
+    assert_clear_error(
+        "ops", "commands", "issue", "--id", "c1", "--kind", "freeze", "--account", ACCOUNT,
+        "--reason", "r", "--amount-yuan", amount,
+        says="is not a number of yuan",
+    )  # fmt: skip

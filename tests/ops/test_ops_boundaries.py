@@ -38,3 +38,8 @@ def test_cli_amount_that_is_not_a_finite_number_is_refused(settings, amount: str
         "--reason", "r", "--amount-yuan", amount,
         says="is not a number of yuan",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("anchor", ["abc", "12", ":abcd", "x:abcd", "-1:abcd"])
+def test_cli_audit_verify_malformed_anchor_is_one_clear_error(settings, anchor: str) -> None:
+    assert_clear_error("audit", "verify", "--anchor", anchor, says="SEQ:HASH")

@@ -534,12 +534,21 @@ def list_load_tw165(
 @audit_app.command("verify")
 def audit_verify(anchor: str = typer.Option(None, help="SEQ:HASH published earlier, checked too")) -> None:
     """Recompute the hash chain; exit 1 and name the rows when any was edited or deleted."""
+    import re
+
+    from fanzha.errors import ValidationError
     from fanzha.ops.audit import verify
 
     pin = None
-    if anchor:
-        seq, _, digest = anchor.partition(":")
-        pin = (int(seq), digest)
+    if anchor is not None:
+        found = re.fullmatch(r"\s*([0-9]+):([0-9a-fA-F]{64})\s*", anchor)
+        if not found or int(found[1]) < 1:
+            raise ValidationError(
+                f"anchor {anchor!r} is not SEQ:HASH (a row number ≥ 1, a colon and the 64 hex digits "
+                "printed by `fanzha audit verify`)",
+                value=anchor,
+            )
+        pin = (int(found[1]), found[2].lower())
     report = verify(_store(), anchor=pin)
     if report.ok:
         typer.echo(f"audit log intact: {report.rows} rows, head {report.head_seq}:{report.head_hash}")

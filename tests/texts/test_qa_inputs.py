@@ -155,3 +155,17 @@ def test_every_url_score_carries_reasons() -> None:
     urls = ["a.cn", "http://x.org", "https://www.example.com/", "b.com", "http://qq.cn/a"]
     scored = model.score(urls)
     assert all(len(r) >= 1 for r in scored["reasons"]), list(zip(urls, scored["reasons"], strict=True))
+
+
+def test_blank_line_inside_a_csv_is_a_row(tmp_path: Path) -> None:
+    """One text per line: a blank line is an empty text (scored with reason empty_text), not a line
+    dropped in silence that shifts every later row number; blank lines at the end are no rows."""
+    (tmp_path / "a.csv").write_text("text\nA\n\nB\n\n\n", "utf-8")
+    assert read_table(tmp_path / "a.csv", ["text"])["text"].tolist() == ["A", "", "B"]
+    (tmp_path / "b.csv").write_text("id,text\n1,A\n\n2,B\n", "utf-8")
+    assert read_table(tmp_path / "b.csv", ["text"])["id"].tolist() == ["1", "", "2"]
+
+
+def test_jsonl_with_a_byte_order_mark(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_bytes('\ufeff{"text": "刷单返利"}\n'.encode())
+    assert read_table(tmp_path / "a.jsonl", ["text"])["text"].tolist() == ["刷单返利"]

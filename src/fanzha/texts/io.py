@@ -35,7 +35,14 @@ def read_table(
             frame = _read_jsonl(file, encoding)
         elif suffix in (".csv", ".tsv", ".txt"):
             sep = "\t" if suffix == ".tsv" else ","
-            frame = pd.read_csv(file, sep=sep, dtype=str, keep_default_na=False, encoding=encoding)
+            # blank lines are rows (an empty text keeps its row number); blank lines at the end are not
+            frame = pd.read_csv(
+                file, sep=sep, dtype=str, keep_default_na=False, encoding=encoding, skip_blank_lines=False
+            )
+            blank = (frame == "").all(axis=1).to_numpy()
+            if len(frame.columns) and blank.any():
+                filled = (~blank).nonzero()[0]
+                frame = frame.iloc[: (filled[-1] + 1) if len(filled) else 0].reset_index(drop=True)
             _check_header(file, sep, encoding)
         else:
             raise InputFileError(f"{file}: unknown file type {suffix!r}; use .csv, .tsv or .jsonl")
@@ -76,7 +83,8 @@ def _check_header(file: Path, sep: str, encoding: str) -> None:
 
 def _read_jsonl(file: Path, encoding: str) -> pd.DataFrame:
     rows = []
-    with file.open("r", encoding=encoding) as fh:
+    # a UTF-8 byte order mark (Windows tools) is not part of the first line
+    with file.open("r", encoding="utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding) as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue

@@ -169,3 +169,12 @@ def test_blank_line_inside_a_csv_is_a_row(tmp_path: Path) -> None:
 def test_jsonl_with_a_byte_order_mark(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_bytes('\ufeff{"text": "刷单返利"}\n'.encode())
     assert read_table(tmp_path / "a.jsonl", ["text"])["text"].tolist() == ["刷单返利"]
+
+
+def test_jsonl_object_or_list_where_text_is_expected(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text(
+        '{"text": "刷单"}\n\n{"text": {"body": "刷单"}, "meta": [1]}\n', "utf-8"
+    )
+    with pytest.raises(InputFileError, match="line 3"):
+        read_table(tmp_path / "a.jsonl", ["text"])
+    assert len(read_table(tmp_path / "a.jsonl")) == 2  # only the columns asked for are checked

@@ -32,7 +32,15 @@ def read_table(
     suffix = file.suffix.lower()
     try:
         if suffix in (".jsonl", ".json", ".ndjson"):
-            frame = _read_jsonl(file, encoding)
+            frame, lines = _read_jsonl(file, encoding)
+            for col in columns or []:
+                if col in frame.columns:
+                    nested = frame[col].map(lambda v: isinstance(v, dict | list)).to_numpy()
+                    if nested.any():
+                        raise InputFileError(
+                            f"{file} line {lines[int(nested.nonzero()[0][0])]}: {col!r} is a JSON "
+                            f"{'object' if isinstance(frame[col][nested].iloc[0], dict) else 'list'}, not text"
+                        )
         elif suffix in (".csv", ".tsv", ".txt"):
             sep = "\t" if suffix == ".tsv" else ","
             # blank lines are rows (an empty text keeps its row number); blank lines at the end are not
@@ -81,8 +89,10 @@ def _check_header(file: Path, sep: str, encoding: str) -> None:
         )
 
 
-def _read_jsonl(file: Path, encoding: str) -> pd.DataFrame:
+def _read_jsonl(file: Path, encoding: str) -> tuple[pd.DataFrame, list[int]]:
+    """The rows, and the file line of each (blank lines skipped)."""
     rows = []
+    lines = []
     # a UTF-8 byte order mark (Windows tools) is not part of the first line
     with file.open("r", encoding="utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding) as fh:
         for n, line in enumerate(fh, 1):
@@ -95,6 +105,7 @@ def _read_jsonl(file: Path, encoding: str) -> pd.DataFrame:
             if not isinstance(value, dict):
                 raise InputFileError(f"{file} line {n} is not a JSON object")
             rows.append(value)
+            lines.append(n)
     frame = pd.DataFrame(rows)
     for column in frame.columns:
         if frame[column].dtype == object:
@@ -103,4 +114,4 @@ def _read_jsonl(file: Path, encoding: str) -> pd.DataFrame:
             frame[column] = frame[column].map(lambda v: "true" if v else "false")
         else:
             frame[column] = frame[column].astype(str)
-    return frame
+    return frame, lines

@@ -34,7 +34,15 @@ from sqlalchemy.orm import Session
 from fanzha.errors import ConflictError, NotFoundError, StateError, ValidationError
 from fanzha.ops import audit
 from fanzha.ops.audit import SYSTEM, Actor
-from fanzha.ops.models import BankReceipt, FundCommand, FundCommandEvent, FundHold, WarningTask, check_length
+from fanzha.ops.models import (
+    BankReceipt,
+    FundCommand,
+    FundCommandEvent,
+    FundHold,
+    WarningTask,
+    check_key,
+    check_length,
+)
 from fanzha.ops.store import Store
 from fanzha.records.normalise import normalise_account
 
@@ -156,7 +164,8 @@ def issue_command(
     now = audit.as_of(now)
     account = normalise_account(account)
     _validate_request(kind, amount_fen, parent_id, reason)
-    _check_ids(command_id=command_id, bank=bank, case_id=case_id, parent_id=parent_id)
+    check_key("command_id", command_id)
+    _check_ids(bank=bank, case_id=case_id, parent_id=parent_id)
     digest = _request_hash(
         kind=kind,
         account=account,
@@ -304,7 +313,7 @@ def apply_receipt(
             raise ValidationError(
                 f"receipt {name} {value!r} must be a non-negative integer of fen", field=name
             )
-    _check_ids(receipt_id=receipt.receipt_id)
+    check_key("receipt_id", receipt.receipt_id)
     digest = receipt.payload_hash()
     with store.transaction() as session:
         cmd = _lock(session, command_id)

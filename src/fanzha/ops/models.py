@@ -302,3 +302,14 @@ def check_length(field: str, value: str | None, limit: int) -> None:
         raise ValidationError(
             f"{field} {value[:40]!r}… has {len(value)} characters, more than the {limit} allowed", field=field
         )
+
+
+def check_key(field: str, value: str, limit: int = 64) -> None:
+    """A caller-chosen id (idempotency key) must be a non-blank text that fits its column."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(
+            f"{field} {value!r} is blank; give the id you will use for retries, e.g. case-001/freeze/1",
+            field=field,
+            value=value,
+        )
+    check_length(field, value, limit)

@@ -27,7 +27,7 @@ from fanzha.errors import ConflictError, NotFoundError, StateError, ValidationEr
 from fanzha.ops import audit
 from fanzha.ops.audit import Actor
 from fanzha.ops.fundcontrol import _lock, _release
-from fanzha.ops.models import FundHold, RefundAllocation, RefundPlan, TraceLink, check_length
+from fanzha.ops.models import FundHold, RefundAllocation, RefundPlan, TraceLink, check_key
 from fanzha.ops.store import Store
 from fanzha.records.normalise import normalise_account
 
@@ -154,9 +154,9 @@ def plan_refund(
     """
     now = audit.as_of(now)
     account = normalise_account(account)
-    check_length("refund_id", refund_id, 64)
+    check_key("refund_id", refund_id)
     for victim, amount in claims.items():
-        check_length("victim_id", victim, 64)
+        check_key("victim_id", victim)
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise ValidationError(
                 f"claim of victim {victim} is {amount!r}; claims are positive integers of fen"

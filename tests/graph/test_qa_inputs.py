@@ -230,3 +230,10 @@ def test_trace_all_with_case_is_a_conflict(mini: Path, settings, tmp_path: Path)
     out = str(tmp_path / "o")
     result = _run(settings, "trace", "--all", "--case", "C1", "--sim", str(mini), "--out", out)
     _assert_clear(result, "--all")
+
+
+def test_duplicate_record_keys_in_a_folder_are_named(mini: Path, settings, tmp_path: Path) -> None:
+    """A case listed twice was linked once but its loss counted twice in the group's loss_fen."""
+    cases = pd.read_parquet(mini / "cases")
+    _write(mini, "cases", pd.concat([cases, cases.iloc[:1]], ignore_index=True))
+    _assert_clear(_run(settings, "link", "--sim", str(mini), "--out", str(tmp_path / "o")), "case_id", "C1")

@@ -14,6 +14,10 @@ _NULL_TYPES = {"time": "TIMESTAMPTZ", "amount_fen": "BIGINT", "int": "BIGINT", "
                "bool": "BOOLEAN", "date": "DATE"}  # fmt: skip
 
 
+# record kinds whose natural key must be unique in a folder (the tables money and linking count on)
+_KEYED = ("cases", "accounts", "transfers", "withdrawals", "phone_cards", "people")
+
+
 def _check_columns(engine: Engine, kind: str, source: str, where: Path) -> str:
     """The view body for ``kind`` over the registered files ``source``: required contract columns must
     be there with usable types (money whole fen, times timestamps); absent optional ones are NULL."""
@@ -48,6 +52,17 @@ def _check_columns(engine: Engine, kind: str, source: str, where: Path) -> str:
             raise ValidationError(
                 f"{where}/{kind}: required values are missing ({', '.join(f'{c}: {n} rows' for c, n in empty.items())}); "
                 "fix or drop those records"
+            )
+    if kind in _KEYED:  # one record per key: a case listed twice counts its loss twice
+        keys = ", ".join(f'"{c}"' for c in spec.key)
+        dup = engine.query(
+            f"SELECT {keys}, count(*) AS n FROM {source} GROUP BY ALL HAVING count(*) > 1 ORDER BY ALL LIMIT 1"
+        ).to_pylist()
+        if dup:
+            first = {c: dup[0][c] for c in spec.key}
+            raise ValidationError(
+                f"{where}/{kind}: records with the same {', '.join(spec.key)} (first: {first}, "
+                f"{dup[0]['n']} times); deduplicate them"
             )
     extra = [
         f"NULL::{'VARCHAR[]' if f.is_list else _NULL_TYPES.get(f.type, 'VARCHAR')} AS {f.name}"

@@ -30,6 +30,7 @@ from fanzha.records.normalise import normalise_phone
 
 SIGNAL_KINDS = ("call", "sms", "pending_transfer", "url_visit", "app_install")
 TIERS = ("red", "orange", "yellow")
+MAX_AGE = 150  # an age above this (or below 0) is a typo, not a very old person
 CHANNELS = ("visit", "call", "flash_sms", "sms", "app_push")
 STATUSES = ("issued", "delivered", "contacted", "dissuaded", "victimised", "unreachable")
 TERMINAL = frozenset({"dissuaded", "victimised", "unreachable"})
@@ -77,6 +78,26 @@ class SignalEvent:
             raise ValidationError("signal has no person_id; say who is at risk", field="person_id")
         check_length("person_id", self.person_id, 64)
         check_length("episode_id", self.episode_id, 128)
+        if not isinstance(self.counterpart, str) or not self.counterpart.strip():
+            raise ValidationError(
+                "signal has no counterpart; name the risky number / account / URL / app", field="counterpart"
+            )
+        if self.age is not None and (
+            isinstance(self.age, bool) or not isinstance(self.age, int) or not 0 <= self.age <= MAX_AGE
+        ):
+            raise ValidationError(
+                f"age {self.age!r} is not a person's age (0…{MAX_AGE}); leave it out to use the stored profile",
+                field="age",
+                value=self.age,
+            )
+        if self.duration_s is not None and (
+            isinstance(self.duration_s, bool) or not isinstance(self.duration_s, int) or self.duration_s < 0
+        ):
+            raise ValidationError(
+                f"duration_s {self.duration_s!r} is not a non-negative number of seconds",
+                field="duration_s",
+                value=self.duration_s,
+            )
         if self.occurred_at.tzinfo is None:
             raise ValidationError(f"occurred_at {self.occurred_at} has no timezone", field="occurred_at")
         if not 0.0 <= self.counterpart_risk <= 1.0:
@@ -567,6 +588,15 @@ def upsert_profile(
 ) -> PersonProfile:
     """Store what the rules need about a person (family contacts as ``{"phone", "relation"}``)."""
     now = audit.as_of(now)
+    if birth_date is not None:
+        age = _age(birth_date, now.date())
+        if age is None or not 0 <= age <= MAX_AGE:
+            raise ValidationError(
+                f"birth_date {birth_date} gives an age of {age} on {now.date()}; not a living person's "
+                "birth date (future or typo?)",
+                field="birth_date",
+                value=birth_date,
+            )
     contacts = [
         {"phone": normalise_phone(c["phone"]), "relation": c.get("relation", "")}
         for c in family_contacts or []

@@ -178,3 +178,18 @@ def test_jsonl_object_or_list_where_text_is_expected(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="line 3"):
         read_table(tmp_path / "a.jsonl", ["text"])
     assert len(read_table(tmp_path / "a.jsonl")) == 2  # only the columns asked for are checked
+
+
+def test_more_folds_than_examples_is_a_clear_error() -> None:
+    import numpy as np
+
+    from fanzha.errors import ConfigError
+    from fanzha.texts.evaluate import cross_validate
+
+    y = np.array([0, 1] * 5)
+    with pytest.raises(ConfigError, match="--folds 50"):
+        cross_validate(lambda: None, list(range(10)), y, lambda m, x, t: {}, folds=50)
+    with pytest.raises(ConfigError, match="--folds 8"):
+        cross_validate(
+            lambda: None, list(range(10)), y, lambda m, x, t: {}, folds=8, groups=np.arange(10) // 2
+        )

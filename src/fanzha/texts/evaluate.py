@@ -121,6 +121,14 @@ def binary_metrics(y_true: np.ndarray, prob: np.ndarray, threshold: float = 0.5)
     return _round(out)
 
 
+def _check_folds(folds: int, units: int, what: str) -> None:
+    """Each fold needs at least one test unit (an example, or a group kept whole)."""
+    from fanzha.errors import ConfigError
+
+    if folds > units:
+        raise ConfigError(f"--folds {folds} is more than the {units} {what} of this set; use at most {units}")
+
+
 def _summarise(folds: list[dict[str, Any]]) -> dict[str, Any]:
     keys = [k for k, v in folds[0].items() if isinstance(v, float | int) and not isinstance(v, bool)]
     out: dict[str, Any] = {k: round(float(np.mean([f[k] for f in folds])), 4) for k in keys}
@@ -150,6 +158,11 @@ def cross_validate(
     With ``groups`` (e.g. the conversation a window comes from) a group never spans train and test."""
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+    _check_folds(
+        folds,
+        len(y) if groups is None else len(np.unique(groups)),
+        "groups" if groups is not None else "examples",
+    )
     results = []
     if groups is None:
         splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
@@ -269,6 +282,7 @@ def eval_news_grouped(
     # texts under one title are versions of one story (reposts, light edits): kept in one fold too
     titles = distinct["title"].str.strip()
     story = np.where(titles.str.len() > 0, "title:" + titles, "text:" + distinct.index.to_series())
+    _check_folds(folds, len(np.unique(story)), "stories")
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     results = []
     for k, (train, test) in enumerate(splitter.split(np.zeros(len(distinct)), first, story), 1):

@@ -25,7 +25,7 @@ from sqlalchemy import Text, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from fanzha.errors import ValidationError
-from fanzha.ops.models import AuditEntry, AuditHead, check_length
+from fanzha.ops.models import AuditEntry, AuditHead, check_length, check_limit
 from fanzha.ops.store import Store
 
 GENESIS = "0" * 64
@@ -230,6 +230,7 @@ def entries(
     limit: int = 100,
 ) -> list[AuditEntry]:
     """Read the log (newest first); reading it is itself logged."""
+    check_limit(limit)
     with store.transaction() as session:
         query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
         if subject_id:

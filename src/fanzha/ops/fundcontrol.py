@@ -40,8 +40,10 @@ from fanzha.ops.models import (
     FundCommandEvent,
     FundHold,
     WarningTask,
+    check_choice,
     check_key,
     check_length,
+    check_limit,
 )
 from fanzha.ops.store import Store
 from fanzha.records.normalise import normalise_account
@@ -642,6 +644,8 @@ def list_commands(
     case_id: str | None = None,
     limit: int = 100,
 ) -> list[FundCommand]:
+    check_choice("status", status or None, frozenset(TRANSITIONS))
+    check_limit(limit)
     with store.transaction() as session:
         query = select(FundCommand).order_by(FundCommand.requested_at.desc(), FundCommand.id).limit(limit)
         if status:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from fanzha.errors import InputFileError, NotFoundError, StateError, ValidationError
 from fanzha.ops import audit
 from fanzha.ops.audit import Actor
-from fanzha.ops.models import ListAppeal, ListEntry
+from fanzha.ops.models import ListAppeal, ListEntry, check_choice, check_limit
 from fanzha.ops.store import Store
 from fanzha.records.normalise import (
     normalise_account,
@@ -313,6 +313,8 @@ def list_entries(
     status: str = "active",
     limit: int = 100,
 ) -> list[ListEntry]:
+    check_choice("kind", kind or None, KINDS)
+    check_limit(limit)
     with store.transaction() as session:
         query = (
             select(ListEntry)

@@ -313,3 +313,16 @@ def check_key(field: str, value: str, limit: int = 64) -> None:
             value=value,
         )
     check_length(field, value, limit)
+
+
+def check_choice(field: str, value: str | None, choices: tuple[str, ...] | frozenset[str]) -> None:
+    """A filter value that no row can have is a typo: say so instead of answering "nothing found"."""
+    if value is not None and value not in choices:
+        raise ValidationError(
+            f"{field} {value!r} is unknown; use one of {', '.join(sorted(choices))}", field=field, value=value
+        )
+
+
+def check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValidationError(f"limit {limit!r} must be a whole number ≥ 1", field="limit", value=limit)

@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session
 from fanzha.errors import NotFoundError, StateError, ValidationError
 from fanzha.ops import audit
 from fanzha.ops.audit import Actor
-from fanzha.ops.models import PersonProfile, WarningEvent, WarningTask, check_length
+from fanzha.ops.models import (
+    PersonProfile,
+    WarningEvent,
+    WarningTask,
+    check_choice,
+    check_length,
+    check_limit,
+)
 from fanzha.ops.store import Store
 from fanzha.records.normalise import normalise_phone
 
@@ -537,6 +544,9 @@ def list_warnings(
     limit: int = 100,
 ) -> list[WarningTask]:
     """Warnings newest first, filtered (a personal-data read: logged)."""
+    check_choice("status", status or None, STATUSES)
+    check_choice("tier", tier or None, TIERS)
+    check_limit(limit)
     with store.transaction() as session:
         query = select(WarningTask).order_by(WarningTask.issued_at.desc(), WarningTask.id).limit(limit)
         if status:

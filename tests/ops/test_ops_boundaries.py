@@ -43,3 +43,14 @@ def test_cli_amount_that_is_not_a_finite_number_is_refused(settings, amount: str
 @pytest.mark.parametrize("anchor", ["abc", "12", ":abcd", "x:abcd", "-1:abcd"])
 def test_cli_audit_verify_malformed_anchor_is_one_clear_error(settings, anchor: str) -> None:
     assert_clear_error("audit", "verify", "--anchor", anchor, says="SEQ:HASH")
+
+
+def test_cli_refund_plan_with_the_same_victim_twice_is_refused(settings) -> None:
+    # was: the second --claim silently replaced the first
+    assert_clear_error(
+        "ops", "refunds", "plan", "--id", "r1", "--account", ACCOUNT,
+        "--claim", "V1=100", "--claim", "V1=5",
+        says="V1",
+    )  # fmt: skip
+    _, _, exc = cli("ops", "refunds", "plan", "--id", "r1", "--account", ACCOUNT, "--claim", "V1=100")
+    assert "twice" not in str(exc)

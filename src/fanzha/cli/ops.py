@@ -406,6 +406,10 @@ def refund_plan(
         victim, sep, yuan = item.partition("=")
         if not sep:
             raise ValidationError(f"claim {item!r} is not VICTIM=YUAN")
+        if victim in claims:
+            raise ValidationError(
+                f"victim {victim!r} claims twice ({claim}); give one --claim per victim with the total"
+            )
         claims[victim] = int(_fen(yuan) or 0)
     plan = plan_refund(_store(), _actor(), refund_id=refund_id, account=account, claims=claims)
     _echo(

@@ -54,3 +54,14 @@ def test_cli_refund_plan_with_the_same_victim_twice_is_refused(settings) -> None
     )  # fmt: skip
     _, _, exc = cli("ops", "refunds", "plan", "--id", "r1", "--account", ACCOUNT, "--claim", "V1=100")
     assert "twice" not in str(exc)
+
+
+@pytest.mark.parametrize("zero", ["0", "0.0", "0.00", "00"])
+def test_cli_receipt_accepts_zero_in_any_spelling(settings, zero: str) -> None:
+    cli("ops", "commands", "issue", "--id", "c1", "--kind", "freeze", "--account", ACCOUNT, "--reason", "r")
+    cli("ops", "commands", "send", "c1")
+    code, output, exc = cli(
+        "ops", "commands", "receipt", "c1", "--receipt-id", "b1", "--outcome", "rejected",
+        "--held-yuan", zero, "--moved-yuan", zero,
+    )  # fmt: skip
+    assert code == 0, f"{output} {exc}"

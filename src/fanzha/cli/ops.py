@@ -325,7 +325,14 @@ def command_receipt(
     from fanzha.ops.fundcontrol import Receipt, apply_receipt
 
     def zero_ok(yuan: str | None) -> int:
-        return 0 if yuan in (None, "0", "0.00") else int(_fen(yuan) or 0)
+        from decimal import Decimal, InvalidOperation
+
+        try:
+            if yuan is None or Decimal(yuan.strip()) == 0:  # "0", "0.0", "00": nothing held / moved
+                return 0
+        except InvalidOperation:
+            pass  # not a plain number: _fen says what is wrong
+        return int(_fen(yuan) or 0)
 
     hops = []
     for item in next_account or []:

@@ -193,3 +193,11 @@ def test_more_folds_than_examples_is_a_clear_error() -> None:
         cross_validate(
             lambda: None, list(range(10)), y, lambda m, x, t: {}, folds=8, groups=np.arange(10) // 2
         )
+
+
+def test_label_column_that_is_a_text_column(tmp_path: Path, tiny_corpus, settings: Settings) -> None:
+    data = _training(tmp_path, tiny_corpus)
+    args = ["train", "texts", "--data", str(data), "--text-col", "text", "--label-col", "text"]
+    _clear(runner.invoke(app, [*args, "--out", str(tmp_path / "m")]), "--label-col")
+    args = ["train", "urls", "--data", str(data), "--url-col", "text", "--label-col", "text"]
+    _clear(runner.invoke(app, [*args, "--out", str(tmp_path / "u")]), "--label-col")

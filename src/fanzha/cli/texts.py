@@ -65,6 +65,8 @@ def register(app: typer.Typer) -> None:
         from fanzha.texts.io import read_table
 
         fields = _columns(text_col)
+        if label_col in fields:
+            raise ConfigError(f"--label-col {label_col!r} is also a text column; name the label column")
         if solver not in SOLVERS:
             raise ConfigError(f"--type-solver {solver!r} is not one of {', '.join(SOLVERS)}")
         _writable(out, "the model")
@@ -131,6 +133,10 @@ def register(app: typer.Typer) -> None:
         from fanzha.texts.io import read_table
         from fanzha.texts.urls import UrlDetector
 
+        if label_col == url_col:
+            from fanzha.errors import ConfigError
+
+            raise ConfigError(f"--label-col {label_col!r} is also the URL column; name the label column")
         _writable(out, "the model")
         frame = read_table(data, [url_col, label_col], encoding=encoding)
         detector = UrlDetector()

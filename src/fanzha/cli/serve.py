@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
-    port: int = typer.Option(8000, help="TCP port"),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port"),
     workers: int = typer.Option(
         1,
         min=1,

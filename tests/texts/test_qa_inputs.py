@@ -201,3 +201,13 @@ def test_label_column_that_is_a_text_column(tmp_path: Path, tiny_corpus, setting
     _clear(runner.invoke(app, [*args, "--out", str(tmp_path / "m")]), "--label-col")
     args = ["train", "urls", "--data", str(data), "--url-col", "text", "--label-col", "text"]
     _clear(runner.invoke(app, [*args, "--out", str(tmp_path / "u")]), "--label-col")
+
+
+def test_missing_value_markers_are_not_labels() -> None:
+    """Files exported by pandas / Excel write a missing label as NaN / None / #N/A: that is no
+    fraud type (a flag column with two NaN rows became a types model with types NaN, None, true)."""
+    from fanzha.errors import ValidationError
+
+    for marker in ("NaN", "nan", "None", "NULL", "#N/A", " n/a "):
+        with pytest.raises(ValidationError, match="row 2"):
+            plan_labels(pd.Series(["true", "false", marker], dtype=object))

@@ -15,6 +15,8 @@ FRAUD = "fraud"
 NORMAL_NAMES = frozenset(
     {"normal", "正常", "非诈骗", "legitimate", "legit", "ham", "benign", "false", "0", "否"}
 )
+# how spreadsheets and pandas write a missing value: never a label
+MISSING_MARKERS = frozenset({"nan", "none", "null", "na", "n/a", "#n/a", "<na>", "nat"})
 _TRUE = frozenset({"true", "1", "yes", "y", "是", "fraud", "诈骗", "phishing", "spam", "scam", "1.0"})
 _TRUE_FLAGS = frozenset({"true", "1", "1.0", "yes", "y", "是"})
 _FALSE = frozenset({"false", "0", "no", "n", "否", "normal", "正常", "legitimate", "ham", "benign", "0.0"})
@@ -36,11 +38,13 @@ def _key(value: object) -> str:
 
 def plan_labels(labels: pd.Series) -> LabelPlan:
     """Read the label column: boolean-like → fraud vs normal; anything else → fraud types."""
-    missing = labels.isna() | (labels.astype(str).str.strip() == "")
+    text = labels.astype(str).str.strip()
+    missing = labels.isna() | (text == "") | text.str.lower().isin(MISSING_MARKERS)
     if missing.any():
         row = int(missing.to_numpy().nonzero()[0][0])
+        shown = "" if labels.isna().iloc[row] else f" ({text.iloc[row]!r})"
         raise ValidationError(
-            f"label of row {row} is empty; every training text needs a label", field="label"
+            f"label of row {row} is empty{shown}; every training text needs a label", field="label"
         )
     keys = [_key(v) for v in labels]
     distinct = set(keys)

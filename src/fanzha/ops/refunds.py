@@ -94,17 +94,24 @@ def record_trace(
             )
         )
     with store.transaction() as session:
-        existing = set(
-            session.execute(
-                select(TraceLink.victim_id, TraceLink.account, TraceLink.transfer_id).where(
-                    TraceLink.account.in_({r[1] for r in rows})
-                )
+        existing = {
+            (v, a, t): fen
+            for v, a, t, fen in session.execute(
+                select(
+                    TraceLink.victim_id, TraceLink.account, TraceLink.transfer_id, TraceLink.amount_fen
+                ).where(TraceLink.account.in_({r[1] for r in rows}))
             ).all()
-        )
+        }
         merged: dict[tuple[str, str, str], tuple[int, int]] = {}
         for v, a, t, h, f in rows:  # portions of one transfer (several hops) add up
             hop, fen = merged.get((v, a, t), (h, 0))
             merged[(v, a, t)] = (min(hop, h), fen + f)
+        for (v, a, t), (_, fen) in merged.items():
+            if (v, a, t) in existing and existing[(v, a, t)] != fen:
+                raise ConflictError(
+                    f"transfer {t} of victim {v} into {a} is already traced with {existing[(v, a, t)]} fen, "
+                    f"now {fen} fen; nothing of this batch was stored — resolve which trace is right first"
+                )
         new = [(*k, h, f) for k, (h, f) in merged.items() if k not in existing]
         session.add_all(
             TraceLink(

@@ -211,3 +211,16 @@ def test_missing_value_markers_are_not_labels() -> None:
     for marker in ("NaN", "nan", "None", "NULL", "#N/A", " n/a "):
         with pytest.raises(ValidationError, match="row 2"):
             plan_labels(pd.Series(["true", "false", marker], dtype=object))
+
+
+def test_hosts_as_a_browser_reads_them() -> None:
+    """A backslash ends the host in a browser (http://evil.xyz\\@bank.com opens evil.xyz): reading
+    bank.com there let a phishing URL through an allow list."""
+    from fanzha.errors import ValidationError
+    from fanzha.texts.urllex import parse_url
+
+    assert parse_url("http://evil.xyz\\@bank.com/login").host == "evil.xyz"
+    assert parse_url("//evil.xyz/a").host == "evil.xyz"
+    for bad in ("http://bank.com%40evil.xyz/", "http://x.com，"):
+        with pytest.raises(ValidationError, match="host"):
+            parse_url(bad)

@@ -208,6 +208,9 @@ class ParsedUrl:
     scheme: str
 
 
+_HOST_CHARS = re.compile(r"^[a-z0-9._-]+$")
+
+
 def is_ip(host: str) -> bool:
     """A bare IPv4 or IPv6 address (``urlsplit`` gives IPv6 hosts without their brackets)."""
     if _IPV4.match(host):
@@ -232,8 +235,13 @@ def parse_url(value: object) -> ParsedUrl:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"URL {value!r} is empty or not text; give a URL or host name", value=value)
     raw = value.strip().lower()
+    if raw.startswith("//"):  # protocol-relative
+        raw = "http:" + raw
     if "://" not in raw:
         raw = "http://" + raw
+    scheme, _, rest = raw.partition("://")
+    if scheme in ("http", "https"):  # as a browser reads it: a backslash ends the host like a slash
+        raw = f"{scheme}://{rest.replace(chr(92), '/')}"
     try:
         parts = urlsplit(raw)
         port = parts.port
@@ -252,6 +260,10 @@ def parse_url(value: object) -> ParsedUrl:
         if ascii_name != host:
             raw = raw.replace(parts.hostname or host, ascii_name, 1)
             host = ascii_name
+        if not _HOST_CHARS.match(host):
+            raise ValidationError(
+                f"URL {value!r} has characters no host name can have ({host!r})", value=value
+            )
     if is_ip(host):
         return ParsedUrl(raw, host, host, host, "", "", parts.path, parts.query, port, parts.scheme)
     labels = host.split(".")

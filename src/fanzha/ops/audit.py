@@ -61,6 +61,10 @@ def utcnow() -> datetime:
 
 def as_of(now: datetime | None) -> datetime:
     """The instant an operation acts at: ``now`` (tests, replays) or the clock, in UTC."""
+    if now is not None and now.tzinfo is None:
+        raise ValidationError(
+            f"time {now.isoformat()} has no timezone; pass an aware datetime (e.g. tzinfo=UTC)", value=now
+        )
     return (now or utcnow()).astimezone(UTC)
 
 

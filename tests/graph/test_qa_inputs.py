@@ -237,3 +237,20 @@ def test_duplicate_record_keys_in_a_folder_are_named(mini: Path, settings, tmp_p
     cases = pd.read_parquet(mini / "cases")
     _write(mini, "cases", pd.concat([cases, cases.iloc[:1]], ignore_index=True))
     _assert_clear(_run(settings, "link", "--sim", str(mini), "--out", str(tmp_path / "o")), "case_id", "C1")
+
+
+def test_allow_file_encodings_and_untyped_entries(tmp_path: Path) -> None:
+    from fanzha.errors import InputFileError
+    from fanzha.graph.linking import LinkConfig
+
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes("\ufeffphone:13900000003\n# note\n\n".encode())
+    assert LinkConfig.read_allow_file(bom) == ("phone:13900000003",)  # the BOM matched nothing
+    gbk = tmp_path / "gbk.txt"
+    gbk.write_bytes("account:中文\n".encode("gbk"))
+    with pytest.raises(InputFileError, match="UTF-8"):
+        LinkConfig.read_allow_file(gbk)
+    untyped = tmp_path / "untyped.txt"
+    untyped.write_text("phone:95588\n13900000003\n", "utf-8")
+    with pytest.raises(InputFileError, match="line 2"):
+        LinkConfig.read_allow_file(untyped)

@@ -99,6 +99,10 @@ DEFAULT_ALLOW = (
 )
 
 
+# the typed keys an allow-list entry may name (see the entity graph's node keys)
+ALLOW_TYPES = ("phone", "account", "id", "device", "url", "wallet", "app", "ip")
+
+
 @dataclass
 class LinkConfig:
     kinds: tuple[str, ...] = LINK_KINDS
@@ -115,10 +119,21 @@ class LinkConfig:
     def read_allow_file(path: str | Path) -> tuple[str, ...]:
         """One typed key or pattern per line; ``#`` starts a comment."""
         try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise InputFileError(f"cannot read allow list {path}: {exc}; give a UTF-8 text file") from exc
-        return tuple(x.split("#", 1)[0].strip() for x in lines if x.split("#", 1)[0].strip())
+            lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputFileError(f"cannot read allow list {path}: {exc}; give a UTF-8 text file") from None
+        entries = []
+        for n, line in enumerate(lines, 1):
+            entry = line.split("#", 1)[0].strip()
+            if not entry:
+                continue
+            if entry.split(":", 1)[0] not in ALLOW_TYPES or ":" not in entry:
+                raise InputFileError(
+                    f"allow list {path} line {n}: {entry!r} is not a typed key; write e.g. phone:{entry} "
+                    f"(types: {', '.join(ALLOW_TYPES)})"
+                )
+            entries.append(entry)
+        return tuple(entries)
 
 
 @dataclass

@@ -65,3 +65,13 @@ def test_cli_receipt_accepts_zero_in_any_spelling(settings, zero: str) -> None:
         "--held-yuan", zero, "--moved-yuan", zero,
     )  # fmt: skip
     assert code == 0, f"{output} {exc}"
+
+
+def test_cli_time_options_say_naive_times_are_beijing_time(settings) -> None:
+    # the help said "UTC ISO" while a time without zone is read as Asia/Shanghai (8 hours apart)
+    for command in (["ops", "tick", "--help"], ["lists", "add", "--help"]):
+        assert "UTC ISO" not in cli(*command)[1]
+    out = cli(
+        "lists", "add", "number", "13800138000", "--reason", "r", "--expires", "2027-01-01 08:00"
+    )[1]  # fmt: skip
+    assert "2027-01-01 00:00:00+00:00" in out, out

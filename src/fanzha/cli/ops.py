@@ -1,5 +1,5 @@
 """``fanzha ops …`` (warnings, fund-control commands, refunds, tick, stats), ``fanzha lists …`` and
-``fanzha audit …``. Amounts on the command line are yuan (exact: converted to fen); times UTC ISO."""
+``fanzha audit …``. Amounts on the command line are yuan (exact: converted to fen); times ISO 8601, without a zone read as Asia/Shanghai."""
 
 from __future__ import annotations
 
@@ -88,10 +88,15 @@ def _fen(yuan: str | None) -> int | None:
     return yuan_to_fen(yuan)
 
 
-def _when(text: str | None) -> datetime | None:
+def _when(text: str | None, *, future: bool = False) -> datetime | None:
+    """A time from the command line; ``future`` for expiries (up to 100 years ahead, not 1 day)."""
+    from datetime import timedelta
+
     from fanzha.records.normalise import normalise_time
 
-    return None if text is None else normalise_time(text)
+    if text is None:
+        return None
+    return normalise_time(text, now=datetime.now(UTC) + timedelta(days=36500) if future else None)
 
 
 def _row(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -143,7 +148,9 @@ def migrate_cmd() -> None:
 
 
 @ops_app.command("tick")
-def tick_cmd(now: str = typer.Option(None, help="pretend it is this time (UTC ISO); default now")) -> None:
+def tick_cmd(
+    now: str = typer.Option(None, help="pretend it is this time (ISO; no zone = Asia/Shanghai); default now"),
+) -> None:
     """Expire unanswered commands and lapsed stop-payments / freezes (run from cron every few minutes)."""
     from fanzha.ops.fundcontrol import tick
 
@@ -464,7 +471,9 @@ def list_add(
     source: str = typer.Option("manual"),
     owner: str = typer.Option(None),
     match: str = typer.Option("exact", help="exact | suffix (hosts)"),
-    expires: str = typer.Option(None, help="expiry time (UTC ISO)"),
+    expires: str = typer.Option(
+        None, help="expiry time (ISO; no zone = Asia/Shanghai, e.g. 2027-01-01 or 2027-01-01T00:00Z)"
+    ),
 ) -> None:
     """Add a list entry."""
     from fanzha.ops.lists import add_entry
@@ -479,7 +488,7 @@ def list_add(
         source=source,
         owner=owner,
         match=match,
-        expires_at=_when(expires),
+        expires_at=_when(expires, future=True),
     )
     _echo(
         _row(entry, ("id", "kind", "value", "match", "action", "source", "owner", "starts_at", "expires_at"))
@@ -592,6 +601,3 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ops_app, name="ops")
     app.add_typer(lists_app, name="lists")
     app.add_typer(audit_app, name="audit")
-
-
-_ = UTC  # times on the command line are parsed by normalise_time (naive = Asia/Shanghai)

@@ -224,3 +224,12 @@ def test_hosts_as_a_browser_reads_them() -> None:
     for bad in ("http://bank.com%40evil.xyz/", "http://x.com，"):
         with pytest.raises(ValidationError, match="host"):
             parse_url(bad)
+
+
+def test_a_clipped_long_text_says_so(tiny_detector) -> None:
+    """Beyond max_chars only the head and the tail are read: the score says so, not in silence."""
+    long_text = "妈妈今晚回家吃饭吗" * 2000  # 18,000 characters
+    scored = tiny_detector.score([long_text, "妈妈今晚回家吃饭吗"])
+    codes = [[r["code"] for r in rs] for rs in scored["reasons"]]
+    assert "long_text" in codes[0] and "long_text" not in codes[1]
+    assert "long_text" in [r.code for r in tiny_detector.score_text(long_text).reasons]

@@ -177,6 +177,12 @@ class TextDetector(Detector):
                 matrix, first, weights, probability, types, type_p, row_urls, shown_text, structure
             )
         shown = [t if p >= 0.5 else NORMAL for t, p in zip(types, probability, strict=True)]
+        if explain:
+            for raw_col, norm_col in zip(columns, by_field, strict=True):
+                for i, (raw, norm) in enumerate(zip(raw_col, norm_col, strict=True)):
+                    clipped = _clipped_reason(raw, norm, self.max_chars)
+                    if clipped is not None and not any(r["code"] == "long_text" for r in reasons[i]):
+                        reasons[i].append(_reason_dict(clipped))
         for i, text in enumerate(columns[-1]):
             if not text.strip():  # rejected with a reason, not scored and not dropped
                 probability[i], shown[i], type_p[i] = np.nan, "", np.nan
@@ -223,6 +229,9 @@ class TextDetector(Detector):
             cols, contrib, p, fraud_type, type_p, norm.urls, norm.text,
             structure=None if structure is None else float(structure[0]),
         )  # fmt: skip
+        clipped = _clipped_reason(text, norm.text, self.max_chars)
+        if clipped is not None:
+            reasons.append(clipped)
         shown = fraud_type if p >= 0.5 else NORMAL
         return TextScore(
             p, tier_of(p, self.thresholds or DEFAULT_TIER_THRESHOLDS), shown, type_p, reasons, norm.urls
@@ -434,6 +443,19 @@ class TextDetector(Detector):
                 phrases, p, fraud_type, type_p, urls, positive=positive, structure=structure
             )
         ]
+
+
+def _clipped_reason(raw: str, norm: str, max_chars: int) -> Reason | None:
+    """A text longer than ``max_chars`` is read as its head and tail (normalise._clip): say so."""
+    if len(raw) <= 2 * max_chars and len(norm) <= max_chars:
+        return None
+    return Reason(
+        "long_text",
+        f"text of {len(raw):,} characters: only its first {max_chars * 3 // 4:,} and last "
+        f"{max_chars - max_chars * 3 // 4:,} characters (normalised) were read",
+        len(raw),
+        0.0,
+    )
 
 
 def top_phrases(

@@ -215,6 +215,11 @@ def eval_simulated(
         keep = is_role | (y == 0)
         if is_role.any() and keep.sum() > is_role.sum():
             result[f"average_precision_{role}"] = float(average_precision_score(is_role[keep], p[keep]))
+    if kind == "accounts":  # bought cards that moved no money yet have only their opening to go by
+        active = (frame["in_n"] + frame["out_n"]).to_numpy() > 0
+        result["mules_without_transfers"] = int((~active & (y == 1)).sum())
+        if y[active].any() and not y[active].all():
+            result["average_precision_active"] = float(average_precision_score(y[active], p[active]))
     return result
 
 

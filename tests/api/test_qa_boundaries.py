@@ -30,3 +30,49 @@ def test_serve_with_an_impossible_port_is_refused_before_starting(monkeypatch) -
     assert started == []
     assert CliRunner().invoke(app, ["serve", "--port", "8123"]).exit_code == 0
     assert started and started[0]["port"] == 8123
+
+
+def test_bank_posts_receipts_for_ids_with_slashes_and_for_escalated_commands(api: Api) -> None:
+    # was: 404 {"detail": "Not Found"} for the documented id form A510/stop/1 (%2F is decoded before
+    # routing) and 422 for the ids escalate() gives the next hop, '<command>>hop:<account>'
+    from urllib.parse import quote
+
+    from api.conftest import VICTIM_ACCOUNT
+    from fanzha.ops import fundcontrol
+    from fanzha.ops.audit import Actor
+
+    police = Actor("officer", "police", "case A510")
+    store = api.service.ops.store
+    cid = "A510/stop/1"
+    fundcontrol.issue_command(
+        store, police, command_id=cid, kind="stop_payment", account=VICTIM_ACCOUNT, bank="ICBC",
+        amount_fen=5000, reason="A510 紧急止付",
+    )  # fmt: skip
+    fundcontrol.send(store, cid, police)
+    receipt = {
+        "receipt_id": "ICBC-889",
+        "outcome": "partial",
+        "held_fen": 1000,
+        "moved_on_fen": 4000,
+        "next_hops": [{"account": "6222000000000077777", "bank": "ICBC", "amount_fen": 4000}],
+    }
+    r = api.client.post(f"/v1/fund-control/commands/{quote(cid, safe='')}/receipts", json=receipt,
+                        headers=api.as_("bank"))  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == cid and r.json()["status"] == "partial"
+    (child,) = fundcontrol.escalate(store, cid, police)
+    fundcontrol.send(store, child.id, police)
+    r = api.client.post(
+        f"/v1/fund-control/commands/{quote(child.id, safe='')}/receipts",
+        json={"receipt_id": "ICBC-890", "outcome": "acknowledged"},
+        headers=api.as_("bank"),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == child.id and r.json()["status"] == "acknowledged"
+    # a missing one is still the same clear 404 as before
+    r = api.client.post(
+        f"/v1/fund-control/commands/{quote('A510/stop/9', safe='')}/receipts",
+        json={"receipt_id": "x", "outcome": "acknowledged"},
+        headers=api.as_("bank"),
+    )
+    assert r.status_code == 404 and "does not exist" in r.json()["message"]

@@ -20,7 +20,7 @@ from fanzha.api.schemas.party import (
     InterceptionPublic,
     ReceiptCreate,
 )
-from fanzha.api.schemas.types import Key
+from fanzha.api.schemas.types import CommandKey
 from fanzha.api.service import DecisionService
 from fanzha.demo import module_exists
 from fanzha.errors import AccessDenied, NotFoundError, ValidationError
@@ -146,12 +146,12 @@ def list_commands(
 
 
 @router.post(
-    "/fund-control/commands/{command_id}/receipts",
+    "/fund-control/commands/{command_id:path}/receipts",  # ids may hold "/" (A510/stop/1)
     response_model=CommandPublic,
     summary="A bank posts its receipt for a command (idempotent on receipt_id)",
 )
 def post_receipt(
-    command_id: Annotated[Key, PathParam()],
+    command_id: Annotated[CommandKey, PathParam()],
     body: ReceiptCreate,
     who: Annotated[Principal, Depends(require("fundcontrol:receipt"))],
     service: ServiceDep,

@@ -61,3 +61,6 @@ Moment = Annotated[
 ]
 AmountFen = Annotated[StrictInt, Field(gt=0, le=n.MAX_FEN, description="integer fen (1 yuan = 100 fen)")]
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+# fund-control command ids are the caller's idempotency keys: "A510/stop/1", and escalate() names the
+# next hop "<command>>hop:<account>"; any printable text up to the column's 64 characters
+CommandKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]

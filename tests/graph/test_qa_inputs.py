@@ -254,3 +254,25 @@ def test_allow_file_encodings_and_untyped_entries(tmp_path: Path) -> None:
     untyped.write_text("phone:95588\n13900000003\n", "utf-8")
     with pytest.raises(InputFileError, match="line 2"):
         LinkConfig.read_allow_file(untyped)
+
+
+def test_metrics_of_nothing_are_not_a_perfect_score(tmp_path: Path) -> None:
+    """Recall with nothing to find, or a located share with no victim, is n/a (NaN), not 1.0."""
+    import math
+
+    from fanzha.graph.evaluate import Truth, dealer_metrics, tracing_metrics
+    from fanzha.simulate.world import SimConfig, simulate
+
+    sim = tmp_path / "sim"
+    simulate(SimConfig(people=300, days=3, seed=1), sim)
+    for name in ("entities", "money_paths", "held"):
+        path = sim / "truth" / f"{name}.parquet"
+        pd.read_parquet(path).iloc[:0].to_parquet(path)
+    truth = Truth.load(sim)
+    dealers = pd.DataFrame({"dealer_id": ["D1"], "organiser": ["device:x"], "resolved": [False],
+                            "items": [["phone:1"]], "farmers": [["id:a"]]})  # fmt: skip
+    m = dealer_metrics(dealers, truth)
+    assert math.isnan(m["dealer_recall"]) and math.isnan(m["farmer_recall"]), m
+    result = trace_funds(_transfers(("t1", "V", "M", 1000, 0)), None, {})
+    t = tracing_metrics(result, truth, [])
+    assert math.isnan(t["located_share"]) and math.isnan(t["victims_ge_95"]), t

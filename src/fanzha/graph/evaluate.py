@@ -34,6 +34,8 @@ from fanzha.graph.trace import TraceResult
 
 NAN = float("nan")  # a share of nothing: not defined
 
+NA = float("nan")  # a share or rate of nothing: n/a, not a vacuous 1.0
+
 
 @dataclass
 class Truth:
@@ -90,8 +92,8 @@ def linking_metrics(result: LinkResult, truth: Truth) -> dict[str, float]:
         "cases": float(len(cases)),
         "true_pairs": float(len(actual)),
         "predicted_pairs": float(len(predicted)),
-        "precision": hit / len(predicted) if predicted else 1.0,
-        "recall": hit / len(actual) if actual else 1.0,
+        "precision": hit / len(predicted) if predicted else NA,
+        "recall": hit / len(actual) if actual else NA,
     }
 
 
@@ -106,8 +108,8 @@ def gang_metrics(members: pd.DataFrame, truth: Truth) -> dict[str, float]:
     return {
         "gangs": float(cases.gang_id.nunique()),
         "true_gangs": float(eps.gang_id.nunique()),
-        "precision": hit / len(predicted) if predicted else 1.0,
-        "recall": hit / len(actual) if actual else 1.0,
+        "precision": hit / len(predicted) if predicted else NA,
+        "recall": hit / len(actual) if actual else NA,
     }
 
 
@@ -152,9 +154,9 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
     for name, found in (("", located), ("_by_place", by_place)):
         found = found.reindex(paid.index).fillna(0)
         share = (found / paid).clip(upper=1.0)
-        out[f"located_share{name}"] = float(found.sum() / paid.sum()) if paid.sum() else 1.0
-        out[f"victims_ge_95{name}"] = float((share >= 0.95).mean()) if len(share) else 1.0
-        out[f"min_share{name}"] = float(share.min()) if len(share) else 1.0
+        out[f"located_share{name}"] = float(found.sum() / paid.sum()) if paid.sum() else NA
+        out[f"victims_ge_95{name}"] = float((share >= 0.95).mean()) if len(share) else NA
+        out[f"min_share{name}"] = float(share.min()) if len(share) else NA
     if truth.outflows is not None:
         # "traceable": by place, without the money whose place the records do not determine —
         # money the truth leaves in an account whose owner later spends from it (ordinary
@@ -165,10 +167,10 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
         share = (found / traceable.where(traceable > 0)).clip(upper=1.0).fillna(1.0)
         out["undetermined_fen"] = float(parked.sum())
         out["located_share_traceable"] = (
-            float(found.clip(upper=traceable).sum() / traceable.sum()) if traceable.sum() else 1.0
+            float(found.clip(upper=traceable).sum() / traceable.sum()) if traceable.sum() else NA
         )
-        out["victims_ge_95_traceable"] = float((share >= 0.95).mean()) if len(share) else 1.0
-        out["min_share_traceable"] = float(share.min()) if len(share) else 1.0
+        out["victims_ge_95_traceable"] = float((share >= 0.95).mean()) if len(share) else NA
+        out["min_share_traceable"] = float(share.min()) if len(share) else NA
     return out
 
 
@@ -272,10 +274,10 @@ def dealer_metrics(dealers: pd.DataFrame, truth: Truth) -> dict[str, float]:
             found_dealers.add(owners.value_counts().index[0])
     return {
         "dealers_flagged": float(len(dealers)),
-        "dealer_precision": right / len(dealers) if len(dealers) else 1.0,
+        "dealer_precision": right / len(dealers) if len(dealers) else NA,
         "resolved_persons": float(dealers.resolved.sum()) if len(dealers) else 0.0,
         "true_dealers": float(len(dealer_ids)),
-        "dealer_recall": len(found_dealers & dealer_ids) / len(dealer_ids) if dealer_ids else 1.0,
-        "farmer_precision": len(listed & farmers_true) / len(listed) if listed else 1.0,
-        "farmer_recall": len(listed & farmers_true) / len(farmers_true) if farmers_true else 1.0,
+        "dealer_recall": len(found_dealers & dealer_ids) / len(dealer_ids) if dealer_ids else NA,
+        "farmer_precision": len(listed & farmers_true) / len(listed) if listed else NA,
+        "farmer_recall": len(listed & farmers_true) / len(farmers_true) if farmers_true else NA,
     }

@@ -76,3 +76,21 @@ def test_bank_posts_receipts_for_ids_with_slashes_and_for_escalated_commands(api
         headers=api.as_("bank"),
     )
     assert r.status_code == 404 and "does not exist" in r.json()["message"]
+
+
+def test_ingest_errors_speak_of_the_request_not_of_server_files_or_cli_options(api: Api) -> None:
+    # was: "/tmp/tmpvdvnzf3c/people-….csv: is neither UTF-8 nor GBK/GB18030 text; pass --encoding …"
+    cases = [
+        ("people", b"\xff\xfe\x00garbage", "text/csv"),
+        ("people", b'{"person_id":"p1"}\n', "application/x-ndjson"),
+        ("transfers", b"transfer_id,from_account\nx,1\n", "text/csv"),
+    ]
+    role = {"people": "police", "transfers": "bank"}
+    for kind, body, ctype in cases:
+        r = api.client.post(
+            f"/v1/ingest/{kind}", content=body, headers={**api.as_(role[kind]), "content-type": ctype}
+        )
+        assert 400 <= r.status_code < 500, r.text
+        message = r.json()["message"]
+        assert "/tmp" not in message and "--" not in message, message
+        assert "request body" in message, message

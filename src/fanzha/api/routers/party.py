@@ -23,7 +23,7 @@ from fanzha.api.schemas.party import (
 from fanzha.api.schemas.types import CommandKey
 from fanzha.api.service import DecisionService
 from fanzha.demo import module_exists
-from fanzha.errors import AccessDenied, NotFoundError, ValidationError
+from fanzha.errors import AccessDenied, FanzhaError, NotFoundError, ValidationError
 from fanzha.records.contracts import KINDS
 
 router = APIRouter(prefix="/v1", tags=["party"])
@@ -80,7 +80,10 @@ async def ingest(
         path = Path(tmp) / f"{kind}-{who.key_id}{FORMATS[ctype]}"
         path.write_bytes(body)
         # off the event loop: an ingest may wait for the catalog while other requests go on
-        report = await run_in_threadpool(ingest_path, path, kind, service.settings)
+        try:
+            report = await run_in_threadpool(ingest_path, path, kind, service.settings)
+        except FanzhaError as exc:
+            raise _about_the_body(exc, path, kind) from None
     service.audit(
         who,
         "ingest",
@@ -97,6 +100,22 @@ async def ingest(
         # the most frequent rejection reasons (rows themselves stay in the ingest area's reject store)
         rejections=[{"reason": reason, "rows": n} for reason, n in report.top_reasons[:20]],
     )
+
+
+def _about_the_body(exc: FanzhaError, path: Path, kind: str) -> FanzhaError:
+    """The ingest area speaks of files and command-line options; an API caller sent a request body."""
+    message = str(exc).replace(str(path), "the request body")
+    for cli_hint, http_hint in (
+        ("pass --encoding with the right codec", "send UTF-8 or GB18030 text"),
+        ("or pass the right --kind", f"or post to the right /v1/ingest/<kind> (this was {kind})"),
+    ):
+        message = message.replace(cli_hint, http_hint)
+    if isinstance(exc, ValidationError):
+        return ValidationError(message, field=exc.field, value=exc.value)
+    try:
+        return type(exc)(message)
+    except TypeError:  # an error class with a signature of its own: keep it as it was
+        return exc
 
 
 def _public(cmd: Any) -> CommandPublic:

@@ -276,3 +276,12 @@ def test_metrics_of_nothing_are_not_a_perfect_score(tmp_path: Path) -> None:
     result = trace_funds(_transfers(("t1", "V", "M", 1000, 0)), None, {})
     t = tracing_metrics(result, truth, [])
     assert math.isnan(t["located_share"]) and math.isnan(t["victims_ge_95"]), t
+
+
+def test_missing_truth_file_is_named(tmp_path: Path) -> None:
+    from fanzha.graph.evaluate import Truth
+
+    (tmp_path / "truth").mkdir()
+    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "truth" / "entities.parquet")
+    with pytest.raises(NotFoundError, match=r"episodes\.parquet is missing"):
+        Truth.load(tmp_path)

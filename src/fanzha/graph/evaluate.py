@@ -54,6 +54,13 @@ class Truth:
             raise NotFoundError(
                 f"{root} is missing: evaluation needs a simulator output with its truth/ folder"
             )
+        names = ("entities", "episodes", "money_paths", "held", "transfers")
+        missing = [f"{n}.parquet" for n in names if not (root / f"{n}.parquet").is_file()]
+        if missing:
+            raise NotFoundError(
+                f"{root}/{missing[0]} is missing{f' (and {missing[1:]})' if len(missing) > 1 else ''}: "
+                "evaluation needs a complete simulator truth/ folder"
+            )
         read = lambda name: pd.read_parquet(root / f"{name}.parquet")  # noqa: E731
         truth = cls(read("entities"), read("episodes"), read("money_paths"), read("held"), read("transfers"))
         truth.outflows = _outflows(Path(sim_dir), truth)

@@ -94,3 +94,26 @@ def test_ingest_errors_speak_of_the_request_not_of_server_files_or_cli_options(a
         message = r.json()["message"]
         assert "/tmp" not in message and "--" not in message, message
         assert "request body" in message, message
+
+
+def test_a_decision_event_dated_in_the_future_is_refused_and_cannot_blind_the_counters(api: Api) -> None:
+    # was: accepted up to a day ahead; the velocity windows of that payer then slid to the future
+    # time, so every real payment of the next hours was evicted from the 1 h counters (no PAYER_BURST)
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    payer, payee = "6222000000000003333", "6222000000000004444"
+
+    def pay(at: datetime) -> dict:
+        body = {"payer": payer, "payee": payee, "amount_fen": 1000, "channel": "mobile", "at": at.isoformat()}
+        r = api.client.post("/v1/decide/payment", json=body, headers=api.as_("bank"))
+        return {"status": r.status_code, **r.json()}
+
+    codes = []
+    for i in range(7):
+        if i == 5:
+            ahead = pay(now + timedelta(hours=20))
+            assert ahead["status"] == 422 and "future" in ahead["message"], ahead
+        codes.append([x["code"] for x in pay(now - timedelta(minutes=30 - i))["reasons"]])
+    assert "PAYER_BURST" in codes[-1], codes
+    assert pay(now + timedelta(minutes=2))["status"] == 200  # clock skew between parties is tolerated

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fanzha.api.schemas.types import Account, AmountFen, Moment, Phone, Text, Url
+from fanzha.api.schemas.types import Account, AmountFen, DecisionMoment, Phone, Text, Url
 from fanzha.records.contracts import CHANNELS
 
 Outcome = Literal["proceed", "warn", "delay", "block"]
@@ -20,7 +20,7 @@ class _Strict(BaseModel):
 class CallCreate(_Strict):
     caller: Phone
     callee: Phone
-    at: Moment | None = Field(None, description="call set-up time; default now")
+    at: DecisionMoment | None = Field(None, description="call set-up time; default now")
     duration_s: int | None = Field(
         None, ge=0, le=86_400, description="after the call: 0 = not answered (feeds cross-signal fusion)"
     )
@@ -30,13 +30,13 @@ class SmsCreate(_Strict):
     sender: Phone
     receiver: Phone
     text: Text
-    at: Moment | None = None
+    at: DecisionMoment | None = None
 
 
 class UrlVisitCreate(_Strict):
     url: Url
     visitor: Phone | None = Field(None, description="visitor's phone number when the platform knows it")
-    at: Moment | None = None
+    at: DecisionMoment | None = None
 
 
 class PaymentCreate(_Strict):
@@ -44,7 +44,7 @@ class PaymentCreate(_Strict):
     payee: Account
     amount_fen: AmountFen
     channel: Channel
-    at: Moment | None = None
+    at: DecisionMoment | None = None
     payer_phone: Phone | None = Field(None, description="payer's registered mobile, links calls to payments")
 
 

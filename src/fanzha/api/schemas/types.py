@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictInt
@@ -27,6 +27,24 @@ def _safe(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def _time(value: datetime) -> datetime:
     return n.normalise_time(value)
+
+
+# a real-time decision is about something happening now: the parties' clocks may differ by minutes,
+# not hours (a payment dated 20 h ahead slid that payer's velocity windows to the future and wiped
+# the payments before it from the 1 h counters)
+DECISION_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _decision_time(value: datetime) -> datetime:
+    moment = n.normalise_time(value)
+    ahead = moment - datetime.now(UTC)
+    if ahead > DECISION_CLOCK_SKEW:
+        raise ValueError(
+            f"time {moment.isoformat()} is {int(ahead.total_seconds() // 60)} min in the future; a decision "
+            f"is about an event now (clock skew up to {int(DECISION_CLOCK_SKEW.total_seconds() // 60)} min "
+            "is accepted): check the sender's clock and time zone (naive times are Asia/Shanghai)"
+        )
+    return moment
 
 
 Phone = Annotated[
@@ -58,6 +76,11 @@ ShortText = Annotated[
 ]
 Moment = Annotated[
     datetime, AfterValidator(_safe(_time)), Field(description="ISO-8601; naive times are Asia/Shanghai")
+]
+DecisionMoment = Annotated[
+    datetime,
+    AfterValidator(_safe(_decision_time)),
+    Field(description="ISO-8601; naive times are Asia/Shanghai; at most 5 minutes ahead of the server"),
 ]
 AmountFen = Annotated[StrictInt, Field(gt=0, le=n.MAX_FEN, description="integer fen (1 yuan = 100 fen)")]
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]

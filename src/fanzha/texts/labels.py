@@ -42,7 +42,7 @@ def plan_labels(labels: pd.Series) -> LabelPlan:
     missing = labels.isna() | (text == "") | text.str.lower().isin(MISSING_MARKERS)
     if missing.any():
         row = int(missing.to_numpy().nonzero()[0][0])
-        shown = "" if labels.isna().iloc[row] else f" ({text.iloc[row]!r})"
+        shown = "" if labels.isna().iloc[row] or not text.iloc[row] else f" ({text.iloc[row]!r})"
         raise ValidationError(
             f"label of row {row} is empty{shown}; every training text needs a label", field="label"
         )

@@ -117,3 +117,12 @@ def test_a_decision_event_dated_in_the_future_is_refused_and_cannot_blind_the_co
         codes.append([x["code"] for x in pay(now - timedelta(minutes=30 - i))["reasons"]])
     assert "PAYER_BURST" in codes[-1], codes
     assert pay(now + timedelta(minutes=2))["status"] == 200  # clock skew between parties is tolerated
+
+
+def test_url_with_a_backslash_before_at_is_read_as_a_browser_reads_it(api: Api) -> None:
+    # was: http://scam.example\@icbc.com.cn/ was looked up (and decided) as http://icbc.com.cn/
+    url = "http://scam.example\\@icbc.com.cn/"
+    r = api.client.get("/v1/lookup/url", params={"url": url}, headers=api.as_("police"))
+    assert r.status_code == 200 and r.json()["identifier"].startswith("http://scam.example/"), r.text
+    r = api.client.post("/v1/decide/url", json={"url": url}, headers=api.as_("telecom"))
+    assert r.status_code == 200, r.text

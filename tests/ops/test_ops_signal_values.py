@@ -46,3 +46,18 @@ def test_impossible_birth_date_is_refused(store: Store, actor: Actor, born: str)
 
     with pytest.raises(ValidationError, match="birth_date"):
         W.upsert_profile(store, actor, "p1", birth_date=date.fromisoformat(born), now=T0)
+
+
+def test_counterpart_is_normalised_by_signal_kind(store: Store, actor: Actor) -> None:
+    # was: stored as typed ('+86 170 1234 5678'), so the same number in two spellings looked different
+    cases = [
+        ("call", "+86 170 1234 5678", "17012345678"),
+        ("sms", "１７０１２３４５６７８", "17012345678"),
+        ("pending_transfer", "6222 0202 0011 2233 445", "6222020200112233445"),
+        ("url_visit", "HTTP://Scam.Example/x", "http://scam.example/x"),
+    ]
+    for i, (kind, typed, stored) in enumerate(cases):
+        task = W.create_warning(store, W.SignalEvent(kind, f"p{i}", T0, typed), actor, now=T0)
+        assert task.signals[-1]["counterpart"] == stored, (kind, task.signals)
+    with pytest.raises(ValidationError, match="phone number"):
+        W.create_warning(store, W.SignalEvent("call", "p9", T0, "not a number"), actor, now=T0)

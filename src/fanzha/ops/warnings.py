@@ -33,7 +33,7 @@ from fanzha.ops.models import (
     check_limit,
 )
 from fanzha.ops.store import Store
-from fanzha.records.normalise import normalise_phone
+from fanzha.records.normalise import normalise_account, normalise_phone
 
 SIGNAL_KINDS = ("call", "sms", "pending_transfer", "url_visit", "app_install")
 TIERS = ("red", "orange", "yellow")
@@ -264,10 +264,23 @@ def plan_channels(
     return plan, alert_family
 
 
+def _counterpart(kind: str, value: str) -> str:
+    """The counterpart in the one spelling the lists and the scores use (by signal kind)."""
+    from fanzha.ops.lists import normalise_value
+
+    if kind in ("call", "sms"):
+        return normalise_phone(value)
+    if kind == "pending_transfer":
+        return normalise_account(value)
+    if kind == "url_visit":
+        return normalise_value("url", value)
+    return value.strip()  # app_install: an app name or package id
+
+
 def _signal_dict(event: SignalEvent) -> dict[str, Any]:
     return {
         "kind": event.kind,
-        "counterpart": event.counterpart,
+        "counterpart": _counterpart(event.kind, event.counterpart),
         "counterpart_risk": event.counterpart_risk,
         "amount_fen": event.amount_fen,
         "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),

@@ -75,3 +75,18 @@ def test_cli_time_options_say_naive_times_are_beijing_time(settings) -> None:
         "lists", "add", "number", "13800138000", "--reason", "r", "--expires", "2027-01-01 08:00"
     )[1]  # fmt: skip
     assert "2027-01-01 00:00:00+00:00" in out, out
+
+
+def test_cli_load_tw165_with_a_file_that_is_not_utf8_is_one_clear_error(settings, tmp_path) -> None:
+    # was: UnicodeDecodeError traceback
+    (tmp_path / "tw165_blacklisted_phones.csv").write_bytes(b"phone\n\xff\xfe0912345678\n")
+    assert_clear_error("lists", "load-tw165", "--dir", str(tmp_path), says="UTF-8")
+    good = "phone\n+886912345678\n"
+    (tmp_path / "tw165_blacklisted_phones.csv").write_text(good, encoding="utf-8")
+    for name, text in (
+        ("tw165_blacklisted_bank_accounts.csv", "account\n12345678901\n"),
+        ("tw165_scam_websites_train.csv", "host\nscam.example\n"),
+    ):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "allowlist_adguard.txt").write_bytes(b"@@||bank.example^\n\xff\n")
+    assert_clear_error("lists", "load-tw165", "--dir", str(tmp_path), says="allowlist_adguard.txt")

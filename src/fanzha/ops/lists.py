@@ -484,11 +484,21 @@ def bulk_add(
 def _read_csv(path: Path, column: str) -> list[str]:
     if not path.is_file():
         raise InputFileError(f"{path} is missing; point --dir at a copy of the tw165 lists")
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
-        if column not in (reader.fieldnames or []):
-            raise InputFileError(f"{path} has no column {column!r} (columns: {reader.fieldnames})")
-        return [r[column] for r in reader if r.get(column)]
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            if column not in (reader.fieldnames or []):
+                raise InputFileError(f"{path} has no column {column!r} (columns: {reader.fieldnames})")
+            return [r[column] for r in reader if r.get(column)]
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> InputFileError:
+    return InputFileError(
+        f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+        "save it as UTF-8 (the tw165 files are published in UTF-8)"
+    )
 
 
 def _adguard_hosts(path: Path) -> list[str]:
@@ -496,7 +506,11 @@ def _adguard_hosts(path: Path) -> list[str]:
     if not path.is_file():
         raise InputFileError(f"{path} is missing")
     hosts = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
+    for line in text.splitlines():
         line = line.strip()
         if line.startswith("@@||"):
             hosts.append(line[4:].split("^", 1)[0].split("$", 1)[0])

@@ -199,6 +199,11 @@ def test_urls_and_hosts():
     for bad in ("ftp://example.com", "http://", "http://a.com:99999/"):
         with pytest.raises(ValidationError):
             n.normalise_url(bad)
+    # the host a browser opens: a backslash ends it like a slash, so this is evil.xyz, not the bank
+    assert n.url_host("http://evil.xyz\\@www.icbc.com.cn/login") == "evil.xyz"
+    assert n.normalise_url("http://evil.xyz\\@bank.com/a") == "http://evil.xyz/@bank.com/a"
+    assert n.url_host("//cdn.example.com/x.js") == "cdn.example.com"
+    assert n.url_host("http://bank.com@evil.xyz/") == "evil.xyz"  # userinfo before @ is not the host
 
 
 def test_wallet_region_text():

@@ -347,8 +347,13 @@ def normalise_url(value: object) -> str:
     raw = _width(value)
     if not raw:
         raise ValidationError("URL is empty", value=value)
+    if raw.startswith("//"):  # protocol-relative
+        raw = "http:" + raw
     if "://" not in raw:
         raw = "http://" + raw
+    scheme, _, rest = raw.partition("://")
+    if scheme.lower() in ("http", "https"):  # as a browser reads it: a backslash ends the host like a slash
+        raw = f"{scheme}://{rest.replace(chr(92), '/')}"  # (http://evil.xyz\@bank.com opens evil.xyz)
     try:  # urlsplit and .port raise ValueError on bad brackets or ports: a rejection, not a crash
         parts = urlsplit(raw)
         port = f":{parts.port}" if parts.port else ""

@@ -190,6 +190,26 @@ def test_eval_names_a_missing_path_before_simulating(tmp_path: Path) -> None:
         assert isinstance(r.exception, InputFileError) and "does not exist" in str(r.exception)
 
 
+def test_an_output_that_cannot_be_written_fails_before_the_work(tmp_path: Path) -> None:
+    from fanzha.errors import ConfigError
+
+    (tmp_path / "scores").mkdir()
+    r = runner.invoke(
+        app,
+        [
+            "score",
+            "numbers",
+            "--model",
+            str(tmp_path / "m"),
+            "--data",
+            "lake",
+            "--out",
+            str(tmp_path / "scores"),
+        ],
+    )  # the model does not exist either: the output is checked first
+    assert isinstance(r.exception, ConfigError) and "it is a folder" in str(r.exception)
+
+
 def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     r = runner.invoke(
         app, ["train", "numbers", "--data", str(tmp_path / "none.csv"), "--out", str(tmp_path / "m")]

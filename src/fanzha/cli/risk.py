@@ -231,6 +231,9 @@ def _train(
 ) -> None:
     from rich.console import Console
 
+    from fanzha.cli.output import writable
+
+    writable(out, "the model")
     console = Console()
     with console.status(f"computing {what} features …"):
         rows = _rows(what, data, transfers, layout, id_, label, labels, id_col, label_col, window, intake)
@@ -262,10 +265,12 @@ def _score(
 ) -> None:
     from rich.console import Console
 
+    from fanzha.cli.output import writable_file
     from fanzha.risk.model import GBDTDetector
     from fanzha.risk.publish import publish_scores, write_csv
     from fanzha.settings import get_settings
 
+    writable_file(out, "the scores")
     console = Console()
     detector = GBDTDetector.load(model)
     if detector.name != what:
@@ -298,9 +303,11 @@ def _evaluate(
 
     from rich.console import Console
 
+    from fanzha.cli.output import writable_file
     from fanzha.engine import get_engine
     from fanzha.risk import evaluate as ev
 
+    writable_file(out, "the report")
     console = Console()
     for given in (real, sim):
         if given is not None and not given.exists():

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from fanzha.cli.groups import eval_app, score_app, train_app
+from fanzha.cli.output import writable, writable_file
 
 _DATA = typer.Option(..., "--data", help="CSV (.csv/.tsv) or JSON-lines (.jsonl) file")
 _ENCODING = typer.Option("utf-8", "--encoding", help="file encoding (e.g. gb18030)")
@@ -27,22 +28,6 @@ def _columns(value: str, option: str = "--text-col") -> list[str]:
     if not names:
         raise ConfigError(f"{option} {value!r} names no column; give e.g. {option} text")
     return names
-
-
-def _writable(folder: Path, what: str) -> None:
-    """Fail before the work, not after it, when the output cannot be written."""
-    import os
-
-    from fanzha.errors import ConfigError
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot write {what} to {folder}: {exc.strerror or exc}; give a writable --out"
-        ) from None
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(f"cannot write {what} to {folder}: not writable; give a writable --out")
 
 
 def register(app: typer.Typer) -> None:
@@ -69,7 +54,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--label-col {label_col!r} is also a text column; name the label column")
         if solver not in SOLVERS:
             raise ConfigError(f"--type-solver {solver!r} is not one of {', '.join(SOLVERS)}")
-        _writable(out, "the model")
+        writable(out, "the model")
         frame = read_table(data, [*fields, label_col], encoding=encoding)
         detector = TextDetector(fields=tuple(fields), type_solver=solver)
         with _spinner(f"training on {len(frame):,} texts"):
@@ -98,7 +83,7 @@ def register(app: typer.Typer) -> None:
         from fanzha.texts.io import read_table
 
         fields = _columns(text_col)
-        _writable(out.parent, "the scores")
+        writable_file(out, "the scores")
         frame = read_table(data, [*fields, *([id_col] if id_col else [])], encoding=encoding)
         with _spinner("loading model"):
             detector = _load_text_model(model)
@@ -137,7 +122,7 @@ def register(app: typer.Typer) -> None:
             from fanzha.errors import ConfigError
 
             raise ConfigError(f"--label-col {label_col!r} is also the URL column; name the label column")
-        _writable(out, "the model")
+        writable(out, "the model")
         frame = read_table(data, [url_col, label_col], encoding=encoding)
         detector = UrlDetector()
         with _spinner(f"training on {len(frame):,} URLs"):
@@ -167,7 +152,7 @@ def register(app: typer.Typer) -> None:
 
         from fanzha.texts.io import read_table
 
-        _writable(out.parent, "the scores")
+        writable_file(out, "the scores")
         frame = read_table(data, [url_col, *([id_col] if id_col else [])], encoding=encoding)
         with _spinner("loading model"):
             detector = _load_url_model(model)
@@ -230,7 +215,7 @@ def _run_eval(run, out: Path) -> None:
 
     from fanzha.texts.evaluate import write_json
 
-    _writable(out.parent, "the report")
+    writable_file(out, "the report")
     console = Console()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console

@@ -40,3 +40,13 @@ def test_blank_refund_id_is_refused(store: Store, actor: Actor) -> None:
 def test_blank_victim_id_in_a_claim_is_refused(store: Store, actor: Actor) -> None:
     with pytest.raises(ValidationError, match="victim_id"):
         R.plan_refund(store, actor, refund_id="r1", account=ACCOUNT, claims={" ": 100})
+
+
+def test_blank_victim_id_on_a_command_is_refused_with_a_victim_hint(store: Store, actor: Actor) -> None:
+    with pytest.raises(ValidationError, match="name the victim"):
+        FC.issue_command(
+            store, actor, command_id="c1", kind="stop_payment", account=ACCOUNT, reason="r",
+            victim_ids=["V1", " "], now=T0,
+        )  # fmt: skip
+    with pytest.raises(ValidationError, match="name the victim who claims"):
+        R.plan_refund(store, actor, refund_id="r1", account=ACCOUNT, claims={"": 100})

@@ -167,6 +167,8 @@ def issue_command(
     account = normalise_account(account)
     _validate_request(kind, amount_fen, parent_id, reason)
     check_key("command_id", command_id)
+    for victim in victim_ids:
+        check_key("victim_id", victim, hint="name the victim (or leave the victim out)")
     _check_ids(bank=bank, case_id=case_id, parent_id=parent_id)
     digest = _request_hash(
         kind=kind,

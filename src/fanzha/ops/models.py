@@ -304,14 +304,11 @@ def check_length(field: str, value: str | None, limit: int) -> None:
         )
 
 
-def check_key(field: str, value: str, limit: int = 64) -> None:
+def check_key(field: str, value: str, limit: int = 64, *, hint: str = "") -> None:
     """A caller-chosen id (idempotency key) must be a non-blank text that fits its column."""
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError(
-            f"{field} {value!r} is blank; give the id you will use for retries, e.g. case-001/freeze/1",
-            field=field,
-            value=value,
-        )
+        hint = hint or "give the id you will use for retries, e.g. case-001/freeze/1"
+        raise ValidationError(f"{field} {value!r} is blank; {hint}", field=field, value=value)
     check_length(field, value, limit)
 
 

@@ -163,7 +163,7 @@ def plan_refund(
     account = normalise_account(account)
     check_key("refund_id", refund_id)
     for victim, amount in claims.items():
-        check_key("victim_id", victim)
+        check_key("victim_id", victim, hint="name the victim who claims")
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise ValidationError(
                 f"claim of victim {victim} is {amount!r}; claims are positive integers of fen"

@@ -126,3 +126,41 @@ def test_url_with_a_backslash_before_at_is_read_as_a_browser_reads_it(api: Api) 
     assert r.status_code == 200 and r.json()["identifier"].startswith("http://scam.example/"), r.text
     r = api.client.post("/v1/decide/url", json={"url": url}, headers=api.as_("telecom"))
     assert r.status_code == 200, r.text
+
+
+def test_a_bank_sees_its_sent_commands_however_many_other_banks_have(api: Api) -> None:
+    # was: the newest 5,000 commands of all banks were read and then filtered, so a bank's own
+    # commands older than 5,000 commands of other banks were silently missing from its list
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from api.conftest import RISKY_ACCOUNT, VICTIM_ACCOUNT
+    from fanzha.ops import fundcontrol
+    from fanzha.ops.audit import Actor
+    from fanzha.ops.models import FundCommand
+
+    police = Actor("officer", "police", "case 1")
+    store = api.service.ops.store
+    t0 = datetime(2026, 5, 1, tzinfo=UTC)
+    fundcontrol.issue_command(
+        store, police, command_id="mine", kind="stop_payment", account=VICTIM_ACCOUNT, bank="ICBC",
+        amount_fen=5000, reason="r", now=t0,
+    )  # fmt: skip
+    fundcontrol.send(store, "mine", police, now=t0)
+    row = {
+        "kind": "stop_payment", "status": "sent", "account": RISKY_ACCOUNT, "bank": "ABC", "amount_fen": 1,
+        "hop": 0, "victim_ids": [], "request_hash": "x", "officer": "o", "reason": "r", "held_fen": 0,
+        "moved_on_fen": 0, "next_hops": [], "escalated": False,
+    }  # fmt: skip
+    with store.transaction() as s:
+        s.execute(
+            insert(FundCommand),
+            [
+                {**row, "id": f"abc-{i}", "requested_at": t0 + timedelta(seconds=i + 1),
+                 "updated_at": t0 + timedelta(seconds=i + 1), "sent_at": t0 + timedelta(seconds=i + 1)}
+                for i in range(5001)
+            ],
+        )  # fmt: skip
+    r = api.client.get("/v1/fund-control/commands", headers=api.as_("bank"))
+    assert r.status_code == 200 and [c["id"] for c in r.json()] == ["mine"], r.text[:300]

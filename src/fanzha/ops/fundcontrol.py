@@ -645,11 +645,19 @@ def list_commands(
     account: str | None = None,
     case_id: str | None = None,
     limit: int = 100,
+    offset: int = 0,
 ) -> list[FundCommand]:
     check_choice("status", status or None, frozenset(TRANSITIONS))
     check_limit(limit)
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValidationError(f"offset {offset!r} must be a whole number ≥ 0", field="offset", value=offset)
     with store.transaction() as session:
-        query = select(FundCommand).order_by(FundCommand.requested_at.desc(), FundCommand.id).limit(limit)
+        query = (
+            select(FundCommand)
+            .order_by(FundCommand.requested_at.desc(), FundCommand.id)
+            .limit(limit)
+            .offset(offset)
+        )
         if status:
             query = query.where(FundCommand.status == status)
         if account:

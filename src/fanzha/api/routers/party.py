@@ -139,6 +139,9 @@ def _bank_of(service: DecisionService, cmd: Any) -> str | None:
     return cmd.bank or service.state.directory.account_bank.get(cmd.account)
 
 
+COMMAND_PAGE = 2000  # commands read per page when a bank lists its own
+
+
 def _visible(service: DecisionService, who: Principal, cmd: Any) -> bool:
     """Police see every command; a bank sees sent commands for accounts at that bank only."""
     if who.role == "police":
@@ -158,10 +161,19 @@ def list_commands(
 ) -> list[CommandPublic]:
     fc = service.ops.fundcontrol()
     actor = service.ops.actor(who.name, who.role, "fund control (API)")
-    rows = fc.list_commands(
-        service.ops.store, actor, status=status, limit=limit if who.role == "police" else 5000
-    )
-    return [_public(c) for c in rows if _visible(service, who, c)][:limit]
+    if who.role == "police":
+        return [_public(c) for c in fc.list_commands(service.ops.store, actor, status=status, limit=limit)]
+    # a bank's own commands are found by reading pages until enough are visible (the bank of a command
+    # may come from the directory, not the row), not by filtering one page: others' could fill it
+    found: dict[str, Any] = {}
+    offset = 0
+    while len(found) < limit:
+        page = fc.list_commands(service.ops.store, actor, status=status, limit=COMMAND_PAGE, offset=offset)
+        found.update((c.id, c) for c in page if _visible(service, who, c) and c.id not in found)
+        if len(page) < COMMAND_PAGE:
+            break
+        offset += COMMAND_PAGE
+    return [_public(c) for c in list(found.values())[:limit]]
 
 
 @router.post(

@@ -49,31 +49,11 @@ ACTIONS = ("fatal_block", "allow", "block", "warn")  # precedence order, stronge
 MATCHES = ("exact", "suffix")
 
 
-def browser_url(value: object) -> object:
-    """Read '\\' as '/' before any '?' or '#', as browsers do in http(s) URLs (WHATWG URL standard).
-
-    Without this, ``http://scam.example\\@bank.example/`` was taken as user 'scam.example\\' at
-    bank.example, while a browser opens scam.example with the path '/@bank.example/'.
-    """
-    if not isinstance(value, str) or not ("\\" in value or "＼" in value):
-        return value
-    text = value.replace("＼", "\\")
-    scheme = text.split("://", 1)[0].strip().lower() if "://" in text else "http"
-    if scheme not in ("http", "https"):
-        return value
-    cut = min((i for i in (text.find("?"), text.find("#")) if i >= 0), default=len(text))
-    return text[:cut].replace("\\", "/") + text[cut:]
-
-
-def _normalise_url(value: object) -> str:
-    return normalise_url(browser_url(value))
-
-
 NORMALISERS: dict[str, Callable[[object], str]] = {
     "number": normalise_phone,
     "account": normalise_account,
     "host": normalise_host,
-    "url": _normalise_url,
+    "url": normalise_url,
     "device": normalise_imei,
 }
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StrictInt
 
-from fanzha.ops.lists import browser_url
 from fanzha.records import normalise as n
 
 
@@ -61,7 +60,7 @@ Account = Annotated[
 Url = Annotated[
     str,
     Field(min_length=4, max_length=2048, examples=["http://example.com/login"]),
-    AfterValidator(_safe(lambda v: n.normalise_url(browser_url(v)))),  # '\\' read as '/', as browsers do
+    AfterValidator(_safe(n.normalise_url)),
 ]
 Host = Annotated[str, Field(min_length=3, max_length=253), AfterValidator(_safe(n.normalise_host))]
 IdNumber = Annotated[str, Field(min_length=15, max_length=20), AfterValidator(_safe(n.normalise_id_number))]

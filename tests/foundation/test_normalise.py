@@ -145,6 +145,9 @@ def test_amount_invalid(raw, match):
 
 def test_yuan_to_fen_is_exact():
     assert n.yuan_to_fen("12.34") == 1234
+    for odd in ("inf", "-Infinity", "nan"):
+        with pytest.raises(ValidationError, match="not a finite number"):
+            n.yuan_to_fen(odd)
     assert n.yuan_to_fen("¥1,000.5元") == 100_050
     with pytest.raises(ValidationError, match="more than two decimals"):
         n.yuan_to_fen("0.001")
@@ -204,6 +207,7 @@ def test_urls_and_hosts():
     assert n.normalise_url("http://evil.xyz\\@bank.com/a") == "http://evil.xyz/@bank.com/a"
     assert n.url_host("//cdn.example.com/x.js") == "cdn.example.com"
     assert n.url_host("http://bank.com@evil.xyz/") == "evil.xyz"  # userinfo before @ is not the host
+    assert n.normalise_url("http://a.com/p?q=a\\b") == "http://a.com/p?q=a\\b"  # the query keeps its own
 
 
 def test_wallet_region_text():

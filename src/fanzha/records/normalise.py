@@ -233,6 +233,8 @@ def yuan_to_fen(value: object) -> int:
         amount = Decimal(_width(value).replace(",", "").replace("¥", "").replace("元", ""))
     except InvalidOperation:
         raise ValidationError(f"amount {value!r} is not a number of yuan", value=value) from None
+    if not amount.is_finite():  # Decimal takes 'inf' and 'nan'
+        raise ValidationError(f"amount {value!r} is not a finite number of yuan", value=value)
     fen = amount * 100
     if fen != fen.to_integral_value():
         raise ValidationError(f"amount {value!r} has more than two decimals", value=value)
@@ -352,8 +354,9 @@ def normalise_url(value: object) -> str:
     if "://" not in raw:
         raw = "http://" + raw
     scheme, _, rest = raw.partition("://")
-    if scheme.lower() in ("http", "https"):  # as a browser reads it: a backslash ends the host like a slash
-        raw = f"{scheme}://{rest.replace(chr(92), '/')}"  # (http://evil.xyz\@bank.com opens evil.xyz)
+    if scheme.lower() in ("http", "https"):  # as a browser reads it: a backslash before the query ends
+        cut = min((j for j in (rest.find("?"), rest.find("#")) if j >= 0), default=len(rest))
+        raw = f"{scheme}://{rest[:cut].replace(chr(92), '/')}{rest[cut:]}"  # the host as a slash does
     try:  # urlsplit and .port raise ValueError on bad brackets or ports: a rejection, not a crash
         parts = urlsplit(raw)
         port = f":{parts.port}" if parts.port else ""

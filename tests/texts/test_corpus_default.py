@@ -45,3 +45,36 @@ def test_default_models_train_once_and_are_cached(settings: Settings) -> None:
     assert scam.probability > 0.5 and scam.fraud_type == "impersonate_officials"
     assert model.score_text("妈，我今天加班晚点回家").probability < 0.5
     assert default_url_detector(settings).score_url("icbc-vip.top").probability > 0.9
+
+
+def test_url_corpus_has_idns_on_both_sides_and_is_reproducible() -> None:
+    from fanzha.texts.urlcorpus import generate_url_corpus
+    from fanzha.texts.urllex import parse_url
+
+    a = generate_url_corpus(seed=3, n=400)
+    assert a.equals(generate_url_corpus(seed=3, n=400))
+    idn = a[[parse_url(u).host.count("xn--") > 0 for u in a["url"]]]
+    assert set(idn["label"]) == {0, 1}
+    assert idn["url"].str.contains("政务").any()
+    assert idn["url"].str.contains("[аеорсухіјӏԁѕ]", regex=True).any()  # Cyrillic look-alikes
+
+
+@pytest.mark.slow
+def test_default_url_model_reads_idns(settings: Settings) -> None:
+    from fanzha.texts import default_url_detector
+
+    model = default_url_detector(settings)
+    for url in (
+        "http://中国银行.中国",
+        "https://www.中国政府网.政务",
+        "http://北京市人民政府.政务",
+        "http://淘宝.com",
+    ):
+        assert model.score_url(url).tier != "red", url
+    apple = model.score_url("http://аррӏе.com")
+    assert apple.tier == "red" and apple.brand == "apple"
+    assert "brand_lookalike" in [r.code for r in apple.reasons]
+    # one host, one score: the Unicode and the punycode spelling
+    for unicode, puny in (("http://аррӏе.com/login", "http://xn--80ak6aa92e.com/login"),
+                          ("http://中国银行.中国/", "http://xn--fiqs8s856bruk.xn--fiqs8s/")):  # fmt: skip
+        assert model.score_url(unicode).probability == model.score_url(puny).probability

@@ -126,3 +126,53 @@ def test_url_round_trip(url_model: UrlDetector, tmp_path: Path) -> None:
     assert loaded.score_url("a1ipay.com").probability == pytest.approx(
         url_model.score_url("a1ipay.com").probability
     )
+
+
+# ------------------------------------------------------------------ IDNs (中文域名) and homographs
+def test_idn_features_are_computed_on_what_a_person_sees() -> None:
+    from fanzha.texts.urllex import unicode_host
+
+    assert unicode_host("www.xn--fiqs8s856bruk.xn--fiqs8s") == "www.中国银行.中国"
+    for url in (
+        "http://中国银行.中国",
+        "https://www.中国政府网.政务",
+        "http://淘宝.com",
+        "北京市人民政府.政务",
+    ):
+        f = feats(url)
+        assert f["punycode"] == 1.0  # still an IDN
+        assert f["label_random"] == 0.0 and f["host_entropy"] == 0.0, url  # a CJK label is not random
+        assert f["host_hyphens"] == 0.0 and f["mixed_script"] == 0.0, url  # no xn-- artefacts
+    assert parse_url("http://中国银行.中国").host == "xn--fiqs8s856bruk.xn--fiqs8s"  # lists match on punycode
+
+
+@pytest.mark.parametrize(
+    ("url", "brand"),
+    [
+        ("http://аррӏе.com", "apple"),  # all Cyrillic
+        ("http://xn--80ak6aa92e.com/login", "apple"),  # the same host in punycode
+        ("https://pаypal.com/signin", "paypal"),  # one Cyrillic а among Latin letters
+        ("http://аlipаy.top", "alipay"),
+        ("http://icbc.αpple.com", "apple"),  # Greek alpha in a sub-domain
+    ],
+)
+def test_homographs_fold_to_the_brand(url: str, brand: str) -> None:
+    values, found = url_features(parse_url(url))
+    f = dict(zip(FEATURES, values, strict=True))
+    assert found == brand
+    assert f["brand_lookalike"] + f["brand_in_domain"] + f["brand_in_subdomain"] > 0
+
+
+def test_mixed_script() -> None:
+    from fanzha.texts.urllex import fold_lookalikes, mixed_script
+
+    assert mixed_script("pаypal") and mixed_script("аррӏе") and mixed_script("gοοgle")
+    assert not mixed_script("中国银行") and not mixed_script("淘宝abc") and not mixed_script("paypal")
+    assert not mixed_script("пример")  # ordinary Russian: п, м, и do not pass for Latin letters
+    assert fold_lookalikes("ａｐｐｌｅ") == "apple" and fold_lookalikes("аррӏе") == "apple"
+    assert feats("аррӏе.com")["mixed_script"] == 1.0 and feats("apple.top")["mixed_script"] == 0.0
+
+
+def test_ascii_hosts_keep_their_features() -> None:
+    f = feats("x8dbwg1b3q.xyz")
+    assert f["label_random"] > 0 and f["host_entropy"] > 0.5

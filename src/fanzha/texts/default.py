@@ -16,7 +16,7 @@ from fanzha.texts.urls import UrlDetector
 
 # bump when the corpus, the templates or the model change: a new folder name retrains
 TEXT_MODEL_VERSION = 5
-URL_MODEL_VERSION = 1
+URL_MODEL_VERSION = 2
 _LOCK = threading.Lock()
 _TEXT_CACHE: dict[Path, TextDetector] = {}
 _URL_CACHE: dict[Path, UrlDetector] = {}

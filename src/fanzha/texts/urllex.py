@@ -15,6 +15,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from unicodedata import name as _char_name
+from unicodedata import normalize
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -162,6 +164,21 @@ _WORDS = ("login", "signin", "verify", "secure", "account", "update", "bank", "p
           "password", "webscr", "ebayisapi", "kefu", "refund", "tuikuan", "lipei", "kaihu", "daikuan",
           "zhengxin", "licai", "touzi", "app", "download", "apk", "vip")  # fmt: skip
 _HOMOGLYPHS = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "7": "t", "4": "a", "8": "b", "9": "g"})
+# non-Latin letters that look like Latin ones (Cyrillic, Greek, Armenian, IPA …) → the Latin letter
+# a reader sees; full-width Latin is folded by NFKC first (the idna codec already maps it for hosts)
+_CONFUSABLES: dict[str, str] = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i",
+    "ї": "i", "ј": "j", "ӏ": "l", "ԁ": "d", "ѕ": "s", "һ": "h", "ԛ": "q", "ԝ": "w", "к": "k", "м": "m",
+    "н": "h", "т": "t", "ь": "b", "ѡ": "w", "ү": "y", "ɡ": "g", "ԍ": "g", "ɑ": "a", "ı": "i", "ǀ": "l",
+    # Greek
+    "ο": "o", "ν": "v", "α": "a", "ι": "i", "κ": "k", "ρ": "p", "υ": "u", "χ": "x", "τ": "t",
+    "ε": "e", "β": "b", "γ": "y", "η": "n", "ω": "w", "ϳ": "j",
+    # Armenian
+    "օ": "o", "ս": "u", "հ": "h", "ո": "n", "ց": "g", "զ": "q",
+}  # fmt: skip
+_FOLD_CONFUSABLES = str.maketrans(_CONFUSABLES)
+_LOOKALIKE_SCRIPTS = frozenset(["CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC"])
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
 _VOWELS = set("aeiou")
 
@@ -170,7 +187,7 @@ FEATURES = (
     "label_random", "subdomain_depth", "path_length", "path_depth", "query_params", "has_at", "is_ip",
     "punycode", "suspicious_tld", "shortener", "nonstandard_port", "https", "risky_words",
     "brand_in_domain", "brand_lookalike", "brand_in_subdomain", "brand_in_path", "official_brand",
-    "fake_gov", "digits_in_label", "long_label",
+    "fake_gov", "digits_in_label", "long_label", "mixed_script",
 )  # fmt: skip
 _MESSAGES = {
     "brand_in_domain": "brand name inside an unofficial domain",
@@ -191,6 +208,7 @@ _MESSAGES = {
     "official_brand": "official domain of a known brand",
     "digits_in_label": "digits mixed into the domain name",
     "long_label": "unusually long domain name",
+    "mixed_script": "domain name mixes Latin with look-alike Cyrillic / Greek letters",
 }
 
 
@@ -278,6 +296,55 @@ def parse_url(value: object) -> ParsedUrl:
     return ParsedUrl(
         raw, host, registered, label, subdomain, tld, parts.path, parts.query, port, parts.scheme
     )
+
+
+@lru_cache(maxsize=4096)
+def unicode_label(label: str) -> str:
+    """What a person sees: a punycode (``xn--``) label decoded to Unicode (left as it is if it is not
+    valid punycode)."""
+    if not label.startswith("xn--"):
+        return label
+    try:
+        return label.encode("ascii").decode("idna")
+    except UnicodeError:
+        return label
+
+
+def unicode_host(host: str) -> str:
+    """The host with every punycode label decoded (``xn--fiqs8s856bruk.xn--fiqs8s`` → ``中国银行.中国``)."""
+    if "xn--" not in host:
+        return host
+    return ".".join(unicode_label(part) for part in host.split("."))
+
+
+def fold_lookalikes(text: str) -> str:
+    """Cyrillic / Greek / full-width letters that look Latin → the Latin letter (``аррӏе`` → ``apple``)."""
+    if text.isascii():
+        return text
+    return normalize("NFKC", text).lower().translate(_FOLD_CONFUSABLES)
+
+
+def _script(char: str) -> str:
+    return _char_name(char, "UNKNOWN").split(" ", 1)[0]
+
+
+def mixed_script(label: str) -> bool:
+    """A label that passes for Latin but is not: Latin mixed with Cyrillic / Greek / … letters
+    (``pаypal`` with a Cyrillic а), or made only of non-Latin letters that all look Latin (``аррӏе``).
+    A Chinese label, or Chinese with Latin, is not."""
+    if label.isascii():
+        return False
+    letters = [c for c in label if c.isalpha()]
+    scripts = {_script(c) for c in letters}
+    if "LATIN" in scripts and scripts & _LOOKALIKE_SCRIPTS:
+        return True
+    return bool(letters) and scripts <= _LOOKALIKE_SCRIPTS and all(c in _CONFUSABLES for c in letters)
+
+
+def _ascii_part(label: str) -> str:
+    """The ASCII characters of a label (randomness and entropy are measured on these: a Chinese
+    label is not random-looking)."""
+    return label if label.isascii() else "".join(c for c in label if c.isascii())
 
 
 def entropy(text: str) -> float:
@@ -380,14 +447,15 @@ def brand_signals(p: ParsedUrl) -> tuple[dict[str, float], str | None]:
     if _is_official(p.registered, p.host):
         return out, next((b for b, ds in BRANDS.items() if p.registered in ds), "gov")
     regex, short, _ = _brand_index()
-    label = p.label
+    shown = unicode_label(p.label)
+    label = fold_lookalikes(shown)  # аррӏе → apple; an ASCII label is left as it is
     tokens = [t for t in re.split(r"[-_.]", label) if t]
     found: dict[str, str] = {}
     in_label = [k for k in regex.findall(label) if k != label] + [t for t in tokens if t in short]
     if in_label:
         found["brand_in_domain"] = in_label[0]
     folded = label.translate(_HOMOGLYPHS).replace("rn", "m").replace("vv", "w")
-    if folded in BRANDS and folded != label:
+    if folded in BRANDS and folded != shown:
         found["brand_lookalike"] = folded
     elif label in BRANDS and p.registered not in BRANDS[label]:
         found["brand_lookalike"] = label  # right name, wrong suffix: icbc.top, alipay.vip
@@ -398,7 +466,8 @@ def brand_signals(p: ParsedUrl) -> tuple[dict[str, float], str | None]:
                 found["brand_lookalike"] = near[0]
                 break
     if p.subdomain:
-        sub = regex.findall(p.subdomain) + [t for t in p.subdomain.split(".") if t in short]
+        subdomain = fold_lookalikes(unicode_host(p.subdomain))
+        sub = regex.findall(subdomain) + [t for t in subdomain.split(".") if t in short]
         if sub:
             found["brand_in_subdomain"] = sub[0]
     path_hit = regex.search(p.path)
@@ -412,36 +481,39 @@ def brand_signals(p: ParsedUrl) -> tuple[dict[str, float], str | None]:
 
 def url_features(p: ParsedUrl) -> tuple[np.ndarray, str | None]:
     """The :data:`FEATURES` vector of one parsed URL and the brand it relates to (if any)."""
-    host = p.host
-    ip = is_ip(host)
+    ip = is_ip(p.host)
     brand, brand_key = brand_signals(p) if not ip else ({}, None)
-    label = p.label
+    # lengths, hyphens, digits, randomness on what a person sees (中国银行.中国, not xn--fiqs8s856bruk…)
+    host = unicode_host(p.host)
+    label = unicode_label(p.label)
+    plain = _ascii_part(fold_lookalikes(label))
     text = host + p.path + "?" + p.query
     values = {
-        "url_length": math.log1p(len(p.url)),
+        "url_length": math.log1p(len(p.url) - len(p.host) + len(host)),
         "host_length": math.log1p(len(host)),
         "host_dots": min(host.count("."), 6),
         "host_hyphens": min(host.count("-"), 5),
         "host_digit_ratio": sum(c.isdigit() for c in host) / max(len(host), 1),
-        "host_entropy": entropy(label) / 4.0,
-        "label_random": _randomness(label),
+        "host_entropy": entropy(plain) / 4.0,
+        "label_random": _randomness(plain),
         "subdomain_depth": min(p.subdomain.count(".") + 1 if p.subdomain else 0, 6),
         "path_length": math.log1p(len(p.path)),
         "path_depth": min(p.path.count("/"), 8),
         "query_params": min(p.query.count("&") + 1 if p.query else 0, 8),
         "has_at": float("@" in p.url.split("://", 1)[-1]),
         "is_ip": float(ip),
-        "punycode": float("xn--" in host),
+        "punycode": float("xn--" in p.host),
         "suspicious_tld": float(p.tld.rsplit(".", 1)[-1] in SUSPICIOUS_TLDS),
-        "shortener": float(host in SHORTENERS or p.registered in SHORTENERS),
+        "shortener": float(p.host in SHORTENERS or p.registered in SHORTENERS),
         "nonstandard_port": float(p.port not in (None, 80, 443)),
         "https": float(p.scheme == "https"),
         "risky_words": float(min(sum(w in text for w in _WORDS), 4)),
-        "official_brand": float(_is_official(p.registered, host)),
+        "official_brand": float(_is_official(p.registered, p.host)),
         "fake_gov": float(not ip and "gov" in re.split(r"[-.]", host) and not host.endswith("gov.cn")
                           and not p.tld.endswith(("gov.tw", "gov.hk", "gov.uk", "gov"))),
         "digits_in_label": float(any(c.isdigit() for c in label) and any(c.isalpha() for c in label)),
         "long_label": float(len(label) > 20),
+        "mixed_script": float(mixed_script(label)),
     }  # fmt: skip
     values.update(brand)
     return np.array([values.get(f, 0.0) for f in FEATURES], dtype=float), brand_key

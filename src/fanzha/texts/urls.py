@@ -29,6 +29,7 @@ from fanzha.texts.urllex import (
     ascii_host,
     feature_message,
     parse_url,
+    unicode_host,
     url_features,
 )
 
@@ -118,7 +119,8 @@ class UrlScore:
 
 
 def _url_text(p: ParsedUrl) -> str:
-    return p.host + " " + p.path[:80]
+    """Host (as a person reads it: IDN labels in Unicode) and the start of the path, for the n-grams."""
+    return unicode_host(p.host) + " " + p.path[:80]
 
 
 class UrlDetector(Detector):

@@ -65,7 +65,11 @@ def fake_data(tmp_path: Path) -> Path:
     pd.DataFrame({"site_name": hosts, "url": hosts, "host": hosts, "report_count": 1}).to_csv(
         root / "tw165" / "tw165_scam_websites_train.csv", index=False
     )
-    allow = "\n".join(["! comment"] + [f"@@||news{i}.com.tw^" for i in range(10)])
+    allow = "\n".join(
+        ["! comment", "@@||medium-*.intercom-clicks.com^"]  # a wildcard rule names no host: skipped
+        + [f"@@||news{i}.com.tw^" for i in range(9)]
+        + ["@@||ledger.tool$important"]  # AdGuard modifiers are not part of the host
+    )
     (root / "tw165" / "allowlist_adguard.txt").write_text(allow, "utf-8")
     return root
 
@@ -114,6 +118,7 @@ def test_url_evaluations_on_fake_data(fake_data: Path) -> None:
     result = ev.eval_urls(fake_data, folds=2, parts=("phishing", "tw165"))
     assert result["phishing"]["rows"] == 20 and result["phishing"]["accuracy"] == 1.0
     assert result["tw165"]["positives"] == 10 and result["tw165"]["rows"] == 20
+    assert "ledger.tool" in set(ev.load_tw165_hosts(fake_data)["url"])
     with pytest.raises(ev.NotFoundError):
         ev.eval_urls(fake_data, parts=("nope",))
     with pytest.raises(ev.NotFoundError, match="--data-dir"):

@@ -10,6 +10,7 @@ texts it never saw: its recall there, and its false-positive rate on the real no
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,8 +79,10 @@ def load_tw165_hosts(data_dir: Path) -> pd.DataFrame:
     allow = []
     for line in _need(data_dir / "tw165" / "allowlist_adguard.txt").read_text("utf-8").splitlines():
         s = line.strip()
-        if s.startswith("@@||"):
-            allow.append(s[4:].split("^")[0].split("/")[0].lower())
+        if s.startswith("@@||"):  # @@||host^$modifiers: the host, without AdGuard's separators
+            host = re.split(r"[\^$/]", s[4:], maxsplit=1)[0].lower()
+            if "*" not in host:  # a wildcard rule names no one host
+                allow.append(host)
     allow_hosts = pd.Series(allow).drop_duplicates()
     allow_hosts = allow_hosts[allow_hosts.str.contains(r"\.", regex=True)]
     frame = pd.concat(

@@ -38,17 +38,9 @@ def case_sources(
             raise NotFoundError(f"table {table!r} is needed to find victims' payments; land it first")
     engine.register("__case_filter", pd.DataFrame({"case_id": list(case_ids or [])}, dtype=object))
     if case_ids:
-        known = set(
-            engine.frame(
-                "SELECT DISTINCT case_id FROM cases WHERE case_id IN (SELECT case_id FROM __case_filter)"
-            ).case_id
-        )
-        unknown = [c for c in dict.fromkeys(case_ids) if c not in known]
+        unknown = _not_in_cases(engine, "case_id", case_ids)
         if unknown:
-            raise NotFoundError(
-                f"unknown case id(s) {unknown[:5]}{' …' if len(unknown) > 5 else ''} ({len(unknown)} of "
-                f"{len(set(case_ids))}): not in table cases; check the ids"
-            )
+            raise NotFoundError(f"unknown case id(s) {unknown}: not in table cases; check the ids")
     where = "WHERE case_id IN (SELECT case_id FROM __case_filter)" if case_ids else ""
     outflow = 'SELECT from_account AS account, amount_fen, "at" FROM transfers' + (
         ' UNION ALL SELECT account, amount_fen, "at" FROM withdrawals'
@@ -126,17 +118,10 @@ def trace_cases(
     ``match_rule``: the rule of ``method="match"`` (default :class:`MatchRule`)."""
     sources = case_sources(engine, case_ids, window_days=window_days)
     if victim_ids is not None:
-        engine.register("__victim_filter", pd.DataFrame({"victim_id": list(victim_ids)}, dtype=object))
-        known = set(
-            engine.frame(
-                "SELECT DISTINCT victim_id FROM cases WHERE victim_id IN (SELECT victim_id FROM __victim_filter)"
-            ).victim_id
-        )
-        unknown = [v for v in dict.fromkeys(victim_ids) if v not in known]
+        unknown = _not_in_cases(engine, "victim_id", victim_ids)
         if unknown:
             raise NotFoundError(
-                f"victim(s) {unknown[:5]}{' …' if len(unknown) > 5 else ''} ({len(unknown)} of "
-                f"{len(set(victim_ids))}) are the victim of no reported case; check the ID numbers"
+                f"victim(s) {unknown} are the victim of no reported case; check the ID numbers"
             )
         sources = sources[sources.victim_id.isin(victim_ids)]
     if case_ids and sources.empty:
@@ -174,3 +159,14 @@ def trace_cases(
         match_rule=match_rule,
     )
     return result, sources
+
+
+def _not_in_cases(engine: Engine, column: str, ids: list[str]) -> str:
+    """The ids that no case has in ``column``, listed for a message ("" when all are known)."""
+    engine.register("__id_filter", pd.DataFrame({"id": list(ids)}, dtype=object))
+    sql = f"SELECT DISTINCT {column} AS id FROM cases WHERE {column} IN (SELECT id FROM __id_filter)"
+    known = set(engine.frame(sql).id)
+    unknown = [i for i in dict.fromkeys(ids) if i not in known]
+    if not unknown:
+        return ""
+    return f"{unknown[:5]}{' …' if len(unknown) > 5 else ''} ({len(unknown)} of {len(set(ids))})"

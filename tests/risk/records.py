@@ -97,8 +97,5 @@ def accounts_table() -> pa.Table:
             "bank": ["icbc", "icbc", "abc", "ccb", "ccb", "abc"],
             "owner_id": ["o1", "o2", "o3", "o3", "o4", "o3"],
             "opened_at": pa.array([t(1, 0, year=2020)] * 2 + [t(1, 0)] * 4, pa.timestamp("us", tz="UTC")),
-            # M, N (owner o3) and P (owner o4) opened on one phone d1; M and P from one IP
-            "open_imei": ["", None, "d1", "d1", "d1", None],
-            "open_ip": [None, None, "ip1", "ip2", "ip1", None],
         }
     )

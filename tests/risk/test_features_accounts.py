@@ -53,16 +53,6 @@ def test_account_table_features(rows) -> None:  # type: ignore[no-untyped-def]
     assert (q.in_n, q.out_n, q.in_amt_fen) == (0, 0, 0)
 
 
-def test_accounts_opened_on_one_device_or_ip(rows) -> None:  # type: ignore[no-untyped-def]
-    """卡头: many cards opened on one phone / from one IP, by different people."""
-    m = rows.loc["M"]
-    assert (m.open_device_accounts, m.open_device_owners) == (3, 2)  # M, N, P by o3 and o4
-    assert (m.open_ip_accounts, m.open_ip_owners) == (2, 2)  # M and P
-    assert (rows.loc["N"].open_ip_accounts, rows.loc["N"].open_ip_owners) == (1, 1)
-    for alone in ("V1", "V2", "Q"):  # blank or missing opening device: only itself
-        assert (rows.loc[alone].open_device_accounts, rows.loc[alone].open_ip_accounts) == (1, 1)
-
-
 def test_withdrawals_and_flagged(account_engine) -> None:  # type: ignore[no-untyped-def]
     from .records import t
 

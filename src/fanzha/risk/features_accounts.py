@@ -190,16 +190,8 @@ def graph_sql() -> str:
         LEFT JOIN recip USING (account) LEFT JOIN tri USING (account)"""
 
 
-def attributes_sql(
-    has_bank: bool,
-    has_owner: bool,
-    has_opened: bool,
-    has_open_imei: bool = False,
-    has_open_ip: bool = False,
-) -> str:
-    """Account-table features: cross-bank relays, age, dormancy before first use, accounts per owner,
-    and accounts opened from the same device / IP (a card dealer 卡头 opening cards for many
-    card farmers 卡农 on one phone)."""
+def attributes_sql(has_bank: bool, has_owner: bool, has_opened: bool) -> str:
+    """Account-table features: cross-bank relays, age, dormancy before first use, accounts per owner."""
     parts = ["a.account_no AS account"]
     joins = ""
     named = named_tx_sql()
@@ -227,18 +219,6 @@ def attributes_sql(
             LEFT JOIN __acct_node nd ON nd.account = kn.k"""
         parts.append(f"{days_between('$as_of', 'a.opened_at')} AS account_age_days")
         parts.append(f"{days_between('nd.first_at', 'a.opened_at')} AS dormant_days_before_first")
-    for col, alias, name, present in (
-        ("open_imei", "od", "device", has_open_imei),
-        ("open_ip", "oi", "ip", has_open_ip),
-    ):
-        if not present:
-            continue
-        owners = ", count(DISTINCT owner_id) AS owners" if has_owner else ""
-        joins += f""" LEFT JOIN (SELECT {col}, count(DISTINCT account_no) AS n{owners} FROM accounts
-                WHERE nullif(trim({col}), '') IS NOT NULL GROUP BY {col}) {alias} ON {alias}.{col} = a.{col}"""
-        parts.append(f"coalesce({alias}.n, 1) AS open_{name}_accounts")
-        if has_owner:
-            parts.append(f"coalesce({alias}.owners, 1) AS open_{name}_owners")
     return f"SELECT {', '.join(parts)} FROM accounts a {joins}"
 
 
@@ -372,13 +352,7 @@ def account_features(
         materialise(
             engine,
             "__acct_attr",
-            attributes_sql(
-                "bank" in cols,
-                "owner_id" in cols,
-                "opened_at" in cols,
-                "open_imei" in cols,
-                "open_ip" in cols,
-            ),
+            attributes_sql("bank" in cols, "owner_id" in cols, "opened_at" in cols),
             params,
         )
         extra.append("__acct_attr")

@@ -344,19 +344,27 @@ def normalise_host(value: object) -> str:
     return host
 
 
-def normalise_url(value: object) -> str:
-    """URL with a scheme (http:// added when missing) and a normalised host; path kept."""
-    raw = _width(value)
-    if not raw:
-        raise ValidationError("URL is empty", value=value)
+def with_scheme(raw: str) -> str:
+    """A URL as a browser reads it: ``//host`` and a bare host get ``http://``; in http(s), a
+    backslash before the query ends the host as a slash does (``http://evil.xyz\\@bank.com`` opens
+    evil.xyz)."""
     if raw.startswith("//"):  # protocol-relative
         raw = "http:" + raw
     if "://" not in raw:
         raw = "http://" + raw
     scheme, _, rest = raw.partition("://")
-    if scheme.lower() in ("http", "https"):  # as a browser reads it: a backslash before the query ends
+    if scheme.lower() in ("http", "https"):
         cut = min((j for j in (rest.find("?"), rest.find("#")) if j >= 0), default=len(rest))
-        raw = f"{scheme}://{rest[:cut].replace(chr(92), '/')}{rest[cut:]}"  # the host as a slash does
+        raw = f"{scheme}://{rest[:cut].replace(chr(92), '/')}{rest[cut:]}"
+    return raw
+
+
+def normalise_url(value: object) -> str:
+    """URL with a scheme (http:// added when missing) and a normalised host; path kept."""
+    raw = _width(value)
+    if not raw:
+        raise ValidationError("URL is empty", value=value)
+    raw = with_scheme(raw)
     try:  # urlsplit and .port raise ValueError on bad brackets or ports: a rejection, not a crash
         parts = urlsplit(raw)
         port = f":{parts.port}" if parts.port else ""

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from fanzha.errors import ValidationError
+from fanzha.records.normalise import with_scheme
 
 # brand key → official registered domains (Chinese banks, payment, shopping, telecom, government …)
 BRANDS: dict[str, tuple[str, ...]] = {
@@ -252,14 +253,7 @@ def parse_url(value: object) -> ParsedUrl:
     """Split a URL or bare host into the parts the features need; raises ValidationError if unusable."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"URL {value!r} is empty or not text; give a URL or host name", value=value)
-    raw = value.strip().lower()
-    if raw.startswith("//"):  # protocol-relative
-        raw = "http:" + raw
-    if "://" not in raw:
-        raw = "http://" + raw
-    scheme, _, rest = raw.partition("://")
-    if scheme in ("http", "https"):  # as a browser reads it: a backslash ends the host like a slash
-        raw = f"{scheme}://{rest.replace(chr(92), '/')}"
+    raw = with_scheme(value.strip().lower())  # as a browser reads it, like the record normaliser
     try:
         parts = urlsplit(raw)
         port = parts.port

@@ -428,3 +428,28 @@ def test_kernel_pools_work_in_a_forked_child(monkeypatch: pytest.MonkeyPatch) ->
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+@pytest.mark.parametrize("reuse", ["1", "0"])
+def test_reused_memory_restores_the_process_settings(reuse: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast paths recycle freed blocks and ask numpy for no huge pages while they run; the
+    process gets its settings back afterwards, also when the computation fails, and the features
+    are the same with the policy on or off."""
+    from fanzha.risk.kernels import _hugepage_switch, reused_memory
+
+    monkeypatch.setenv("FANZHA_REUSE_MEMORY", reuse)
+    switch = _hugepage_switch()
+    assert switch is not None  # numpy 2 keeps it in numpy._core
+    before = switch(True)
+    try:
+        with pytest.raises(RuntimeError), reused_memory():
+            inside = switch(True)  # reads the setting (and sets it, as the kernels would not)
+            switch(inside)
+            raise RuntimeError("a failing stage")
+        assert inside is (reuse == "0")  # off while the kernels run, unless switched off by the user
+        assert switch(True) is True  # restored
+        tables = random_records(5, 3_000)
+        sql, fast = both_paths({"calls": tables["calls"]})
+        assert_same(sql, fast)
+    finally:
+        switch(before)

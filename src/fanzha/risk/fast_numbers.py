@@ -169,12 +169,13 @@ def _dedup(rows: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, ...]:
     res = tuple(np.empty(n, t) for t in types)
     parts = ranges(segments, workers())
     kept = run_ranges(_dedup_block, parts, segments, rows, res)
-    if len(parts) == 1:
-        return tuple(x[: kept[0]] for x in res)
-    return tuple(
-        np.concatenate([x[segments[a] : segments[a] + k] for (a, _), k in zip(parts, kept, strict=True)])
-        for x in res
-    )
+    m = 0
+    for (a, _), k in zip(parts, kept, strict=True):  # close the gaps between the ranges' outputs
+        if segments[a] != m:
+            for x in res:
+                x[m : m + k] = x[segments[a] : segments[a] + k]
+        m += k
+    return tuple(x[:m] for x in res)
 
 
 @nb.njit(cache=True, nogil=True)

@@ -24,6 +24,7 @@ from fanzha.engine.base import Engine
 from fanzha.engine.duckdb import DuckDBEngine
 from fanzha.errors import ValidationError
 from fanzha.risk.fast_accounts import account_tables
+from fanzha.risk.kernels import reused_memory
 from fanzha.risk.sqlparts import (
     days_between,
     is_night,
@@ -326,7 +327,10 @@ def account_features(
     present = optional_tables(engine, ("accounts", "withdrawals", "flagged_accounts"))
     if accelerate is None:
         accelerate = use_fast_path(engine, "transfers", '"at"', window_days, params, ACCELERATE_MIN_TRANSFERS)
-    fast = account_tables(engine, window_days, params) if accelerate else None
+    fast = None
+    if accelerate:
+        with reused_memory():
+            fast = account_tables(engine, window_days, params)
     if fast is not None:
         needs_tx = bool({"accounts", "flagged_accounts"} & present)  # their stages read it
         for name, (table, casts) in fast.items():

@@ -26,6 +26,7 @@ from fanzha.risk.features_accounts import (
     materialise,
     use_fast_path,
 )
+from fanzha.risk.kernels import reused_memory
 from fanzha.risk.sqlparts import (
     days_between,
     is_night,
@@ -217,7 +218,8 @@ def number_features(
     stages: list[tuple[str, str]] = []
     present = optional_tables(engine, ("sms", "phone_cards"))
     if accelerate:
-        tables = call_tables(engine, window_days, params, call_cols, callers_only=not present)
+        with reused_memory():
+            tables = call_tables(engine, window_days, params, call_cols, callers_only=not present)
         for name, table in tables.items():
             load_table(engine, name, table)
     else:

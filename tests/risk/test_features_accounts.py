@@ -85,3 +85,36 @@ def test_bad_transfer_tables(engine) -> None:  # type: ignore[no-untyped-def]
     engine.register("transfers", transfers_table().slice(0, 0))
     with pytest.raises(ValidationError, match="empty"):
         account_features(engine)
+
+
+def test_the_owners_phone_cards(account_engine) -> None:  # type: ignore[no-untyped-def]
+    """两卡: M's owner o3 also holds phone cards; a card farmer's come in a batch on the dealer's
+    handset. Cards opened after as_of do not count; closed cards count as recent but not as held."""
+    from .records import t
+
+    ts = pa.timestamp("us", tz="UTC")
+    account_engine.register(
+        "phone_cards",
+        pa.table(
+            {
+                "number": ["13800000001", "13800000002", "13800000003", "13800000004", "13800000005"],
+                "owner_id": ["o3", "o3", "o3", "o9", "o3"],
+                "opened_at": pa.array(
+                    [t(2, 0), t(2, 1), t(1, 0, year=2024), t(2, 2), t(20, 0, month=2)], ts
+                ),  # the last one after AS_OF
+                "closed_at": pa.array([None, t(5, 0), None, None, None], ts),
+                "open_imei": ["861", "861", None, "861", "861"],
+            }
+        ),
+    )
+    for accelerate in (False, True):
+        rows = (
+            account_features(account_engine, as_of=AS_OF, accelerate=accelerate).to_pandas().set_index("id")
+        )
+        m = rows.loc["M"]
+        assert m.owner_phone_cards == 2  # 1 and 3 (2 was closed before AS_OF)
+        assert m.owner_recent_phone_cards == 2  # 1 and 2: opened in the last 90 days
+        assert m.owner_card_device_cards == 3  # handset 861 activated 1, 2 and o9's 4 by AS_OF
+        assert rows.loc["N"].owner_phone_cards == 2  # same owner
+        v1 = rows.loc["V1"]  # an owner without phone cards
+        assert (v1.owner_phone_cards, v1.owner_recent_phone_cards, v1.owner_card_device_cards) == (0, 0, 0)

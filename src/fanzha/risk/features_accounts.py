@@ -31,6 +31,7 @@ from fanzha.risk.sqlparts import (
     optional_tables,
     require_columns,
     safe_div,
+    table_columns,
     window_filter,
 )
 
@@ -191,8 +192,14 @@ def graph_sql() -> str:
         LEFT JOIN recip USING (account) LEFT JOIN tri USING (account)"""
 
 
-def attributes_sql(has_bank: bool, has_owner: bool, has_opened: bool) -> str:
-    """Account-table features: cross-bank relays, age, dormancy before first use, accounts per owner."""
+def attributes_sql(
+    has_bank: bool, has_owner: bool, has_opened: bool, card_cols: set[str] | None = None
+) -> str:
+    """Account-table features: cross-bank relays, age, dormancy before first use, accounts per owner;
+    with the operators' ``phone_cards`` (``card_cols``: its columns, which must hold owner_id and
+    opened_at), the owner's phone cards (两卡: a card farmer sells phone cards and bank cards
+    together): how many he holds, how many he opened in the last 90 days, and how many cards were
+    activated on the device that activated one of his (the dealer's handset)."""
     parts = ["a.account_no AS account"]
     joins = ""
     named = named_tx_sql()
@@ -215,6 +222,25 @@ def attributes_sql(has_bank: bool, has_owner: bool, has_opened: bool) -> str:
         joins += """ LEFT JOIN (SELECT owner_id, count(*) AS accounts_per_owner FROM accounts
                 WHERE owner_id IS NOT NULL GROUP BY owner_id) own ON own.owner_id = a.owner_id"""
         parts.append("coalesce(own.accounts_per_owner, 1) AS accounts_per_owner")
+    if has_owner and card_cols is not None:
+        live = "c.opened_at <= $as_of"
+        closed = "c.closed_at IS NOT NULL AND c.closed_at <= $as_of" if "closed_at" in card_cols else "FALSE"
+        device, shared = "", "NULL"
+        if "open_imei" in card_cols:
+            device = f"""LEFT JOIN (SELECT open_imei, count(DISTINCT number) AS n FROM phone_cards c
+                  WHERE {live} AND open_imei IS NOT NULL GROUP BY open_imei) d ON d.open_imei = c.open_imei"""
+            shared = "max(d.n)"
+        joins += f""" LEFT JOIN (SELECT c.owner_id,
+                  count(*) FILTER (WHERE NOT ({closed})) AS owner_phone_cards,
+                  count(*) FILTER (WHERE c.opened_at > $as_of - INTERVAL 90 DAY) AS owner_recent_phone_cards,
+                  {shared} AS owner_card_device_cards
+                FROM phone_cards c {device}
+                WHERE {live} AND c.owner_id IS NOT NULL GROUP BY c.owner_id) oc ON oc.owner_id = a.owner_id"""
+        parts += [
+            "coalesce(oc.owner_phone_cards, 0) AS owner_phone_cards",
+            "coalesce(oc.owner_recent_phone_cards, 0) AS owner_recent_phone_cards",
+            "coalesce(oc.owner_card_device_cards, 0) AS owner_card_device_cards",
+        ]
     if has_opened:
         joins += """ LEFT JOIN __acct_keys kn ON kn.account = a.account_no
             LEFT JOIN __acct_node nd ON nd.account = kn.k"""
@@ -324,7 +350,7 @@ def account_features(
     """
     require_columns(engine, "transfers", TRANSFER_COLUMNS)
     params: dict[str, Any] = {"as_of": _as_of(engine, as_of)}
-    present = optional_tables(engine, ("accounts", "withdrawals", "flagged_accounts"))
+    present = optional_tables(engine, ("accounts", "withdrawals", "flagged_accounts", "phone_cards"))
     if accelerate is None:
         accelerate = use_fast_path(engine, "transfers", '"at"', window_days, params, ACCELERATE_MIN_TRANSFERS)
     fast = None
@@ -353,10 +379,16 @@ def account_features(
     if "accounts" in present:
         require_columns(engine, "accounts", ("account_no",))
         cols = set(engine.query("SELECT * FROM accounts LIMIT 0").column_names)
+        card_cols = set(table_columns(engine, "phone_cards")) if "phone_cards" in present else set()
         materialise(
             engine,
             "__acct_attr",
-            attributes_sql("bank" in cols, "owner_id" in cols, "opened_at" in cols),
+            attributes_sql(
+                "bank" in cols,
+                "owner_id" in cols,
+                "opened_at" in cols,
+                card_cols if {"owner_id", "opened_at"} <= card_cols else None,
+            ),
             params,
         )
         extra.append("__acct_attr")

@@ -127,6 +127,17 @@ ACCOUNT_REASONS: dict[str, Entry] = {
     "dormant_days_before_first": ("DORMANT_THEN_ACTIVE", "dormant {v} days after opening, then active", "d"),
     "account_age_days": ("ACCOUNT_AGE", "account opened {v} days ago", "d"),
     "accounts_per_owner": ("MANY_ACCOUNTS", "owner holds {v} accounts", "n"),
+    "owner_phone_cards": ("OWNER_MANY_PHONE_CARDS", "owner also holds {v} phone cards (两卡)", "n"),
+    "owner_recent_phone_cards": (
+        "OWNER_NEW_PHONE_CARDS",
+        "owner opened {v} phone cards in the last 90 days",
+        "n",
+    ),
+    "owner_card_device_cards": (
+        "OWNER_CARD_SHARED_DEVICE",
+        "a phone card of the owner was activated on a device that activated {v} cards",
+        "n",
+    ),
     "in_crossbank_share": ("CROSS_BANK", "{v} of money in comes from other banks", "pct"),
     "out_crossbank_share": ("CROSS_BANK", "{v} of money out goes to other banks", "pct"),
     "crossbank_relay": ("CROSS_BANK_RELAY", "relays money between banks", "x"),

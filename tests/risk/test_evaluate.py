@@ -47,3 +47,12 @@ def test_simulated_city_reports_the_mules_that_moved_no_money(tmp_path) -> None:
     assert 0 < r["mules_without_transfers"] < r["positives"]
     assert 0 <= r["average_precision"] <= 1 and 0 <= r["average_precision_active"] <= 1
     assert r["average_precision_active"] >= r["average_precision"] - 0.05  # idle cards are the hard part
+    # the dealer's unsold stock is named in the truth, never as a mule, and left out of the second CV
+    import pandas as pd
+
+    ent = pd.read_parquet(tmp_path / "sim" / "truth" / "entities.parquet")
+    stock = set(ent.loc[ent.role == "unsold_card", "entity"])
+    assert stock and not stock & set(ent.loc[ent.role == "mule_account", "entity"])
+    assert all(e.startswith("account:") for e in stock)
+    assert 0 < r["unsold_cards"] <= len(stock)
+    assert 0 <= r["average_precision_without_unsold"] <= 1

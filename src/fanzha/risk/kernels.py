@@ -14,6 +14,7 @@ which is slower but general.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 import os
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cache
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import numba as nb
 import numpy as np
@@ -129,14 +130,15 @@ def _libc() -> Any:
 
 
 def _hugepage_switch() -> Callable[[bool], bool] | None:
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage  # numpy ≥ 2
-    except ImportError:
+    """numpy's (private) switch for asking the OS for huge pages; it returns the previous setting."""
+    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):  # numpy ≥ 2, numpy 1
         try:
-            from numpy.core.multiarray import _set_madvise_hugepage  # type: ignore[no-redef]
+            switch = getattr(importlib.import_module(module), "_set_madvise_hugepage", None)
         except ImportError:
-            return None
-    return _set_madvise_hugepage  # type: ignore[no-any-return]
+            continue
+        if switch is not None:
+            return cast(Callable[[bool], bool], switch)
+    return None
 
 
 @contextmanager
@@ -148,7 +150,7 @@ def reused_memory() -> Iterator[None]:
         yield
         return
     switch = _hugepage_switch()
-    huge = switch(False) if switch else None
+    huge = switch(False) if switch else False
     libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
     libc.mallopt(_M_MMAP_MAX, 0)
     try:

@@ -118,3 +118,13 @@ def test_the_owners_phone_cards(account_engine) -> None:  # type: ignore[no-unty
         assert rows.loc["N"].owner_phone_cards == 2  # same owner
         v1 = rows.loc["V1"]  # an owner without phone cards
         assert (v1.owner_phone_cards, v1.owner_recent_phone_cards, v1.owner_card_device_cards) == (0, 0, 0)
+    # an operator's table with numeric owner IDs is compared as text, not refused by the engine
+    account_engine.register(
+        "phone_cards",
+        pa.table(
+            {"number": ["1"], "owner_id": pa.array([3], pa.int64()), "opened_at": pa.array([t(2, 0)], ts)}
+        ),
+    )
+    assert (
+        account_features(account_engine, as_of=AS_OF).to_pandas().set_index("id").owner_phone_cards.sum() == 0
+    )

@@ -235,7 +235,8 @@ def attributes_sql(
                   count(*) FILTER (WHERE c.opened_at > $as_of - INTERVAL 90 DAY) AS owner_recent_phone_cards,
                   {shared} AS owner_card_device_cards
                 FROM phone_cards c {device}
-                WHERE {live} AND c.owner_id IS NOT NULL GROUP BY c.owner_id) oc ON oc.owner_id = a.owner_id"""
+                WHERE {live} AND c.owner_id IS NOT NULL GROUP BY c.owner_id) oc
+                ON CAST(oc.owner_id AS VARCHAR) = CAST(a.owner_id AS VARCHAR)"""
         parts += [
             "coalesce(oc.owner_phone_cards, 0) AS owner_phone_cards",
             "coalesce(oc.owner_recent_phone_cards, 0) AS owner_recent_phone_cards",

@@ -448,6 +448,15 @@ def test_reused_memory_restores_the_process_settings(reuse: str, monkeypatch: py
             raise RuntimeError("a failing stage")
         assert inside is (reuse == "0")  # off while the kernels run, unless switched off by the user
         assert switch(True) is True  # restored
+        outer, inner = reused_memory(), reused_memory()  # two computations on two threads, overlapping
+        outer.__enter__()
+        inner.__enter__()
+        outer.__exit__(None, None, None)
+        still = switch(False)  # the inner one still runs: still off
+        switch(still)
+        inner.__exit__(None, None, None)
+        assert still is (reuse == "0")
+        assert switch(True) is True  # the last to leave restored the setting from before the first
         tables = random_records(5, 3_000)
         sql, fast = both_paths({"calls": tables["calls"]})
         assert_same(sql, fast)

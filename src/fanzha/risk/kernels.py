@@ -19,6 +19,7 @@ import itertools
 import math
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -141,26 +142,37 @@ def _hugepage_switch() -> Callable[[bool], bool] | None:
     return None
 
 
+_reuse_lock = threading.Lock()
+_reuse_state: dict[str, Any] = {"depth": 0, "huge": False}
+
+
 @contextmanager
 def reused_memory() -> Iterator[None]:
     """Recycle freed blocks within a feature computation (see above); a no-op off glibc, or with
-    ``FANZHA_REUSE_MEMORY=0``."""
+    ``FANZHA_REUSE_MEMORY=0``. Computations on several threads share one setting: the first to
+    enter switches, the last to leave restores."""
     libc = _libc() if os.environ.get("FANZHA_REUSE_MEMORY", "1") != "0" else None
     if libc is None:
         yield
         return
     switch = _hugepage_switch()
-    huge = switch(False) if switch else False
-    libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
-    libc.mallopt(_M_MMAP_MAX, 0)
+    with _reuse_lock:
+        if _reuse_state["depth"] == 0:
+            _reuse_state["huge"] = switch(False) if switch else False
+            libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+            libc.mallopt(_M_MMAP_MAX, 0)
+        _reuse_state["depth"] += 1
     try:
         yield
     finally:
-        for option, value in _GLIBC_DEFAULTS.items():
-            libc.mallopt(option, value)
-        libc.malloc_trim(0)
-        if switch:
-            switch(huge)
+        with _reuse_lock:
+            _reuse_state["depth"] -= 1
+            if _reuse_state["depth"] == 0:
+                for option, value in _GLIBC_DEFAULTS.items():
+                    libc.mallopt(option, value)
+                libc.malloc_trim(0)
+                if switch:
+                    switch(_reuse_state["huge"])
 
 
 # ---------------------------------------------------------------------------------------------

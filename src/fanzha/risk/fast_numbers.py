@@ -25,6 +25,7 @@ from fanzha.risk.kernels import (
     distinct_pairs,
     encode_id_parts,
     floor_div,
+    grouped_values,
     id_part,
     identifier_part_codes,
     local_hour,
@@ -198,22 +199,12 @@ def _pairs(dc, de):
 
 
 @nb.njit(cache=True, nogil=True)
-def _home(keys, cities, n_ids):
+def _home(ka, ca, kb, cb, n_ids):
     """Home city per id: the city most of its records carry, ties to the first city by name (ranks
-    are in name order); -1 without a located record. The located records are grouped by id with a
-    counting sort; each id's cities are sorted and counted in runs."""
-    starts = np.zeros(n_ids + 1, np.int64)
-    for i in range(keys.shape[0]):
-        if cities[i] >= 0:
-            starts[keys[i] + 1] += 1
-    for k in range(n_ids):
-        starts[k + 1] += starts[k]
-    pos = starts[:-1].copy()
-    vals = np.empty(starts[n_ids], np.int32)
-    for i in range(keys.shape[0]):
-        if cities[i] >= 0:
-            vals[pos[keys[i]]] = cities[i]
-            pos[keys[i]] += 1
+    are in name order); -1 without a located record. The records are the callers' side (``ka``,
+    ``ca``) and the callees' side (``kb``, ``cb``); each id's located cities are gathered (a
+    counting pass over both sides), sorted and counted in runs."""
+    starts, vals = grouped_values(ka, ca, kb, cb, n_ids)
     home = np.full(n_ids, -1, np.int32)
     for k in range(n_ids):
         v = vals[starts[k] : starts[k + 1]]
@@ -415,13 +406,10 @@ def call_tables(
     row_start = _csr(dc, n_ids)
     pair_start = _csr(pc_, n_ids)
 
-    # home city: the city most of a number's own records carry
-    own = np.concatenate([dc, de])
-    own_city = np.concatenate([cc, ec])
-    own_imei = np.concatenate([ci, ei])
+    # home city: the city most of a number's own records carry (its side of each call)
     home, (uk, used, _) = concurrently(  # and the (number, IMEI) uses for the device features
-        lambda: _home(own, own_city, max(n_ids, 1)),
-        lambda: distinct_pairs(own, own_imei, max(n_ids, 1)),
+        lambda: _home(dc, cc, de, ec, max(n_ids, 1)),
+        lambda: distinct_pairs(dc, ci, n_ids, (de, ei)),
     )
 
     calls_out = row_start[1:] > row_start[:-1]

@@ -547,45 +547,60 @@ def small_sort(x):
 
 
 @nb.njit(cache=True, nogil=True)
-def _distinct_pairs(keys, values, nkeys, order, out_k, out_v, out_n):
-    starts = _counting_order_into(keys, nkeys, order)
-    widest = 1
+def grouped_values(ka, va, kb, vb, nkeys):
+    """The values ≥ 0 of two (key, value) sides grouped by key (0 ≤ key < nkeys) without joining
+    the sides first: the start of each key's run (CSR) and the values (side a's first)."""
+    starts = np.zeros(nkeys + 1, np.int64)
+    for i in range(ka.shape[0]):
+        if va[i] >= 0:
+            starts[ka[i] + 1] += 1
+    for i in range(kb.shape[0]):
+        if vb[i] >= 0:
+            starts[kb[i] + 1] += 1
     for k in range(nkeys):
-        widest = max(widest, starts[k + 1] - starts[k])
-    scratch = np.empty(widest, values.dtype)
+        starts[k + 1] += starts[k]
+    pos = starts[:-1].copy()
+    vals = np.empty(starts[nkeys], va.dtype)
+    for i in range(ka.shape[0]):
+        if va[i] >= 0:
+            vals[pos[ka[i]]] = va[i]
+            pos[ka[i]] += 1
+    for i in range(kb.shape[0]):
+        if vb[i] >= 0:
+            vals[pos[kb[i]]] = vb[i]
+            pos[kb[i]] += 1
+    return starts, vals
+
+
+@nb.njit(cache=True, nogil=True)
+def _distinct_pairs(ka, va, kb, vb, nkeys):
+    starts, vals = grouped_values(ka, va, kb, vb, nkeys)
+    n = vals.shape[0]
+    out_k, out_v, out_n = np.empty(n, np.int32), np.empty(n, vals.dtype), np.empty(n, np.int64)
     m = 0
     for k in range(nkeys):
-        a, b = starts[k], starts[k + 1]
-        if a == b:
-            continue
-        for i in range(a, b):
-            scratch[i - a] = values[order[i]]
-        vals = scratch[: b - a]
-        small_sort(vals)
+        run = vals[starts[k] : starts[k + 1]]
+        small_sort(run)
         i = 0
-        while i < vals.shape[0]:
+        while i < run.shape[0]:
             j = i + 1
-            while j < vals.shape[0] and vals[j] == vals[i]:
+            while j < run.shape[0] and run[j] == run[i]:
                 j += 1
             out_k[m] = k
-            out_v[m] = vals[i]
+            out_v[m] = run[i]
             out_n[m] = j - i
             m += 1
             i = j
-    return m
+    return out_k[:m], out_v[:m], out_n[:m]
 
 
 def distinct_pairs(
-    keys: np.ndarray, values: np.ndarray, nkeys: int
+    keys: np.ndarray, values: np.ndarray, nkeys: int, more: tuple[np.ndarray, np.ndarray] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (key, value) pairs with value ≥ 0, sorted by key then value, with their counts."""
-    keep = values >= 0
-    if not keep.all():
-        keys, values = keys[keep], values[keep]
-    n = keys.shape[0]
-    out_k, out_v, out_n = np.empty(n, np.int32), np.empty(n, values.dtype), np.empty(n, np.int64)
-    m = _distinct_pairs(keys, values, max(nkeys, 1), np.empty(n, np.int64), out_k, out_v, out_n)
-    return out_k[:m], out_v[:m], out_n[:m]
+    """Distinct (key, value) pairs with value ≥ 0, sorted by key then value, with their counts;
+    ``more``: a second (keys, values) side counted with the first."""
+    kb, vb = more if more is not None else (keys[:0], values[:0])
+    return _distinct_pairs(keys, values, kb, vb, max(nkeys, 1))
 
 
 # ---------------------------------------------------------------------------------------------

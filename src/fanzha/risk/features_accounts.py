@@ -379,7 +379,7 @@ def account_features(
     extra: list[str] = []
     if "accounts" in present:
         require_columns(engine, "accounts", ("account_no",))
-        cols = set(engine.query("SELECT * FROM accounts LIMIT 0").column_names)
+        cols = set(table_columns(engine, "accounts"))
         card_cols = set(table_columns(engine, "phone_cards")) if "phone_cards" in present else set()
         materialise(
             engine,
@@ -395,7 +395,7 @@ def account_features(
         extra.append("__acct_attr")
     if "withdrawals" in present:
         require_columns(engine, "withdrawals", ("account", "amount_fen", "at"))
-        cols = set(engine.query("SELECT * FROM withdrawals LIMIT 0").column_names)
+        cols = set(table_columns(engine, "withdrawals"))
         materialise(
             engine, "__acct_wd", withdrawals_sql(window_days, "location" in cols, "atm_id" in cols), params
         )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
 from fanzha.errors import ValidationError
 from fanzha.risk.features_accounts import account_features
 
-from .records import AS_OF, transfers_table
+from .records import AS_OF, accounts_table, transfers_table
 
 
 @pytest.fixture(params=[False, True], ids=["sql", "numba"])
@@ -128,3 +129,35 @@ def test_the_owners_phone_cards(account_engine) -> None:  # type: ignore[no-unty
     assert (
         account_features(account_engine, as_of=AS_OF).to_pandas().set_index("id").owner_phone_cards.sum() == 0
     )
+
+
+def test_people_opening_accounts_on_one_device_or_ip(account_engine) -> None:  # type: ignore[no-untyped-def]
+    """同设备开户: the dealer opens his farmers' accounts on his own phone, from his own IP. The
+    features count different people (an owner's own accounts count once), leave out accounts opened
+    after as_of, and stay missing for accounts opened without a recorded device or IP."""
+    from .records import t
+
+    table = accounts_table()
+    table = table.set_column(
+        table.schema.get_field_index("opened_at"),
+        "opened_at",
+        pa.array([t(1, 0, month=2)] + [t(1, 0)] * 5, pa.timestamp("us", tz="UTC")),  # V1 after AS_OF
+    )
+    # accounts V1 V2 M N P Q, owners o1 o2 o3 o3 o4 o3
+    table = table.append_column("open_imei", pa.array(["d1", "d2", "d1", "d1", "d1", None]))
+    table = table.append_column("open_ip", pa.array([None, None, "ip1", "ip2", "ip1", "ip1"]))
+    account_engine.register("accounts", table)
+    for accelerate in (False, True):
+        rows = (
+            account_features(account_engine, as_of=AS_OF, accelerate=accelerate).to_pandas().set_index("id")
+        )
+        assert rows.loc["M"].open_device_owners == 2  # o3 (M and N) and o4 (P); V1 opened later
+        assert rows.loc["V1"].open_device_owners == 2
+        assert rows.loc["V2"].open_device_owners == 1
+        assert rows.loc["M"].open_ip_owners == 2  # o3 (M and Q) and o4 (P)
+        assert rows.loc["N"].open_ip_owners == 1
+        assert pd.isna(rows.loc["Q"].open_device_owners) and pd.isna(rows.loc["V1"].open_ip_owners)
+    # without the columns the features are not made up
+    account_engine.register("accounts", accounts_table())
+    rows = account_features(account_engine, as_of=AS_OF).to_pandas()
+    assert "open_device_owners" not in rows and "open_ip_owners" not in rows

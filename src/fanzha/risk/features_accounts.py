@@ -192,14 +192,16 @@ def graph_sql() -> str:
         LEFT JOIN recip USING (account) LEFT JOIN tri USING (account)"""
 
 
-def attributes_sql(
-    has_bank: bool, has_owner: bool, has_opened: bool, card_cols: set[str] | None = None
-) -> str:
-    """Account-table features: cross-bank relays, age, dormancy before first use, accounts per owner;
+def attributes_sql(cols: set[str], card_cols: set[str] | None = None) -> str:
+    """Account-table features (``cols``: the columns of ``accounts``): cross-bank relays, age,
+    dormancy before first use, accounts per owner; how many people opened an account on the device
+    or from the IP address this one was opened from (a card dealer opens his farmers' accounts on
+    his own phone: 同设备开户);
     with the operators' ``phone_cards`` (``card_cols``: its columns, which must hold owner_id and
     opened_at), the owner's phone cards (两卡: a card farmer sells phone cards and bank cards
     together): how many he holds, how many he opened in the last 90 days, and how many cards were
     activated on the device that activated one of his (the dealer's handset)."""
+    has_bank, has_owner, has_opened = "bank" in cols, "owner_id" in cols, "opened_at" in cols
     parts = ["a.account_no AS account"]
     joins = ""
     named = named_tx_sql()
@@ -222,6 +224,14 @@ def attributes_sql(
         joins += """ LEFT JOIN (SELECT owner_id, count(*) AS accounts_per_owner FROM accounts
                 WHERE owner_id IS NOT NULL GROUP BY owner_id) own ON own.owner_id = a.owner_id"""
         parts.append("coalesce(own.accounts_per_owner, 1) AS accounts_per_owner")
+    people = "count(DISTINCT owner_id)" if has_owner else "count(*)"
+    opened = "opened_at <= $as_of" if has_opened else "TRUE"  # accounts opened later do not count yet
+    for column, name in (("open_imei", "open_device_owners"), ("open_ip", "open_ip_owners")):
+        if column in cols:
+            joins += f""" LEFT JOIN (SELECT {column}, {people} AS n FROM accounts
+                    WHERE {opened} AND {column} IS NOT NULL GROUP BY {column}) {name}
+                    ON {name}.{column} = a.{column}"""
+            parts.append(f"CASE WHEN a.{column} IS NOT NULL THEN coalesce({name}.n, 0) END AS {name}")
     if has_owner and card_cols is not None:
         live = "c.opened_at <= $as_of"
         closed = "c.closed_at IS NOT NULL AND c.closed_at <= $as_of" if "closed_at" in card_cols else "FALSE"
@@ -384,12 +394,7 @@ def account_features(
         materialise(
             engine,
             "__acct_attr",
-            attributes_sql(
-                "bank" in cols,
-                "owner_id" in cols,
-                "opened_at" in cols,
-                card_cols if {"owner_id", "opened_at"} <= card_cols else None,
-            ),
+            attributes_sql(cols, card_cols if {"owner_id", "opened_at"} <= card_cols else None),
             params,
         )
         extra.append("__acct_attr")

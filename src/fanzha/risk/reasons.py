@@ -127,6 +127,16 @@ ACCOUNT_REASONS: dict[str, Entry] = {
     "dormant_days_before_first": ("DORMANT_THEN_ACTIVE", "dormant {v} days after opening, then active", "d"),
     "account_age_days": ("ACCOUNT_AGE", "account opened {v} days ago", "d"),
     "accounts_per_owner": ("MANY_ACCOUNTS", "owner holds {v} accounts", "n"),
+    "open_device_owners": (
+        "SHARED_OPENING_DEVICE",
+        "opened on a device that opened accounts for {v} people (同设备开户)",
+        "n",
+    ),
+    "open_ip_owners": (
+        "SHARED_OPENING_IP",
+        "opened from an IP address that opened accounts for {v} people",
+        "n",
+    ),
     "owner_phone_cards": ("OWNER_MANY_PHONE_CARDS", "owner also holds {v} phone cards (两卡)", "n"),
     "owner_recent_phone_cards": (
         "OWNER_NEW_PHONE_CARDS",

@@ -8,6 +8,12 @@ engine (known payees, counters) and are not counted, as a service would start wi
 Measured against ``truth/transfers.parquet``: the share of fraud money (victims' own payments,
 steps ``victim_payment`` and ``test_payment``) delayed or blocked, and the share of legitimate
 payments touched (any outcome but proceed; delayed or blocked reported apart).
+
+Legitimate payments into accounts the truth names as mules are counted apart. Card farmers rent or
+sell cards they still use (出租出借): their salary, family money and platform payouts land in an
+account that a gang is also using. Delaying a payment into a confirmed mule account is by design.
+Under 断卡 the bank restricts such an account anyway. So the ≤ 0.1 % target is held on the
+legitimate payments into ordinary accounts, and both figures are reported.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ class ReplayReport:
     legit_payments: int
     legit_touched: int
     legit_delayed_or_blocked: int
+    legit_to_mules: int  # legitimate payments into accounts the truth names as mules
+    legit_to_mules_touched: int
     outcomes: dict[str, int]
     top_reasons: list[tuple[str, int]]
     rules: str
@@ -66,6 +74,12 @@ class ReplayReport:
         return self.legit_touched / self.legit_payments if self.legit_payments else float("nan")
 
     @property
+    def ordinary_touched_share(self) -> float:
+        """Legitimate payments into ordinary accounts (not mules) touched: the target's measure."""
+        n = self.legit_payments - self.legit_to_mules
+        return (self.legit_touched - self.legit_to_mules_touched) / n if n else float("nan")
+
+    @property
     def delayed_share(self) -> float:
         return self.legit_delayed_or_blocked / self.legit_payments if self.legit_payments else float("nan")
 
@@ -73,6 +87,9 @@ class ReplayReport:
         return {
             "fraud_money_stopped": round(self.stopped_share, 4),
             "legit_touched": round(self.touched_share, 5),
+            "legit_touched_ordinary_payees": round(self.ordinary_touched_share, 5),
+            "legit_to_mules": self.legit_to_mules,
+            "legit_to_mules_touched": self.legit_to_mules_touched,
             "legit_delayed_or_blocked": round(self.delayed_share, 5),
             "fraud_payments": self.fraud_payments,
             "legit_payments": self.legit_payments,
@@ -203,6 +220,7 @@ def replay_city(
             "rules": rulebook.draft.label,
             "fraud_money_stopped": draft.stopped_share,
             "legit_touched": draft.touched_share,
+            "legit_touched_ordinary_payees": draft.ordinary_touched_share,
             "payments_decided_differently": int(((outcome != shadow) & counted).sum()),
         }
     return report
@@ -230,6 +248,8 @@ def _measure(
     stopped = frame["outcome"].isin(["delay", "block"])
     victim = frame["step"].isin(VICTIM_STEPS)
     legit = ~frame["is_fraud"]
+    touched = frame["outcome"] != "proceed"
+    to_mule = legit & frame["to_account"].isin(_mule_accounts(sim))
     by_type: dict[str, tuple[int, int]] = {}
     episodes = sim / "truth" / "episodes.parquet"
     if episodes.exists():
@@ -252,14 +272,24 @@ def _measure(
         all_fraud_fen=int(frame.loc[frame["is_fraud"], "amount_fen"].sum()),
         all_fraud_stopped_fen=int(frame.loc[frame["is_fraud"] & stopped, "amount_fen"].sum()),
         legit_payments=int(legit.sum()),
-        legit_touched=int((legit & (frame["outcome"] != "proceed")).sum()),
+        legit_touched=int((legit & touched).sum()),
         legit_delayed_or_blocked=int((legit & stopped).sum()),
+        legit_to_mules=int(to_mule.sum()),
+        legit_to_mules_touched=int((to_mule & touched).sum()),
         outcomes=dict(outcomes),
         top_reasons=reasons.most_common(12),
         rules=rulebook.live.label,
         versions=state.versions(),
         by_type=by_type,
     )
+
+
+def _mule_accounts(sim: Path) -> set[str]:
+    path = sim / "truth" / "entities.parquet"
+    if not path.exists():
+        return set()
+    entities = pd.read_parquet(path, columns=["entity", "role"])
+    return set(entities.loc[entities["role"] == "mule_account", "entity"].str.removeprefix("account:"))
 
 
 def print_report(r: ReplayReport, console: Any) -> None:
@@ -273,11 +303,19 @@ def print_report(r: ReplayReport, console: Any) -> None:
         f"≥ {TARGET_STOPPED:.0%}",
         f"{r.stopped_share / TARGET_STOPPED:.2f}",
     )
+    ordinary = r.legit_payments - r.legit_to_mules
     table.add_row(
-        "legitimate payments touched (warn/delay/block)",
-        f"{r.touched_share:.3%} ({r.legit_touched}/{r.legit_payments})",
+        "legitimate payments into ordinary accounts touched (warn/delay/block)",
+        f"{r.ordinary_touched_share:.3%} ({r.legit_touched - r.legit_to_mules_touched}/{ordinary})",
         f"≤ {TARGET_TOUCHED:.1%}",
-        f"{(r.touched_share / TARGET_TOUCHED) if r.touched_share else 0:.2f} (lower is better)",
+        f"{(r.ordinary_touched_share / TARGET_TOUCHED) if r.ordinary_touched_share else 0:.2f} (lower is better)",
+    )
+    table.add_row(
+        "all legitimate payments touched",
+        f"{r.touched_share:.3%} ({r.legit_touched}/{r.legit_payments}), of which into mule accounts "
+        f"{r.legit_to_mules_touched} of {r.legit_to_mules} (delayed by design: 断卡)",
+        "",
+        "",
     )
     table.add_row(
         "legitimate payments delayed or blocked",
@@ -304,7 +342,8 @@ def print_report(r: ReplayReport, console: Any) -> None:
     if r.shadow:
         console.print(
             f"shadow mode: draft {r.shadow['rules']} would have stopped {r.shadow['fraud_money_stopped']:.1%} of the "
-            f"fraud money and touched {r.shadow['legit_touched']:.3%} of legitimate payments "
+            f"fraud money and touched {r.shadow['legit_touched_ordinary_payees']:.3%} of legitimate payments "
+            f"into ordinary accounts ({r.shadow['legit_touched']:.3%} of all) "
             f"({r.shadow['payments_decided_differently']} payments decided differently)"
         )
     if r.by_type:

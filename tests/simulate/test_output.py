@@ -272,3 +272,19 @@ def test_mule_accounts_never_go_below_zero(small_city: SimResult) -> None:
     )
     balance = moves.groupby("account").amount_fen.cumsum()
     assert (balance >= 0).all()
+
+
+def test_every_card_opened_for_sale_names_its_farmer(tmp_path: Path) -> None:
+    """A mule account and the dealer's unsold stock were both opened for sale: their owners are card
+    farmers (卡农) in the truth, whether or not a gang bought the card. The city (seed 7) holds a
+    farmer whose cards all went unsold."""
+    result = simulate(SimConfig(people=2000, days=14, seed=7, fraud_rate=60.0), tmp_path / "sim")
+    ent = _truth(result, "entities")
+    accounts = _kind(result, "accounts").set_index("account_no")
+    farmers = set(ent.loc[ent.role == "card_farmer", "entity"])
+    owners = {}
+    for role in ("mule_account", "unsold_card"):
+        cards = ent.loc[ent.role == role, "entity"].str.removeprefix("account:")
+        owners[role] = {f"id:{o}" for o in accounts.loc[cards, "owner_id"]}
+        assert owners[role] and owners[role] <= farmers, role
+    assert owners["unsold_card"] - owners["mule_account"]  # the case is exercised

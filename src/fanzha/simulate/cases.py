@@ -224,9 +224,10 @@ def entities(
                     first_used.get(a),
                 )
         placed = {a for accounts in g.layers.values() for a in accounts}
-        for a, (_farmer, dealer, _bank) in g.account_owner.items():
+        for a, (farmer, dealer, _bank) in g.account_owner.items():
             if a not in placed:  # opened (or offered) for sale in the dealer's batch, not bought
                 add(f"account:{a}", "account", "unsold_card", g.gid, None, f"id:{ident[dealer].as_py()}")
+                farmers.setdefault(farmer, dealer)  # he opened it for sale all the same (卡农)
         for farmer, dealer in farmers.items():
             add(
                 f"id:{ident[farmer].as_py()}",

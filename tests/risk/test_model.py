@@ -10,7 +10,14 @@ import pytest
 
 from fanzha.detect.contract import SCORE_COLUMNS, Detector
 from fanzha.errors import ModelError, ValidationError
-from fanzha.risk.model import AccountDetector, GBDTDetector, NumberDetector, best_f1_threshold
+from fanzha.risk.model import (
+    AccountDetector,
+    GBDTDetector,
+    NumberDetector,
+    best_f1_threshold,
+    outside_typical,
+    typical_ranges,
+)
 
 FAST = {"n_estimators": 40, "learning_rate": 0.2, "num_leaves": 7, "cv": 3}
 
@@ -59,6 +66,36 @@ def test_reasons_are_plain_words(fitted: NumberDetector) -> None:
     assert "SHORT_CALLS" in codes
     messages = [r["message"] for rs in scores["reasons"] for r in rs if r["code"] == "SHORT_CALLS"]
     assert any("of calls shorter than 15 s" in m and "%" in m for m in messages)
+
+
+def test_typical_ranges_and_outside() -> None:
+    nan = np.nan
+    normal = np.array([[v, 1.0 if v < 9 else nan, nan] for v in range(10)], dtype=float)
+    lo, hi, missing = typical_ranges(normal)
+    assert lo[0] == pytest.approx(0.9) and hi[0] == pytest.approx(8.1)  # 10th / 90th percentile of 0..9
+    assert (lo[1], hi[1]) == (1.0, 1.0) and missing.tolist() == [0.0, 0.1, 1.0]
+    assert np.isnan(lo[2]) and np.isnan(hi[2])  # no normal record has it: any value is unusual
+    values = np.array([[0.5, 1.0, 3.0], [5.0, 2.0, nan], [9.0, nan, nan]])
+    assert outside_typical(values, typical_ranges(normal)).tolist() == [
+        [True, False, True],
+        [False, True, False],  # "no data" where every normal record lacks it is not unusual
+        [True, True, False],  # missing for 10 % of normal records: rare enough to say
+    ]
+
+
+def test_reasons_skip_usual_values_while_unusual_ones_pushed() -> None:
+    detector = NumberDetector(max_reasons=2)
+    detector.feature_names_ = ["short_call_share", "out_calls", "noise"]
+    # normal records: short-call share 0.1–0.3, 10–30 outgoing calls, noise −1…1
+    detector.typical_ = np.array([[0.1, 10.0, -1.0], [0.3, 30.0, 1.0], [0.0, 0.0, 0.0]])
+    matrix = pd.DataFrame({"short_call_share": [0.9, 0.2], "out_calls": [20.0, 25.0], "noise": [0.0, 0.5]})
+    contrib = np.array([[0.5, 0.9, 0.1], [0.2, 0.4, 0.3]])  # the usual call count pushes most
+    first, second = detector._reasons(matrix, contrib)
+    assert [r.code for r in first] == ["SHORT_CALLS"]  # not "20 calls", not the noise
+    assert first[0].weight == 0.5 and first[0].value == 0.9
+    assert [r.code for r in second] == ["CALL_VOLUME", "FEATURE_NOISE"]  # nothing unusual: the top pushes
+    del detector.typical_  # an artefact saved before the usual ranges: every push may be cited
+    assert [r.code for r in detector._reasons(matrix, contrib)[0]] == ["CALL_VOLUME", "SHORT_CALLS"]
 
 
 def test_save_load_round_trip(fitted: NumberDetector, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -47,6 +47,32 @@ def _labels(y: Any, n: int) -> np.ndarray:
     return y01
 
 
+TYPICAL_QUANTILES = (0.1, 0.9)  # the usual range of a feature: the middle 80 % of normal records
+TYPICAL_MISSING = 0.1  # "no data" is unusual when at most this share of normal records lacks it
+
+
+def typical_ranges(normal: np.ndarray) -> np.ndarray:
+    """Per feature (columns of ``normal``, the label-0 training rows): the 10th and 90th percentile
+    of the present values and the share of missing ones, shape (3, features). A feature no normal
+    record has gets NaN bounds (every present value is unusual)."""
+    missing = np.isnan(normal).mean(axis=0) if len(normal) else np.ones(normal.shape[1])
+    bounds = np.full((2, normal.shape[1]), np.nan)
+    present = ~np.isnan(normal).all(axis=0) if len(normal) else np.zeros(normal.shape[1], bool)
+    if present.any():
+        bounds[:, present] = np.nanquantile(normal[:, present], TYPICAL_QUANTILES, axis=0)
+    return np.vstack([bounds, missing])
+
+
+def outside_typical(values: np.ndarray, typical: np.ndarray) -> np.ndarray:
+    """Which values lie outside their feature's usual range (:func:`typical_ranges`): below the
+    10th or above the 90th percentile of normal records, or missing where normal records rarely are."""
+    lo, hi, missing = typical
+    nan = np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        outside = (values < lo) | (values > hi) | np.isnan(lo)
+    return np.where(nan, missing <= TYPICAL_MISSING, outside)
+
+
 def best_f1_threshold(y: np.ndarray, p: np.ndarray) -> float:
     """The probability cut with the best F1 on (y, p), searched over the observed scores."""
     order = np.argsort(-p)
@@ -173,7 +199,7 @@ class GBDTDetector(Detector):
         calibrated = self.calibrator_.predict(oof)
         self.threshold_ = best_f1_threshold(y01, calibrated)
         self.feature_names_ = list(matrix.columns)
-        self.feature_medians_ = matrix.median().to_dict()
+        self.typical_ = typical_ranges(matrix.to_numpy(dtype=float)[y01 == 0])
         self._record_fit(
             X,
             y,
@@ -199,22 +225,29 @@ class GBDTDetector(Detector):
         return score_frame(ids, p, reasons, self.tier_thresholds, flagged=p >= self.threshold_)
 
     def _reasons(self, matrix: pd.DataFrame, contrib: np.ndarray) -> list[list[Reason]]:
+        """The features that pushed each record's score up most, in plain words. A value inside the
+        usual range of the normal training records is not cited while others pushed too: "owner
+        holds 1 account" may add to a score (it is not "no data"), but it tells an analyst nothing.
+        A record whose every push comes from usual values keeps its top pushes."""
         values = matrix.to_numpy(dtype=float)
-        top = np.argsort(-contrib, axis=1)[:, : self.max_reasons * 2]
+        order = np.argsort(-contrib, axis=1)
+        typical = getattr(self, "typical_", None)  # artefacts saved before 21 Nov 2026 have none
+        unusual = np.ones(values.shape, bool) if typical is None else outside_typical(values, typical)
         out: list[list[Reason]] = []
-        for row, order in enumerate(top):
+        for row in range(len(values)):
+            pushes = [j for j in order[row] if contrib[row, j] > 0]
+            cited = [j for j in pushes if unusual[row, j]] or pushes
             reasons: list[Reason] = []
             seen: set[str] = set()
-            for j in order:
-                weight = float(contrib[row, j])
-                if weight <= 0 or len(reasons) >= self.max_reasons:
+            for j in cited:
+                if len(reasons) >= self.max_reasons:
                     break
                 code, message = describe(self.feature_names_[j], values[row, j], self.catalogue)
                 if message in seen:
                     continue
                 seen.add(message)
                 value = None if np.isnan(values[row, j]) else round(float(values[row, j]), 4)
-                reasons.append(Reason(code, message, value, round(weight, 4)))
+                reasons.append(Reason(code, message, value, round(float(contrib[row, j]), 4)))
             out.append(reasons)
         return out
 

@@ -107,6 +107,12 @@ def test_supervision_parameter_of_the_wrong_type(mini: Path, settings, tmp_path:
     _assert_clear(result, "min_cases", "whole number")
 
 
+def test_unknown_supervision_model_is_named_before_records_are_read(settings, tmp_path: Path) -> None:
+    # no lake and no --sim: the unknown model name is the error, not the missing records
+    result = _run(settings, "supervise", "run", "nope", "--out", str(tmp_path / "o"))
+    _assert_clear(result, "no supervision model 'nope'", "unprosecuted_card_sellers")
+
+
 def test_output_folder_that_cannot_be_made(mini: Path, settings, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

@@ -268,10 +268,11 @@ def register(app: typer.Typer) -> None:
         from fanzha.graph.linking import link_cases
         from fanzha.graph.report import table, write_frames
         from fanzha.graph.supervision import ModelStore, run_model
+        from fanzha.settings import get_settings
 
+        store = ModelStore(get_settings().home / "supervision")
+        model = store.load(name)  # an unknown name is the error to report, before any records are read
         settings, engine, out_dir, console = _setup(sim, out)
-        store = ModelStore(settings.home / "supervision")
-        model = store.load(name)
         if charged is not None:
             engine.register("charged", _read_charged(charged))
         if "case_groups" in model.requires:

@@ -18,6 +18,18 @@ def test_catalogue_messages() -> None:
     assert describe("max_sims_on_device", 12, NUMBER_REASONS)[0] == "SIM_FARM"
 
 
+def test_counts_of_one_read_in_the_singular() -> None:
+    one = {f: describe(f, 1.0, ACCOUNT_REASONS | NUMBER_REASONS)[1] for f in ACCOUNT_REASONS | NUMBER_REASONS}
+    assert one["owner_card_device_cards"].endswith("a device that activated 1 card")
+    assert one["max_sims_on_device"] == "its device holds 1 SIM card (猫池 / GOIP?)"
+    assert one["open_device_owners"] == "opened on a device that opened accounts for 1 person (同设备开户)"
+    assert one["reciprocal_cp"] == "1 counterparty sends money back"
+    assert one["callee_cities"] == "calls into 1 different city"
+    assert one["withdrawal_n"] == "1 cash withdrawal" and one["sms_out"] == "1 SMS sent"
+    assert describe("withdrawal_n", 2.0, ACCOUNT_REASONS)[1] == "2 cash withdrawals"
+    assert describe("reciprocal_cp", 3.0, ACCOUNT_REASONS)[1] == "3 counterparties send money back"
+
+
 def test_window_suffix_and_fallback() -> None:
     assert (
         describe("short_call_share_7d", 0.5, NUMBER_REASONS)[1] == "50 % of calls shorter than 15 s (last 7d)"

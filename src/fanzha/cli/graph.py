@@ -272,7 +272,7 @@ def register(app: typer.Typer) -> None:
 
         store = ModelStore(get_settings().home / "supervision")
         model = store.load(name)  # an unknown name is the error to report, before any records are read
-        settings, engine, out_dir, console = _setup(sim, out)
+        _, engine, out_dir, console = _setup(sim, out)
         if charged is not None:
             engine.register("charged", _read_charged(charged))
         if "case_groups" in model.requires:

@@ -185,6 +185,20 @@ ACCOUNT_REASONS: dict[str, Entry] = {
 }
 
 
+_PLURAL_NOUN = re.compile(r"\{v\} ((?:[A-Za-z0-9-]+ ){0,2}?)([a-z]+?)(ies|s)\b")
+_PLURAL_VERB = re.compile(r"\b(counterparty) (send)\b")
+
+
+def _singular(template: str) -> str:
+    """The template for a count of one: "{v} different numbers" → "{v} different number",
+    "{v} counterparties send" → "{v} counterparty sends", "{v} people" → "{v} person"."""
+    template = template.replace("{v} people", "{v} person")
+    template = _PLURAL_NOUN.sub(
+        lambda m: f"{{v}} {m[1]}{m[2]}{'y' if m[3] == 'ies' else ''}", template, count=1
+    )
+    return _PLURAL_VERB.sub(r"\1 \2s", template)
+
+
 def _fmt(value: float, kind: str) -> str:
     if kind == "pct":
         return f"{value * 100:.0f} %"
@@ -212,6 +226,8 @@ def describe(feature: str, value: float | None, catalogue: dict[str, Entry]) -> 
         code, template, kind = catalogue[base]
         if missing:  # the absence itself scored: say so rather than print a number
             return code, f"no {base.replace('_', ' ')} data{window}"
+        if kind == "n" and float(value) == 1:  # type: ignore[arg-type]
+            template = _singular(template)
         return code, template.format(v=_fmt(float(value), kind)) + window  # type: ignore[arg-type]
     shown = "missing" if missing else _fmt(float(value), "x")  # type: ignore[arg-type]
     return _code_of(feature), f"{feature.replace('_', ' ')} = {shown} (unusual)"

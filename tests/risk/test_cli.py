@@ -152,6 +152,24 @@ def test_accounts_from_partner_transfers(settings, tmp_path: Path) -> None:  # t
     assert average_precision_score(scores.index.isin(mules), scores["probability"]) > 0.95
     reasons = json.loads(scores.loc["acc0", "reasons_json"])
     assert reasons and all({"code", "message", "value", "weight"} <= set(r) for r in reasons)
+    # 模型监控: the same data as in training drift nowhere
+    report = pd.read_csv(tmp_path / "a.drift.csv")
+    assert len(report) > 10 and (report.psi < 0.01).all() and "feature drift: stable" in r.output
+    # the partner now sends fen in the column mapped as yuan: every amount 100× — warned, named
+    shifted = pd.read_csv(tx).assign(yuan=lambda d: (d.yuan * 100).round(2))
+    shifted.to_csv(tmp_path / "tx100.csv", index=False)
+    mapping[1] = str(tmp_path / "tx100.csv")
+    r = runner.invoke(
+        app, ["score", "accounts", "--model", str(model), *mapping, "--out", str(tmp_path / "b.csv")]
+    )
+    assert r.exit_code == 0, r.output
+    assert "differ strongly from the training data" in " ".join(r.output.split())
+    report = pd.read_csv(tmp_path / "b.drift.csv").set_index("feature")
+    assert report.loc["in_amt_fen", "status"] == "major"
+    assert report.loc["in_amt_fen", "scored_median"] == pytest.approx(
+        100 * report.loc["in_amt_fen", "train_median"]
+    )
+    assert report.loc["in_n", "status"] == "stable"  # counts did not change
 
 
 def test_partner_transfers_rejected_rows(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -291,9 +291,29 @@ def _score(
     write_csv(scores, out)
     tiers = scores["tier"].value_counts().to_dict()
     console.print(f"wrote {out} · {len(scores):,} {what} · tiers {tiers}")
+    _drift_report(detector, frame, out, console)
     if publish:
         path = publish_scores(scores, what, get_settings())
         console.print(f"published {path}")
+
+
+def _drift_report(detector: Any, frame: Any, out: Path, console: Any) -> None:
+    """模型监控: per-feature PSI of the scored data against the training data, written beside the
+    scores; a warning naming the features with a major shift."""
+    from fanzha.detect.drift import summary
+
+    report = detector.drift(frame)
+    if report is None:
+        console.print("no drift report: the model was saved without a training profile (retrain it)")
+        return
+    path = out.with_name(f"{out.stem}.drift.csv")
+    report.to_csv(path, index=False)
+    warning = summary(report)
+    if warning:
+        console.print(f"[bold yellow]warning:[/] {warning} ({path})")
+    elif len(report):
+        top = report.iloc[0]
+        console.print(f"feature drift: {top.status} (largest PSI {top.psi:.3f}, {top.feature}) · {path}")
 
 
 def _evaluate(

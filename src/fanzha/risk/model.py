@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from fanzha.detect.contract import Detector, Reason, score_frame
+from fanzha.detect.drift import drift, profile
 from fanzha.errors import ModelError, ValidationError
 from fanzha.risk.matrix import ColumnPlan, apply_plan, plan_columns
 from fanzha.risk.reasons import ACCOUNT_REASONS, NUMBER_REASONS, Entry, describe
@@ -200,6 +201,7 @@ class GBDTDetector(Detector):
         self.threshold_ = best_f1_threshold(y01, calibrated)
         self.feature_names_ = list(matrix.columns)
         self.typical_ = typical_ranges(matrix.to_numpy(dtype=float)[y01 == 0])
+        self.profile_ = profile(matrix)  # for the drift report of the data it will score
         self._record_fit(
             X,
             y,
@@ -223,6 +225,16 @@ class GBDTDetector(Detector):
         contrib = np.mean([m.booster_.predict(matrix, pred_contrib=True) for m in self.models_], axis=0)
         reasons = self._reasons(matrix, contrib[:, :-1])
         return score_frame(ids, p, reasons, self.tier_thresholds, flagged=p >= self.threshold_)
+
+    def drift(self, X: pd.DataFrame) -> pd.DataFrame | None:
+        """How far the features of ``X`` are from the training data, per feature (PSI; see
+        :mod:`fanzha.detect.drift`); None for an artefact saved before 21 Nov 2026 (no profile)."""
+        self.check_fitted()
+        profiles = getattr(self, "profile_", None)
+        if profiles is None:
+            return None
+        _, raw_features = self._split(X)
+        return drift(profiles, apply_plan(raw_features, self.plan_)[self.feature_names_])
 
     def _reasons(self, matrix: pd.DataFrame, contrib: np.ndarray) -> list[list[Reason]]:
         """The features that pushed each record's score up most, in plain words. A value inside the

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from fanzha.risk.evaluate import cross_validate, metrics, write_json
+from fanzha.risk.evaluate import AP_TARGET, cross_validate, metrics, summarise_cities, write_json
 from fanzha.risk.model import NumberDetector
 
 from .test_model import FAST, feature_table
@@ -56,3 +56,43 @@ def test_simulated_city_reports_the_mules_that_moved_no_money(tmp_path) -> None:
     assert all(e.startswith("account:") for e in stock)
     assert 0 < r["unsold_cards"] <= len(stock)
     assert 0 <= r["average_precision_without_unsold"] <= 1
+
+
+def test_summary_over_cities() -> None:
+    cities = [
+        {"average_precision": 0.95, "average_precision_active": 0.99, "f1": 0.8},
+        {"average_precision": 0.85, "average_precision_active": 0.97},
+        {"average_precision": 0.90},  # a city without the figure is not counted for it
+    ]
+    s = summarise_cities(cities)
+    assert s["cities"] == 3 and "f1" not in s
+    assert s["average_precision"] == {
+        "cities": 3,
+        "mean": pytest.approx(0.9),
+        "min": 0.85,
+        "max": 0.95,
+        "at_least_target": 2,  # 0.90 reaches the target: ≥, not >
+    }
+    assert s["average_precision_active"]["cities"] == 2 and AP_TARGET == 0.9
+
+
+def test_eval_over_several_cities(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from fanzha.cli.main import app
+    from fanzha.errors import ConfigError
+
+    out = tmp_path / "eval.json"
+    args = ["eval", "accounts", "--people", "1000", "--days", "7", "--folds", "3", "--seeds", "5, 6"]
+    r = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    result = json.loads(out.read_text("utf-8"))
+    assert set(result["simulated_cities"]) == {"5", "6"}
+    aps = [c["average_precision"] for c in result["simulated_cities"].values()]
+    assert aps[0] != aps[1]  # two different cities
+    assert result["simulated"]["average_precision"]["mean"] == pytest.approx(sum(aps) / 2)
+    assert "over 2 cities" in r.output
+    for bad, says in ((["--seeds", "5,x"], "comma-separated"), (["--seeds", "5,5"], "repeats"),
+                      (["--seeds", "5", "--sim", str(tmp_path)], "not both")):  # fmt: skip
+        r = CliRunner().invoke(app, ["eval", "accounts", *bad, "--out", str(out)])
+        assert isinstance(r.exception, ConfigError) and says in str(r.exception), r.output

@@ -195,10 +195,11 @@ def register(app: typer.Typer) -> None:
         people: int = typer.Option(2000, "--people", help="people in the city simulated for evaluation"),
         days: int = typer.Option(14, "--days", help="days simulated"),
         folds: int = typer.Option(5, "--folds", help="cross-validation folds"),
+        seeds: str | None = SEEDS,
         out: Path = typer.Option(Path("eval-numbers.json"), "--out", help="JSON file to write"),
     ) -> None:
         """Precision, recall, F1, ROC-AUC and AP on simulator truth and the Sichuan set (5-fold CV)."""
-        _evaluate("numbers", sichuan, sim, people, days, folds, out)
+        _evaluate("numbers", sichuan, sim, people, days, folds, out, seeds)
 
     @eval_app.command("accounts")
     def eval_accounts(
@@ -209,10 +210,11 @@ def register(app: typer.Typer) -> None:
         people: int = typer.Option(2000, "--people", help="people in the city simulated for evaluation"),
         days: int = typer.Option(14, "--days", help="days simulated"),
         folds: int = typer.Option(5, "--folds", help="cross-validation folds"),
+        seeds: str | None = SEEDS,
         out: Path = typer.Option(Path("eval-accounts.json"), "--out", help="JSON file to write"),
     ) -> None:
         """Metrics on simulator truth and AMLSim (CV grouped by laundering alert)."""
-        _evaluate("accounts", amlsim, sim, people, days, folds, out)
+        _evaluate("accounts", amlsim, sim, people, days, folds, out, seeds)
 
 
 def _train(
@@ -316,8 +318,39 @@ def _drift_report(detector: Any, frame: Any, out: Path, console: Any) -> None:
         console.print(f"feature drift: {top.status} (largest PSI {top.psi:.3f}, {top.feature}) · {path}")
 
 
+SEEDS = typer.Option(
+    None,
+    "--seeds",
+    help="simulated cities to evaluate on, comma-separated seeds (default 11; e.g. 7,11,13): one "
+    "city each, then mean / min / max of every average precision",
+)
+
+
+def _seed_list(seeds: str) -> list[int]:
+    from fanzha.errors import ConfigError
+
+    try:
+        values = [int(x) for x in seeds.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise ConfigError(
+            f"--seeds {seeds!r} is not a comma-separated list of whole numbers (e.g. 7,11,13)"
+        ) from None
+    if not values:
+        raise ConfigError("--seeds is empty; give at least one seed (e.g. --seeds 11)")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"--seeds {seeds!r} repeats a seed; each city once")
+    return values
+
+
 def _evaluate(
-    what: str, real: Path | None, sim: Path | None, people: int, days: int, folds: int, out: Path
+    what: str,
+    real: Path | None,
+    sim: Path | None,
+    people: int,
+    days: int,
+    folds: int,
+    out: Path,
+    seeds: str | None = None,
 ) -> None:
     import tempfile
 
@@ -334,22 +367,42 @@ def _evaluate(
             from fanzha.errors import InputFileError
 
             raise InputFileError(f"{given} does not exist; check the path")
+    if sim is not None and seeds is not None:
+        from fanzha.errors import ConfigError
+
+        raise ConfigError("give --sim (one city you simulated) or --seeds (cities simulated now), not both")
+    seed_list = _seed_list(seeds or "11")
     result: dict[str, Any] = {"target": what}
     with tempfile.TemporaryDirectory(prefix="fanzha-eval-") as tmp:
-        sim_dir = sim
-        if sim_dir is None:
+        cities: dict[int | None, Path] = {}
+        if sim is not None:
+            cities[None] = sim
+        else:
             from fanzha.demo import module_exists
 
             if module_exists("fanzha.simulate"):
                 from fanzha.simulate import SimConfig, simulate
 
-                sim_dir = Path(tmp) / "sim"
-                with console.status(f"simulating a city of {people} people × {days} days …"):
-                    simulate(SimConfig(people=people, days=days, seed=11, fraud_rate=60.0), sim_dir)
-        if sim_dir is not None:
-            with console.status("cross-validating on the simulator's truth …"):
-                result["simulated"] = ev.eval_simulated(get_engine(), sim_dir, what, folds=folds)
-            _show(console, "simulated city", result["simulated"])
+                for seed in seed_list:
+                    cities[seed] = Path(tmp) / f"sim-{seed}"
+                    with console.status(
+                        f"simulating a city of {people} people × {days} days (seed {seed}) …"
+                    ):
+                        simulate(
+                            SimConfig(people=people, days=days, seed=seed, fraud_rate=60.0), cities[seed]
+                        )
+        per_city = {}
+        for city, sim_dir in cities.items():
+            named = "" if city is None else f" (seed {city}, {people} people)"
+            with console.status(f"cross-validating on the simulator's truth{named} …"):
+                per_city[city] = ev.eval_simulated(get_engine(), sim_dir, what, folds=folds)
+            _show(console, f"simulated city{named}", per_city[city])
+        if len(per_city) == 1:
+            result["simulated"] = next(iter(per_city.values()))
+        elif per_city:
+            result["simulated_cities"] = {str(k): v for k, v in per_city.items()}
+            result["simulated"] = ev.summarise_cities(list(per_city.values()))
+            _show_summary(console, result["simulated"])
         if real is not None:
             with console.status(f"cross-validating on {real} …"):
                 if what == "numbers":
@@ -360,6 +413,17 @@ def _evaluate(
             _show(console, "real data", result.get("sichuan") or result["amlsim"])
     ev.write_json(result, out)
     console.print(f"wrote {out}")
+
+
+def _show_summary(console: Any, summary: dict[str, Any]) -> None:
+    from fanzha.risk.evaluate import AP_TARGET
+
+    for key, f in summary.items():
+        if isinstance(f, dict):
+            console.print(
+                f"  {key} over {f['cities']} cities: mean {f['mean']:.3f}, min {f['min']:.3f}, "
+                f"max {f['max']:.3f}, ≥ {AP_TARGET} on {f['at_least_target']} of {f['cities']}"
+            )
 
 
 def _show(console: Any, title: str, m: dict[str, Any]) -> None:

@@ -242,17 +242,18 @@ class GBDTDetector(Detector):
         holds 1 account" may add to a score (it is not "no data"), but it tells an analyst nothing.
         A record whose every push comes from usual values keeps its top pushes."""
         values = matrix.to_numpy(dtype=float)
-        order = np.argsort(-contrib, axis=1)
         typical = getattr(self, "typical_", None)  # artefacts saved before 21 Nov 2026 have none
         unusual = np.ones(values.shape, bool) if typical is None else outside_typical(values, typical)
+        pushes = contrib > 0
+        # rows with an unusual push cite only those; the others their top pushes
+        citable = np.where((pushes & unusual).any(axis=1, keepdims=True), pushes & unusual, pushes)
+        top = np.argsort(-np.where(citable, contrib, -np.inf), axis=1)[:, : self.max_reasons * 2]
         out: list[list[Reason]] = []
-        for row in range(len(values)):
-            pushes = [j for j in order[row] if contrib[row, j] > 0]
-            cited = [j for j in pushes if unusual[row, j]] or pushes
+        for row, order in enumerate(top):
             reasons: list[Reason] = []
             seen: set[str] = set()
-            for j in cited:
-                if len(reasons) >= self.max_reasons:
+            for j in order:
+                if not citable[row, j] or len(reasons) >= self.max_reasons:
                     break
                 code, message = describe(self.feature_names_[j], values[row, j], self.catalogue)
                 if message in seen:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from fanzha.risk.evaluate import AP_TARGET, cross_validate, metrics, summarise_cities, write_json
+from fanzha.risk.evaluate import AP_TARGET, cross_validate, metrics, reliability, summarise_cities, write_json
 from fanzha.risk.model import NumberDetector
 
 from .test_model import FAST, feature_table
@@ -20,7 +20,17 @@ def test_grouped_cross_validation_and_metrics(tmp_path) -> None:  # type: ignore
     groups = np.arange(240) // 6
     p, flagged = cross_validate(lambda: NumberDetector(**FAST), table, y, groups=groups, folds=3)
     m = metrics(y, p, flagged)
-    assert set(m) == {"rows", "positives", "precision", "recall", "f1", "roc_auc", "average_precision"}
+    assert set(m) == {
+        "rows",
+        "positives",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+        "average_precision",
+        "brier",
+        "ece",
+    }
     assert m["rows"] == 240 and m["positives"] == int(y.sum())
     assert m["roc_auc"] > 0.9 and m["f1"] > 0.8
     path = write_json({"simulated": m}, tmp_path / "out" / "eval.json")
@@ -32,6 +42,25 @@ def test_metrics_known_values() -> None:
     m = metrics(y, np.array([0.9, 0.4, 0.6, 0.1]), np.array([True, False, True, False]))
     assert (m["precision"], m["recall"], m["f1"]) == (0.5, 0.5, 0.5)
     assert m["roc_auc"] == 0.75
+    assert m["brier"] == pytest.approx((0.01 + 0.36 + 0.36 + 0.01) / 4)
+    assert m["ece"] == pytest.approx((0.1 + 0.6 + 0.6 + 0.1) / 4)  # every row alone in its band
+
+
+def test_reliability_table() -> None:
+    y = np.array([0, 0, 1, 1, 1, 0])
+    p = np.array([0.05, 0.12, 0.15, 0.95, 1.0, 0.0])
+    table = reliability(y, p)
+    assert [b["band"] for b in table] == ["0.0–0.1", "0.1–0.2", "0.9–1.0"]  # 1.0 is in the top band
+    assert [b["rows"] for b in table] == [2, 2, 2]
+    assert table[1] == {
+        "band": "0.1–0.2",
+        "rows": 2,
+        "mean_probability": pytest.approx(0.135),
+        "fraud_rate": 0.5,
+    }
+    assert table[2]["fraud_rate"] == 1.0 and table[0]["fraud_rate"] == 0.0
+    m = metrics(y, p, p >= 0.5)
+    assert m["ece"] == pytest.approx((2 * 0.025 + 2 * 0.365 + 2 * 0.025) / 6)
 
 
 def test_simulated_city_reports_the_mules_that_moved_no_money(tmp_path) -> None:  # type: ignore[no-untyped-def]

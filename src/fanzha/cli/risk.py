@@ -427,7 +427,7 @@ def _show_summary(console: Any, summary: dict[str, Any]) -> None:
 
 
 def _show(console: Any, title: str, m: dict[str, Any]) -> None:
-    keys = ("precision", "recall", "f1", "roc_auc", "average_precision")
+    keys = ("precision", "recall", "f1", "roc_auc", "average_precision", "brier", "ece")
     extra = {k: v for k, v in m.items() if k.startswith("average_precision_")}
     figures = " · ".join(f"{k} {m[k]:.3f}" for k in keys) + "".join(
         f" · {k} {v:.3f}" for k, v in extra.items()

@@ -42,6 +42,7 @@ def metrics(y: np.ndarray, p: np.ndarray, flagged: np.ndarray) -> dict[str, floa
     )
 
     y = np.asarray(y, dtype=int)
+    p = np.asarray(p, dtype=float)
     return {
         "rows": len(y),
         "positives": int(y.sum()),
@@ -50,7 +51,36 @@ def metrics(y: np.ndarray, p: np.ndarray, flagged: np.ndarray) -> dict[str, floa
         "f1": float(f1_score(y, flagged, zero_division=0)),
         "roc_auc": float(roc_auc_score(y, p)),
         "average_precision": float(average_precision_score(y, p)),
+        # are the probabilities probabilities? (out of fold: each fold's model calibrated itself)
+        "brier": float(np.mean((p - y) ** 2)),
+        "ece": float(
+            sum(b["rows"] * abs(b["mean_probability"] - b["fraud_rate"]) for b in reliability(y, p)) / len(y)
+        )
+        if len(y)
+        else float("nan"),
     }
+
+
+def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
+    """The reliability table of probabilities ``p`` against outcomes ``y``: per probability band of
+    width 1 / ``bins`` that holds any row, its rows, mean probability and observed fraud rate (for
+    calibrated probabilities the last two agree). Its row-weighted mean gap is the expected
+    calibration error (``ece`` in :func:`metrics`)."""
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    band = np.minimum((p * bins).astype(int), bins - 1)
+    table = []
+    for b in np.unique(band):
+        inside = band == b
+        table.append(
+            {
+                "band": f"{b / bins:.1f}–{(b + 1) / bins:.1f}",
+                "rows": int(inside.sum()),
+                "mean_probability": float(p[inside].mean()),
+                "fraud_rate": float(y[inside].mean()),
+            }
+        )
+    return table
 
 
 def cross_validate(
@@ -96,7 +126,12 @@ def eval_sichuan(
         folds=folds,
         progress=progress,
     )
-    return {"data": str(path), "method": f"{folds}-fold stratified CV", **metrics(y, p, flagged)}
+    return {
+        "data": str(path),
+        "method": f"{folds}-fold stratified CV",
+        **metrics(y, p, flagged),
+        "reliability": reliability(y, p),
+    }
 
 
 # -- AMLSim (partner transfer file) -----------------------------------------------------------------
@@ -139,6 +174,7 @@ def eval_amlsim(
         "data": str(folder),
         "method": f"{folds}-fold CV grouped by laundering alert",
         **metrics(y, p, flagged),
+        "reliability": reliability(y, p),
     }
 
 
@@ -205,6 +241,7 @@ def eval_simulated(
         "data": str(sim_dir),
         "method": f"{folds}-fold CV grouped by gang",
         **metrics(y, p, flagged),
+        "reliability": reliability(y, p),
     }
     from sklearn.metrics import average_precision_score
 

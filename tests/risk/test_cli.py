@@ -54,6 +54,9 @@ def test_numbers_feature_table(settings, tmp_path: Path) -> None:  # type: ignor
     )
     assert r.exit_code == 0, r.output
     assert (model / "meta.json").exists() and "CV AP" in r.output
+    assert "relies most on (share of split gain): short_call_share" in " ".join(r.output.split()) or (
+        "relies most on (share of split gain): out_calls" in " ".join(r.output.split())
+    )
     r = runner.invoke(
         app,
         [

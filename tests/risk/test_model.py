@@ -101,6 +101,10 @@ def test_reasons_skip_usual_values_while_unusual_ones_pushed() -> None:
 def test_save_load_round_trip(fitted: NumberDetector, tmp_path) -> None:  # type: ignore[no-untyped-def]
     folder = fitted.save(tmp_path / "model")
     meta = json.loads((folder / "meta.json").read_text("utf-8"))
+    importance = meta["extra"]["importance"]  # the signal is in the short-call share and the call count
+    assert list(importance)[:2] in (["short_call_share", "out_calls"], ["out_calls", "short_call_share"])
+    assert sum(fitted.importance().values()) == pytest.approx(1.0, abs=1e-3)
+    assert list(importance.values()) == sorted(importance.values(), reverse=True)
     assert meta["name"] == "numbers" and meta["data_fingerprint"].startswith("sha256:")
     assert meta["metrics"]["cv_roc_auc"] > 0.9 and "lightgbm" in meta["libraries"]
     loaded = Detector.load(folder)

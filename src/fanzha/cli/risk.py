@@ -251,6 +251,8 @@ def _train(
         f"saved {out} · {len(y):,} rows · CV AP {m['cv_average_precision']:.3f} · ROC-AUC {m['cv_roc_auc']:.3f}"
         f" · threshold {m['threshold']:.3f}"
     )
+    top = ", ".join(f"{k} {v:.0%}" for k, v in list(detector.meta_.extra["importance"].items())[:5])
+    console.print(f"relies most on (share of split gain): {top}")
 
 
 def _score(

@@ -211,7 +211,17 @@ class GBDTDetector(Detector):
             positives=int(y01.sum()),
             dropped_columns=self.plan_.dropped,
         )
+        self.meta_.extra["importance"] = self.importance(20)
         return self
+
+    def importance(self, top: int | None = None) -> dict[str, float]:
+        """What the model relies on: each feature's share of the split gain over all trees of the
+        ensemble (sums to 1 over all features), largest first; ``top`` keeps the first ones."""
+        self.check_fitted()
+        gain = np.sum([m.booster_.feature_importance("gain") for m in self.models_], axis=0)
+        share = gain / gain.sum() if gain.sum() > 0 else gain
+        order = np.argsort(-share, kind="stable")[:top]
+        return {self.feature_names_[j]: round(float(share[j]), 4) for j in order}
 
     # -- scoring -------------------------------------------------------------------------------
     def probabilities(self, matrix: pd.DataFrame) -> np.ndarray:

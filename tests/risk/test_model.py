@@ -68,6 +68,24 @@ def test_reasons_are_plain_words(fitted: NumberDetector) -> None:
     assert any("of calls shorter than 15 s" in m and "%" in m for m in messages)
 
 
+def test_reasons_use_the_whole_ensemble_where_a_tier_or_the_threshold_is_reached(
+    fitted: NumberDetector,
+) -> None:
+    from fanzha.risk.matrix import apply_plan
+
+    data = feature_table(200, seed=3)
+    matrix = apply_plan(fitted._split(data)[1], fitted.plan_)[fitted.feature_names_]
+    p = fitted.probabilities(matrix)
+    contrib = fitted._contributions(matrix, p)
+    every = np.mean([m.booster_.predict(matrix, pred_contrib=True)[:, :-1] for m in fitted.models_], axis=0)
+    first = fitted.models_[0].booster_.predict(matrix, pred_contrib=True)[:, :-1]
+    risky = p >= min(fitted.threshold_, 0.5)
+    assert risky.any() and (~risky).any() and len(fitted.models_) == 3
+    np.testing.assert_allclose(contrib[risky], every[risky])
+    np.testing.assert_allclose(contrib[~risky], first[~risky])
+    assert not np.allclose(every[~risky], first[~risky])  # the two really differ: the test can fail
+
+
 def test_typical_ranges_and_outside() -> None:
     nan = np.nan
     normal = np.array([[v, 1.0 if v < 9 else nan, nan] for v in range(10)], dtype=float)

@@ -32,21 +32,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fanzha.risk.cpus import workers
+
 MAX_DIGITS = 17  # 10**17 * 64 < 2**63
 
 # ---------------------------------------------------------------------------------------------
 # threads: per-entity kernels are compiled with ``nogil=True`` and run over contiguous ranges of
 # entities on a small thread pool (the ranges write disjoint rows of the output arrays)
-
-
-def workers() -> int:
-    """Threads for the kernels: the cores this process may use (``FANZHA_KERNEL_THREADS`` overrides)."""
-    configured = os.environ.get("FANZHA_KERNEL_THREADS")
-    if configured:
-        return max(1, int(configured))
-    return max(
-        1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    )
 
 
 @cache

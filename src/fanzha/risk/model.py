@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
-from fanzha.detect.contract import Detector, Reason, score_frame
+from fanzha.detect.contract import DEFAULT_TIER_THRESHOLDS, Detector, Reason, score_frame
 from fanzha.detect.drift import drift, profile
 from fanzha.errors import ModelError, ValidationError
 from fanzha.risk.matrix import ColumnPlan, apply_plan, plan_columns
@@ -144,7 +144,10 @@ class GBDTDetector(Detector):
 
     @staticmethod
     def _raw(models: list[Any], X: pd.DataFrame) -> np.ndarray:
-        return np.mean([m.predict_proba(X)[:, 1] for m in models], axis=0)
+        from fanzha.risk.cpus import workers
+
+        # prediction threads do not fight as training's did (n_jobs below): 1.7× on two cores
+        return np.mean([m.predict_proba(X, num_threads=workers())[:, 1] for m in models], axis=0)
 
     def _split(self, X: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
         if self.id_col not in X.columns:
@@ -232,9 +235,31 @@ class GBDTDetector(Detector):
         ids, raw_features = self._split(X)
         matrix = apply_plan(raw_features, self.plan_)[self.feature_names_]
         p = self.probabilities(matrix)
-        contrib = np.mean([m.booster_.predict(matrix, pred_contrib=True) for m in self.models_], axis=0)
-        reasons = self._reasons(matrix, contrib[:, :-1])
+        reasons = self._reasons(matrix, self._contributions(matrix, p))
         return score_frame(ids, p, reasons, self.tier_thresholds, flagged=p >= self.threshold_)
+
+    def _contributions(self, matrix: pd.DataFrame, p: np.ndarray) -> np.ndarray:
+        """Per-record feature contributions (TreeSHAP, ``pred_contrib``) behind the reasons: the
+        mean over every model of the ensemble for the records that reach a tier or the threshold,
+        the first model's alone for the others (their reasons are read rarely; TreeSHAP costs about
+        30 predictions, so this makes scoring a large table about five times faster)."""
+        from fanzha.risk.cpus import workers
+
+        threads = workers()
+        tiers = self.tier_thresholds or DEFAULT_TIER_THRESHOLDS
+        exact = p >= min(self.threshold_, *tiers.values())
+        contrib = np.zeros((len(matrix), len(self.feature_names_)))
+        for rows, models in ((exact, self.models_), (~exact, self.models_[:1])):
+            if rows.any():
+                part = matrix[rows]
+                contrib[rows] = np.mean(
+                    [
+                        m.booster_.predict(part, pred_contrib=True, num_threads=threads)[:, :-1]
+                        for m in models
+                    ],
+                    axis=0,
+                )
+        return contrib
 
     def drift(self, X: pd.DataFrame) -> pd.DataFrame | None:
         """How far the features of ``X`` are from the training data, per feature (PSI; see

@@ -18,7 +18,9 @@ def run(ctx: DemoContext) -> None:
     config = SimConfig(people=ctx.people, days=ctx.days, seed=ctx.seed, fraud_rate=DEMO_FRAUD_RATE)
     result = simulate(config, ctx.sim_dir)
     report = calibration(ctx.sim_dir)
-    rows = Table(title=f"simulated city: {ctx.people} people × {ctx.days} days (seed {ctx.seed})")
+    # the city on a line of its own: as the narrow table's title it wrapped mid-phrase
+    ctx.console.print(f"simulated city: {ctx.people:,} people × {ctx.days} days (seed {ctx.seed})")
+    rows = Table(title="records 记录")
     rows.add_column("record kind")
     rows.add_column("rows", justify="right")
     for kind, n in result.rows.items():

@@ -72,3 +72,31 @@ def test_cli_end_to_end(city: Path, settings, tmp_path: Path) -> None:
     assert "cross_district_links" in runner.invoke(app, ["supervise", "list"]).output
     failed = runner.invoke(app, ["trace", "--sim", str(city)])
     assert isinstance(failed.exception, ConfigError)
+
+
+def test_eval_graph_per_city_and_per_victim(city: Path, settings, tmp_path: Path) -> None:
+    import json
+
+    from fanzha.cli.main import app
+    from fanzha.errors import ConfigError
+
+    runner = CliRunner()
+    out = tmp_path / "eval.json"
+    result = runner.invoke(
+        app, ["eval", "graph", "--sim", str(city), "--out", str(out)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text("utf-8"))[str(city)]
+    tracing = figures["tracing (match)"]
+    victims = pd.read_csv(tmp_path / "eval.victims.csv", dtype={"victim_id": str})
+    # the per-victim table is what the figures summarise
+    assert len(victims) == tracing["victims"] and set(victims.city) == {str(city)}
+    assert (victims.share >= 0.95).mean() == pytest.approx(tracing["victims_ge_95_traceable"])
+    assert victims.share.iloc[0] == pytest.approx(tracing["min_share_traceable"])  # lowest first
+    assert (victims.traceable_fen == victims.paid_fen - victims.undetermined_fen).all()
+    assert victims.paid_fen.sum() == tracing["paid_fen"]
+    said = " ".join(result.output.split())
+    assert f"{int((victims.share >= 0.95).sum()):,} of {len(victims):,} (1 city)" in said
+    for args in (["eval", "graph"], ["eval", "graph", "--sim", str(city), "--seeds", "3"]):
+        failed = runner.invoke(app, args)
+        assert isinstance(failed.exception, ConfigError) and "one of them" in str(failed.exception)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from fanzha.graph.evaluate import Truth, tracing_metrics
+from fanzha.graph.evaluate import Truth, tracing_metrics, victim_shares
 from fanzha.graph.trace import trace_funds
 
 T0 = pd.Timestamp("2026-03-01", tz="UTC")
@@ -65,6 +65,14 @@ def test_traceable_share_leaves_out_money_parked_where_the_owner_spends() -> Non
     assert m["undetermined_fen"] == 600  # min(held 1000, ordinary outflows after arrival 600)
     assert m["victims_ge_95_traceable"] == 1.0  # v1: 400 located of 1000 - 600 traceable
     assert m["min_share_traceable"] == 1.0
+    table = victim_shares(result, truth).set_index("victim_id")
+    assert table.loc["v1"].to_dict() == {
+        "paid_fen": 1000,
+        "undetermined_fen": 600,
+        "traceable_fen": 400,
+        "located_fen": 400,
+        "share": 1.0,
+    }
     # the owner's spending before the money arrived does not make it undetermined
     truth.outflows.loc[truth.outflows.record_id == "buy", "at"] = at(-60)
     assert tracing_metrics(result, truth)["undetermined_fen"] == 0

@@ -293,37 +293,110 @@ def register(app: typer.Typer) -> None:
 
     @eval_app.command("graph")
     def eval_graph(
-        sim: Path = typer.Option(..., "--sim", help="simulator output folder with truth/"),
+        sim: Path | None = typer.Option(None, "--sim", help="simulator output folder with truth/"),
+        seeds: str | None = typer.Option(
+            None,
+            "--seeds",
+            help="simulate one city per seed now (comma-separated, e.g. 103,107) instead of --sim",
+        ),
+        people: int = typer.Option(20_000, "--people", help="people per city simulated for --seeds"),
+        days: int = typer.Option(30, "--days", help="days per city simulated for --seeds"),
         method: str = typer.Option("match", "--method", help="tracing method to evaluate"),
+        out: Path | None = typer.Option(
+            None, "--out", help="JSON with every figure per city; beside it <out>.victims.csv (per victim)"
+        ),
     ) -> None:
-        """Case linking, gangs, tracing and card dealers against the simulator's truth."""
+        """Case linking, gangs, tracing and card dealers against the simulator's truth; per victim,
+        the share of the traceable money located (the victims below 95 % first)."""
+        import json
+        import tempfile
+
+        import pandas as pd
+        from rich.console import Console
+
+        from fanzha.cli.output import writable_file
+        from fanzha.cli.risk import _seed_list
         from fanzha.errors import ConfigError
-        from fanzha.graph.casetrace import trace_cases
-        from fanzha.graph.communities import find_gangs
-        from fanzha.graph.dealers import find_dealers
-        from fanzha.graph.evaluate import (
-            Truth,
-            dealer_metrics,
-            gang_metrics,
-            linking_metrics,
-            tracing_metrics,
-        )
-        from fanzha.graph.linking import link_cases
         from fanzha.graph.report import print_metrics
         from fanzha.graph.trace import METHODS
 
         if method not in METHODS:
             raise ConfigError(f"method {method!r} is unknown; use one of {METHODS}")
-        _, engine, _, console = _setup(sim, None)
+        if (sim is None) == (seeds is None):
+            raise ConfigError(
+                "give --sim (a simulator output) or --seeds (cities simulated now), one of them"
+            )
+        if out is not None:
+            writable_file(out, "the report")
+        console = Console()
+        figures: dict[str, dict[str, dict[str, float]]] = {}
+        victims = []
+        with tempfile.TemporaryDirectory(prefix="fanzha-eval-graph-") as tmp:
+            cities = {str(sim): sim} if sim is not None else {}
+            for seed in _seed_list(seeds) if seeds is not None else []:
+                from fanzha.simulate import SimConfig, simulate
+
+                cities[f"seed {seed}"] = Path(tmp) / f"sim-{seed}"
+                with console.status(f"simulating a city of {people:,} people × {days} days (seed {seed}) …"):
+                    simulate(SimConfig(people=people, days=days, seed=seed), cities[f"seed {seed}"])
+            for name, folder in cities.items():
+                with console.status(f"evaluating {name} …"):
+                    figures[name], shares = _eval_city(folder, method)
+                console.print(f"[bold]{name}[/]")
+                for title, values in figures[name].items():
+                    print_metrics(console, f"  {title}", values)
+                if shares is not None:
+                    victims.append(shares.assign(city=name))
+        if victims:
+            table = pd.concat(victims, ignore_index=True)
+            low = table[table.share < 0.95].sort_values("share")
+            below = ", ".join(f"{v} {s:.1%}" for v, s in zip(low.victim_id[:10], low.share[:10], strict=True))
+            console.print(
+                f"victims with ≥ 95 % of their traceable money located: {len(table) - len(low):,} of "
+                f"{len(table):,} ({len(cities)} {'city' if len(cities) == 1 else 'cities'})"
+                + (f"; below: {below}{' …' if len(low) > 10 else ''}" if len(low) else "")
+            )
+        if out is not None:
+            out.write_text(json.dumps(figures, ensure_ascii=False, indent=2), "utf-8")
+            message = f"wrote {out}"
+            if victims:
+                csv = out.with_name(f"{out.stem}.victims.csv")
+                table.sort_values(["share", "city", "victim_id"]).to_csv(csv, index=False)
+                message += f" and {csv}"
+            console.print(message)
+
+
+def _eval_city(sim: Path, method: str) -> tuple[dict[str, dict[str, float]], Any]:
+    """Every figure of ``fanzha eval graph`` on one simulator output, and the per-victim shares
+    (None when the output has no transfer or withdrawal records)."""
+    from fanzha.graph.casetrace import trace_cases
+    from fanzha.graph.communities import find_gangs
+    from fanzha.graph.dealers import find_dealers
+    from fanzha.graph.evaluate import (
+        Truth,
+        dealer_metrics,
+        gang_metrics,
+        linking_metrics,
+        tracing_metrics,
+        victim_shares,
+    )
+    from fanzha.graph.linking import link_cases
+
+    _, engine, _, _ = _setup(sim, None)
+    try:
         truth = Truth.load(sim)
-        print_metrics(console, "linking", linking_metrics(link_cases(engine), truth))
-        print_metrics(console, "gangs", gang_metrics(find_gangs(engine), truth))
+        figures = {
+            "linking": linking_metrics(link_cases(engine), truth),
+            "gangs": gang_metrics(find_gangs(engine), truth),
+        }
         result, sources = trace_cases(engine, method=method)
-        print_metrics(
-            console, f"tracing ({method})", tracing_metrics(result, truth, list(sources.victim_id.unique()))
-        )
-        print_metrics(console, "card dealers", dealer_metrics(find_dealers(engine)[0], truth))
+        traced = list(sources.victim_id.unique())
+        figures[f"tracing ({method})"] = tracing_metrics(result, truth, traced)
+        figures["card dealers"] = dealer_metrics(find_dealers(engine)[0], truth)
+        shares = victim_shares(result, truth, traced) if truth.outflows is not None else None
+    finally:
         engine.close()
+    return figures, shares
 
 
 def _read_charged(path: Path) -> Any:

@@ -120,7 +120,21 @@ def gang_metrics(members: pd.DataFrame, truth: Truth) -> dict[str, float]:
     }
 
 
-def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None = None) -> dict[str, float]:
+@dataclass
+class _Placed:
+    """Where the truth and the trace put each victim's money (shared by the figures and the
+    per-victim table)."""
+
+    paths: pd.DataFrame
+    paid: pd.Series
+    held_truth: pd.Series
+    held_ours: pd.Series
+    cash_rows: pd.DataFrame
+    located: pd.Series
+    by_place: pd.Series
+
+
+def _placed(result: TraceResult, truth: Truth, victims: list[str] | None) -> _Placed:
     paths, held_rows = truth.money_paths, truth.held
     if "case_id" in truth.episodes.columns:  # only the money of reported episodes is the cases' to trace
         reported = set(truth.episodes.loc[truth.episodes.case_id.notna(), "episode_id"])
@@ -145,6 +159,13 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
     # by place: the cash-out total per victim, whichever withdrawal or OTC transfer carried it
     cash_total = cash.groupby(level=0).sum()
     by_place = held_min.add(cash_total.min(axis=1), fill_value=0)
+    return _Placed(paths, paid, held_truth, held_ours, cash_rows, located, by_place)
+
+
+def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None = None) -> dict[str, float]:
+    placed = _placed(result, truth, victims)
+    paths, paid, held_truth, held_ours = placed.paths, placed.paid, placed.held_truth, placed.held_ours
+    cash_rows, located, by_place = placed.cash_rows, placed.located, placed.by_place
     out = {"victims": float(len(paid)), "paid_fen": float(paid.sum())}
     # money the rule attributed by one of several combinations of parcels that fit (reported, not
     # left out of any share below)
@@ -165,20 +186,48 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
         out[f"victims_ge_95{name}"] = float((share >= 0.95).mean()) if len(share) else NA
         out[f"min_share{name}"] = float(share.min()) if len(share) else NA
     if truth.outflows is not None:
-        # "traceable": by place, without the money whose place the records do not determine —
-        # money the truth leaves in an account whose owner later spends from it (ordinary
-        # outflows after the money arrived: which fen they took is a convention, not a record)
-        parked = _undetermined(truth, held_truth).reindex(paid.index).fillna(0)
-        traceable = paid - parked
-        found = by_place.reindex(paid.index).fillna(0)
-        share = (found / traceable.where(traceable > 0)).clip(upper=1.0).fillna(1.0)
-        out["undetermined_fen"] = float(parked.sum())
+        table = _traceable_table(truth, paid, by_place, held_truth)
+        traceable, found, share = table.traceable_fen, table.located_fen, table.share
+        out["undetermined_fen"] = float(table.undetermined_fen.sum())
         out["located_share_traceable"] = (
             float(found.clip(upper=traceable).sum() / traceable.sum()) if traceable.sum() else NA
         )
         out["victims_ge_95_traceable"] = float((share >= 0.95).mean()) if len(share) else NA
         out["min_share_traceable"] = float(share.min()) if len(share) else NA
     return out
+
+
+def _traceable_table(
+    truth: Truth, paid: pd.Series, by_place: pd.Series, held_truth: pd.Series
+) -> pd.DataFrame:
+    """Per victim: paid, undetermined, traceable and located fen (by place) and the located share
+    of the traceable money. "Traceable": without the money whose place the records do not
+    determine — money the truth leaves in an account whose owner later spends from it (ordinary
+    outflows after the money arrived: which fen they took is a convention, not a record)."""
+    parked = _undetermined(truth, held_truth).reindex(paid.index).fillna(0)
+    traceable = paid - parked
+    found = by_place.reindex(paid.index).fillna(0)
+    share = (found / traceable.where(traceable > 0)).clip(upper=1.0).fillna(1.0)
+    return pd.DataFrame(
+        {
+            "paid_fen": paid,
+            "undetermined_fen": parked,
+            "traceable_fen": traceable,
+            "located_fen": found,
+            "share": share,
+        }
+    ).rename_axis("victim_id")
+
+
+def victim_shares(result: TraceResult, truth: Truth, victims: list[str] | None = None) -> pd.DataFrame:
+    """The per-victim table behind ``victims_ge_95_traceable`` (the issue's "≥ 95 % of the
+    traceable money of each victim"): ``victim_id, paid_fen, undetermined_fen, traceable_fen,
+    located_fen, share``, lowest share first — the victims to look at."""
+    if truth.outflows is None:
+        raise NotFoundError("the simulator output has no transfers/ or withdrawals/: no traceable share")
+    placed = _placed(result, truth, victims)
+    table = _traceable_table(truth, placed.paid, placed.by_place, placed.held_truth)
+    return table.reset_index().sort_values(["share", "victim_id"], kind="stable").reset_index(drop=True)
 
 
 def _candidate_metrics(

@@ -94,6 +94,8 @@ def test_eval_graph_per_city_and_per_victim(city: Path, settings, tmp_path: Path
     assert (victims.share >= 0.95).mean() == pytest.approx(tracing["victims_ge_95_traceable"])
     assert victims.share.iloc[0] == pytest.approx(tracing["min_share_traceable"])  # lowest first
     assert (victims.traceable_fen == victims.paid_fen - victims.undetermined_fen).all()
+    fen = victims[["paid_fen", "undetermined_fen", "traceable_fen", "located_fen"]]
+    assert (fen.dtypes == "int64").all()  # money in whole fen, written without decimals
     assert victims.paid_fen.sum() == tracing["paid_fen"]
     said = " ".join(result.output.split())
     assert f"{int((victims.share >= 0.95).sum()):,} of {len(victims):,} (1 city)" in said

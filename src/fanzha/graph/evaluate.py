@@ -208,14 +208,9 @@ def _traceable_table(
     traceable = paid - parked
     found = by_place.reindex(paid.index).fillna(0)
     share = (found / traceable.where(traceable > 0)).clip(upper=1.0).fillna(1.0)
+    fen = {"paid_fen": paid, "undetermined_fen": parked, "traceable_fen": traceable, "located_fen": found}
     return pd.DataFrame(
-        {
-            "paid_fen": paid,
-            "undetermined_fen": parked,
-            "traceable_fen": traceable,
-            "located_fen": found,
-            "share": share,
-        }
+        {k: v.round().astype("int64") for k, v in fen.items()} | {"share": share}
     ).rename_axis("victim_id")
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fanzha.detect.drift import drift, profile, psi, summary
-from fanzha.risk.model import NumberDetector
+from fanzha.risk.model import SCORE_ROW, NumberDetector
 
 from .test_model import FAST, feature_table
 
@@ -102,9 +102,12 @@ def test_psi_is_never_negative_and_zero_on_the_training_data(train: list[float],
 def test_detector_keeps_its_training_profile() -> None:
     detector = NumberDetector(**FAST).fit(feature_table(300))
     report = detector.drift(feature_table(300, seed=1))
-    assert report is not None and set(report.feature) == set(detector.feature_names_)
+    assert report is not None and set(report.feature) == {*detector.feature_names_, SCORE_ROW}
     assert report.status.isin(["stable", "within chance"]).all()
-    shifted = feature_table(300, seed=1).assign(out_calls=lambda d: d.out_calls * 10)
-    assert detector.drift(shifted).set_index("feature").loc["out_calls", "status"] == "major"  # type: ignore[union-attr]
+    # every number now looks like a fraud number: the features and the scores move
+    shifted = feature_table(300, seed=1).assign(short_call_share=0.9, out_calls=lambda d: d.out_calls * 10)
+    moved = detector.drift(shifted).set_index("feature")  # type: ignore[union-attr]
+    assert moved.loc["out_calls", "status"] == "major" and moved.loc[SCORE_ROW, "status"] == "major"
+    assert moved.loc[SCORE_ROW, "scored_median"] > 0.5 > moved.loc[SCORE_ROW, "train_median"]
     del detector.profile_  # an artefact saved before the profile: no report, no error
     assert detector.drift(shifted) is None

@@ -48,6 +48,7 @@ def _labels(y: Any, n: int) -> np.ndarray:
     return y01
 
 
+SCORE_ROW = "score (probability)"  # the drift report's row for the scores' own distribution
 TYPICAL_QUANTILES = (0.1, 0.9)  # the usual range of a feature: the middle 80 % of normal records
 TYPICAL_MISSING = 0.1  # "no data" is unusual when at most this share of normal records lacks it
 
@@ -204,7 +205,9 @@ class GBDTDetector(Detector):
         self.threshold_ = best_f1_threshold(y01, calibrated)
         self.feature_names_ = list(matrix.columns)
         self.typical_ = typical_ranges(matrix.to_numpy(dtype=float)[y01 == 0])
-        self.profile_ = profile(matrix)  # for the drift report of the data it will score
+        # for the drift report of the data it will score: the features, and the scores themselves
+        # (out of fold, as new data would be scored)
+        self.profile_ = profile(matrix.assign(**{SCORE_ROW: calibrated}))
         self._record_fit(
             X,
             y,
@@ -262,14 +265,16 @@ class GBDTDetector(Detector):
         return contrib
 
     def drift(self, X: pd.DataFrame) -> pd.DataFrame | None:
-        """How far the features of ``X`` are from the training data, per feature (PSI; see
+        """How far the features of ``X`` — and the scores they get (row ``SCORE_ROW``, against the
+        training rows' out-of-fold scores) — are from the training data, per feature (PSI; see
         :mod:`fanzha.detect.drift`); None for an artefact saved before 21 Nov 2026 (no profile)."""
         self.check_fitted()
         profiles = getattr(self, "profile_", None)
         if profiles is None:
             return None
         _, raw_features = self._split(X)
-        return drift(profiles, apply_plan(raw_features, self.plan_)[self.feature_names_])
+        matrix = apply_plan(raw_features, self.plan_)[self.feature_names_]
+        return drift(profiles, matrix.assign(**{SCORE_ROW: self.probabilities(matrix)}))
 
     def _reasons(self, matrix: pd.DataFrame, contrib: np.ndarray) -> list[list[Reason]]:
         """The features that pushed each record's score up most, in plain words. A value inside the

@@ -2,8 +2,9 @@
 
 A model scores garbage without an error when the data it is given no longer look like its training
 data: a partner sends amounts in yuan where the model learnt fen, an operator changes a field's
-definition, a window parameter differs. At fit time :func:`profile` keeps, per feature, the
-training deciles as bin edges, the share of training rows in each bin and the share missing. At
+definition, a window parameter differs. At fit time :func:`profile` keeps, per feature, bin edges
+at the training deciles (:func:`_edges`), the share of training rows in each bin and the share
+missing. At
 scoring time :func:`drift` places the scored rows in the same bins and reports the population
 stability index per feature:
 

@@ -314,8 +314,7 @@ def register(app: typer.Typer) -> None:
         import pandas as pd
         from rich.console import Console
 
-        from fanzha.cli.output import writable_file
-        from fanzha.cli.risk import _seed_list
+        from fanzha.cli.output import parse_seeds, writable_file
         from fanzha.errors import ConfigError
         from fanzha.graph.report import print_metrics
         from fanzha.graph.trace import METHODS
@@ -333,7 +332,7 @@ def register(app: typer.Typer) -> None:
         victims = []
         with tempfile.TemporaryDirectory(prefix="fanzha-eval-graph-") as tmp:
             cities = {str(sim): sim} if sim is not None else {}
-            for seed in _seed_list(seeds) if seeds is not None else []:
+            for seed in parse_seeds(seeds) if seeds is not None else []:
                 from fanzha.simulate import SimConfig, simulate
 
                 cities[f"seed {seed}"] = Path(tmp) / f"sim-{seed}"

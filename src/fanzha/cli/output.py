@@ -26,3 +26,18 @@ def writable_file(path: Path, what: str) -> None:
     if path.is_dir():
         raise ConfigError(f"cannot write {what} to {path}: it is a folder; give a file name to --out")
     writable(path.parent, what)
+
+
+def parse_seeds(seeds: str) -> list[int]:
+    """``--seeds 7,11,13`` → [7, 11, 13]: whole numbers, each once."""
+    try:
+        values = [int(x) for x in seeds.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise ConfigError(
+            f"--seeds {seeds!r} is not a comma-separated list of whole numbers (e.g. 7,11,13)"
+        ) from None
+    if not values:
+        raise ConfigError("--seeds is empty; give at least one seed (e.g. --seeds 11)")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"--seeds {seeds!r} repeats a seed; each city once")
+    return values

@@ -328,22 +328,6 @@ SEEDS = typer.Option(
 )
 
 
-def _seed_list(seeds: str) -> list[int]:
-    from fanzha.errors import ConfigError
-
-    try:
-        values = [int(x) for x in seeds.replace(" ", "").split(",") if x]
-    except ValueError:
-        raise ConfigError(
-            f"--seeds {seeds!r} is not a comma-separated list of whole numbers (e.g. 7,11,13)"
-        ) from None
-    if not values:
-        raise ConfigError("--seeds is empty; give at least one seed (e.g. --seeds 11)")
-    if len(set(values)) != len(values):
-        raise ConfigError(f"--seeds {seeds!r} repeats a seed; each city once")
-    return values
-
-
 def _evaluate(
     what: str,
     real: Path | None,
@@ -358,7 +342,7 @@ def _evaluate(
 
     from rich.console import Console
 
-    from fanzha.cli.output import writable_file
+    from fanzha.cli.output import parse_seeds, writable_file
     from fanzha.engine import get_engine
     from fanzha.risk import evaluate as ev
 
@@ -373,7 +357,7 @@ def _evaluate(
         from fanzha.errors import ConfigError
 
         raise ConfigError("give --sim (one city you simulated) or --seeds (cities simulated now), not both")
-    seed_list = _seed_list(seeds or "11")
+    seed_list = parse_seeds(seeds or "11")
     result: dict[str, Any] = {"target": what}
     with tempfile.TemporaryDirectory(prefix="fanzha-eval-") as tmp:
         cities: dict[int | None, Path] = {}

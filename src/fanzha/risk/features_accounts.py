@@ -31,6 +31,7 @@ from fanzha.risk.sqlparts import (
     optional_tables,
     require_columns,
     safe_div,
+    stable_floats,
     table_columns,
     window_filter,
 )
@@ -410,7 +411,7 @@ def account_features(
         materialise(engine, "__acct_flag", flagged_sql(), params)
         extra.append("__acct_flag")
     final = _final_sql(extra)
-    return engine.query(final, {k: v for k, v in params.items() if f"${k}" in final} or None)
+    return stable_floats(engine.query(final, {k: v for k, v in params.items() if f"${k}" in final} or None))
 
 
 def _final_sql(extra: list[str]) -> str:

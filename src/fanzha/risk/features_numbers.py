@@ -33,6 +33,7 @@ from fanzha.risk.sqlparts import (
     optional_tables,
     require_columns,
     safe_div,
+    stable_floats,
     table_columns,
     window_filter,
 )
@@ -262,8 +263,10 @@ def number_features(
     counts = [c for c in NUMBER_COUNTS if c != "sms_out" or "__num_sms" in parts]
     counts = [c for c in counts if not c.startswith("sms_") or "__num_sms" in parts]
     zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in counts)
-    return engine.query(
-        f"""SELECT * REPLACE ({zero}) FROM (
-        SELECT {"u" if unkeyed else "kk"}.number AS id{selects}, {outbound} AS outbound_share
-        FROM {source} {joins}) ORDER BY id"""
+    return stable_floats(
+        engine.query(
+            f"""SELECT * REPLACE ({zero}) FROM (
+            SELECT {"u" if unkeyed else "kk"}.number AS id{selects}, {outbound} AS outbound_share
+            FROM {source} {joins}) ORDER BY id"""
+        )
     )

@@ -27,11 +27,12 @@ from fanzha.risk.fast_accounts import account_tables
 from fanzha.risk.kernels import reused_memory
 from fanzha.risk.sqlparts import (
     days_between,
+    exact_avg_share,
+    exact_stddev_pop,
     is_night,
     optional_tables,
     require_columns,
     safe_div,
-    stable_floats,
     table_columns,
     window_filter,
 )
@@ -71,7 +72,7 @@ def named_tx_sql() -> str:
 
 def events_sql() -> str:
     """One row per (account, side) of every transfer, with the gap since the account's previous event."""
-    return f"""SELECT *, epoch(ts) - epoch(lag(ts) OVER (PARTITION BY account ORDER BY ts)) AS gap_s
+    return f"""SELECT *, epoch_us(ts) - epoch_us(lag(ts) OVER (PARTITION BY account ORDER BY ts)) AS gap_us
         FROM (SELECT src AS account, dst AS cp, amt, ts, 'out' AS dir FROM __acct_tx
               UNION ALL SELECT dst, src, amt, ts, 'in' FROM __acct_tx)
         WHERE ts IS NOT NULL AND {is_night("ts")} IS NOT NULL"""
@@ -97,10 +98,10 @@ def base_sql() -> str:
             {days_between("$as_of", "max(ts)")} AS days_since_last,
             min(ts) AS first_at,
             avg(amt) AS amt_mean_fen,
-            {safe_div("stddev_pop(amt)", "avg(amt)")} AS amt_cv,
+            {safe_div(exact_stddev_pop("amt"), "avg(amt)")} AS amt_cv,
             avg(CAST(amt % 10000 = 0 AS INTEGER)) AS round_amount_share,
-            {safe_div("stddev_pop(gap_s)", "avg(gap_s)")} AS gap_cv,
-            max(gap_s) / 86400.0 AS max_gap_days
+            {safe_div(exact_stddev_pop("gap_us"), "avg(gap_us)")} AS gap_cv,
+            max(gap_us) / 86400e6 AS max_gap_days
             FROM __acct_ev GROUP BY account)
         SELECT a.account, a.in_n, a.out_n, a.in_amt_fen, a.out_amt_fen, c.in_cp, c.out_cp, c.total_cp,
             a.night_share, d.active_days, a.span_days, a.days_since_last, a.first_at, a.amt_mean_fen,
@@ -168,8 +169,8 @@ def graph_sql() -> str:
                    sum(m.out_cp) AS out2_degree,
                    avg(m.in_cp) AS out_nbr_in_cp_mean,
                    avg(m.out_cp) AS out_nbr_out_cp_mean,
-                   avg(m.pass_through_ratio) AS out_nbr_pass_through_mean,
-                   avg(m.in_oneoff_share) AS out_nbr_in_oneoff_mean,
+                   {exact_avg_share("m.pass_through_ratio")} AS out_nbr_pass_through_mean,
+                   {exact_avg_share("m.in_oneoff_share")} AS out_nbr_in_oneoff_mean,
                    max(m.in_cp) AS out_nbr_in_cp_max
                  FROM e JOIN __acct_node m ON m.account = e.dst GROUP BY e.src),
         inn AS (SELECT e.dst AS account,
@@ -177,8 +178,8 @@ def graph_sql() -> str:
                    sum(m.in_cp) AS in2_degree,
                    avg(m.out_cp) AS in_nbr_out_cp_mean,
                    avg(m.in_cp) AS in_nbr_in_cp_mean,
-                   avg(m.pass_through_ratio) AS in_nbr_pass_through_mean,
-                   avg(m.out_oneoff_share) AS in_nbr_out_oneoff_mean,
+                   {exact_avg_share("m.pass_through_ratio")} AS in_nbr_pass_through_mean,
+                   {exact_avg_share("m.out_oneoff_share")} AS in_nbr_out_oneoff_mean,
                    max(m.out_cp) AS in_nbr_out_cp_max
                  FROM e JOIN __acct_node m ON m.account = e.src GROUP BY e.dst),
         recip AS (SELECT a.src AS account, count(*) AS reciprocal_cp
@@ -411,7 +412,7 @@ def account_features(
         materialise(engine, "__acct_flag", flagged_sql(), params)
         extra.append("__acct_flag")
     final = _final_sql(extra)
-    return stable_floats(engine.query(final, {k: v for k, v in params.items() if f"${k}" in final} or None))
+    return engine.query(final, {k: v for k, v in params.items() if f"${k}" in final} or None)
 
 
 def _final_sql(extra: list[str]) -> str:

@@ -29,11 +29,11 @@ from fanzha.risk.features_accounts import (
 from fanzha.risk.kernels import reused_memory
 from fanzha.risk.sqlparts import (
     days_between,
+    exact_stddev_pop,
     is_night,
     optional_tables,
     require_columns,
     safe_div,
-    stable_floats,
     table_columns,
     window_filter,
 )
@@ -119,7 +119,7 @@ def outgoing_sql() -> str:
                  GROUP BY caller),
         agg AS (SELECT caller, count(*) AS out_calls,
                   avg(CAST(dur < {SHORT_CALL_S} AS INTEGER)) AS short_call_share,
-                  avg(dur) AS dur_mean_s, median(dur) AS dur_median_s, stddev_pop(dur) AS dur_std_s,
+                  avg(dur) AS dur_mean_s, median(dur) AS dur_median_s, {exact_stddev_pop("dur")} AS dur_std_s,
                   avg(CAST({is_night("ts")} AS INTEGER)) AS night_share
                 FROM __num_calls GROUP BY caller)
         SELECT a.caller AS number, a.out_calls, pc.distinct_callees,
@@ -263,10 +263,8 @@ def number_features(
     counts = [c for c in NUMBER_COUNTS if c != "sms_out" or "__num_sms" in parts]
     counts = [c for c in counts if not c.startswith("sms_") or "__num_sms" in parts]
     zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in counts)
-    return stable_floats(
-        engine.query(
-            f"""SELECT * REPLACE ({zero}) FROM (
-            SELECT {"u" if unkeyed else "kk"}.number AS id{selects}, {outbound} AS outbound_share
-            FROM {source} {joins}) ORDER BY id"""
-        )
+    return engine.query(
+        f"""SELECT * REPLACE ({zero}) FROM (
+        SELECT {"u" if unkeyed else "kk"}.number AS id{selects}, {outbound} AS outbound_share
+        FROM {source} {joins}) ORDER BY id"""
     )

@@ -49,14 +49,20 @@ def safe_div(num: str, den: str) -> str:
 
 
 def exact_stddev_pop(x: str) -> str:
-    """Population standard deviation of an integer expression from exact 128-bit sums."""
-    h = f"CAST({x} AS HUGEINT)"
-    return f"(sqrt(greatest(CAST(count({x}) * sum({h} * {h}) - sum({h}) * sum({h}) AS DOUBLE), 0)) / NULLIF(count({x}), 0))"
+    """Population standard deviation of an integer expression from exact sums of x and x²
+    (128-bit decimals): sqrt(n·Σx² − (Σx)²) / n. Where n·Σx² would not fit in 38 digits (a pooled
+    account of absurd volume) the last step runs in double precision, still in a fixed order."""
+    h = f"CAST({x} AS DECIMAL(38, 0))"
+    n, sx, sxx = f"count({x})", f"sum({h})", f"sum({h} * {h})"
+    fits = f"CAST({n} AS DOUBLE) * CAST({sxx} AS DOUBLE) < 1e36"  # then (Σx)² ≤ n·Σx² fits too
+    exact = f"CAST({n} * {sxx} - {sx} * {sx} AS DOUBLE)"
+    rounded = f"CAST({n} AS DOUBLE) * CAST({sxx} AS DOUBLE) - power(CAST({sx} AS DOUBLE), 2)"
+    return f"(sqrt(greatest(CASE WHEN {fits} THEN {exact} ELSE {rounded} END, 0)) / NULLIF({n}, 0))"
 
 
 def exact_avg_share(x: str) -> str:
     """Mean of a share (a double in 0 … 1) summed in fixed point, 10^-12, exactly."""
-    return f"(sum(CAST(round({x} * 1e12) AS HUGEINT)) / NULLIF(count({x}), 0) / 1e12)"
+    return f"(sum(CAST(round({x} * 1e12) AS DECIMAL(38, 0))) / NULLIF(count({x}), 0) / 1e12)"
 
 
 def suffix(window_days: int | None) -> str:
@@ -85,4 +91,3 @@ def require_columns(engine: Engine, table: str, columns: tuple[str, ...]) -> Non
 
 def optional_tables(engine: Engine, names: tuple[str, ...]) -> set[str]:
     return {n for n in names if engine.has_table(n)}
-

@@ -109,5 +109,7 @@ def test_detector_keeps_its_training_profile() -> None:
     moved = detector.drift(shifted).set_index("feature")  # type: ignore[union-attr]
     assert moved.loc["out_calls", "status"] == "major" and moved.loc[SCORE_ROW, "status"] == "major"
     assert moved.loc[SCORE_ROW, "scored_median"] > 0.5 > moved.loc[SCORE_ROW, "train_median"]
+    given = detector.drift(shifted, detector.score(shifted)["probability"].to_numpy())
+    pd.testing.assert_frame_equal(given, detector.drift(shifted))  # the scores passed in are the same
     del detector.profile_  # an artefact saved before the profile: no report, no error
     assert detector.drift(shifted) is None

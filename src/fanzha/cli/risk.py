@@ -295,18 +295,18 @@ def _score(
     write_csv(scores, out)
     tiers = scores["tier"].value_counts().to_dict()
     console.print(f"wrote {out} · {len(scores):,} {what} · tiers {tiers}")
-    _drift_report(detector, frame, out, console)
+    _drift_report(detector, frame, scores["probability"].to_numpy(), out, console)
     if publish:
         path = publish_scores(scores, what, get_settings())
         console.print(f"published {path}")
 
 
-def _drift_report(detector: Any, frame: Any, out: Path, console: Any) -> None:
+def _drift_report(detector: Any, frame: Any, probabilities: Any, out: Path, console: Any) -> None:
     """模型监控: per-feature PSI of the scored data against the training data, written beside the
     scores; a warning naming the features with a major shift."""
     from fanzha.detect.drift import summary
 
-    report = detector.drift(frame)
+    report = detector.drift(frame, probabilities)  # the scores just computed, not a second pass
     if report is None:
         console.print("no drift report: the model was saved without a training profile (retrain it)")
         return

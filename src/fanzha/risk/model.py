@@ -26,6 +26,7 @@ import pandas as pd
 from fanzha.detect.contract import DEFAULT_TIER_THRESHOLDS, Detector, Reason, score_frame
 from fanzha.detect.drift import drift, profile
 from fanzha.errors import ModelError, ValidationError
+from fanzha.risk.cpus import workers
 from fanzha.risk.matrix import ColumnPlan, apply_plan, plan_columns
 from fanzha.risk.reasons import ACCOUNT_REASONS, NUMBER_REASONS, Entry, describe
 
@@ -145,8 +146,6 @@ class GBDTDetector(Detector):
 
     @staticmethod
     def _raw(models: list[Any], X: pd.DataFrame) -> np.ndarray:
-        from fanzha.risk.cpus import workers
-
         # prediction threads do not fight as training's did (n_jobs below): 1.7× on two cores
         return np.mean([m.predict_proba(X, num_threads=workers())[:, 1] for m in models], axis=0)
 
@@ -246,8 +245,6 @@ class GBDTDetector(Detector):
         mean over every model of the ensemble for the records that reach a tier or the threshold,
         the first model's alone for the others (their reasons are read rarely; TreeSHAP costs about
         30 predictions, so this makes scoring a large table about five times faster)."""
-        from fanzha.risk.cpus import workers
-
         threads = workers()
         tiers = self.tier_thresholds or DEFAULT_TIER_THRESHOLDS
         exact = p >= min(self.threshold_, *tiers.values())
@@ -264,17 +261,19 @@ class GBDTDetector(Detector):
                 )
         return contrib
 
-    def drift(self, X: pd.DataFrame) -> pd.DataFrame | None:
+    def drift(self, X: pd.DataFrame, probabilities: np.ndarray | None = None) -> pd.DataFrame | None:
         """How far the features of ``X`` — and the scores they get (row ``SCORE_ROW``, against the
         training rows' out-of-fold scores) — are from the training data, per feature (PSI; see
-        :mod:`fanzha.detect.drift`); None for an artefact saved before 21 Nov 2026 (no profile)."""
+        :mod:`fanzha.detect.drift`); None for an artefact saved before 21 Nov 2026 (no profile).
+        ``probabilities``: those :meth:`score` already gave ``X`` (row for row), not computed again."""
         self.check_fitted()
         profiles = getattr(self, "profile_", None)
         if profiles is None:
             return None
         _, raw_features = self._split(X)
         matrix = apply_plan(raw_features, self.plan_)[self.feature_names_]
-        return drift(profiles, matrix.assign(**{SCORE_ROW: self.probabilities(matrix)}))
+        p = self.probabilities(matrix) if probabilities is None else np.asarray(probabilities, dtype=float)
+        return drift(profiles, matrix.assign(**{SCORE_ROW: p}))
 
     def _reasons(self, matrix: pd.DataFrame, contrib: np.ndarray) -> list[list[Reason]]:
         """The features that pushed each record's score up most, in plain words. A value inside the

@@ -37,6 +37,8 @@ def test_supported_kinds():
         "devices",
         "calls",
         "sms",
+        "topups",
+        "data_usage",
         "accounts",
         "transfers",
         "withdrawals",
@@ -278,3 +280,17 @@ def test_files_beyond_the_stream_limit_take_the_sql_path(settings, tmp_path, mon
     s = settings.model_copy(update={"home": tmp_path / "h"})
     f = ingest_path(path, "calls", s).files[0]
     assert f.rows_read == 30 == f.landed + f.rejected + f.duplicates
+
+
+def test_negative_data_usage_is_rejected_with_its_reason_on_both_paths(settings, tmp_path):
+    rows = [
+        {"number": "13800138000", "start_at": "2026-09-01", "kb": "20480"},
+        {"number": "13800138001", "start_at": "2026-09-01", "kb": "-5"},
+        {"number": "13800138002", "start_at": "2026-09-01", "kb": "many"},
+    ]
+    _same_as_sql_path(settings, tmp_path, "data_usage", [rows])
+    counts, landed, quarantine, _ = _land(settings, tmp_path / "again", "data_usage", [rows], True)
+    assert counts == [(1, 2, 0)] and landed == [
+        ("13800138000", "2026-08-31 16:00:00+00:00", "20480")
+    ]  # Shanghai midnight
+    assert [q[2] for q in quarantine] == [("kb -5 is negative",), ("kb: 'many' is not an integer",)]

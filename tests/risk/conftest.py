@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from .records import accounts_table, calls_table, cards_table, sms_table, transfers_table
+from .records import (
+    accounts_table,
+    calls_table,
+    cards_table,
+    data_usage_table,
+    sms_table,
+    topups_table,
+    transfers_table,
+)
 
 
 @pytest.fixture
@@ -12,6 +20,8 @@ def number_engine(engine):  # type: ignore[no-untyped-def]
     engine.register("calls", calls_table())
     engine.register("phone_cards", cards_table())
     engine.register("sms", sms_table())
+    engine.register("topups", topups_table())
+    engine.register("data_usage", data_usage_table())
     return engine
 
 

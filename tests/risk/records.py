@@ -99,3 +99,42 @@ def accounts_table() -> pa.Table:
             "opened_at": pa.array([t(1, 0, year=2020)] * 2 + [t(1, 0)] * 4, pa.timestamp("us", tz="UTC")),
         }
     )
+
+
+X_UNKNOWN = "13900000099"  # tops up and uses data, but has no call, SMS or card record
+P_OWN, P_DEALER = "6222000000000001", "6222000000000009"
+
+
+def topups_table() -> pa.Table:
+    rows = [
+        ("T1", A, 5000, t(5, 10), "app", P_OWN),
+        ("T2", A, 3000, t(8, 10), "voucher", None),
+        ("T0", A, 10000, t(1, 10, month=12, year=2025), "app", P_OWN),  # outside the window
+        ("T3", E, 1000, t(6, 2), "online", P_DEALER),  # one payer keeps four cards alive
+        ("T4", G, 1000, t(6, 2, 1), "online", P_DEALER),
+        ("T5", B, 1000, t(6, 2, 2), "online", P_DEALER),
+        ("T6", X_UNKNOWN, 1000, t(6, 2, 3), "online", P_DEALER),
+    ]
+    names = ("topup_id", "number", "amount_fen", "at", "channel", "payer_account")
+    types = [pa.string(), pa.string(), pa.int64(), pa.timestamp("us", tz="UTC"), pa.string(), pa.string()]
+    cols = list(zip(*rows, strict=True))
+    return pa.table({n: pa.array(c, ty) for n, c, ty in zip(names, cols, types, strict=True)})
+
+
+def data_usage_table() -> pa.Table:
+    rows = [
+        (A, t(7, 16), 2048),  # 16:00 UTC = midnight in Beijing: one row per Beijing day
+        (A, t(8, 16), 1024),
+        (A, t(9, 4), 0),  # a row with no use is not a day of use
+        (A, t(9, 5), 1024),  # the same Beijing day as the row above it
+        (A, t(1, 16, month=11, year=2025), 999_999),  # outside the window
+        (X_UNKNOWN, t(8, 16), 500),
+    ]
+    cols = list(zip(*rows, strict=True))
+    return pa.table(
+        {
+            "number": pa.array(cols[0], pa.string()),
+            "start_at": pa.array(cols[1], pa.timestamp("us", tz="UTC")),
+            "kb": pa.array(cols[2], pa.int64()),
+        }
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
 from fanzha.errors import NotFoundError, ValidationError
 from fanzha.risk.features_numbers import number_features
 
-from .records import AS_OF, A, B, C, E, G, H, calls_table, t
+from .records import AS_OF, X_UNKNOWN, A, B, C, E, G, H, calls_table, t
 
 
 @pytest.fixture(params=[False, True], ids=["sql", "numba"])
@@ -50,6 +51,27 @@ def test_sms_and_cards(rows) -> None:  # type: ignore[no-untyped-def]
     assert a.owner_closed_cards == 1
     assert rows.loc[H].is_industry_card == 1 and a.is_industry_card == 0
     assert G in rows.index  # numbers known only from cards are scored too
+
+
+def test_topups_and_data_usage(rows) -> None:  # type: ignore[no-untyped-def]
+    a = rows.loc[A]
+    assert (a.topups, a.topup_fen) == (2, 8000)  # the December top-up is outside the window
+    assert a.topup_no_account_share == pytest.approx(0.5)  # the voucher
+    assert a.topup_payer_cards == 1  # A's own account pays only A
+    for number in (E, G, B):  # the dealer's account tops up E, G, B and a fourth, unknown number
+        assert rows.loc[number].topup_payer_cards == 4 and rows.loc[number].topup_no_account_share == 0
+    assert (rows.loc[C].topups, rows.loc[C].topup_fen, rows.loc[C].topup_payer_cards) == (0, 0, 0)
+    assert pd.isna(rows.loc[C].topup_no_account_share)  # no top-up: no share, not 0 %
+    assert a.data_mb == pytest.approx(4.0)  # 2048 + 1024 + 0 + 1024 KB in the window
+    assert a.data_days == 2  # Beijing days 8 and 9; the 0 KB row adds none, 05:00 UTC is still the 9th
+    assert (rows.loc[E].data_mb, rows.loc[E].data_days) == (0, 0)
+    assert X_UNKNOWN not in rows.index  # top-ups and data describe known numbers only
+
+
+def test_without_topups_and_data_the_columns_are_absent(engine) -> None:  # type: ignore[no-untyped-def]
+    engine.register("calls", calls_table())
+    table = number_features(engine, as_of=AS_OF)
+    assert not {"topups", "topup_fen", "data_mb", "data_days"} & set(table.column_names)
 
 
 def test_window_changes_the_counts(number_engine) -> None:  # type: ignore[no-untyped-def]

@@ -288,3 +288,23 @@ def test_every_card_opened_for_sale_names_its_farmer(tmp_path: Path) -> None:
         owners[role] = {f"id:{o}" for o in accounts.loc[cards, "owner_id"]}
         assert owners[role] and owners[role] <= farmers, role
     assert owners["unsold_card"] - owners["mule_account"]  # the case is exercised
+
+
+def test_card_upkeep_top_ups_and_data_usage(small_city: SimResult) -> None:
+    """Dealers keep their cards alive from their own accounts (养卡), employers pay staff cards in
+    batches (集团代付), SIM-farm cards use next to no data while ordinary cards use some most days."""
+    ent, topups = _truth(small_city, "entities"), _kind(small_city, "topups")
+    accounts, usage = _kind(small_city, "accounts"), _kind(small_city, "data_usage")
+    farm = set(ent.loc[ent.role == "sim_farm_number", "entity"].str.split(":", n=1).str[1])
+    dealers = set(ent.loc[ent.role == "card_dealer", "entity"].str.split(":", n=1).str[1])
+    dealer_accounts = set(accounts.loc[accounts.owner_id.isin(dealers), "account_no"])
+    paid_by_dealer = set(topups.loc[topups.payer_account.isin(dealer_accounts), "number"])
+    assert farm and paid_by_dealer <= farm | set(_kind(small_city, "phone_cards").number)
+    assert len(farm & paid_by_dealer) / len(farm) > 0.9
+    corporate = set(accounts.loc[accounts.account_type == "corporate", "account_no"])
+    batches = topups[topups.payer_account.isin(corporate)].groupby("payer_account").number.nunique()
+    assert (batches >= 3).any()
+    per_card = usage.groupby("number").kb.sum()
+    ordinary = per_card[~per_card.index.isin(farm)]
+    assert per_card.reindex(list(farm)).fillna(0).median() < ordinary.median() / 100
+    assert usage.kb.ge(0).all() and topups.amount_fen.gt(0).all()

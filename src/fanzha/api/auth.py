@@ -49,7 +49,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 INGEST_KINDS: dict[str, frozenset[str]] = {
     "police": frozenset({"people", "cases", "tips"}),
     "bank": frozenset({"accounts", "transfers", "withdrawals"}),
-    "telecom": frozenset({"phone_cards", "devices", "calls", "sms"}),
+    "telecom": frozenset({"phone_cards", "devices", "calls", "sms", "topups", "data_usage"}),
     "platform": frozenset({"urls", "app_accounts"}),
 }
 # roles that see scores, reasons and unmasked identifiers of suspects in lookups

@@ -152,9 +152,18 @@ def _closed_after_opened(
     return fast & ~(both & (closed.values < opened.values))
 
 
+def _usage_not_negative(
+    batch: pa.RecordBatch, results: dict[str, FieldResult], fast: np.ndarray
+) -> np.ndarray:
+    kb = results["kb"]
+    assert kb.values is not None
+    return fast & ~((kb.status == 1) & (kb.values < 0))
+
+
 FAST_CHECKS: dict[Callable[[dict[str, Any]], str | None], Callable[..., np.ndarray]] = {
     c._not_self_transfer: _not_self,
     c._closed_after_opened: _closed_after_opened,
+    c._usage_not_negative: _usage_not_negative,
 }
 
 

@@ -639,6 +639,7 @@ CHECKS: dict[Callable[[dict[str, Any]], str | None], str] = {
     c._not_self_transfer: (
         "(CASE WHEN from_account IS NOT NULL AND from_account = to_account THEN 'from_account equals to_account' END)"
     ),
+    c._usage_not_negative: "(CASE WHEN kb < 0 THEN 'kb ' || kb || ' is negative' END)",
 }
 
 

@@ -116,6 +116,7 @@ ACCOUNT_TYPES = ("personal", "corporate", "merchant", "pooled")
 ACCOUNT_STATUS = ("active", "dormant", "frozen", "closed")
 CHANNELS = ("mobile", "online", "atm", "counter", "third_party", "crypto_otc")
 EDUCATION = ("primary", "junior", "senior", "vocational", "bachelor", "master", "doctor", "unknown")
+TOPUP_CHANNELS = ("app", "online", "counter", "voucher", "auto_debit", "agent", "third_party")
 IDENTIFIER_KINDS = ("phone", "account", "url", "wallet", "app_account", "id_number", "imei")
 
 
@@ -185,6 +186,12 @@ def _closed_after_opened(row: dict[str, Any]) -> str | None:
 def _not_self_transfer(row: dict[str, Any]) -> str | None:
     if row.get("from_account") and row.get("from_account") == row.get("to_account"):
         return "from_account equals to_account"
+    return None
+
+
+def _usage_not_negative(row: dict[str, Any]) -> str | None:
+    if row.get("kb") is not None and row["kb"] < 0:
+        return f"kb {row['kb']} is negative"
     return None
 
 
@@ -270,6 +277,34 @@ SPECS: dict[str, RecordSpec] = {
             key=("sender", "receiver", "sent_at"),
             time_field="sent_at",
             doc="short messages",
+        ),
+        RecordSpec(
+            "topups",
+            "telecom",
+            (
+                F("topup_id", "name"),
+                F("number", "phone"),
+                F("amount_fen", "amount_fen"),
+                F("at", "time"),
+                E("channel", TOPUP_CHANNELS),
+                F("payer_account", "account", False, doc="account that paid; empty for cash and vouchers"),
+            ),
+            key=("topup_id",),
+            time_field="at",
+            doc="top-ups (充值缴费) of phone cards, amounts in integer fen",
+        ),
+        RecordSpec(
+            "data_usage",
+            "telecom",
+            (
+                F("number", "phone"),
+                F("start_at", "time", doc="start of the period the row sums (a day for daily totals)"),
+                F("kb", "int", doc="mobile data used, kilobytes (all applications together)"),
+            ),
+            key=("number", "start_at"),
+            time_field="start_at",
+            checks=(_usage_not_negative,),
+            doc="mobile data usage (流量) per number and period",
         ),
         RecordSpec(
             "accounts",

@@ -182,7 +182,17 @@ def eval_amlsim(
 def register_sim(engine: Engine, sim_dir: Path) -> list[str]:
     """Register the simulator's record folders as tables (one per kind)."""
     kinds = []
-    for kind in ("calls", "sms", "phone_cards", "devices", "accounts", "transfers", "withdrawals"):
+    for kind in (
+        "calls",
+        "sms",
+        "phone_cards",
+        "devices",
+        "topups",
+        "data_usage",
+        "accounts",
+        "transfers",
+        "withdrawals",
+    ):
         files = sorted((sim_dir / kind).glob("*.parquet"))
         if files:
             engine.register_parquet(kind, files)

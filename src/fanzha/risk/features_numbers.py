@@ -1,8 +1,10 @@
 """Per-phone-number features in SQL (DuckDB dialect) through the Engine.
 
 Input tables by record kind: ``calls`` (required: caller, callee, start_at, duration_s; optional
-direction, city, imei), optional ``sms`` (sender, receiver, sent_at, imei) and ``phone_cards``
-(number, owner_id, opened_at, closed_at, card_type, open_imei).
+direction, city, imei), optional ``sms`` (sender, receiver, sent_at, imei), ``phone_cards``
+(number, owner_id, opened_at, closed_at, card_type, open_imei), ``topups`` (number, amount_fen, at,
+payer_account) and ``data_usage`` (number, start_at, kb). Top-ups and data usage describe the
+numbers found in the other tables; a number that only tops up or only uses data is not added.
 
 A call may be recorded twice (once from each side, ``direction`` out / in); the query keeps one row
 per (caller, callee, start_at) and attributes the handset: the IMEI of the ``out`` row belongs to
@@ -40,7 +42,13 @@ from fanzha.risk.sqlparts import (
 
 CALL_COLUMNS = ("caller", "callee", "start_at", "duration_s")
 SHORT_CALL_S = 15
+ATTRIBUTES = ("__num_topup", "__num_data")  # describe known numbers; never add one
 NUMBER_COUNTS = (
+    "topups",
+    "topup_fen",
+    "topup_payer_cards",
+    "data_mb",
+    "data_days",
     "out_calls",
     "in_calls",
     "distinct_callees",
@@ -189,6 +197,30 @@ def cards_sql(cols: set[str]) -> str:
     return f"SELECT {', '.join(parts)} FROM phone_cards c {joins} WHERE c.{live} GROUP BY c.number"
 
 
+def topups_sql(window_days: int | None, has_payer: bool) -> str:
+    """Top-ups (充值): how many and how much; the share with no account behind them (cash, voucher,
+    anonymous third party); and the most cards any of its payers tops up in the window — a dealer
+    keeping a batch of cards alive (养卡) or an employer paying its staff's cards (集团代付)."""
+    payer = "payer_account" if has_payer else "CAST(NULL AS VARCHAR)"
+    return f"""WITH t AS (SELECT number, amount_fen, {payer} AS payer FROM topups
+                       WHERE {window_filter('"at"', window_days)} AND number IS NOT NULL),
+        payers AS (SELECT payer, count(DISTINCT number) AS cards FROM t WHERE payer IS NOT NULL GROUP BY payer)
+        SELECT t.number, count(*) AS topups, CAST(sum(t.amount_fen) AS BIGINT) AS topup_fen,
+            avg(CAST(t.payer IS NULL AS INTEGER)) AS topup_no_account_share,
+            coalesce(max(p.cards), 0) AS topup_payer_cards
+        FROM t LEFT JOIN payers p USING (payer) GROUP BY t.number"""
+
+
+def data_sql(window_days: int | None) -> str:
+    """Mobile data (流量): MB used and the number of days (Beijing time) with any use (a SIM-farm
+    card places calls and uses next to no data)."""
+    return f"""SELECT number, CAST(sum(kb) AS BIGINT) / 1024.0 AS data_mb,
+            count(DISTINCT CAST(floor((epoch("start_at") + 28800) / 86400) AS BIGINT)) FILTER (WHERE kb > 0)
+                AS data_days
+        FROM data_usage WHERE {window_filter('"start_at"', window_days)} AND number IS NOT NULL
+        GROUP BY number"""
+
+
 def _as_of(engine: Engine, as_of: datetime | None) -> datetime:
     if as_of is not None:
         return as_of
@@ -217,10 +249,12 @@ def number_features(
     if accelerate is None:
         accelerate = use_fast_path(engine, "calls", '"start_at"', window_days, params, ACCELERATE_MIN_CALLS)
     stages: list[tuple[str, str]] = []
-    present = optional_tables(engine, ("sms", "phone_cards"))
+    present = optional_tables(engine, ("sms", "phone_cards", "topups", "data_usage"))
     if accelerate:
         with reused_memory():
-            tables = call_tables(engine, window_days, params, call_cols, callers_only=not present)
+            tables = call_tables(
+                engine, window_days, params, call_cols, callers_only=not {"sms", "phone_cards"} & present
+            )
         for name, table in tables.items():
             load_table(engine, name, table)
     else:
@@ -239,13 +273,21 @@ def number_features(
     if "phone_cards" in present:
         require_columns(engine, "phone_cards", ("number", "opened_at"))
         stages.append(("__num_cards", cards_sql(set(table_columns(engine, "phone_cards")))))
+    if "topups" in present:
+        require_columns(engine, "topups", ("number", "amount_fen", "at"))
+        stages.append(
+            ("__num_topup", topups_sql(window_days, "payer_account" in table_columns(engine, "topups")))
+        )
+    if "data_usage" in present:
+        require_columns(engine, "data_usage", ("number", "start_at", "kb"))
+        stages.append(("__num_data", data_sql(window_days)))
     for name, sql in stages:
         materialise(engine, name, sql, params)
     parts = ["__num_out", "__num_in", "__num_dev"] + [
-        name for name, _ in stages if name in ("__num_sms", "__num_cards")
+        name for name, _ in stages if name in ("__num_sms", "__num_cards", *ATTRIBUTES)
     ]
     keyed = ("__num_out", "__num_in", "__num_dev")  # these carry the integer key in ``number``
-    unkeyed = [t for t in parts if t not in keyed]
+    unkeyed = [t for t in parts if t not in keyed and t not in ATTRIBUTES]
     selects = "".join(f", {t}.* EXCLUDE (number)" for t in parts)
     if unkeyed:  # numbers only in SMS or cards too: join on the number strings
         universe = " UNION ".join(
@@ -255,13 +297,16 @@ def number_features(
         source = f"(WITH u AS ({universe}) SELECT * FROM u) u LEFT JOIN __num_keys kk ON kk.number = u.number"
     else:  # the callers are every number: integer keys only
         source = "(SELECT k.number, k.k FROM __num_out JOIN __num_keys k ON k.k = __num_out.number) kk"
-    joins = " ".join(f"LEFT JOIN {t} ON {t}.number = {'kk.k' if t in keyed else 'u.number'}" for t in parts)
+    by_name = "u.number" if unkeyed else "kk.number"
+    joins = " ".join(f"LEFT JOIN {t} ON {t}.number = {'kk.k' if t in keyed else by_name}" for t in parts)
     outbound = safe_div(
         "coalesce(__num_out.out_calls, 0)",
         "coalesce(__num_out.out_calls, 0) + coalesce(__num_in.in_calls, 0)",
     )
-    counts = [c for c in NUMBER_COUNTS if c != "sms_out" or "__num_sms" in parts]
-    counts = [c for c in counts if not c.startswith("sms_") or "__num_sms" in parts]
+    source_of = {"sms_": "__num_sms", "topup": "__num_topup", "data_": "__num_data"}
+    counts = [
+        c for c in NUMBER_COUNTS if all(t in parts for prefix, t in source_of.items() if c.startswith(prefix))
+    ]
     zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in counts)
     return engine.query(
         f"""SELECT * REPLACE ({zero}) FROM (

@@ -43,6 +43,20 @@ NUMBER_REASONS: dict[str, Entry] = {
     "is_industry_card": ("INDUSTRY_CARD", "industry / IoT card used for calls", "x"),
     "active_days": ("ACTIVITY", "active on {v} days", "n"),
     "peak_hour_calls": ("CALL_BURST", "{v} calls in its busiest hour", "n"),
+    "topups": ("TOPUPS", "topped up {v} times in the window", "n"),
+    "topup_fen": ("TOPUP_AMOUNT", "topped up {v} in the window", "yuan"),
+    "topup_no_account_share": (
+        "ANONYMOUS_TOPUP",
+        "{v} of top-ups paid with no account behind them (cash, voucher, third party)",
+        "pct",
+    ),
+    "topup_payer_cards": (
+        "BULK_TOPUP",
+        "topped up by an account that tops up {v} cards (养卡 / 集团代付)",
+        "n",
+    ),
+    "data_mb": ("DATA_USE", "used {v} MB of mobile data in the window", "x"),
+    "data_days": ("DATA_DAYS", "used mobile data on {v} days", "n"),
     # Sichuan feature-table columns (operator hand-over layout)
     "opposite_count": ("CALL_VOLUME", "{v} calls in the period", "n"),
     "opposite_unique": ("MANY_CALLEES", "{v} distinct call partners", "n"),

@@ -11,11 +11,13 @@ Gangs also register chat / platform accounts and scam URLs, and hire cashiers (�
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from fanzha.simulate import ids
-from fanzha.simulate.population import DAY, Population
+from fanzha.simulate.population import DAY, Population, ts_us
 from fanzha.simulate.records import Rows
 
 FARM_REGIONS = np.array([530102, 450103, 350203, 460106, 440305, 510107], dtype=np.int64)
@@ -329,3 +331,60 @@ def _scam_urls(rng: np.random.Generator, gang: Gang, start_s: int, rows: Rows) -
         )
         urls.append(url)
     return urls
+
+
+def card_upkeep(
+    rng: np.random.Generator, gangs: list[Gang], pop: Population, start_s: int, end_s: int
+) -> tuple[pa.Table, pa.Table]:
+    """Top-ups and data usage of the gangs' phone cards: (topups, data_usage) tables.
+
+    The dealer keeps a batch of new cards alive (养卡) with one small top-up each from his own
+    account, minutes apart, soon after opening; the gang tops a card up once more, through a
+    third-party service or a voucher with no account behind it, when the card goes into the SIM
+    farm. A SIM-farm box places calls and uses almost no data: most of its cards show none, some a
+    few hundred KB of signalling on the days they are live; a few cards sit in phones of a
+    group-control rack (群控) and use tens of MB a day.
+    """
+    top: dict[str, list[Any]] = {k: [] for k in ("number", "amount_fen", "at", "channel", "payer_account")}
+    usage: dict[str, list[int]] = {"number": [], "start_at": [], "kb": []}
+    for gang in gangs:
+        for i, sim in enumerate(gang.sims):
+            upkeep = sim.opened - sim.opened % DAY + 5 * 3600 + (sim.dealer % 60) * 60 + (i % 4) * 90
+            live = sim.active_from - int(rng.integers(0, 6 * 3600))
+            payer = int(pop.account[sim.dealer])
+            for at, fen, channel, account in (
+                (upkeep, int(rng.choice([1000, 2000, 3000])), "online", payer),
+                (live, int(rng.choice([5000, 10000])), str(rng.choice(["third_party", "voucher"])), 0),
+            ):
+                top["number"].append(str(sim.number))
+                top["amount_fen"].append(fen)
+                top["at"].append(at)
+                top["channel"].append(channel if account or channel != "online" else "agent")
+                top["payer_account"].append(str(account) if account else None)
+            kind = rng.random()  # 70 %: no data; 15 %: signalling; 15 %: a phone in a 群控 rack
+            if kind >= 0.7:
+                first = start_s + max(0, sim.active_from - start_s) // DAY * DAY
+                for day in range(first, min(sim.active_to, end_s), DAY):
+                    usage["number"].append(sim.number)
+                    usage["start_at"].append(day)
+                    kb = rng.integers(50, 800) if kind < 0.85 else rng.lognormal(np.log(80 * 1024), 1.0)
+                    usage["kb"].append(int(kb))
+    n = len(top["number"])
+    topups = pa.table(
+        {
+            "topup_id": pa.array([f"TUG{k:08d}" for k in range(n)]),
+            "number": pa.array(top["number"], pa.string()),
+            "amount_fen": pa.array(top["amount_fen"], pa.int64()),
+            "at": ts_us(np.array(top["at"], dtype=np.int64)),
+            "channel": pa.array(top["channel"], pa.string()),
+            "payer_account": pa.array(top["payer_account"], pa.string()),
+        }
+    )
+    data = pa.table(
+        {
+            "number": ids.to_str(np.array(usage["number"], dtype=np.int64)),
+            "start_at": ts_us(np.array(usage["start_at"], dtype=np.int64)),
+            "kb": pa.array(usage["kb"], pa.int64()),
+        }
+    )
+    return topups, data

@@ -5,6 +5,11 @@ Nothing here loops over rows. Callers are drawn by activity, callees from stable
 calls to strangers (the legitimate look-alike of a SIM farm); banks and couriers send most SMS;
 salaries arrive on pay day, bills around the 5th–10th, shop payments go to merchants and to the
 payment platforms' pooled accounts. Times follow a daytime curve in Asia/Shanghai.
+
+Phone cards use mobile data (流量) most days, heavily for the young and for riders, little or none
+on the feature phones many elderly people keep; each card is topped up (充值) once a month, from its
+owner's account, in cash at a counter or with a voucher, and some employers pay their staff's cards
+in one batch (集团代付, the legitimate look-alike of a card dealer keeping cards alive).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fanzha.records.contracts import TOPUP_CHANNELS
 from fanzha.simulate import ids
 from fanzha.simulate.population import OCC, SERVICE_NUMBERS, SMS_SENDERS, Population, ts_us
 from fanzha.taxonomy.typologies import legit_sms_lines, render
@@ -53,6 +59,9 @@ class Rates:
     withdrawals: float = 0.015
 
 
+EXTRA_TOPUPS_PER_DAY = 0.01  # top-ups beyond the monthly one, per card and day
+
+
 class Traffic:
     """Generates one day of ordinary records for a population (deterministic per ``rng``)."""
 
@@ -77,6 +86,37 @@ class Traffic:
         self.home_cell = rng.integers(1, 400, size=pop.n)
         self.hub_texts = pa.array([render(line, rng) for line in legit_sms_lines()[:6] for _ in range(40)])
         self.personal_texts = pa.array(list(PERSONAL_SMS) + list(legit_sms_lines()[6:]))
+        self._card_habits(rng)
+
+    def _card_habits(self, rng: np.random.Generator) -> None:
+        """Per person: daily data (median KB, share of days used) and the monthly top-up habit."""
+        pop, n = self.pop, self.pop.n
+        elderly, young = pop.age >= 60, pop.age < 30
+        feature_phone = (pop.imei == 0) | (elderly & (rng.random(n) < 0.35))
+        median_mb = np.where(young, 1500.0, np.where(elderly, 200.0, 800.0))
+        median_mb = median_mb * np.where(np.isin(pop.occupation, [OCC["快递员"], OCC["外卖骑手"]]), 1.6, 1.0)
+        self.data_kb = np.where(feature_phone, 0.0, median_mb * 1024 * rng.lognormal(0.0, 0.8, size=n))
+        self.data_days = np.where(elderly, 0.7, np.where(young, 0.97, 0.92))
+        self.topup_day = rng.integers(1, 29, size=n)
+        self.topup_fen = np.where(
+            elderly,
+            rng.choice([2000, 3000, 5000], size=n, p=[0.3, 0.4, 0.3]),
+            rng.choice([3000, 5000, 10000, 20000], size=n, p=[0.15, 0.4, 0.35, 0.1]),
+        )
+        channels = np.array(TOPUP_CHANNELS)
+        self.topup_channel = np.where(
+            elderly,
+            rng.choice(channels, size=n, p=[0.25, 0.05, 0.45, 0.1, 0.1, 0.05, 0.0]),
+            rng.choice(channels, size=n, p=[0.5, 0.1, 0.08, 0.04, 0.2, 0.03, 0.05]),
+        )
+        paid_from_account = np.isin(self.topup_channel, ["app", "online", "auto_debit", "third_party"])
+        self.topup_channel = np.where(paid_from_account & (pop.account == 0), "counter", self.topup_channel)
+        # 集团代付: some employers top up every employee's card on one day, in one batch
+        n_emp = len(pop.employers)
+        pays = rng.random(n_emp) < 0.15
+        self.employer_pays = pays[np.maximum(pop.employer, 0)] & (pop.employer >= 0)
+        self.employer_topup_day = rng.integers(1, 6, size=max(n_emp, 1))
+        self.employer_topup_fen = rng.choice([5000, 10000], size=max(n_emp, 1))
 
     # -- helpers -------------------------------------------------------------------------------
     def _times(
@@ -282,6 +322,52 @@ class Traffic:
                 "at": ts_us(self._times(rng, day_start, k)),
                 "atm_id": atm,
                 "location": ids.to_str(pop.region[who]),
+            }
+        )
+
+    # -- phone cards: data usage and top-ups -----------------------------------------------------------
+    def data_usage(self, rng: np.random.Generator, day_start: int) -> pa.Table:
+        """Each card's mobile data of the day (one row per card with any use)."""
+        who = self.phones[
+            (self.data_kb[self.phones] > 0) & (rng.random(len(self.phones)) < self.data_days[self.phones])
+        ]
+        kb = np.maximum(self.data_kb[who] * rng.lognormal(0.0, 0.6, size=len(who)), 1).astype(np.int64)
+        return pa.table(
+            {
+                "number": ids.to_str(self.pop.phone[who]),
+                "start_at": ts_us(np.full(len(who), day_start)),
+                "kb": pa.array(kb, pa.int64()),
+            }
+        )
+
+    def topups(self, rng: np.random.Generator, day_start: int, local_day: int) -> pa.Table:
+        """Top-ups of the day: each owner on their day of the month; employers' batches on theirs."""
+        pop = self.pop
+        phones = self.phones
+        due = (self.topup_day[phones] == local_day) & ~self.employer_pays[phones]
+        own = phones[due | (rng.random(len(phones)) < EXTRA_TOPUPS_PER_DAY)]  # + the odd extra top-up
+        staff = phones[self.employer_pays[phones]]
+        staff = staff[self.employer_topup_day[pop.employer[staff]] == local_day]
+        staff = staff[np.argsort(pop.employer[staff], kind="stable")]
+        channel = self.topup_channel[own]
+        from_account = np.isin(channel, ["app", "online", "auto_debit", "third_party"])
+        at = self._times(rng, day_start, len(own))
+        at = np.where(channel == "auto_debit", day_start + 2 * 3600 + rng.integers(0, 3600, len(own)), at)
+        emp = pop.employer[staff]
+        batch_at = day_start + 10 * 3600 + (emp * 7919) % 14_400  # one batch per employer, seconds apart
+        rank = np.arange(len(staff)) - np.searchsorted(emp, emp)
+        payer = np.concatenate([np.where(from_account, pop.account[own], 0), pop.employers[emp]])
+        return pa.table(
+            {
+                "number": ids.to_str(pop.phone[np.concatenate([own, staff])]),
+                "amount_fen": pa.array(
+                    np.concatenate([self.topup_fen[own], self.employer_topup_fen[emp]]), pa.int64()
+                ),
+                "at": ts_us(np.concatenate([at, batch_at + 3 * rank])),
+                "channel": pa.array(np.concatenate([channel, np.full(len(staff), "online")])),
+                "payer_account": pc.if_else(
+                    pa.array(payer > 0), ids.to_str(payer), pa.scalar(None, pa.string())
+                ),
             }
         )
 

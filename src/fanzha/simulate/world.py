@@ -28,7 +28,7 @@ from fanzha.simulate import ids, static
 from fanzha.simulate.launder import Launderer
 from fanzha.simulate.population import DAY, Population, build_population, people_table
 from fanzha.simulate.records import Rows
-from fanzha.simulate.supply import PeoplePicker, build_gangs
+from fanzha.simulate.supply import PeoplePicker, build_gangs, card_upkeep
 from fanzha.simulate.sweep import Sweep
 from fanzha.simulate.traffic import Rates, Traffic
 from fanzha.simulate.writer import Output
@@ -169,6 +169,9 @@ def simulate(
     )
     for kind in ("cases", "tips"):
         output.write(kind, fraud_rows.table(kind, pop).sort_by(_time_col(kind)))
+    upkeep = card_upkeep(_rng(config.seed, 5), gangs, pop, start_s, end_s)
+    for kind, table in zip(("topups", "data_usage"), upkeep, strict=True):
+        output.write(kind, table.sort_by(_time_col(kind)))
     output.write_truth(
         "entities",
         case_mod.entities(gangs, episodes, pop, launderer.first_used, launderer.wallet_first).table(
@@ -364,6 +367,9 @@ def _write_days(
         output.write_truth("transfers", tr)
         output.write("withdrawals", wd)
         output.write_truth("withdrawals", wd)
+        cards = _rng(config.seed, 22, d)
+        output.write("topups", _topup_ids(traffic.topups(cards, day_start, local.day), local))
+        output.write("data_usage", traffic.data_usage(cards, day_start))
         tick("days", d + 1, config.days)
 
 
@@ -393,6 +399,13 @@ def _transfer_ids(table: pa.Table, local: date) -> pa.Table:
     seq = pc.utf8_lpad(ids.to_str(np.arange(table.num_rows)), 9, "0")
     tid = pc.binary_join_element_wise(pa.scalar(f"TX{local:%Y%m%d}0"), seq, "")
     return table.add_column(0, "transfer_id", tid)
+
+
+def _topup_ids(table: pa.Table, local: date) -> pa.Table:
+    seq = pc.utf8_lpad(ids.to_str(np.arange(table.num_rows)), 9, "0")
+    return table.add_column(
+        0, "topup_id", pc.binary_join_element_wise(pa.scalar(f"TU{local:%Y%m%d}0"), seq, "")
+    )
 
 
 def _withdrawal_ids(table: pa.Table, local: date) -> pa.Table:

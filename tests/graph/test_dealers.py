@@ -118,3 +118,85 @@ def test_unresolved_dealer_points_at_his_device_and_outlet_batch() -> None:
     assert dealers.farmers[0] == ["id:F0", "id:F1", "id:F2", "id:F3"]
     eng.close()
     eng.close()
+
+
+def test_dealer_named_by_the_top_ups_that_keep_his_cards_alive() -> None:
+    """养卡: the account that tops up the batch's cards names the organiser; a farmer topping up
+    their own card, or one card only, names no one."""
+    cards = [card(f"1390000000{i}", f"F{i}", i * 10, "DEV9", "代理点07号") for i in range(4)]
+    eng = DuckDBEngine(threads=1)
+    eng.register("phone_cards", pd.DataFrame(cards))
+    eng.register(
+        "accounts",
+        pd.DataFrame([account("AD", "DEALER"), account("AF0", "F0"), account("AX", "NEIGHBOUR")]),
+    )
+    eng.register(
+        "topups",
+        pd.DataFrame(
+            {
+                "topup_id": ["t0", "t1", "t2", "t3", "t4"],
+                "number": ["13900000000", "13900000001", "13900000002", "13900000000", "13900000003"],
+                "amount_fen": [2000] * 5,
+                "at": [T0 + pd.Timedelta(hours=1)] * 5,
+                "channel": ["online"] * 5,
+                "payer_account": ["AD", "AD", "AD", "AF0", "AX"],
+            }
+        ),
+    )
+    eng.register(
+        "cases",
+        pd.DataFrame(
+            {
+                "case_id": ["K1"],
+                "victim_id": ["V"],
+                "suspect_phones": [["13900000003"]],
+                "suspect_accounts": [[]],
+            }
+        ),
+    )
+    dealers, _ = find_dealers(eng, DealerConfig())
+    assert len(dealers) == 1 and dealers.organiser[0] == "id:DEALER" and dealers.resolved[0]
+    top_up = [r for r in dealers.reasons[0] if r["code"] == "tops_up_cards"]
+    assert [r["value"] for r in top_up] and all(r["value"] == 3 for r in top_up)
+    assert "topped up 3 of the cluster's phone cards" in top_up[0]["message"]
+    assert "id:NEIGHBOUR" not in dealers.farmers[0] and "id:F0" in dealers.farmers[0]
+    eng.close()
+
+
+def test_top_ups_alone_cluster_a_dealers_cards() -> None:
+    """No shared device, outlet or day: the one account topping up the cards still groups them."""
+    cards = [card(f"1390000000{i}", f"F{i}", i * 60 * 24 * 9, None, f"营业厅{i}") for i in range(3)]
+    cards.append(card("13800000009", "DEALER", 0, None, "营业厅9"))  # his own card, his own top-ups
+    eng = DuckDBEngine(threads=1)
+    eng.register("phone_cards", pd.DataFrame(cards))
+    eng.register("accounts", pd.DataFrame([account("AD", "DEALER")]))
+    numbers = [c["number"] for c in cards]
+    eng.register(
+        "topups",
+        pd.DataFrame(
+            {
+                "topup_id": [f"t{i}" for i in range(4)],
+                "number": numbers,
+                "amount_fen": [2000] * 4,
+                "at": [T0] * 4,
+                "channel": ["online"] * 4,
+                "payer_account": ["AD"] * 4,
+            }
+        ),
+    )
+    eng.register(
+        "cases",
+        pd.DataFrame(
+            {
+                "case_id": ["K1"],
+                "victim_id": ["V"],
+                "suspect_phones": [["13900000001"]],
+                "suspect_accounts": [[]],
+            }
+        ),
+    )
+    dealers, clusters = find_dealers(eng, DealerConfig())
+    assert clusters.cluster.tolist() == ["payer:AD"] and clusters.n_owners.tolist() == [3]
+    assert dealers.organiser[0] == "id:DEALER" and dealers.resolved[0]
+    assert dealers.farmers[0] == ["id:F0", "id:F1", "id:F2"]
+    eng.close()

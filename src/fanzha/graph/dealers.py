@@ -4,8 +4,9 @@ A dealer has many people open phone cards and bank accounts for him, usually wit
 (same activation IMEI), from his network (same opening IP), or in a batch at one outlet / branch
 (a time burst), and then sells them on to gangs. So:
 
-1. *clusters*: cards and accounts grouped by activation device, by opening IP, and by outlet or
-   branch within a time bucket (``burst_minutes``); a cluster is suspicious when it spans at least
+1. *clusters*: cards and accounts grouped by activation device, by opening IP, by outlet or
+   branch within a time bucket (``burst_minutes``), and phone cards of other people topped up from
+   one account (``same_payer``); a cluster is suspicious when it spans at least
    ``min_owners`` different owners and at least ``min_fraud_items`` of its items were later used by
    fraud (named in a case, or given as known fraud items: traced mule accounts, flagged numbers);
 2. *organiser*: for each suspicious cluster the people who point at the dealer rather than the
@@ -14,7 +15,9 @@ A dealer has many people open phone cards and bank accounts for him, usually wit
    (``pays_farmers``, the card fee: from a day before the first to a week after the last opening;
    only into the farmers' older own accounts (opened before the batch), not the sold ones, which
    victims pay once they are mules; farmers of any suspicious cluster, victims of reported cases and
-   anyone who paid an account used by fraud — an unreported victim — are never payer candidates).
+   anyone who paid an account used by fraud — an unreported victim — are never payer candidates),
+   and the person whose accounts topped up several of the cluster's phone cards (``tops_up_cards``:
+   a dealer keeps the cards he sells alive, 养卡; farmers of any suspicious cluster are excluded).
    Farmers themselves are excluded as organisers unless the evidence is overwhelming (they own
    items in the cluster *and* are its device user).
 
@@ -71,6 +74,18 @@ def _fraud_items_sql(engine: Engine) -> str:
     return " UNION ".join(parts)
 
 
+def _payer_clusters_sql(engine: Engine) -> str:
+    """Phone cards of other people topped up from one account (养卡): a cluster per paying account."""
+    if not (engine.has_table("topups") and engine.has_table("accounts") and engine.has_table("phone_cards")):
+        return ""
+    return """UNION ALL
+               SELECT 'payer:' || t.payer_account, 'same_payer', items.*
+               FROM items JOIN (SELECT DISTINCT number, payer_account FROM topups
+                                WHERE payer_account IS NOT NULL) t ON items.item = 'phone:' || t.number
+               JOIN accounts pa ON pa.account_no = t.payer_account
+               WHERE pa.owner_id IS DISTINCT FROM items.owner_id"""
+
+
 def find_clusters(engine: Engine, config: DealerConfig, fraud_items: list[str] | None = None) -> pd.DataFrame:
     """Suspicious opening clusters: ``cluster, signal, n_owners, n_items, n_fraud_items, owners, items``."""
     engine.register("__fraud_items", pd.DataFrame({"item": list(fraud_items or [])}, dtype=object))
@@ -85,7 +100,8 @@ def find_clusters(engine: Engine, config: DealerConfig, fraud_items: list[str] |
                SELECT 'ip:' || ip, 'same_ip', * FROM items WHERE ip IS NOT NULL
                UNION ALL
                SELECT 'place:' || place || '@' || strftime(time_bucket(INTERVAL '{burst} minutes', opened_at),
-                      '%Y-%m-%dT%H:%M'), 'place_burst', * FROM items WHERE place IS NOT NULL)
+                      '%Y-%m-%dT%H:%M'), 'place_burst', * FROM items WHERE place IS NOT NULL
+               {_payer_clusters_sql(engine)})
         SELECT cluster, signal, count(DISTINCT owner_id) AS n_owners, count(*) AS n_items,
                count(*) FILTER (WHERE item IN (SELECT item FROM fraud)) AS n_fraud_items,
                list(DISTINCT 'id:' || owner_id ORDER BY 'id:' || owner_id) AS owners, list(item ORDER BY item) AS items,
@@ -144,6 +160,17 @@ def _candidates(engine: Engine, clusters: pd.DataFrame, config: DealerConfig) ->
                   {"AND pa.owner_id NOT IN (SELECT victim_id FROM cases)" if engine.has_table("cases") else ""}
                 GROUP BY ALL HAVING count(DISTINCT m.farmer) >= {int(config.min_paid_farmers)}"""
         )
+    if engine.has_table("topups") and engine.has_table("accounts"):
+        parts.append(
+            f"""SELECT w.cluster, 'id:' || pa.owner_id AS person, 'tops_up_cards' AS code,
+                       count(DISTINCT t.number)::DOUBLE AS value
+                FROM (SELECT cluster, unnest(items) AS item FROM __windows) w
+                JOIN topups t ON w.item = 'phone:' || t.number
+                JOIN accounts pa ON pa.account_no = t.payer_account
+                WHERE pa.owner_id IS NOT NULL
+                  AND 'id:' || pa.owner_id NOT IN (SELECT farmer FROM __members)
+                GROUP BY ALL HAVING count(DISTINCT t.number) >= {int(config.min_paid_farmers)}"""
+        )
     if not parts:
         return pd.DataFrame(columns=["cluster", "person", "code", "value"])
     return engine.frame(" UNION ALL ".join(parts))
@@ -152,8 +179,9 @@ def _candidates(engine: Engine, clusters: pd.DataFrame, config: DealerConfig) ->
 REASON_TEXT = {
     "device_user": "their own SIM used the device that activated the cluster's cards ({value:.0f} records)",
     "pays_farmers": "their accounts paid {value:.0f} of the cluster's card owners (card fee)",
+    "tops_up_cards": "their accounts topped up {value:.0f} of the cluster's phone cards (养卡)",
 }
-KEY_RANK = {"device": 0, "ip": 1, "place": 2}
+KEY_RANK = {"device": 0, "ip": 1, "payer": 2, "place": 3}
 DEALER_COLUMNS = [
     "dealer_id",
     "organiser",

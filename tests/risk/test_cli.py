@@ -249,3 +249,29 @@ def test_publish_rejects_unknown_target(settings) -> None:  # type: ignore[no-un
         publish_scores(frame, "urls", settings)
     path = publish_scores(frame, "accounts", settings)
     assert path == settings.home / "scores" / "accounts.parquet"
+
+
+def test_several_windows_train_and_score_with_the_models_own(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from fanzha.simulate import SimConfig, simulate
+
+    city = simulate(SimConfig(people=600, days=5, seed=3, fraud_rate=80), tmp_path / "city").out
+    model = tmp_path / "num-model"
+    r = runner.invoke(app, ["train", "numbers", "--data", str(city), "--window", "1,0", "--out", str(model)])
+    assert r.exit_code == 0, r.output
+    meta = json.loads((model / "meta.json").read_text("utf-8"))
+    assert meta["extra"]["window_days"] == [1, None]
+    from fanzha.risk.model import GBDTDetector
+
+    names = set(GBDTDetector.load(model).feature_names_)
+    assert {"out_calls_1d", "out_calls_all", "card_age_days"} <= names and "card_age_days_1d" not in names
+    r = runner.invoke(  # no --window: the model's own windows
+        app,
+        ["score", "numbers", "--model", str(model), "--data", str(city), "--out", str(tmp_path / "s.csv")],
+    )
+    assert r.exit_code == 0, r.output
+    assert len(pd.read_csv(tmp_path / "s.csv")) > 100
+    r = runner.invoke(
+        app,
+        ["score", "numbers", "--model", str(model), "--data", str(city), "--window", "30", "--out", "t.csv"],
+    )
+    assert r.exit_code != 0 and "trained on the window(s) 1,0 (all)" in str(r.exception)

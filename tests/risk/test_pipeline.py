@@ -11,7 +11,7 @@ import pytest
 from fanzha.errors import InputFileError, ValidationError
 from fanzha.risk.pipeline import load_rows
 
-from .records import A, B, E, accounts_table, calls_table, cards_table, transfers_table
+from .records import A, B, C, E, accounts_table, calls_table, cards_table, transfers_table
 
 
 def sim_folder(root: Path) -> Path:
@@ -118,3 +118,39 @@ def test_raw_call_file_same_features_and_bad_rows_kept_aside(engine, settings, t
     assert list(written["row"]) == [str(len(frame) + i) for i in range(1, 5)]
     with pytest.raises(ValidationError, match="--max-rejected"):
         load_rows(engine, settings, "numbers", data=str(tmp_path / "calls.csv"), window_days=None)
+
+
+def test_several_windows_side_by_side(number_engine, account_engine) -> None:  # type: ignore[no-untyped-def]
+    from fanzha.risk.features_numbers import NUMBER_STATIC, number_features
+    from fanzha.risk.pipeline import features_from_tables
+
+    from .records import AS_OF
+
+    wide = features_from_tables(number_engine, "numbers", (30, 1, None)).set_index("id")
+    month = number_features(number_engine, window_days=30).to_pandas().set_index("id")
+    everything = number_features(number_engine, window_days=None).to_pandas().set_index("id")
+    assert number_engine.scalar('SELECT max("start_at") FROM calls') < AS_OF  # as_of: the latest call
+    assert wide.loc[A, "out_calls_30d"] == month.loc[A, "out_calls"] == 4
+    assert wide.loc[A, "out_calls_all"] == everything.loc[A, "out_calls"] == 5  # the December call too
+    assert wide.loc[A, "out_calls_1d"] == 4  # every January call of A is on the last day
+    assert wide.loc[A, "short_call_share_1d"] == pytest.approx(0.5)
+    for column in NUMBER_STATIC:  # window-free features appear once, unsuffixed
+        assert column in wide.columns and f"{column}_1d" not in wide.columns
+    assert wide.loc[A, "card_age_days"] == month.loc[A, "card_age_days"]
+    # a number with no call in a window: counts 0 there, other call features missing
+    assert wide.loc[C, "out_calls_1d"] == 0 and pd.isna(wide.loc[C, "dur_mean_s_1d"])
+    assert set(wide.index) == set(everything.index)
+    accounts = features_from_tables(account_engine, "accounts", (7, 30)).set_index("id")
+    assert {"in_n_7d", "in_n_30d", "account_age_days"} <= set(accounts.columns)
+    assert "account_age_days_7d" not in accounts.columns
+
+
+def test_bad_windows_are_clear_errors() -> None:
+    from fanzha.cli.output import parse_windows
+    from fanzha.errors import ConfigError
+
+    assert parse_windows("30") == 30 and parse_windows("0") is None
+    assert parse_windows("1, 7,30") == (1, 7, 30) and parse_windows("7,0") == (7, None)
+    for bad in ("a", "7,7", "-1", ""):
+        with pytest.raises(ConfigError, match="--window"):
+            parse_windows(bad)

@@ -28,6 +28,22 @@ def writable_file(path: Path, what: str) -> None:
     writable(path.parent, what)
 
 
+def parse_windows(text: str) -> int | tuple[int | None, ...] | None:
+    """``--window 30`` → 30; ``--window 1,7,30`` → (1, 7, 30); 0 means everything (None)."""
+    try:
+        values = [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise ConfigError(
+            f"--window {text!r} is not whole days or a comma-separated list of them (e.g. 30 or 1,7,30)"
+        ) from None
+    if not values or any(v < 0 for v in values):
+        raise ConfigError(f"--window {text!r}: give whole days ≥ 0 (0 = everything), e.g. 30 or 1,7,30")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"--window {text!r} repeats a window; each once")
+    windows = tuple(v or None for v in values)
+    return windows[0] if len(windows) == 1 else windows
+
+
 def parse_seeds(seeds: str) -> list[int]:
     """``--seeds 7,11,13`` → [7, 11, 13]: whole numbers, each once."""
     try:

@@ -27,7 +27,20 @@ TO = typer.Option("to_account", "--to-col", help="payee account column of the tr
 AMOUNT = typer.Option("amount_fen", "--amount-col", help="amount column of the transfer file")
 UNIT = typer.Option("fen", "--amount-unit", help="fen (integers) or yuan (decimals, converted exactly)")
 TIME = typer.Option("at", "--time-col", help="time column of the transfer file (ISO 8601)")
-WINDOW = typer.Option(30, "--window", help="feature window in days before the latest record; 0 = all")
+WINDOW = typer.Option(
+    "30",
+    "--window",
+    help="feature window in days before the latest record (0 = all), or several, e.g. 1,7,30: "
+    "each windowed feature once per window (out_calls_1d … out_calls_30d)",
+)
+EVAL_WINDOW = typer.Option(
+    "30", "--window", help="feature window(s) on the simulated cities, e.g. 30 or 1,7,30 (0 = all)"
+)
+SCORE_WINDOW = typer.Option(
+    None,
+    "--window",
+    help="feature window(s) in days, as in training (default: the model's own, e.g. 30 or 1,7,30)",
+)
 MAX_REJECTED = typer.Option(
     0.01,
     "--max-rejected",
@@ -64,7 +77,7 @@ def _rows(
     labels: Path | None,
     id_col: str,
     label_col: str,
-    window: int,
+    window: Any,
     intake: dict[str, Any] | None = None,
 ) -> Any:
     from fanzha.engine import get_engine
@@ -85,7 +98,7 @@ def _rows(
         labels_file=labels,
         labels_id_col=id_col,
         labels_label_col=label_col,
-        window_days=window or None,
+        window_days=window,
         **(intake or {}),
     )
     return rows
@@ -110,7 +123,7 @@ def register(app: typer.Typer) -> None:
         id_col: str = ID_COL,
         max_rejected: float = MAX_REJECTED,
         rejected: Path | None = REJECTED,
-        window: int = WINDOW,
+        window: str = WINDOW,
         out: Path = typer.Option(..., "--out", help="model folder to write"),
     ) -> None:
         """Train the fraud-number model (涉诈号码) and save it with its metadata."""
@@ -134,7 +147,7 @@ def register(app: typer.Typer) -> None:
         time_col: str = TIME,
         max_rejected: float = MAX_REJECTED,
         rejected: Path | None = REJECTED,
-        window: int = WINDOW,
+        window: str = WINDOW,
         out: Path = typer.Option(..., "--out", help="model folder to write"),
     ) -> None:
         """Train the mule-account model (涉诈账户 / 跑分) from the lake, a folder, features or raw transfers."""
@@ -151,7 +164,7 @@ def register(app: typer.Typer) -> None:
         id_: str | None = ID,
         max_rejected: float = MAX_REJECTED,
         rejected: Path | None = REJECTED,
-        window: int = WINDOW,
+        window: str | None = SCORE_WINDOW,
         out: Path = typer.Option(..., "--out", help="CSV to write: id, probability, tier, reasons"),
         publish: bool = typer.Option(
             False, "--publish", help="also publish to <home>/scores/numbers.parquet"
@@ -175,7 +188,7 @@ def register(app: typer.Typer) -> None:
         time_col: str = TIME,
         max_rejected: float = MAX_REJECTED,
         rejected: Path | None = REJECTED,
-        window: int = WINDOW,
+        window: str | None = SCORE_WINDOW,
         out: Path = typer.Option(..., "--out", help="CSV to write: id, probability, tier, reasons"),
         publish: bool = typer.Option(
             False, "--publish", help="also publish to <home>/scores/accounts.parquet"
@@ -196,10 +209,11 @@ def register(app: typer.Typer) -> None:
         days: int = typer.Option(14, "--days", help="days simulated"),
         folds: int = typer.Option(5, "--folds", help="cross-validation folds"),
         seeds: str | None = SEEDS,
+        window: str = EVAL_WINDOW,
         out: Path = typer.Option(Path("eval-numbers.json"), "--out", help="JSON file to write"),
     ) -> None:
         """Precision, recall, F1, ROC-AUC and AP on simulator truth and the Sichuan set (5-fold CV)."""
-        _evaluate("numbers", sichuan, sim, people, days, folds, out, seeds)
+        _evaluate("numbers", sichuan, sim, people, days, folds, out, seeds, window)
 
     @eval_app.command("accounts")
     def eval_accounts(
@@ -211,10 +225,11 @@ def register(app: typer.Typer) -> None:
         days: int = typer.Option(14, "--days", help="days simulated"),
         folds: int = typer.Option(5, "--folds", help="cross-validation folds"),
         seeds: str | None = SEEDS,
+        window: str = EVAL_WINDOW,
         out: Path = typer.Option(Path("eval-accounts.json"), "--out", help="JSON file to write"),
     ) -> None:
         """Metrics on simulator truth and AMLSim (CV grouped by laundering alert)."""
-        _evaluate("accounts", amlsim, sim, people, days, folds, out, seeds)
+        _evaluate("accounts", amlsim, sim, people, days, folds, out, seeds, window)
 
 
 def _train(
@@ -227,24 +242,26 @@ def _train(
     labels: Path | None,
     id_col: str,
     label_col: str,
-    window: int,
+    window: str,
     out: Path,
     intake: dict[str, Any] | None = None,
 ) -> None:
     from rich.console import Console
 
-    from fanzha.cli.output import writable
+    from fanzha.cli.output import parse_windows, writable
 
+    windows = parse_windows(window)
     writable(out, "the model")
     console = Console()
     with console.status(f"computing {what} features …"):
-        rows = _rows(what, data, transfers, layout, id_, label, labels, id_col, label_col, window, intake)
+        rows = _rows(what, data, transfers, layout, id_, label, labels, id_col, label_col, windows, intake)
     if rows.note:
         console.print(rows.note)
     y = rows.labelled()
     with console.status(f"training on {len(y):,} rows ({int(y.sum()):,} positive) …"):
         detector = _detector(what, rows.id_col).fit(rows.frame, y)
-    detector.meta_.extra.update({"source": rows.source, "window_days": window or None})
+    saved = list(windows) if isinstance(windows, tuple) else windows
+    detector.meta_.extra.update({"source": rows.source, "window_days": saved})
     detector.save(out)
     m = detector.meta_.metrics
     console.print(
@@ -262,14 +279,14 @@ def _score(
     transfers: Path | None,
     layout: Any,
     id_: str | None,
-    window: int,
+    window: str | None,
     out: Path,
     publish: bool,
     intake: dict[str, Any] | None = None,
 ) -> None:
     from rich.console import Console
 
-    from fanzha.cli.output import writable_file
+    from fanzha.cli.output import parse_windows, writable_file
     from fanzha.risk.model import GBDTDetector
     from fanzha.risk.publish import publish_scores, write_csv
     from fanzha.settings import get_settings
@@ -285,8 +302,19 @@ def _score(
             f"{model} is {article(detector.name)} {detector.name} model, not {article(what)} {what} model"
         )
     id_col = id_ or detector.id_col  # type: ignore[attr-defined]
+    windows = _model_windows(detector)
+    if window is not None:
+        given = parse_windows(window)
+        if given != windows and (isinstance(given, tuple) or isinstance(windows, tuple)):
+            from fanzha.errors import ConfigError
+
+            raise ConfigError(
+                f"{model} was trained on the window(s) {_shown(windows)}; --window {window} gives other "
+                "feature columns. Leave --window out to use the model's, or retrain."
+            )
+        windows = given
     with console.status(f"computing {what} features …"):
-        rows = _rows(what, data, transfers, layout, id_col, None, None, "id", "label", window, intake)
+        rows = _rows(what, data, transfers, layout, id_col, None, None, "id", "label", windows, intake)
     if rows.note:
         console.print(rows.note)
     frame = rows.frame.drop(columns=[c for c in (detector.label_col,) if c in rows.frame.columns])  # type: ignore[attr-defined]
@@ -299,6 +327,17 @@ def _score(
     if publish:
         path = publish_scores(scores, what, get_settings())
         console.print(f"published {path}")
+
+
+def _model_windows(detector: Any) -> int | tuple[int | None, ...] | None:
+    """The window(s) a model was trained on (30 days for a model saved without the record)."""
+    saved = detector.meta_.extra.get("window_days", 30)
+    return tuple(saved) if isinstance(saved, list) else saved
+
+
+def _shown(windows: int | tuple[int | None, ...] | None) -> str:
+    values = windows if isinstance(windows, tuple) else (windows,)
+    return ",".join("0 (all)" if w is None else str(w) for w in values)
 
 
 def _drift_report(detector: Any, frame: Any, probabilities: Any, out: Path, console: Any) -> None:
@@ -337,15 +376,17 @@ def _evaluate(
     folds: int,
     out: Path,
     seeds: str | None = None,
+    window: str = "30",
 ) -> None:
     import tempfile
 
     from rich.console import Console
 
-    from fanzha.cli.output import parse_seeds, writable_file
+    from fanzha.cli.output import parse_seeds, parse_windows, writable_file
     from fanzha.engine import get_engine
     from fanzha.risk import evaluate as ev
 
+    windows = parse_windows(window)
     writable_file(out, "the report")
     console = Console()
     for given in (real, sim):
@@ -381,7 +422,9 @@ def _evaluate(
         for city, sim_dir in cities.items():
             named = "" if city is None else f" (seed {city}, {people} people)"
             with console.status(f"cross-validating on the simulator's truth{named} …"):
-                per_city[city] = ev.eval_simulated(get_engine(), sim_dir, what, folds=folds)
+                per_city[city] = ev.eval_simulated(
+                    get_engine(), sim_dir, what, folds=folds, window_days=windows
+                )
             _show(console, f"simulated city{named}", per_city[city])
         if len(per_city) == 1:
             result["simulated"] = next(iter(per_city.values()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,9 @@ import pandas as pd
 from fanzha.engine.base import Engine
 from fanzha.errors import NotFoundError
 from fanzha.risk.model import AccountDetector, GBDTDetector, NumberDetector
+
+if TYPE_CHECKING:
+    from fanzha.risk.pipeline import Windows
 
 NUMBER_ROLES = ("fraud_number", "sim_farm_number")
 ACCOUNT_ROLES = ("mule_account",)
@@ -221,29 +224,25 @@ def labelled(features: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame,
 
 
 def eval_simulated(
-    engine: Engine, sim_dir: Path, kind: str, *, folds: int = 5, progress: Callable[[int], None] | None = None
+    engine: Engine,
+    sim_dir: Path,
+    kind: str,
+    *,
+    folds: int = 5,
+    progress: Callable[[int], None] | None = None,
+    window_days: Windows = 30,
 ) -> dict[str, Any]:
-    """Train-on-truth CV on a simulated city, grouped by gang; AP per role too."""
-    from fanzha.risk.features_accounts import account_features
-    from fanzha.risk.features_numbers import number_features
+    """Train-on-truth CV on a simulated city, grouped by gang; AP per role too. ``window_days``:
+    one feature window or several side by side (:func:`fanzha.risk.pipeline.features_from_tables`)."""
+    from fanzha.risk.pipeline import features_from_tables
 
     register_sim(engine, sim_dir)
-    roles: tuple[str, ...]
-    make: type[GBDTDetector]
-    if kind == "numbers":
-        features, prefix, roles, make = (
-            number_features(engine).to_pandas(),
-            "phone",
-            NUMBER_ROLES,
-            NumberDetector,
-        )
-    else:
-        features, prefix, roles, make = (
-            account_features(engine).to_pandas(),
-            "account",
-            ACCOUNT_ROLES,
-            AccountDetector,
-        )
+    features = features_from_tables(engine, kind, window_days)
+    prefix, roles, make = (
+        ("phone", NUMBER_ROLES, NumberDetector)
+        if kind == "numbers"
+        else ("account", ACCOUNT_ROLES, AccountDetector)
+    )
     truth = truth_labels(sim_dir, prefix, roles)
     frame, y, groups = labelled(features, truth)
     p, flagged = cross_validate(make, frame, y, groups=groups, folds=folds, progress=progress)

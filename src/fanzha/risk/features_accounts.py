@@ -39,6 +39,16 @@ from fanzha.risk.sqlparts import (
 
 TRANSFER_COLUMNS = ("from_account", "to_account", "amount_fen", "at")
 ACCOUNT_COUNTS = ("in_n", "out_n", "in_amt_fen", "out_amt_fen", "in_cp", "out_cp", "total_cp")
+# features that do not depend on the window (the account and card registrations as of the scoring time)
+ACCOUNT_STATIC = (
+    "accounts_per_owner",
+    "open_device_owners",
+    "open_ip_owners",
+    "owner_phone_cards",
+    "owner_recent_phone_cards",
+    "owner_card_device_cards",
+    "account_age_days",
+)
 FAST_S = 86_400  # "quickly" = within one day of the money arriving
 HOUR_S = 3_600
 

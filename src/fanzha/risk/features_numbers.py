@@ -43,6 +43,15 @@ from fanzha.risk.sqlparts import (
 CALL_COLUMNS = ("caller", "callee", "start_at", "duration_s")
 SHORT_CALL_S = 15
 ATTRIBUTES = ("__num_topup", "__num_data")  # describe known numbers; never add one
+# features that do not depend on the window (the card registrations as of the scoring time)
+NUMBER_STATIC = (
+    "card_age_days",
+    "owner_cards",
+    "owner_recent_cards",
+    "owner_closed_cards",
+    "open_device_cards",
+    "is_industry_card",
+)
 NUMBER_COUNTS = (
     "topups",
     "topup_fen",

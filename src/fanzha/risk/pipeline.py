@@ -59,17 +59,56 @@ def _check_kind(kind: str) -> None:
         raise ValidationError(f"unknown target {kind!r}; choose numbers or accounts", value=kind)
 
 
-def features_from_tables(engine: Engine, kind: str, window_days: int | None) -> pd.DataFrame:
-    from fanzha.risk.features_accounts import account_features
-    from fanzha.risk.features_numbers import number_features
+Windows = int | tuple[int | None, ...] | None
+
+
+def window_list(window_days: Windows) -> list[int | None]:
+    """Windows in days, shortest first (``None``: everything up to the scoring time), each once."""
+    values = list(window_days) if isinstance(window_days, tuple) else [window_days]
+    for w in values:
+        if w is not None and w < 1:
+            raise ValidationError(f"window {w} days: give whole days ≥ 1 (0 / None = everything)", value=w)
+    return sorted(set(values), key=lambda w: (w is None, w or 0))
+
+
+def window_suffix(window_days: int | None) -> str:
+    """Column suffix of a feature over several windows: ``_7d``, or ``_all`` for everything."""
+    return "_all" if window_days is None else f"_{window_days}d"
+
+
+def features_from_tables(engine: Engine, kind: str, window_days: Windows) -> pd.DataFrame:
+    """Feature rows of ``kind`` over one window (plain column names) or several.
+
+    Over several windows (e.g. 1, 7 and 30 days: a number that suddenly calls many people today
+    against its month) every windowed feature appears once per window with the window's suffix
+    (``out_calls_1d`` … ``out_calls_30d``); features that do not depend on the window (card age,
+    cards per owner ID, accounts per owner …) appear once, unsuffixed. A row absent from a short
+    window has counts 0 there and its other features missing.
+    """
+    from fanzha.risk.features_accounts import ACCOUNT_COUNTS, ACCOUNT_STATIC, account_features
+    from fanzha.risk.features_numbers import NUMBER_COUNTS, NUMBER_STATIC, number_features
 
     _check_kind(kind)
-    table = (
-        number_features(engine, window_days=window_days)
+    compute, counts, static = (
+        (number_features, NUMBER_COUNTS, NUMBER_STATIC)
         if kind == "numbers"
-        else account_features(engine, window_days=window_days)
+        else (account_features, ACCOUNT_COUNTS, ACCOUNT_STATIC)
     )
-    return table.to_pandas()
+    windows = window_list(window_days)
+    if len(windows) == 1:
+        return compute(engine, window_days=windows[0]).to_pandas()
+    frames = [compute(engine, window_days=w).to_pandas().set_index("id") for w in windows]
+    fixed = pd.concat([f[[c for c in f.columns if c in static]] for f in frames])
+    fixed = fixed[~fixed.index.duplicated(keep="last")]  # the same values in every window
+    parts = [fixed]
+    for w, frame in zip(windows, frames, strict=True):
+        moving = frame.drop(columns=[c for c in frame.columns if c in static])
+        parts.append(moving.add_suffix(window_suffix(w)))
+    wide = pd.concat(parts, axis=1, join="outer").sort_index()
+    zero = [f"{c}{window_suffix(w)}" for w in windows for c in counts]
+    zero = [c for c in zero if c in wide.columns]
+    wide[zero] = wide[zero].fillna(0)
+    return wide.rename_axis("id").reset_index()
 
 
 def attach_lake(engine: Engine, settings: Settings) -> list[str]:
@@ -126,7 +165,7 @@ def load_rows(
     labels_file: Path | None = None,
     labels_id_col: str = "id",
     labels_label_col: str = "label",
-    window_days: int | None = 30,
+    window_days: Windows = 30,
     max_rejected: float = 0.01,
     rejected_out: Path | None = None,
 ) -> Rows:

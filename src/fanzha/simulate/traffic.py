@@ -60,6 +60,7 @@ class Rates:
 
 
 EXTRA_TOPUPS_PER_DAY = 0.01  # top-ups beyond the monthly one, per card and day
+ACCOUNT_PAID = ("app", "online", "auto_debit", "third_party")  # top-up channels paid from an account
 
 
 class Traffic:
@@ -109,14 +110,14 @@ class Traffic:
             rng.choice(channels, size=n, p=[0.25, 0.05, 0.45, 0.1, 0.1, 0.05, 0.0]),
             rng.choice(channels, size=n, p=[0.5, 0.1, 0.08, 0.04, 0.2, 0.03, 0.05]),
         )
-        paid_from_account = np.isin(self.topup_channel, ["app", "online", "auto_debit", "third_party"])
+        paid_from_account = np.isin(self.topup_channel, ACCOUNT_PAID)
         self.topup_channel = np.where(paid_from_account & (pop.account == 0), "counter", self.topup_channel)
         # 集团代付: some employers top up every employee's card on one day, in one batch
-        n_emp = len(pop.employers)
+        n_emp = max(len(pop.employers), 1)
         pays = rng.random(n_emp) < 0.15
-        self.employer_pays = pays[np.maximum(pop.employer, 0)] & (pop.employer >= 0)
-        self.employer_topup_day = rng.integers(1, 6, size=max(n_emp, 1))
-        self.employer_topup_fen = rng.choice([5000, 10000], size=max(n_emp, 1))
+        self.employer_pays = pays[np.clip(pop.employer, 0, n_emp - 1)] & (pop.employer >= 0)
+        self.employer_topup_day = rng.integers(1, 6, size=n_emp)
+        self.employer_topup_fen = rng.choice([5000, 10000], size=n_emp)
 
     # -- helpers -------------------------------------------------------------------------------
     def _times(
@@ -350,7 +351,7 @@ class Traffic:
         staff = staff[self.employer_topup_day[pop.employer[staff]] == local_day]
         staff = staff[np.argsort(pop.employer[staff], kind="stable")]
         channel = self.topup_channel[own]
-        from_account = np.isin(channel, ["app", "online", "auto_debit", "third_party"])
+        from_account = np.isin(channel, ACCOUNT_PAID)
         at = self._times(rng, day_start, len(own))
         at = np.where(channel == "auto_debit", day_start + 2 * 3600 + rng.integers(0, 3600, len(own)), at)
         emp = pop.employer[staff]

@@ -85,6 +85,13 @@ def test_simulated_city_reports_the_mules_that_moved_no_money(tmp_path) -> None:
     assert all(e.startswith("account:") for e in stock)
     assert 0 < r["unsold_cards"] <= len(stock)
     assert 0 <= r["average_precision_without_unsold"] <= 1
+    # the same over a 1-day and an all-time window side by side: the same mules without transfers
+    with DuckDBEngine(threads=1) as engine:
+        wide = eval_simulated(engine, tmp_path / "sim", "accounts", folds=3, window_days=(1, None))
+    assert (
+        wide["mules_without_transfers"] == r["mules_without_transfers"]
+        and wide["positives"] == r["positives"]
+    )
 
 
 def test_summary_over_cities() -> None:

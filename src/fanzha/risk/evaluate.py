@@ -234,7 +234,7 @@ def eval_simulated(
 ) -> dict[str, Any]:
     """Train-on-truth CV on a simulated city, grouped by gang; AP per role too. ``window_days``:
     one feature window or several side by side (:func:`fanzha.risk.pipeline.features_from_tables`)."""
-    from fanzha.risk.pipeline import features_from_tables
+    from fanzha.risk.pipeline import features_from_tables, window_list, window_suffix
 
     register_sim(engine, sim_dir)
     features = features_from_tables(engine, kind, window_days)
@@ -262,7 +262,8 @@ def eval_simulated(
         if is_role.any() and keep.sum() > is_role.sum():
             result[f"average_precision_{role}"] = float(average_precision_score(is_role[keep], p[keep]))
     if kind == "accounts":  # bought cards that moved no money yet have only their opening to go by
-        active = (frame["in_n"] + frame["out_n"]).to_numpy() > 0
+        longest = "" if "in_n" in frame.columns else window_suffix(window_list(window_days)[-1])
+        active = (frame[f"in_n{longest}"] + frame[f"out_n{longest}"]).to_numpy() > 0
         result["mules_without_transfers"] = int((~active & (y == 1)).sum())
         if y[active].any() and not y[active].all():
             result["average_precision_active"] = float(average_precision_score(y[active], p[active]))

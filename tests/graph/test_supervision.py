@@ -81,7 +81,12 @@ def test_cross_district_groups(city, tmp_path) -> None:
 
 def test_models_are_versioned_and_params_checked(city, tmp_path) -> None:
     store = ModelStore(tmp_path)
-    assert store.names() == ["cross_district_links", "student_card_hoarders", "unprosecuted_card_sellers"]
+    assert store.names() == [
+        "card_upkeep_payers",
+        "cross_district_links",
+        "student_card_hoarders",
+        "unprosecuted_card_sellers",
+    ]
     model = store.load("student_card_hoarders")
     model.params["max_cards"] = 3
     assert store.save(model).version == 2
@@ -91,3 +96,42 @@ def test_models_are_versioned_and_params_checked(city, tmp_path) -> None:
         run_model(city, store, "student_card_hoarders", {"bogus": 1})
     with pytest.raises(NotFoundError, match="no supervision model"):
         store.load("nope")
+
+
+def test_card_upkeep_payers_name_the_dealer(city, tmp_path) -> None:
+    """养卡: the one who tops up other people's cards, some named in cases; not their owners, not
+    someone topping up their own card, not someone charged."""
+    city.register(
+        "accounts",
+        pd.DataFrame(
+            {
+                "account_no": ["A1", "AD", "AS"],
+                "owner_id": ["CHARGED", "DEALER", "SELLER"],
+                "account_type": ["personal"] * 3,
+            }
+        ),
+    )
+    numbers = ["13900000001", "13900000002", "13900000009", "13700000000", "13900000001"]
+    city.register(
+        "topups",
+        pd.DataFrame(
+            {
+                "topup_id": [f"t{i}" for i in range(6)],
+                "number": [*numbers[:4], "13900000001", "13700000001"],
+                "payer_account": ["AD", "AD", "AD", "AD", "AS", "A1"],  # SELLER tops up their own card
+                "amount_fen": [2000] * 6,
+                "at": [T0] * 6,
+            }
+        ),
+    )
+    store = ModelStore(tmp_path)
+    clues, metrics = run_model(city, store, "card_upkeep_payers", truth={"DEALER"})
+    assert clues.id_number.tolist() == ["DEALER"] and metrics["precision"] == 1.0
+    row = clues.iloc[0]
+    assert (row.n_cards, row.n_owners, row.n_fraud_cards) == (4, 3, 3)
+    assert sorted(row.cases) == ["C1", "C2", "C3"]
+    assert "topped up 4 phone cards of 3 other people, 3 named in fraud cases" in row.evidence
+    clues, _ = run_model(city, store, "card_upkeep_payers", {"min_cards": 5})
+    assert clues.empty
+    city.register("charged", pd.DataFrame({"id_number": ["DEALER"]}))
+    assert run_model(city, store, "card_upkeep_payers")[0].empty

@@ -4,7 +4,7 @@ A model is a SQL query (DuckDB dialect, ``$name`` parameters) with its default p
 description, the tables it needs, and the metrics of its last run. Models live as JSON files under
 ``<settings.home>/supervision/<name>/v<N>.json``; saving a model whose query, parameters or
 description changed writes version N+1, and every run updates ``last_run`` of the version it ran.
-The three built-in models are saved as version 1 on first use.
+The four built-in models are saved as version 1 on first use.
 
 "Charged" (已起诉 / 已处理): a person is charged when their ID number is in table ``charged``
 (``id_number`` and optionally ``case_id, charged_at``: the procuratorate's own list, landed like any
@@ -81,6 +81,30 @@ HAVING count(DISTINCT c.region) >= $min_regions
 ORDER BY n_regions DESC, n_cases DESC, g.group_id
 """
 
+CARD_UPKEEP = """
+WITH named AS (
+    SELECT number, list(DISTINCT case_id ORDER BY case_id) AS cases
+    FROM (SELECT unnest(suspect_phones) AS number, case_id FROM cases) GROUP BY number),
+paid AS (
+    SELECT DISTINCT pa.owner_id AS id_number, t.number, pc.owner_id AS card_owner
+    FROM topups t JOIN accounts pa ON pa.account_no = t.payer_account
+    JOIN phone_cards pc ON pc.number = t.number
+    WHERE pa.owner_id IS NOT NULL AND pc.owner_id IS DISTINCT FROM pa.owner_id)
+SELECT p.id_number, count(DISTINCT p.number) AS n_cards, count(DISTINCT p.card_owner) AS n_owners,
+       count(DISTINCT p.number) FILTER (WHERE n.cases IS NOT NULL) AS n_fraud_cards,
+       list(DISTINCT p.number ORDER BY p.number) AS numbers,
+       flatten(list(n.cases) FILTER (WHERE n.cases IS NOT NULL)) AS cases,
+       'accounts of this person topped up ' || count(DISTINCT p.number) || ' phone cards of '
+       || count(DISTINCT p.card_owner) || ' other people, ' || count(DISTINCT p.number) FILTER (WHERE n.cases IS NOT NULL)
+       || ' named in fraud cases; not charged' AS evidence
+FROM paid p LEFT JOIN named n USING (number)
+WHERE p.id_number NOT IN (SELECT id_number FROM charged)
+GROUP BY p.id_number
+HAVING count(DISTINCT p.number) >= $min_cards
+   AND count(DISTINCT p.number) FILTER (WHERE n.cases IS NOT NULL) >= $min_fraud_cards
+ORDER BY n_fraud_cards DESC, n_cards DESC, p.id_number
+"""
+
 
 @dataclass
 class SupervisionModel:
@@ -128,6 +152,15 @@ BUILTIN = (
         "single district sees whole)",
         ["cases", "case_groups"],
         "group_id",
+    ),
+    SupervisionModel(
+        "card_upkeep_payers",
+        CARD_UPKEEP,
+        {"min_cards": 3, "min_fraud_cards": 1},
+        "卡头: people whose accounts top up ≥ $min_cards phone cards of other people (养卡, keeping cards "
+        "alive for sale), ≥ $min_fraud_cards of them named in fraud cases, and who are not charged",
+        ["cases", "topups", "accounts", "phone_cards", "charged"],
+        "id_number",
     ),
 )
 

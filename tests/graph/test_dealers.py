@@ -24,6 +24,16 @@ def card(number: str, owner: str, minutes: int, imei: str | None, outlet: str = 
     }
 
 
+def register_case(eng: DuckDBEngine, phones: list[str]) -> None:
+    """One reported case naming ``phones``."""
+    eng.register(
+        "cases",
+        pd.DataFrame(
+            {"case_id": ["K1"], "victim_id": ["V"], "suspect_phones": [phones], "suspect_accounts": [[]]}
+        ),
+    )
+
+
 def account(no: str, owner: str) -> dict:
     return {
         "account_no": no,
@@ -73,17 +83,7 @@ def test_dealer_found_through_device_and_card_fees() -> None:
             }
         ),
     )
-    eng.register(
-        "cases",
-        pd.DataFrame(
-            {
-                "case_id": ["K1"],
-                "victim_id": ["V"],
-                "suspect_phones": [["13900000001", "13900000002"]],
-                "suspect_accounts": [[]],
-            }
-        ),
-    )
+    register_case(eng, ["13900000001", "13900000002"])
     dealers, clusters = find_dealers(eng, DealerConfig())
     assert clusters.cluster.tolist() == ["device:DEV9"]
     assert clusters.n_fraud_items.tolist() == [2]
@@ -100,17 +100,7 @@ def test_unresolved_dealer_points_at_his_device_and_outlet_batch() -> None:
     cards = [card(f"1390000000{i}", f"F{i}", i * 10, "DEV9", "代理点07号") for i in range(4)]
     eng = DuckDBEngine(threads=1)
     eng.register("phone_cards", pd.DataFrame(cards))
-    eng.register(
-        "cases",
-        pd.DataFrame(
-            {
-                "case_id": ["K1"],
-                "victim_id": ["V"],
-                "suspect_phones": [["13900000003"]],
-                "suspect_accounts": [[]],
-            }
-        ),
-    )
+    register_case(eng, ["13900000003"])
     dealers, clusters = find_dealers(eng, DealerConfig(burst_minutes=120))
     assert len(dealers) == 1  # the device cluster and the outlet burst share items: one dealer
     assert sorted(clusters.signal) == ["place_burst", "same_device"]
@@ -143,17 +133,7 @@ def test_dealer_named_by_the_top_ups_that_keep_his_cards_alive() -> None:
             }
         ),
     )
-    eng.register(
-        "cases",
-        pd.DataFrame(
-            {
-                "case_id": ["K1"],
-                "victim_id": ["V"],
-                "suspect_phones": [["13900000003"]],
-                "suspect_accounts": [[]],
-            }
-        ),
-    )
+    register_case(eng, ["13900000003"])
     dealers, _ = find_dealers(eng, DealerConfig())
     assert len(dealers) == 1 and dealers.organiser[0] == "id:DEALER" and dealers.resolved[0]
     top_up = [r for r in dealers.reasons[0] if r["code"] == "tops_up_cards"]
@@ -184,17 +164,7 @@ def test_top_ups_alone_cluster_a_dealers_cards() -> None:
             }
         ),
     )
-    eng.register(
-        "cases",
-        pd.DataFrame(
-            {
-                "case_id": ["K1"],
-                "victim_id": ["V"],
-                "suspect_phones": [["13900000001"]],
-                "suspect_accounts": [[]],
-            }
-        ),
-    )
+    register_case(eng, ["13900000001"])
     dealers, clusters = find_dealers(eng, DealerConfig())
     assert clusters.cluster.tolist() == ["payer:AD"] and clusters.n_owners.tolist() == [3]
     assert dealers.organiser[0] == "id:DEALER" and dealers.resolved[0]

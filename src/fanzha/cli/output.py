@@ -28,32 +28,27 @@ def writable_file(path: Path, what: str) -> None:
     writable(path.parent, what)
 
 
-def parse_windows(text: str) -> int | tuple[int | None, ...] | None:
-    """``--window 30`` → 30; ``--window 1,7,30`` → (1, 7, 30); 0 means everything (None)."""
+def _whole_numbers(text: str, option: str, example: str) -> list[int]:
+    """``"7, 11,13"`` → [7, 11, 13]: a non-empty comma-separated list of whole numbers ≥ 0, each once."""
     try:
         values = [int(x) for x in text.replace(" ", "").split(",") if x]
     except ValueError:
         raise ConfigError(
-            f"--window {text!r} is not whole days or a comma-separated list of them (e.g. 30 or 1,7,30)"
+            f"{option} {text!r} is not a comma-separated list of whole numbers (e.g. {example})"
         ) from None
     if not values or any(v < 0 for v in values):
-        raise ConfigError(f"--window {text!r}: give whole days ≥ 0 (0 = everything), e.g. 30 or 1,7,30")
+        raise ConfigError(f"{option} {text!r}: give whole numbers ≥ 0, e.g. {example}")
     if len(set(values)) != len(values):
-        raise ConfigError(f"--window {text!r} repeats a window; each once")
-    windows = tuple(v or None for v in values)
+        raise ConfigError(f"{option} {text!r} repeats a value; give each once")
+    return values
+
+
+def parse_windows(text: str) -> int | tuple[int | None, ...] | None:
+    """``--window 30`` → 30; ``--window 1,7,30`` → (1, 7, 30); 0 means everything (None)."""
+    windows = tuple(v or None for v in _whole_numbers(text, "--window", "30 or 1,7,30; 0 = everything"))
     return windows[0] if len(windows) == 1 else windows
 
 
 def parse_seeds(seeds: str) -> list[int]:
     """``--seeds 7,11,13`` → [7, 11, 13]: whole numbers, each once."""
-    try:
-        values = [int(x) for x in seeds.replace(" ", "").split(",") if x]
-    except ValueError:
-        raise ConfigError(
-            f"--seeds {seeds!r} is not a comma-separated list of whole numbers (e.g. 7,11,13)"
-        ) from None
-    if not values:
-        raise ConfigError("--seeds is empty; give at least one seed (e.g. --seeds 11)")
-    if len(set(values)) != len(values):
-        raise ConfigError(f"--seeds {seeds!r} repeats a seed; each city once")
-    return values
+    return _whole_numbers(seeds, "--seeds", "7,11,13")

@@ -41,6 +41,7 @@ def test_supported_kinds():
         "data_usage",
         "accounts",
         "transfers",
+        "logins",
         "withdrawals",
         "app_accounts",
         "tips",

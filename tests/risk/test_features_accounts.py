@@ -9,7 +9,7 @@ import pytest
 from fanzha.errors import ValidationError
 from fanzha.risk.features_accounts import account_features
 
-from .records import AS_OF, accounts_table, transfers_table
+from .records import AS_OF, accounts_table, t, transfers_table
 
 
 @pytest.fixture(params=[False, True], ids=["sql", "numba"])
@@ -161,3 +161,37 @@ def test_people_opening_accounts_on_one_device_or_ip(account_engine) -> None:  #
     account_engine.register("accounts", accounts_table())
     rows = account_features(account_engine, as_of=AS_OF).to_pandas()
     assert "open_device_owners" not in rows and "open_ip_owners" not in rows
+
+
+def test_logins_from_one_handset_reaching_several_people(account_engine) -> None:  # type: ignore[no-untyped-def]
+    """一机多户: handset H1 reaches M and N (owner o3) and P (o4): two people; V1 only its own."""
+    rows = [
+        ("M", t(8, 10), "H1", "10.0.0.1"),
+        ("M", t(9, 10), "H1", "10.0.0.1"),
+        ("N", t(9, 11), "H1", "10.0.0.1"),
+        ("P", t(9, 12), "H1", "10.0.0.2"),
+        ("P", t(9, 13), "H2", "10.0.0.2"),
+        ("V1", t(9, 14), "H3", "10.0.0.2"),
+        ("V1", t(1, 14, month=11, year=2025), "H1", "10.0.0.1"),  # outside the window
+        ("UNSEEN", t(9, 15), "H1", "10.0.0.1"),  # no transfer, no account record: not added
+    ]
+    cols = list(zip(*rows, strict=True))
+    account_engine.register(
+        "logins",
+        pa.table(
+            {
+                "account": list(cols[0]),
+                "at": pa.array(cols[1], pa.timestamp("us", tz="UTC")),
+                "imei": list(cols[2]),
+                "ip": list(cols[3]),
+            }
+        ),
+    )
+    rows_ = account_features(account_engine, as_of=AS_OF).to_pandas().set_index("id")
+    m, p, v1 = rows_.loc["M"], rows_.loc["P"], rows_.loc["V1"]
+    assert (m.logins, m.login_devices, m.login_device_owners) == (2, 1, 3)  # o3, o4 and UNSEEN's own
+    assert (p.logins, p.login_devices, p.login_device_owners) == (2, 2, 3)
+    assert (v1.logins, v1.login_devices, v1.login_device_owners, v1.login_ip_owners) == (1, 1, 1, 2)
+    assert m.login_ip_owners == 2  # 10.0.0.1: o3 and UNSEEN
+    assert rows_.loc["V2"].logins == 0 and pd.isna(rows_.loc["V2"].login_devices)
+    assert "UNSEEN" not in rows_.index

@@ -308,3 +308,21 @@ def test_card_upkeep_top_ups_and_data_usage(small_city: SimResult) -> None:
     ordinary = per_card[~per_card.index.isin(farm)]
     assert per_card.reindex(list(farm)).fillna(0).median() < ordinary.median() / 100
     assert usage.kb.ge(0).all() and topups.amount_fen.gt(0).all()
+
+
+def test_bought_mule_accounts_are_logged_in_to_by_the_gang(small_city: SimResult) -> None:
+    """跑分: a gang's handsets log in to the accounts it bought, each handset to several people's;
+    the dealer's unsold stock is never logged in to; ordinary handsets reach one or two people."""
+    ent, logins = _truth(small_city, "entities"), _kind(small_city, "logins")
+    accounts = _kind(small_city, "accounts").set_index("account_no").owner_id
+    mules = set(ent.loc[ent.role == "mule_account", "entity"].str[8:])
+    unsold = set(ent.loc[ent.role == "unsold_card", "entity"].str[8:])
+    logins = logins.assign(owner=logins.account.map(accounts))
+    per_device = logins.groupby("imei").owner.nunique()
+    gang = logins[logins.account.isin(mules)]
+    assert gang.account.nunique() / len(mules) > 0.8
+    assert per_device.reindex(gang.imei.unique()).max() >= 3
+    stock = logins[logins.account.isin(unsold)]
+    assert stock.empty or (stock.imei.map(per_device) <= 2).all()
+    ordinary = logins[~logins.account.isin(mules | unsold)]
+    assert per_device.reindex(ordinary.imei.unique()).max() <= 2  # own accounts, or a parent's too

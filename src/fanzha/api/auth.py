@@ -48,7 +48,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 # record kinds each party may ingest over HTTP (its own data only)
 INGEST_KINDS: dict[str, frozenset[str]] = {
     "police": frozenset({"people", "cases", "tips"}),
-    "bank": frozenset({"accounts", "transfers", "withdrawals"}),
+    "bank": frozenset({"accounts", "transfers", "withdrawals", "logins"}),
     "telecom": frozenset({"phone_cards", "devices", "calls", "sms", "topups", "data_usage"}),
     "platform": frozenset({"urls", "app_accounts"}),
 }

@@ -344,6 +344,20 @@ SPECS: dict[str, RecordSpec] = {
             doc="account-to-account transfers, amounts in integer fen",
         ),
         RecordSpec(
+            "logins",
+            "bank",
+            (
+                F("account", "account"),
+                F("at", "time"),
+                F("imei", "imei", False, doc="handset of a mobile-banking login"),
+                F("ip", "name", False),
+                F("city", "region", False),
+            ),
+            key=("account", "at"),
+            time_field="at",
+            doc="mobile / online banking logins (登录日志): which handset and network reached an account",
+        ),
+        RecordSpec(
             "withdrawals",
             "bank",
             (

@@ -194,6 +194,7 @@ def register_sim(engine: Engine, sim_dir: Path) -> list[str]:
         "data_usage",
         "accounts",
         "transfers",
+        "logins",
         "withdrawals",
     ):
         files = sorted((sim_dir / kind).glob("*.parquet"))

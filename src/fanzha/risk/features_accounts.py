@@ -1,7 +1,8 @@
 """Per-account features in SQL (DuckDB dialect) through the Engine.
 
 Input tables by record kind: ``transfers`` (required: from_account, to_account, amount_fen, at),
-optional ``accounts`` (bank, owner_id, opened_at), ``withdrawals`` (account, amount_fen, at, atm_id,
+optional ``accounts`` (bank, owner_id, opened_at), ``logins`` (account, at, imei, ip: they describe the
+accounts found elsewhere and add none), ``withdrawals`` (account, amount_fen, at, atm_id,
 location) and ``flagged_accounts`` (account: already-known mule or fraud accounts).
 
 Laundering shows in structure and timing more than in totals, so beside the per-account aggregates
@@ -39,6 +40,7 @@ from fanzha.risk.sqlparts import (
 
 TRANSFER_COLUMNS = ("from_account", "to_account", "amount_fen", "at")
 ACCOUNT_COUNTS = ("in_n", "out_n", "in_amt_fen", "out_amt_fen", "in_cp", "out_cp", "total_cp")
+LOGIN_COUNTS = ("logins",)  # 0 for an account without logins, when the logins table is given
 # features that do not depend on the window (the account and card registrations as of the scoring time)
 ACCOUNT_STATIC = (
     "accounts_per_owner",
@@ -281,6 +283,25 @@ def withdrawals_sql(window_days: int | None, has_location: bool, has_atm: bool) 
         FROM withdrawals WHERE {window_filter('"at"', window_days)} GROUP BY account"""
 
 
+def logins_sql(window_days: int | None, cols: set[str], has_owners: bool) -> str:
+    """Mobile-banking logins (登录日志): how many, from how many handsets, and how many people's
+    accounts the busiest of its handsets / networks reaches (一机多户: a gang's phone running the
+    mule accounts it bought; a child's phone managing a parent's account is the look-alike)."""
+    owner = "coalesce(a.owner_id, l.account)" if has_owners else "l.account"
+    owners_join = "LEFT JOIN accounts a ON a.account_no = l.account" if has_owners else ""
+    imei = "imei" if "imei" in cols else "CAST(NULL AS VARCHAR)"
+    ip = "ip" if "ip" in cols else "CAST(NULL AS VARCHAR)"
+    return f"""WITH l AS (SELECT account, {imei} AS imei, {ip} AS ip FROM logins
+                       WHERE {window_filter('"at"', window_days)} AND account IS NOT NULL),
+        dev AS (SELECT l.imei, count(DISTINCT {owner}) AS owners FROM l {owners_join}
+                WHERE l.imei IS NOT NULL GROUP BY l.imei),
+        net AS (SELECT l.ip, count(DISTINCT {owner}) AS owners FROM l {owners_join}
+                WHERE l.ip IS NOT NULL GROUP BY l.ip)
+        SELECT l.account, count(*) AS logins, count(DISTINCT l.imei) AS login_devices,
+            max(dev.owners) AS login_device_owners, max(net.owners) AS login_ip_owners
+        FROM l LEFT JOIN dev USING (imei) LEFT JOIN net USING (ip) GROUP BY l.account"""
+
+
 def flagged_sql() -> str:
     """Money from or to accounts already flagged (``flagged_accounts.account``)."""
     return f"""SELECT n.account,
@@ -373,7 +394,9 @@ def account_features(
     """
     require_columns(engine, "transfers", TRANSFER_COLUMNS)
     params: dict[str, Any] = {"as_of": _as_of(engine, as_of)}
-    present = optional_tables(engine, ("accounts", "withdrawals", "flagged_accounts", "phone_cards"))
+    present = optional_tables(
+        engine, ("accounts", "withdrawals", "flagged_accounts", "phone_cards", "logins")
+    )
     if accelerate is None:
         accelerate = use_fast_path(engine, "transfers", '"at"', window_days, params, ACCELERATE_MIN_TRANSFERS)
     fast = None
@@ -421,12 +444,27 @@ def account_features(
         require_columns(engine, "flagged_accounts", ("account",))
         materialise(engine, "__acct_flag", flagged_sql(), params)
         extra.append("__acct_flag")
-    final = _final_sql(extra)
+    attributes: list[str] = []
+    if "logins" in present:
+        require_columns(engine, "logins", ("account", "at"))
+        has_owners = "accounts" in present and "owner_id" in table_columns(engine, "accounts")
+        materialise(
+            engine,
+            "__acct_login",
+            logins_sql(window_days, set(table_columns(engine, "logins")), has_owners),
+            params,
+        )
+        attributes.append("__acct_login")
+    final = _final_sql(extra, attributes)
     return engine.query(final, {k: v for k, v in params.items() if f"${k}" in final} or None)
 
 
-def _final_sql(extra: list[str]) -> str:
-    zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in ACCOUNT_COUNTS)
+def _final_sql(extra: list[str], attributes: list[str] | None = None) -> str:
+    """The feature table: every account of the window's transfers and of the ``extra`` tables, with
+    the ``attributes`` tables (logins) joined on but never adding an account."""
+    attributes = attributes or []
+    counts = list(ACCOUNT_COUNTS) + (list(LOGIN_COUNTS) if "__acct_login" in attributes else [])
+    zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in counts)
     if extra:  # accounts only in the extra tables too: join on the account numbers
         universe = " UNION ".join(
             ["SELECT account FROM __acct_keys"] + [f"SELECT account FROM {t}" for t in extra]
@@ -436,8 +474,9 @@ def _final_sql(extra: list[str]) -> str:
         )
     else:  # every account is in the keys: no join on the (long) account-number strings
         source = "__acct_keys kk"
-    joins = " ".join(f"LEFT JOIN {t} ON {t}.account = u.account" for t in extra)
-    selects = "".join(f", {t}.* EXCLUDE (account)" for t in extra)
+    by_name = "u.account" if extra else "kk.account"
+    joins = " ".join(f"LEFT JOIN {t} ON {t}.account = {by_name}" for t in extra + attributes)
+    selects = "".join(f", {t}.* EXCLUDE (account)" for t in extra + attributes)
     return f"""SELECT * REPLACE ({zero}) FROM (
         SELECT {"u" if extra else "kk"}.account AS id, n.* EXCLUDE (account, first_at),
             g.* EXCLUDE (account){selects}

@@ -85,14 +85,14 @@ def features_from_tables(engine: Engine, kind: str, window_days: Windows) -> pd.
     cards per owner ID, accounts per owner …) appear once, unsuffixed. A row absent from a short
     window has counts 0 there and its other features missing.
     """
-    from fanzha.risk.features_accounts import ACCOUNT_COUNTS, ACCOUNT_STATIC, account_features
+    from fanzha.risk.features_accounts import ACCOUNT_COUNTS, ACCOUNT_STATIC, LOGIN_COUNTS, account_features
     from fanzha.risk.features_numbers import NUMBER_COUNTS, NUMBER_STATIC, number_features
 
     _check_kind(kind)
     compute, counts, static = (
         (number_features, NUMBER_COUNTS, NUMBER_STATIC)
         if kind == "numbers"
-        else (account_features, ACCOUNT_COUNTS, ACCOUNT_STATIC)
+        else (account_features, ACCOUNT_COUNTS + LOGIN_COUNTS, ACCOUNT_STATIC)
     )
     windows = window_list(window_days)
     if len(windows) == 1:

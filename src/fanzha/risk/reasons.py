@@ -151,6 +151,18 @@ ACCOUNT_REASONS: dict[str, Entry] = {
         "opened from an IP address that opened accounts for {v} people",
         "n",
     ),
+    "logins": ("LOGINS", "{v} mobile-banking logins in the window", "n"),
+    "login_devices": ("LOGIN_DEVICES", "logged in to from {v} handsets", "n"),
+    "login_device_owners": (
+        "SHARED_LOGIN_DEVICE",
+        "logged in to from a handset that reaches accounts of {v} people (一机多户)",
+        "n",
+    ),
+    "login_ip_owners": (
+        "SHARED_LOGIN_NETWORK",
+        "logged in to from a network that reaches accounts of {v} people",
+        "n",
+    ),
     "owner_phone_cards": ("OWNER_MANY_PHONE_CARDS", "owner also holds {v} phone cards (两卡)", "n"),
     "owner_recent_phone_cards": (
         "OWNER_NEW_PHONE_CARDS",

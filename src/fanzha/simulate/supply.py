@@ -57,6 +57,7 @@ class Gang:
     cashiers: list[int] = field(default_factory=list)
     voip: list[str] = field(default_factory=list)  # spoofed / international numbers of internet calls
     l1_window: dict[int, tuple[int, int]] = field(default_factory=dict)  # layer-1 account → use window
+    handed_over: dict[int, int] = field(default_factory=dict)  # account → when the dealer passes it on
 
     def receiving_account(self, rng: np.random.Generator, t: int) -> int:
         """A layer-1 account in use at ``t`` (else the one whose window is nearest)."""
@@ -200,6 +201,7 @@ def _open_accounts(
                 # the farmer also sells his own everyday card (it keeps its ordinary history)
                 own_sold.add(farmer)
                 gang.account_owner[int(pop.account[farmer])] = (farmer, dealer, int(pop.bank[farmer]))
+                gang.handed_over[int(pop.account[farmer])] = day + DAY * (1 + int(pop.account[farmer]) % 4)
                 out.append(int(pop.account[farmer]))
             k = int(rng.integers(1, 4))
             banks = rng.choice(len(ids.BANKS), size=k, replace=False)
@@ -221,6 +223,7 @@ def _open_accounts(
                     merchant_category=None,
                 )
                 gang.account_owner[number] = (farmer, dealer, bank)
+                gang.handed_over[number] = opened + DAY * (1 + number % 4)
                 out.append(number)
     return out[:n_accounts]
 
@@ -388,3 +391,41 @@ def card_upkeep(
         }
     )
     return topups, data
+
+
+def mule_logins(
+    rng: np.random.Generator,
+    gangs: list[Gang],
+    pop: Population,
+    counter: ids.Counter,
+    start_s: int,
+    end_s: int,
+) -> pa.Table:
+    """Mobile-banking logins to the accounts a gang bought (跑分): from the day the dealer hands an
+    account over, on 20–80 % of the days, from one of the gang's two or three operator handsets and its
+    network in the far-away farm city — whether or not money moves yet. The dealer's unsold stock
+    is never logged in to. Call last: the handsets take IMEI serials after every other device."""
+    cols: dict[str, list[Any]] = {k: [] for k in ("account", "at", "imei", "ip", "city")}
+    for gi, gang in enumerate(gangs):
+        models = rng.integers(len(ids.HANDSETS), size=int(rng.integers(2, 4)))
+        phones = ids.imeis(counter, models, ids.HANDSETS, "handset")
+        for accounts in gang.layers.values():
+            for a in accounts:
+                first = start_s + max(0, gang.handed_over[a] - start_s) // DAY * DAY
+                rate = rng.uniform(0.2, 0.8)  # how often the gang checks this account
+                for day in range(first, end_s, DAY):
+                    if rng.random() < rate:
+                        cols["account"].append(str(a))
+                        cols["at"].append(day + int(rng.integers(8 * 3600, 23 * 3600)))
+                        cols["imei"].append(str(phones[a % len(phones)]))
+                        cols["ip"].append(f"113.{gang.farm_region % 250}.{gi % 250}.{a % 7 + 2}")
+                        cols["city"].append(str(gang.farm_region))
+    return pa.table(
+        {
+            "account": pa.array(cols["account"], pa.string()),
+            "at": ts_us(np.array(cols["at"], dtype=np.int64)),
+            "imei": pa.array(cols["imei"], pa.string()),
+            "ip": pa.array(cols["ip"], pa.string()),
+            "city": pa.array(cols["city"], pa.string()),
+        }
+    )

@@ -10,6 +10,11 @@ Phone cards use mobile data (流量) most days, heavily for the young and for ri
 on the feature phones many elderly people keep; each card is topped up (充值) once a month, from its
 owner's account, in cash at a counter or with a voucher, and some employers pay their staff's cards
 in one batch (集团代付, the legitimate look-alike of a card dealer keeping cards alive).
+
+Account holders log in to mobile banking from their own handset and home network (登录日志), to a
+second account of theirs from the same handset; an elderly holder often has a child of the household
+do it on the child's phone (one handset, two owners: the legitimate look-alike of a gang's phone
+running many mule accounts).
 """
 
 from __future__ import annotations
@@ -90,7 +95,8 @@ class Traffic:
         self._card_habits(rng)
 
     def _card_habits(self, rng: np.random.Generator) -> None:
-        """Per person: daily data (median KB, share of days used) and the monthly top-up habit."""
+        """Per person: daily data (median KB, share of days used), the monthly top-up habit and how
+        often they log in to mobile banking."""
         pop, n = self.pop, self.pop.n
         elderly, young = pop.age >= 60, pop.age < 30
         feature_phone = (pop.imei == 0) | (elderly & (rng.random(n) < 0.35))
@@ -118,6 +124,9 @@ class Traffic:
         self.employer_pays = pays[np.clip(pop.employer, 0, n_emp - 1)] & (pop.employer >= 0)
         self.employer_topup_day = rng.integers(1, 6, size=n_emp)
         self.employer_topup_fen = rng.choice([5000, 10000], size=n_emp)
+        # mobile-banking logins per day: from once a month to every day; the elderly far less
+        rate = 0.2 * rng.lognormal(0.0, 0.9, size=n) * np.where(pop.age >= 65, 0.3, 1.0)
+        self.login_rate = np.minimum(rate, 1.0)
 
     # -- helpers -------------------------------------------------------------------------------
     def _times(
@@ -323,6 +332,40 @@ class Traffic:
                 "at": ts_us(self._times(rng, day_start, k)),
                 "atm_id": atm,
                 "location": ids.to_str(pop.region[who]),
+            }
+        )
+
+    # -- bank logins ----------------------------------------------------------------------------------
+    def logins(self, rng: np.random.Generator, day_start: int) -> pa.Table:
+        """Mobile-banking logins of the day: main accounts, second accounts, the elderly's by a child."""
+        pop = self.pop
+        who = self.holders[rng.random(len(self.holders)) < self.login_rate[self.holders]]
+        accounts = pop.account[who]
+        extra = rng.random(len(pop.extra_accounts)) < 0.08
+        who = np.concatenate([who, pop.extra_owner[extra]])
+        accounts = np.concatenate([accounts, pop.extra_accounts[extra]])
+        child = np.minimum(who + 1, pop.n - 1)  # the next member of the household, when there is one
+        helped = (
+            (pop.age[who] >= 65)
+            & (pop.household[child] == pop.household[who])
+            & (pop.age[child] < 50)
+            & (pop.imei[child] > 0)
+            & (rng.random(len(who)) < 0.5)
+        )
+        device = np.where(helped, pop.imei[child], pop.imei[who])
+        keep = device > 0
+        who, accounts, device = who[keep], accounts[keep], device[keep]
+        h = pop.household[who]
+        ip = pc.binary_join_element_wise(
+            pa.scalar("182"), *(ids.to_str(h // 250**k % 250 + 1) for k in range(3)), "."
+        )
+        return pa.table(
+            {
+                "account": ids.to_str(accounts),
+                "at": ts_us(self._times(rng, day_start, len(who))),
+                "imei": ids.to_str(device),
+                "ip": ip,
+                "city": ids.to_str(pop.region[who]),
             }
         )
 

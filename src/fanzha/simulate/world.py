@@ -28,7 +28,7 @@ from fanzha.simulate import ids, static
 from fanzha.simulate.launder import Launderer
 from fanzha.simulate.population import DAY, Population, build_population, people_table
 from fanzha.simulate.records import Rows
-from fanzha.simulate.supply import PeoplePicker, build_gangs, card_upkeep
+from fanzha.simulate.supply import PeoplePicker, build_gangs, card_upkeep, mule_logins
 from fanzha.simulate.sweep import Sweep
 from fanzha.simulate.traffic import Rates, Traffic
 from fanzha.simulate.writer import Output
@@ -172,6 +172,9 @@ def simulate(
     upkeep = card_upkeep(_rng(config.seed, 5), gangs, pop, start_s, end_s)
     for kind, table in zip(("topups", "data_usage"), upkeep, strict=True):
         output.write(kind, table.sort_by(_time_col(kind)))
+    output.write(
+        "logins", mule_logins(_rng(config.seed, 6), gangs, pop, counter, start_s, end_s).sort_by("at")
+    )
     output.write_truth(
         "entities",
         case_mod.entities(gangs, episodes, pop, launderer.first_used, launderer.wallet_first).table(
@@ -370,6 +373,7 @@ def _write_days(
         cards = _rng(config.seed, 22, d)
         output.write("topups", _topup_ids(traffic.topups(cards, day_start, local.day), local))
         output.write("data_usage", traffic.data_usage(cards, day_start))
+        output.write("logins", traffic.logins(_rng(config.seed, 23, d), day_start))
         tick("days", d + 1, config.days)
 
 

@@ -134,3 +134,28 @@ def test_cases_that_share_nothing_stay_single() -> None:
     assert result.groups.empty
     assert result.cases.group_id.tolist() == ["S:C1", "S:C2"]
     eng.close()
+
+
+def test_a_handset_logging_in_to_both_mule_accounts_links_their_cases() -> None:
+    """跑分: two cases name different accounts; one gang phone logs in to both (登录日志)."""
+    import pandas as pd
+
+    from fanzha.engine.duckdb import DuckDBEngine
+
+    from .conftest import case
+
+    eng = DuckDBEngine(threads=1)
+    eng.register("cases", pd.DataFrame([case("C1", accounts=["A1"]), case("C2", accounts=["A2"])]))
+    at = pd.Timestamp("2026-03-01", tz="UTC")
+    eng.register(
+        "logins",
+        pd.DataFrame(
+            {"account": ["A1", "A2", "A3"], "at": [at] * 3, "imei": ["GANGPHONE", "GANGPHONE", None]}
+        ),
+    )
+    result = link_cases(eng)
+    assert result.cases.group_id.nunique() == 1
+    ev = result.evidence.set_index("case_id").loc["C2"]
+    assert ev.identifiers == ["account:A2", "device:GANGPHONE", "account:A1"]
+    assert "account_login_device" in ev.path
+    eng.close()

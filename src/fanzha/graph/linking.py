@@ -49,6 +49,7 @@ LINK_KINDS = (
     "app_owner",
     "device_call",
     "device_sms",
+    "account_login_device",
 )
 # distinct neighbours in the whole entity graph above which an identifier is a hub, per node type
 DEFAULT_MAX_DEGREE = {

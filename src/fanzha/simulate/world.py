@@ -350,7 +350,7 @@ def _write_days(
             ],
             "sent_at",
         )
-        tr = _transfer_ids(traffic.transfers(rng, day_start, local.day), local)
+        tr = _with_ids(traffic.transfers(rng, day_start, local.day), local, "transfer_id", "TX")
         tr = _merge(
             [
                 _truthless(tr, pa.schema(list(TRUTH_COLS) + list(STEP_COL))),
@@ -358,7 +358,7 @@ def _write_days(
             ],
             "at",
         )
-        wd = _withdrawal_ids(traffic.withdrawals(rng, day_start), local)
+        wd = _with_ids(traffic.withdrawals(rng, day_start), local, "withdrawal_id", "WD")
         wd = _merge(
             [_truthless(wd, TRUTH_COLS), fraud["withdrawals"].filter(day_of["withdrawals"] == d)], "at"
         )
@@ -371,7 +371,9 @@ def _write_days(
         output.write("withdrawals", wd)
         output.write_truth("withdrawals", wd)
         cards = _rng(config.seed, 22, d)
-        output.write("topups", _topup_ids(traffic.topups(cards, day_start, local.day), local))
+        output.write(
+            "topups", _with_ids(traffic.topups(cards, day_start, local.day), local, "topup_id", "TU")
+        )
         output.write("data_usage", traffic.data_usage(cards, day_start))
         output.write("logins", traffic.logins(_rng(config.seed, 23, d), day_start))
         tick("days", d + 1, config.days)
@@ -399,21 +401,9 @@ def _merge(tables: list[pa.Table], time_col: str) -> pa.Table:
     return pa.concat_tables(parts).sort_by([(time_col, "ascending")])
 
 
-def _transfer_ids(table: pa.Table, local: date) -> pa.Table:
-    seq = pc.utf8_lpad(ids.to_str(np.arange(table.num_rows)), 9, "0")
-    tid = pc.binary_join_element_wise(pa.scalar(f"TX{local:%Y%m%d}0"), seq, "")
-    return table.add_column(0, "transfer_id", tid)
-
-
-def _topup_ids(table: pa.Table, local: date) -> pa.Table:
+def _with_ids(table: pa.Table, local: date, column: str, prefix: str) -> pa.Table:
+    """Record ids of one day's rows, e.g. ``TX2026090100000042``: prefix, local date, row number."""
     seq = pc.utf8_lpad(ids.to_str(np.arange(table.num_rows)), 9, "0")
     return table.add_column(
-        0, "topup_id", pc.binary_join_element_wise(pa.scalar(f"TU{local:%Y%m%d}0"), seq, "")
-    )
-
-
-def _withdrawal_ids(table: pa.Table, local: date) -> pa.Table:
-    seq = pc.utf8_lpad(ids.to_str(np.arange(table.num_rows)), 9, "0")
-    return table.add_column(
-        0, "withdrawal_id", pc.binary_join_element_wise(pa.scalar(f"WD{local:%Y%m%d}0"), seq, "")
+        0, column, pc.binary_join_element_wise(pa.scalar(f"{prefix}{local:%Y%m%d}0"), seq, "")
     )

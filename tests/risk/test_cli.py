@@ -270,6 +270,7 @@ def test_several_windows_train_and_score_with_the_models_own(settings, tmp_path:
     )
     assert r.exit_code == 0, r.output
     assert len(pd.read_csv(tmp_path / "s.csv")) > 100
+    assert "truth" not in r.output  # scoring reads no labels, and says nothing about them
     r = runner.invoke(
         app,
         ["score", "numbers", "--model", str(model), "--data", str(city), "--window", "30", "--out", "t.csv"],

@@ -79,6 +79,7 @@ def _rows(
     label_col: str,
     window: Any,
     intake: dict[str, Any] | None = None,
+    truth: bool = True,
 ) -> Any:
     from fanzha.engine import get_engine
     from fanzha.risk.pipeline import load_rows
@@ -99,6 +100,7 @@ def _rows(
         labels_id_col=id_col,
         labels_label_col=label_col,
         window_days=window,
+        truth=truth,
         **(intake or {}),
     )
     return rows
@@ -314,7 +316,9 @@ def _score(
             )
         windows = given
     with console.status(f"computing {what} features …"):
-        rows = _rows(what, data, transfers, layout, id_col, None, None, "id", "label", windows, intake)
+        rows = _rows(
+            what, data, transfers, layout, id_col, None, None, "id", "label", windows, intake, truth=False
+        )
     if rows.note:
         console.print(rows.note)
     frame = rows.frame.drop(columns=[c for c in (detector.label_col,) if c in rows.frame.columns])  # type: ignore[attr-defined]

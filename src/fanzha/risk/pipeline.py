@@ -168,8 +168,10 @@ def load_rows(
     window_days: Windows = 30,
     max_rejected: float = 0.01,
     rejected_out: Path | None = None,
+    truth: bool = True,
 ) -> Rows:
     """Feature rows (and labels, when given) for ``kind`` from one of the supported sources.
+    ``truth``: a simulator folder's truth/ labels the rows when no labels are given (training).
     ``max_rejected`` / ``rejected_out``: for a raw transfer or call file (:func:`load_transfers`,
     :func:`load_calls`)."""
     _check_kind(kind)
@@ -226,7 +228,7 @@ def load_rows(
         )
         labels = labels_to_binary(raw, source).column("label").to_numpy()
         frame = frame.drop(columns=[label_col])
-    elif data is not None and Path(data).is_dir() and (Path(data) / "truth").is_dir():
+    elif truth and data is not None and Path(data).is_dir() and (Path(data) / "truth").is_dir():
         labels = truth_rows(frame, Path(data), kind)
         note = (note + "; " if note else "") + "labels from the simulator's truth/ (train on your own labels)"
     return Rows(frame, fid, labels, source, note)

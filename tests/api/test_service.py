@@ -278,6 +278,29 @@ def test_bank_ingests_a_csv_batch_over_http(api) -> None:
     assert r.status_code == 403 and "may ingest" in r.json()["message"]
 
 
+def test_operators_send_top_ups_and_data_usage_banks_send_logins(api) -> None:
+    topups = (
+        b"topup_id,number,amount_fen,at,channel,payer_account\nu1,13800138000,5000,2026-01-05 10:00:00,app,\n"
+    )
+    usage = b"number,start_at,kb\n13800138000,2026-01-05,2048\n13800138001,2026-01-05,-1\n"
+    logins = b"account,at,imei,ip\n6222020000000001,2026-01-05 10:00:00,,10.0.0.1\n"
+    for kind, body, party, landed in (
+        ("topups", topups, "telecom", 1),
+        ("data_usage", usage, "telecom", 1),
+        ("logins", logins, "bank", 1),
+    ):
+        headers = {"content-type": "text/csv"}
+        r = api.client.post(f"/v1/ingest/{kind}", content=body, headers={**api.as_(party), **headers})
+        assert r.status_code == 200 and r.json()["landed"] == landed, r.text
+        other = "bank" if party == "telecom" else "telecom"
+        r = api.client.post(f"/v1/ingest/{kind}", content=body, headers={**api.as_(other), **headers})
+        assert r.status_code == 403, r.text
+    r = api.client.post(
+        "/v1/ingest/data_usage", content=usage, headers={**api.as_("telecom"), "content-type": "text/csv"}
+    )
+    assert any("kb -1 is negative" in x["reason"] for x in r.json()["rejections"])
+
+
 def test_outer_fast_path_wrapper_serves_decisions_and_passes_the_rest(api) -> None:
     from fastapi.testclient import TestClient
 

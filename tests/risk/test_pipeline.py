@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fanzha.errors import InputFileError, ValidationError
 from fanzha.risk.pipeline import load_rows
@@ -154,3 +156,49 @@ def test_bad_windows_are_clear_errors() -> None:
     for bad in ("a", "7,7", "-1", ""):
         with pytest.raises(ConfigError, match="--window"):
             parse_windows(bad)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    calls=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 40 * 24 * 60), st.integers(0, 600)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_property_a_longer_window_never_counts_less(calls) -> None:  # type: ignore[no-untyped-def]
+    """Over windows 1, 7 and everything, each number's counts never fall as the window grows, and
+    each window's columns equal that window computed on its own."""
+    from datetime import timedelta
+
+    import pyarrow as pa
+
+    from fanzha.engine.duckdb import DuckDBEngine
+    from fanzha.risk.features_numbers import number_features
+    from fanzha.risk.pipeline import features_from_tables
+
+    from .records import AS_OF
+
+    numbers = [f"1380000010{i}" for i in range(5)]
+    rows = [(numbers[a], numbers[b], AS_OF - timedelta(minutes=m), d) for a, b, m, d in calls if a != b]
+    if not rows:
+        return
+    cols = list(zip(*rows, strict=True))
+    table = pa.table(
+        {
+            "caller": list(cols[0]),
+            "callee": list(cols[1]),
+            "start_at": pa.array(cols[2], pa.timestamp("us", tz="UTC")),
+            "duration_s": pa.array(cols[3], pa.int32()),
+        }
+    )
+    with DuckDBEngine(threads=1) as engine:
+        engine.register("calls", table)
+        wide = features_from_tables(engine, "numbers", (1, 7, None)).set_index("id")
+        alone = {w: number_features(engine, window_days=w).to_pandas().set_index("id") for w in (1, 7)}
+    for count in ("out_calls", "in_calls", "distinct_callees"):
+        day, week, ever = (wide[f"{count}_{s}"] for s in ("1d", "7d", "all"))
+        assert (day <= week).all() and (week <= ever).all()
+        for w, frame in alone.items():
+            got = wide.loc[frame.index, f"{count}_{w}d"]
+            assert (got.to_numpy() == frame[count].to_numpy()).all()

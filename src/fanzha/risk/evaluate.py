@@ -184,19 +184,10 @@ def eval_amlsim(
 # -- simulator truth -----------------------------------------------------------------------------------
 def register_sim(engine: Engine, sim_dir: Path) -> list[str]:
     """Register the simulator's record folders as tables (one per kind)."""
+    from fanzha.records.contracts import KINDS
+
     kinds = []
-    for kind in (
-        "calls",
-        "sms",
-        "phone_cards",
-        "devices",
-        "topups",
-        "data_usage",
-        "accounts",
-        "transfers",
-        "logins",
-        "withdrawals",
-    ):
+    for kind in KINDS:  # every record kind, so a new one needs no entry here
         files = sorted((sim_dir / kind).glob("*.parquet"))
         if files:
             engine.register_parquet(kind, files)

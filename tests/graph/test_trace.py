@@ -701,3 +701,29 @@ def test_match_decoding_counts_two_visits_to_a_parcel_as_one_explanation() -> No
     counts = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(visit_counts=True))
     counts.check_conservation()
     assert set(counts.cashouts.record_id) == {"w1", "w2"}
+
+
+def test_match_parcel_drained_at_the_atm_over_days_stays_in_view() -> None:
+    """A cashier drains v1's 100,000 yuan at the ATM in 15,000-yuan withdrawals, one or two a day
+    (the card's daily limit), the last on day 3 — past the 72-h window since the parcel arrived.
+    v2's 39 yuan arrive on day 1 and stay. Each withdrawal that cuts the parcel restarts its clock
+    (``drain``, round 9), so the last one is v1's money too; before (``drain=False``) the parcel
+    had left the window and the other-money step took v2's 39 yuan first (seed 3: that victim
+    located 0 %)."""
+    from fanzha.graph.trace import MatchRule
+
+    day = 1440
+    tr = transfers(("a", "V1", "M", 10_000_000, 0), ("b", "V2", "M", 3_900, day + 120))
+    at = [60, 90, day + 60, day + 90, 2 * day + 60, 3 * day + 60]
+    wd = withdrawals(*((f"w{i}", "M", 1_500_000, t) for i, t in enumerate(at)))
+    src = {"a": "v1", "b": "v2"}
+    r = trace_funds(tr, wd, src, method="match")
+    r.check_conservation()
+    assert set(r.cashouts.victim_id) == {"v1"} and r.cashouts.amount_fen.sum() == 9_000_000
+    assert held(r, "v2") == {"M": 3_900} and held(r, "v1") == {"M": 1_000_000}
+    for rule in (MatchRule(decode=False), MatchRule(hours=None)):  # the greedy rule; no window at all
+        other = trace_funds(tr, wd, src, method="match", match_rule=rule)
+        assert held(other, "v2") == {"M": 3_900}
+    before = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(drain=False))
+    before.check_conservation()
+    assert held(before, "v2") == {}  # the day-3 withdrawal took the 39 yuan

@@ -347,6 +347,11 @@ class MatchRule:
     # decoding: a first visit counts as an explained outflow (True), or the two visits together as
     # one (False: one parcel cashed out)
     visit_counts: bool = False
+    # a parcel drained at the ATM over days (round 9): a cashier empties a big parcel in whole notes
+    # up to the card's daily limit, day after day, past ``hours``. A withdrawal that cuts a parcel
+    # (notes, a first visit, a split) restarts that parcel's clock, so the next withdrawals still
+    # see it; False: a parcel leaves the window ``hours`` after it arrived (the rule before round 9)
+    drain: bool = True
 
     @property
     def hours_us(self) -> int | None:
@@ -717,7 +722,7 @@ class _Ledger:
                     pick = next((i for i in notes if st[i] is visit[0]), pick)
                 self._note_others([i for i in notes if i != pick], st)  # the change stays elsewhere
                 lot = st[pick]
-                lot[2] -= amount
+                self._cut(lot, amount, atm)
                 if len(lot) == 4:
                     lot.append(CHANGE)  # the change of the notes (see MatchRule.change)
                 return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
@@ -758,9 +763,15 @@ class _Ledger:
             if covering:
                 pick = covering[-1] if rule.cover == "latest" else min(covering, key=lambda i: (st[i][2], -i))
                 lot = st[pick]
-                lot[2] -= amount
+                self._cut(lot, amount, atm)
                 return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
         return None
+
+    def _cut(self, lot: list[int], amount: int, atm: bool) -> None:
+        """Take ``amount`` out of ``lot``; a withdrawal restarts its clock (:attr:`MatchRule.drain`)."""
+        lot[2] -= amount
+        if atm and self.rule.drain and lot[3] > 0:
+            lot[3] = self.now
 
     def _next_visit(self, account: int) -> int | None:
         """(:attr:`MatchRule.visit_hours`) the fen of the account's next outflow if it is a
@@ -808,7 +819,7 @@ class _Ledger:
         pick = min(fits, key=lambda i: (st[i][2], -i))
         self._note_others([i for i in fits if i != pick], st)
         lot = st[pick]
-        lot[2] -= amount
+        self._cut(lot, amount, True)
         self._visit[account] = (lot, nxt)
         return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
 
@@ -1055,7 +1066,7 @@ class _Ledger:
         elif kind == 3 and nxt is not None:
             self._note_others(others, st)
             self._visit[account] = (lot, nxt)  # the next visit takes the rest
-        lot[2] -= amount
+        self._cut(lot, amount, atm)
         return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
 
     def _note_others(self, others: list[int], st: deque[list[int]]) -> None:

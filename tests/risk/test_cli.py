@@ -276,3 +276,123 @@ def test_several_windows_train_and_score_with_the_models_own(settings, tmp_path:
         ["score", "numbers", "--model", str(model), "--data", str(city), "--window", "30", "--out", "t.csv"],
     )
     assert r.exit_code != 0 and "trained on the window(s) 1,0 (all)" in str(r.exception)
+    r = runner.invoke(  # the same windows in another order are the same columns
+        app,
+        ["score", "numbers", "--model", str(model), "--data", str(city), "--window", "0,1", "--out", "u.csv"],
+    )
+    assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        ("7,,30", "not a comma-separated list"),
+        ("3,", "not a comma-separated list"),
+        ("1_0", "not a comma-separated list"),
+        ("٣", "not a comma-separated list"),
+        ("1000000000", "at most 36,600"),
+        ("7,3000000000", "at most 36,600"),
+        ("7,7", "repeats a value"),
+    ],
+)
+def test_malformed_windows_are_refused_before_the_work(tmp_path: Path, window: str, message: str) -> None:
+    from fanzha.errors import ConfigError
+
+    r = runner.invoke(
+        app, ["train", "numbers", "--data", str(tmp_path), "--window", window, "--out", str(tmp_path / "m")]
+    )
+    assert isinstance(r.exception, ConfigError) and message in str(r.exception)
+
+
+def test_a_damaged_model_is_a_clear_error(tmp_path: Path) -> None:
+    from fanzha.errors import ModelError
+    from fanzha.risk.model import GBDTDetector
+
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "model.pkl").write_bytes(b"garbage")
+    for meta in ("hello", "[]", '{"format": 999}'):
+        (folder / "meta.json").write_text(meta, "utf-8")
+        with pytest.raises(ModelError, match="retrain"):
+            GBDTDetector.load(folder)
+    good = tmp_path / "good"
+    table = feature_table(60)
+    from fanzha.risk.model import NumberDetector
+
+    from .test_model import FAST as FAST_MODEL
+
+    NumberDetector(**FAST_MODEL).fit(table).save(good)
+    (folder / "meta.json").write_text((good / "meta.json").read_text("utf-8"), "utf-8")
+    for pickled in (b"garbage", (good / "model.pkl").read_bytes()[:1000]):
+        (folder / "model.pkl").write_bytes(pickled)
+        with pytest.raises(ModelError, match=r"model\.pkl cannot be read"):
+            GBDTDetector.load(folder)
+
+
+def test_feature_table_ids_must_be_present_and_unique(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from fanzha.errors import ValidationError
+
+    table = feature_table(60)
+    for name, broken, message in (
+        ("empty", table.assign(id=["", *list(table["id"][1:])]), "1 row(s) have an empty id"),
+        ("twice", table.assign(id=["13900000000"] * 60), "appear on more than one row"),
+    ):
+        broken.to_csv(tmp_path / f"{name}.csv", index=False)
+        r = runner.invoke(
+            app,
+            [
+                "train",
+                "numbers",
+                "--data",
+                str(tmp_path / f"{name}.csv"),
+                "--label",
+                "label",
+                "--out",
+                str(tmp_path / "m"),
+            ],
+        )
+        assert isinstance(r.exception, ValidationError) and message in str(r.exception), r.output
+
+
+def test_transfers_and_data_together_are_refused(tmp_path: Path) -> None:
+    from fanzha.errors import ValidationError
+
+    (tmp_path / "tx.csv").write_text("transfer_id,from_account,to_account,amount_fen,at\n", "utf-8")
+    r = runner.invoke(
+        app,
+        [
+            "train",
+            "accounts",
+            "--transfers",
+            str(tmp_path / "tx.csv"),
+            "--data",
+            "/nonexistent",
+            "--labels",
+            str(tmp_path / "tx.csv"),
+            "--out",
+            str(tmp_path / "m"),
+        ],
+    )
+    assert isinstance(r.exception, ValidationError) and "not both" in str(r.exception)
+
+
+@pytest.mark.parametrize("folds", ["0", "1", "-2", "500"])
+def test_folds_out_of_range_are_refused(tmp_path: Path, folds: str) -> None:
+    from fanzha.errors import ConfigError
+
+    r = runner.invoke(
+        app, ["eval", "numbers", "--sim", str(tmp_path), "--folds", folds, "--out", str(tmp_path / "e.json")]
+    )
+    assert isinstance(r.exception, ConfigError) and "2 to 50" in str(r.exception), r.output
+
+
+def test_more_folds_than_positives_is_a_clear_error() -> None:
+    from fanzha.errors import ValidationError
+    from fanzha.risk.evaluate import cross_validate
+    from fanzha.risk.model import NumberDetector
+
+    table = feature_table(40)
+    y = np.zeros(40, dtype=int)
+    y[:3] = 1
+    with pytest.raises(ValidationError, match=r"needs 2 ≤ folds ≤ the rows of the smaller class \(3\)"):
+        cross_validate(NumberDetector, table.drop(columns=["label"]), y, folds=5)

@@ -9,7 +9,7 @@ import pytest
 from fanzha.errors import NotFoundError, ValidationError
 from fanzha.risk.features_numbers import number_features
 
-from .records import AS_OF, X_UNKNOWN, A, B, C, E, G, H, calls_table, t
+from .records import AS_OF, X_UNKNOWN, A, B, C, E, G, H, calls_table, t, topups_table
 
 
 @pytest.fixture(params=[False, True], ids=["sql", "numba"])
@@ -72,6 +72,24 @@ def test_without_topups_and_data_the_columns_are_absent(engine) -> None:  # type
     engine.register("calls", calls_table())
     table = number_features(engine, as_of=AS_OF)
     assert not {"topups", "topup_fen", "data_mb", "data_days"} & set(table.column_names)
+
+
+@pytest.mark.parametrize("how", ["no column", "empty column"])
+def test_topups_without_payers_leave_the_payer_features_out(engine, how: str) -> None:  # type: ignore[no-untyped-def]
+    """A partner that does not say who paid each top-up: the counts stay, the payer features are
+    absent (not "100 % paid with no account behind them"); a lake column left empty is the same."""
+    topups = topups_table()
+    if how == "no column":
+        topups = topups.drop_columns(["payer_account"])
+    else:
+        i = topups.column_names.index("payer_account")
+        topups = topups.set_column(i, "payer_account", pa.nulls(topups.num_rows, pa.string()))
+    engine.register("calls", calls_table())
+    engine.register("topups", topups)
+    table = number_features(engine, as_of=AS_OF).to_pandas().set_index("id")
+    assert {"topups", "topup_fen"} <= set(table.columns)
+    assert not {"topup_no_account_share", "topup_payer_cards"} & set(table.columns)
+    assert (table.loc[A].topups, table.loc[A].topup_fen) == (2, 8000)
 
 
 def test_window_changes_the_counts(number_engine) -> None:  # type: ignore[no-untyped-def]

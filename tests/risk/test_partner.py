@@ -163,3 +163,55 @@ def test_yuan_to_fen_is_exact(value: Decimal) -> None:
 
 
 _ENGINE = DuckDBEngine(threads=1)
+
+
+def test_amounts_and_durations_are_never_rounded(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Fen are whole, yuan have at most two decimals: anything else is rejected with its reason,
+    never rounded ("1767.75" fen was kept as 1768); a comma groups thousands or it is no number."""
+    from fanzha.risk.partner import load_calls
+
+    rows = [
+        "1,A,B,0.29,2017-01-01",
+        "2,A,B,12.345,2017-01-01",
+        '3,A,B,"1,5",2017-01-01',
+        "4,A,B,1e3,2017-01-01",
+        '5,A,B,"1,500",2017-01-01',
+        "6,A,B,12.3400,2017-01-01",
+    ]
+    report = load_transfers(engine, write(tmp_path / "y.csv", rows), LAYOUT, max_reject_share=1)
+    kept = engine.query("SELECT transfer_id, amount_fen FROM transfers ORDER BY 1").to_pylist()
+    assert [(r["transfer_id"], r["amount_fen"]) for r in kept] == [("1", 29), ("5", 150_000), ("6", 1_234)]
+    assert report.rows_rejected == 3
+    fen = TransferLayout("payer", "payee", "amt", "ts", "tid", "fen")
+    rows = ["1,A,B,1767.75,2017-01-01", "2,A,B,0x10,2017-01-01", "3,A,B,1767.0,2017-01-01"]
+    load_transfers(engine, write(tmp_path / "f.csv", rows), fen, max_reject_share=1)
+    assert engine.query("SELECT transfer_id, amount_fen FROM transfers").to_pylist() == [
+        {"transfer_id": "3", "amount_fen": 1767}
+    ]
+    (tmp_path / "c.csv").write_text(
+        "caller,callee,start_at,duration_s\n1,2,2017-01-01,12.7\n1,2,2017-01-02,12\n", "utf-8"
+    )
+    report = load_calls(engine, tmp_path / "c.csv", max_reject_share=1)
+    assert report.rows_kept == 1 and "duration is not a whole number of seconds ≥ 0" in report.rejected
+
+
+def test_labels_that_contradict_each_other_are_an_error(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "l.csv").write_text("acct,flag\n1,1\n2,0\n1,0\n", "utf-8")
+    with pytest.raises(ValidationError, match=r"1 id\(s\) are labelled both 1 and 0, e.g. '1'"):
+        load_labels(engine, tmp_path / "l.csv", id_col="acct", label_col="flag")
+    (tmp_path / "d.csv").write_text("acct,flag\n1,1\n2,0\n1,yes\n", "utf-8")  # the same label twice: one row
+    assert load_labels(engine, tmp_path / "d.csv", id_col="acct", label_col="flag").to_pydict() == {
+        "id": ["1", "2"],
+        "label": [1, 0],
+    }
+
+
+def test_gbk_files_are_read_as_chinese_systems_export_them(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A labels file and a feature table saved in GBK (before: a raw DuckDB "Invalid unicode" error)."""
+    from fanzha.risk.partner import read_table
+
+    (tmp_path / "l.csv").write_bytes("账号,是否涉诈\n1,是\n2,否\n".encode("gbk"))
+    table = load_labels(engine, tmp_path / "l.csv", id_col="账号", label_col="是否涉诈").to_pydict()
+    assert table == {"id": ["1", "2"], "label": [1, 0]}
+    (tmp_path / "f.csv.gz").write_bytes(gzip.compress("号码,运营商\n139,移动\n".encode("gbk")))
+    assert read_table(engine, tmp_path / "f.csv.gz").to_pylist() == [{"号码": "139", "运营商": "移动"}]

@@ -32,8 +32,11 @@ def test_counts_of_one_read_in_the_singular() -> None:
 
 def test_window_suffix_and_fallback() -> None:
     assert (
-        describe("short_call_share_7d", 0.5, NUMBER_REASONS)[1] == "50 % of calls shorter than 15 s (last 7d)"
+        describe("short_call_share_7d", 0.5, NUMBER_REASONS)[1]
+        == "50 % of calls shorter than 15 s (last 7 days)"
     )
+    assert describe("topups_1d", 2.0, NUMBER_REASONS)[1].endswith("(last day)")
+    assert describe("topups_all", 2.0, NUMBER_REASONS)[1].endswith("(all time)")  # not "(last all)"
     code, message = describe("arpu_skew", 2.5, NUMBER_REASONS)
     assert code == "FEATURE_ARPU_SKEW" and message == "arpu skew = 2.50 (unusual)"
     assert describe("owner_cards", float("nan"), NUMBER_REASONS)[1] == "no owner cards data"

@@ -4,6 +4,7 @@ directory")."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from fanzha.errors import ConfigError
@@ -28,24 +29,30 @@ def writable_file(path: Path, what: str) -> None:
     writable(path.parent, what)
 
 
-def _whole_numbers(text: str, option: str, example: str) -> list[int]:
-    """``"7, 11,13"`` → [7, 11, 13]: a non-empty comma-separated list of whole numbers ≥ 0, each once."""
-    try:
-        values = [int(x) for x in text.replace(" ", "").split(",") if x]
-    except ValueError:
+def _whole_numbers(text: str, option: str, example: str, most: int | None = None) -> list[int]:
+    """``"7, 11,13"`` → [7, 11, 13]: a non-empty comma-separated list of whole numbers ≥ 0 (ASCII
+    digits), each once, none empty; ``most``: the largest value allowed."""
+    items = text.replace(" ", "").split(",")
+    if not all(re.fullmatch(r"[0-9]+", x) for x in items):
         raise ConfigError(
             f"{option} {text!r} is not a comma-separated list of whole numbers (e.g. {example})"
-        ) from None
-    if not values or any(v < 0 for v in values):
-        raise ConfigError(f"{option} {text!r}: give whole numbers ≥ 0, e.g. {example}")
+        )
+    values = [int(x) for x in items]
+    if most is not None and max(values) > most:
+        raise ConfigError(f"{option} {text!r}: at most {most:,} (e.g. {example})")
     if len(set(values)) != len(values):
         raise ConfigError(f"{option} {text!r} repeats a value; give each once")
     return values
 
 
+MAX_WINDOW_DAYS = 36_600  # a century: beyond it a window is "everything" (0)
+
+
 def parse_windows(text: str) -> int | tuple[int | None, ...] | None:
-    """``--window 30`` → 30; ``--window 1,7,30`` → (1, 7, 30); 0 means everything (None)."""
-    windows = tuple(v or None for v in _whole_numbers(text, "--window", "30 or 1,7,30; 0 = everything"))
+    """``--window 30`` → 30; ``--window 1,7,30`` → (1, 7, 30); 0 means everything (None). A list
+    is put in order (shortest first, everything last), as the feature columns are."""
+    values = _whole_numbers(text, "--window", "30 or 1,7,30; 0 = everything", most=MAX_WINDOW_DAYS)
+    windows = tuple(v or None for v in sorted(values, key=lambda v: v or MAX_WINDOW_DAYS + 1))
     return windows[0] if len(windows) == 1 else windows
 
 

@@ -272,6 +272,11 @@ def _train(
     )
     top = ", ".join(f"{k} {v:.0%}" for k, v in list(detector.meta_.extra["importance"].items())[:5])
     console.print(f"relies most on (share of split gain): {top}")
+    dropped = m.get("dropped_columns") or {}
+    if dropped:
+        left = "; ".join(f"{k} ({v})" for k, v in list(dropped.items())[:8])
+        more = f" and {len(dropped) - 8} more" if len(dropped) > 8 else ""
+        console.print(f"left out (not usable as features): {left}{more}")
 
 
 def _score(
@@ -335,8 +340,10 @@ def _score(
 
 def _model_windows(detector: Any) -> int | tuple[int | None, ...] | None:
     """The window(s) a model was trained on (30 days for a model saved without the record)."""
+    from fanzha.risk.pipeline import window_list
+
     saved = detector.meta_.extra.get("window_days", 30)
-    return tuple(saved) if isinstance(saved, list) else saved
+    return tuple(window_list(tuple(saved))) if isinstance(saved, list) else saved  # in column order
 
 
 def _shown(windows: int | tuple[int | None, ...] | None) -> str:
@@ -391,6 +398,10 @@ def _evaluate(
     from fanzha.risk import evaluate as ev
 
     windows = parse_windows(window)
+    if not 2 <= folds <= 50:
+        from fanzha.errors import ConfigError
+
+        raise ConfigError(f"--folds {folds}: give 2 to 50 cross-validation folds (default 5)")
     writable_file(out, "the report")
     console = Console()
     for given in (real, sim):

@@ -151,15 +151,29 @@ class Detector(ABC):
         meta_file, model_file = folder / "meta.json", folder / "model.pkl"
         if not meta_file.exists() or not model_file.exists():
             raise NotFoundError(f"{folder} is not a fanzha model (needs meta.json and model.pkl)")
-        meta = json.loads(meta_file.read_text("utf-8"))
+        damaged = f"{folder} is not a fanzha model or is damaged"
+        try:
+            meta = json.loads(meta_file.read_text("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{damaged}: meta.json is not JSON ({exc}); retrain the model") from exc
+        if not isinstance(meta, dict):
+            raise ModelError(f"{damaged}: meta.json is not an object; retrain the model")
         if meta.get("format") != ARTEFACT_FORMAT:
             raise ModelError(
                 f"{folder}: artefact format {meta.get('format')} is not {ARTEFACT_FORMAT}; retrain the model"
             )
-        module, _, _qualname = meta["detector_class"].rpartition(".")
-        importlib.import_module(module)
-        with model_file.open("rb") as fh:
-            model = pickle.load(fh)
+        module, _, _qualname = str(meta.get("detector_class", "")).rpartition(".")
+        try:
+            importlib.import_module(module)
+        except (ImportError, ValueError) as exc:
+            raise ModelError(f"{damaged}: its detector class {module!r} is not part of this product") from exc
+        try:
+            with model_file.open("rb") as fh:
+                model = pickle.load(fh)
+        except Exception as exc:  # a truncated or foreign file: any unpickling error
+            raise ModelError(
+                f"{damaged}: model.pkl cannot be read ({type(exc).__name__}); retrain the model"
+            ) from exc
         if not isinstance(model, cls):
             raise ModelError(f"{folder} holds a {type(model).__name__}, not a {cls.__name__}")
         return model

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fanzha.engine.base import Engine
-from fanzha.errors import NotFoundError
+from fanzha.errors import NotFoundError, ValidationError
 from fanzha.risk.model import AccountDetector, GBDTDetector, NumberDetector
 
 if TYPE_CHECKING:
@@ -100,6 +100,14 @@ def cross_validate(
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     y = np.asarray(y, dtype=int)
+    smallest = int(np.bincount(y, minlength=2).min()) if len(y) else 0
+    most = smallest if groups is None else min(smallest, len(np.unique(groups)))
+    if not 2 <= folds <= most:
+        unit = "rows of the smaller class" if groups is None else "groups or rows of the smaller class"
+        raise ValidationError(
+            f"{folds}-fold cross-validation needs 2 ≤ folds ≤ the {unit} ({most}); give fewer --folds "
+            "or more labelled rows"
+        )
     if groups is None:
         splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(frame, y)
     else:

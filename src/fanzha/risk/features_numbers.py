@@ -210,8 +210,10 @@ def topups_sql(window_days: int | None, has_payer: bool) -> str:
     """Top-ups (充值): how many and how much; the share with no account behind them (cash, voucher,
     anonymous third party); and the most cards any of its payers tops up in the window — a dealer
     keeping a batch of cards alive (养卡) or an employer paying its staff's cards (集团代付)."""
-    payer = "payer_account" if has_payer else "CAST(NULL AS VARCHAR)"
-    return f"""WITH t AS (SELECT number, amount_fen, {payer} AS payer FROM topups
+    if not has_payer:  # the partner does not say who paid: the payer features are absent, not 0 / 100 %
+        return f"""SELECT number, count(*) AS topups, CAST(sum(amount_fen) AS BIGINT) AS topup_fen
+            FROM topups WHERE {window_filter('"at"', window_days)} AND number IS NOT NULL GROUP BY number"""
+    return f"""WITH t AS (SELECT number, amount_fen, payer_account AS payer FROM topups
                        WHERE {window_filter('"at"', window_days)} AND number IS NOT NULL),
         payers AS (SELECT payer, count(DISTINCT number) AS cards FROM t WHERE payer IS NOT NULL GROUP BY payer)
         SELECT t.number, count(*) AS topups, CAST(sum(t.amount_fen) AS BIGINT) AS topup_fen,
@@ -284,9 +286,12 @@ def number_features(
         stages.append(("__num_cards", cards_sql(set(table_columns(engine, "phone_cards")))))
     if "topups" in present:
         require_columns(engine, "topups", ("number", "amount_fen", "at"))
-        stages.append(
-            ("__num_topup", topups_sql(window_days, "payer_account" in table_columns(engine, "topups")))
+        # payers supplied: the column exists and names at least one payer (a lake column left empty
+        # by a partner who does not send it says nothing about who paid)
+        has_payer = "payer_account" in table_columns(engine, "topups") and bool(
+            engine.scalar("SELECT count(payer_account) FROM topups")
         )
+        stages.append(("__num_topup", topups_sql(window_days, has_payer)))
     if "data_usage" in present:
         require_columns(engine, "data_usage", ("number", "start_at", "kb"))
         stages.append(("__num_data", data_sql(window_days)))
@@ -313,8 +318,11 @@ def number_features(
         "coalesce(__num_out.out_calls, 0) + coalesce(__num_in.in_calls, 0)",
     )
     source_of = {"sms_": "__num_sms", "topup": "__num_topup", "data_": "__num_data"}
+    produced = {t: set(table_columns(engine, t)) for t in set(source_of.values()) & set(parts)}
     counts = [
-        c for c in NUMBER_COUNTS if all(t in parts for prefix, t in source_of.items() if c.startswith(prefix))
+        c
+        for c in NUMBER_COUNTS
+        if all(t in parts and c in produced[t] for prefix, t in source_of.items() if c.startswith(prefix))
     ]
     zero = ", ".join(f"coalesce({c}, 0) AS {c}" for c in counts)
     return engine.query(

@@ -17,6 +17,10 @@ import pandas as pd
 from fanzha.errors import ValidationError
 
 MAX_CATEGORIES = 50
+# placeholders exports write for a missing value: read as missing (the model handles NaN), not as text
+MISSING_TOKENS = frozenset(
+    {"", "na", "n/a", "nan", "null", "none", "nil", "-", "--", "—", "#n/a", "\\n", "缺失", "空"}
+)
 NUMERIC_SHARE = 0.95  # a text column this numeric is a number column with bad entries
 
 
@@ -37,17 +41,23 @@ def _is_text(series: pd.Series) -> bool:
     return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
 
 
+def _blank(series: pd.Series) -> pd.Series:
+    """Missing values of a text column: nulls and the placeholders of :data:`MISSING_TOKENS`."""
+    return series.isna() | series.astype(str).str.strip().str.lower().isin(MISSING_TOKENS)
+
+
 def _to_number(series: pd.Series, name: str) -> pd.Series:
     if not _is_text(series):
         return series.astype(float)
-    blank = series.isna() | (series.astype(str).str.strip() == "")
+    blank = _blank(series)
     values = pd.to_numeric(series.where(~blank), errors="coerce")
     bad = values.isna() & ~blank
     if bad.any():
         example = series[bad].iloc[0]
         raise ValidationError(
-            f"column {name!r} holds {int(bad.sum())} non-numeric value(s), e.g. {example!r} in row "
-            f"{int(np.flatnonzero(bad.to_numpy())[0])}; fix the export or drop the column",
+            f"column {name!r} holds {int(bad.sum())} non-numeric value(s), e.g. {example!r} in data row "
+            f"{int(np.flatnonzero(bad.to_numpy())[0]) + 1} (the first row after the header is 1); fix the "
+            "export or drop the column",
             field=name,
             value=example,
         )
@@ -61,8 +71,7 @@ def plan_columns(frame: pd.DataFrame) -> ColumnPlan:
         if not _is_text(series):
             plan.numeric.append(str(name))
             continue
-        present = series.dropna().astype(str).str.strip()
-        present = present[present != ""]
+        present = series[~_blank(series)].astype(str).str.strip()
         share = pd.to_numeric(present, errors="coerce").notna().mean() if len(present) else 1.0
         if share >= NUMERIC_SHARE:
             plan.numeric.append(str(name))

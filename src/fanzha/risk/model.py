@@ -279,14 +279,19 @@ class GBDTDetector(Detector):
         """The features that pushed each record's score up most, in plain words. A value inside the
         usual range of the normal training records is not cited while others pushed too: "owner
         holds 1 account" may add to a score (it is not "no data"), but it tells an analyst nothing.
-        A record whose every push comes from usual values keeps its top pushes."""
+        A record whose every push comes from usual values keeps its top pushes. A record that
+        nothing pushes up (a low score) cites what pulled it down most, said so; with no pull
+        either, ``NO_RISK_SIGNAL`` — every score carries its reasons."""
         values = matrix.to_numpy(dtype=float)
         typical = getattr(self, "typical_", None)  # artefacts saved before 21 Nov 2026 have none
         unusual = np.ones(values.shape, bool) if typical is None else outside_typical(values, typical)
         pushes = contrib > 0
         # rows with an unusual push cite only those; the others their top pushes
         citable = np.where((pushes & unusual).any(axis=1, keepdims=True), pushes & unusual, pushes)
-        top = np.argsort(-np.where(citable, contrib, -np.inf), axis=1)[:, : self.max_reasons * 2]
+        lowered = np.asarray(~citable.any(axis=1), dtype=bool)  # nothing raises these: cite what lowers them
+        citable[lowered] = contrib[lowered] < 0
+        strength = np.where(lowered[:, None], -contrib, contrib)
+        top = np.argsort(-np.where(citable, strength, -np.inf), axis=1)[:, : self.max_reasons * 2]
         out: list[list[Reason]] = []
         for row, order in enumerate(top):
             reasons: list[Reason] = []
@@ -294,14 +299,27 @@ class GBDTDetector(Detector):
             for j in order:
                 if not citable[row, j] or len(reasons) >= self.max_reasons:
                     break
-                code, message = describe(self.feature_names_[j], values[row, j], self.catalogue)
+                code, message = self._describe(j, values[row, j])
                 if message in seen:
                     continue
                 seen.add(message)
+                if lowered[row]:
+                    message += " — lowers the score"
                 value = None if np.isnan(values[row, j]) else round(float(values[row, j]), 4)
                 reasons.append(Reason(code, message, value, round(float(contrib[row, j]), 4)))
+            if not reasons:
+                reasons.append(Reason("NO_RISK_SIGNAL", "no feature raises or lowers the score", None, 0.0))
             out.append(reasons)
         return out
+
+    def _describe(self, j: int, value: float) -> tuple[str, str]:
+        """(code, message) of feature ``j``; a category is named by its value, not its code."""
+        name = self.feature_names_[j]
+        plan = getattr(self, "plan_", None)
+        levels = plan.categorical.get(name) if plan is not None else None
+        if levels is None or np.isnan(value) or not 0 <= int(value) < len(levels):
+            return describe(name, value, self.catalogue)
+        return describe(name, None, {})[0], f"{name.replace('_', ' ')} is {levels[int(value)]}"
 
 
 class NumberDetector(GBDTDetector):

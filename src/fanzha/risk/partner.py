@@ -47,8 +47,36 @@ def _reader(path: Path) -> str:
     if name.endswith(".parquet"):
         return f"read_parquet({quote_literal(str(path))})"
     if name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
-        return f"read_csv({quote_literal(str(path))}, all_varchar = true, header = true)"
+        return f"read_csv({quote_literal(str(_utf8(path)))}, all_varchar = true, header = true)"
     raise InputFileError(f"{path}: unknown file type; give a .csv, .csv.gz or .parquet file")
+
+
+_TRANSCODED: dict[tuple[Path, float, int], Path] = {}
+
+
+def _utf8(path: Path) -> Path:
+    """``path`` itself when it is UTF-8 text; else (GBK / GB18030, as Chinese systems export) a
+    UTF-8 copy in a temporary folder, made once per file version and removed at exit."""
+    from fanzha.ingest.readers import SourceFile, detect_encoding, transcode
+
+    src = SourceFile(path, "partner", "csv", name_is_gzip(path))
+    if detect_encoding(src) == "utf-8":
+        return path
+    stat = path.stat()
+    key = (path.resolve(), stat.st_mtime, stat.st_size)
+    if key not in _TRANSCODED:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="fanzha-utf8-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _TRANSCODED[key] = transcode(src, "gb18030", folder / "utf8.csv")
+    return _TRANSCODED[key]
+
+
+def name_is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith((".gz", ".gzip"))
 
 
 def read_table(engine: Engine, path: str | Path) -> pa.Table:
@@ -56,13 +84,38 @@ def read_table(engine: Engine, path: str | Path) -> pa.Table:
     return engine.query(f"SELECT * FROM {_reader(Path(path))}")
 
 
+def _plain_number_sql(col: str) -> str:
+    """The text of a number without thousands separators (1,234,567.89): commas are dropped only
+    where they group digits by three; anything else stays as written (and fails the patterns)."""
+    raw = f"trim(CAST({col} AS VARCHAR))"
+    return (
+        f"CASE WHEN regexp_full_match({raw}, '[+-]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]*)?') "
+        f"THEN replace({raw}, ',', '') ELSE {raw} END"
+    )
+
+
+def whole_number_sql(col: str, cast: str = "BIGINT") -> str:
+    """A text or numeric column as a whole number, NULL unless it is one exactly: "12", "12.0"
+    and 1,234 pass; 12.7, 1e3, 0x10 and 1,5 do not (never rounded)."""
+    text = _plain_number_sql(col)
+    return (
+        f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+(\\.0*)?') "
+        f"THEN TRY_CAST(regexp_replace({text}, '\\.0*$', '') AS {cast}) END"
+    )
+
+
 def amount_fen_sql(col: str, unit: str) -> str:
-    """Exact conversion of a text or numeric amount column to integer fen."""
-    text = f"replace(trim(CAST({col} AS VARCHAR)), ',', '')"
+    """Exact conversion of a text or numeric amount column to integer fen: whole fen, or yuan with
+    at most two decimals (trailing zeros aside); anything else is NULL (the row is rejected), never
+    rounded."""
     if unit == "fen":
-        return f"TRY_CAST({text} AS BIGINT)"
+        return whole_number_sql(col)
     if unit == "yuan":
-        return f"CAST(round(TRY_CAST({text} AS DECIMAL(38, 4)) * 100) AS BIGINT)"
+        text = _plain_number_sql(col)
+        return (
+            f"CASE WHEN regexp_full_match({text}, '[+-]?[0-9]+(\\.[0-9]{{0,2}}0*)?') "
+            f"THEN TRY_CAST(TRY_CAST({text} AS DECIMAL(38, 4)) * 100 AS BIGINT) END"
+        )
     raise ValidationError(f"amount unit {unit!r} is not 'fen' or 'yuan'", field="amount_unit", value=unit)
 
 
@@ -107,7 +160,11 @@ class LoadReport:
 # (condition, column shown as the example, reason): a row takes the first reason it meets
 Check = tuple[str, str, str]
 _TRANSFER_CHECKS: tuple[Check, ...] = (
-    ("amount_fen IS NULL", "raw_amount", "amount is not a number in the stated unit (--amount-unit)"),
+    (
+        "amount_fen IS NULL",
+        "raw_amount",
+        "amount is not a number in the stated unit (--amount-unit): whole fen, or yuan with at most 2 decimals",
+    ),
     ("amount_fen <= 0", "raw_amount", "amount is not positive"),
     ('"at" IS NULL', "raw_time", "time is not a date-time (ISO 8601 expected)"),
     ("from_account IS NULL OR from_account = ''", "from_account", "from account is empty"),
@@ -320,7 +377,7 @@ def load_calls(
         ("start_at IS NULL", "raw_time", "start time is not a date-time (ISO 8601 expected)"),
     ]
     shown = {"caller": "caller", "callee": "callee", "start_at": "raw_time"}
-    fields["duration_s"] = f"TRY_CAST({text('duration_s')} AS INTEGER)"
+    fields["duration_s"] = whole_number_sql(f"r.{quote_ident('duration_s')}", "INTEGER")
     fields["raw_duration"] = text("duration_s")
     checks.append(
         (
@@ -378,7 +435,20 @@ def load_labels(engine: Engine, path: str | Path, *, id_col: str, label_col: str
                    lower(trim(CAST({quote_ident(label_col)} AS VARCHAR))) AS raw_label
             FROM {source}"""
     )
-    return labels_to_binary(table, str(path))
+    table = labels_to_binary(table, str(path))
+    # an id listed twice with the same label is one label (a join must not double its rows)
+    return _first_per_id(table)
+
+
+def _first_per_id(table: pa.Table) -> pa.Table:
+    """One row per id (the labels of a repeated id agree: :func:`labels_to_binary` checked), in file order."""
+    ids = table.column("id").to_pylist()
+    keep, seen = [], set()
+    for i, v in enumerate(ids):
+        if v not in seen:
+            seen.add(v)
+            keep.append(i)
+    return table if len(keep) == len(ids) else table.take(pa.array(keep))
 
 
 _TRUE = {"1", "true", "t", "yes", "y", "1.0", "是"}
@@ -404,4 +474,16 @@ def labels_to_binary(table: pa.Table, where: str) -> pa.Table:
             value=bad[0][1],
         )
     labels = pa.array([1 if v in _TRUE else 0 for v in raw], pa.int8())
+    seen: dict[object, int] = {}
+    clashes = set()
+    for i, v in zip(ids, labels.to_pylist(), strict=True):
+        if seen.setdefault(i, v) != v:
+            clashes.add(i)
+    if clashes:
+        example = sorted(clashes, key=str)[0]
+        raise ValidationError(
+            f"{where}: {len(clashes)} id(s) are labelled both 1 and 0, e.g. {example!r}; give each id one label",
+            field="label",
+            value=str(example),
+        )
     return pa.table({"id": table.column("id"), "label": labels})

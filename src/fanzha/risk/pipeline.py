@@ -152,6 +152,27 @@ def join_labels(frame: pd.DataFrame, id_col: str, labels: pd.DataFrame, source: 
     return ids.map(known).fillna(0).to_numpy(dtype=int)
 
 
+def _check_table_ids(frame: pd.DataFrame, fid: str, source: str) -> None:
+    """A feature table has one row per id, and every row an id."""
+    ids = frame[fid].astype("string").str.strip()
+    empty = ids.isna() | (ids == "")
+    if empty.any():
+        raise ValidationError(
+            f"{source}: {int(empty.sum())} row(s) have an empty id in column {fid!r} (the first is data row "
+            f"{int(empty.to_numpy().argmax()) + 1}); every row needs one",
+            field=fid,
+        )
+    repeated = ids[ids.duplicated(keep=False)]
+    if len(repeated):
+        counts = repeated.value_counts()
+        raise ValidationError(
+            f"{source}: {len(counts)} id(s) appear on more than one row, e.g. {counts.index[0]!r} "
+            f"{int(counts.iloc[0])} times; a feature table has one row per id",
+            field=fid,
+            value=str(counts.index[0]),
+        )
+
+
 def load_rows(
     engine: Engine,
     settings: Settings,
@@ -177,6 +198,12 @@ def load_rows(
     _check_kind(kind)
     note = ""
     if transfers is not None:
+        if data is not None:
+            raise ValidationError(
+                "give --data or --transfers, not both: --transfers FILE computes the features from the "
+                "partner's transfers, --data reads a lake, folder or feature table",
+                field="data",
+            )
         if kind != "accounts":
             raise ValidationError("--transfers is for accounts; numbers take --data", field="transfers")
         report = load_transfers(
@@ -210,6 +237,7 @@ def load_rows(
                     f"{', '.join(frame.columns[:10])} …)",
                     field=fid,
                 )
+            _check_table_ids(frame, fid, data)
     else:
         raise InputFileError(f"--data {data!r} is neither 'lake', a folder nor a file")
     if frame.empty:

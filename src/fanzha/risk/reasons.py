@@ -238,7 +238,8 @@ def _fmt(value: float, kind: str) -> str:
 
 
 def _code_of(feature: str) -> str:
-    return "FEATURE_" + re.sub(r"[^A-Z0-9]+", "_", feature.upper()).strip("_")
+    # Chinese column names (a partner's own table) keep their characters: codes must not collide
+    return "FEATURE_" + re.sub(r"[^A-Z0-9\u3400-\u9fff]+", "_", feature.upper()).strip("_")
 
 
 def describe(feature: str, value: float | None, catalogue: dict[str, Entry]) -> tuple[str, str]:
@@ -246,7 +247,9 @@ def describe(feature: str, value: float | None, catalogue: dict[str, Entry]) -> 
     base, window = feature, ""
     match = re.match(r"^(.*)_(\d+d|all)$", feature)
     if match and match.group(1) in catalogue:
-        base, window = match.group(1), f" (last {match.group(2)})"
+        span = match.group(2)
+        days = "all time" if span == "all" else "last day" if span == "1d" else f"last {span[:-1]} days"
+        base, window = match.group(1), f" ({days})"
     missing = value is None or (isinstance(value, float) and math.isnan(value))
     if base in catalogue:
         code, template, kind = catalogue[base]

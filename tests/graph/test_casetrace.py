@@ -33,10 +33,18 @@ def test_sources_follow_the_rules_and_trace_conserves() -> None:
         "accounts",
         pd.DataFrame(
             {
-                "account_no": ["VA", "M1", "M2", "P", "FRIEND", "SHOP"],
-                "owner_id": ["V", "FARMER", "FARMER", "X", "Y", None],
-                "account_type": ["personal", "personal", "personal", "personal", "personal", "merchant"],
-                "merchant_category": [None, None, None, None, None, "gold"],
+                "account_no": ["VA", "M1", "M2", "P", "FRIEND", "SHOP", "VA2"],
+                "owner_id": ["V", "FARMER", "FARMER", "X", "Y", None, "V"],
+                "account_type": [
+                    "personal",
+                    "personal",
+                    "personal",
+                    "personal",
+                    "personal",
+                    "merchant",
+                    "personal",
+                ],
+                "merchant_category": [None, None, None, None, None, "gold", None],
             }
         ),
     )
@@ -47,6 +55,10 @@ def test_sources_follow_the_rules_and_trace_conserves() -> None:
         ("p_out", "P", "SHOP", 30_000, at(2.5)),  # P passes the money on within 2 h: 快进快出
         ("friend", "VA", "FRIEND", 5_000, at(3)),  # an ordinary payment: not a source
         ("old", "VA", "M1", 7_000, at(-24 * 40)),  # before the 30-day window
+        # the victim moves money to her second card, then pays from it: one payment, not two (before:
+        # the move passed on within 2 h, so it counted as paid too and VA2 became a freeze target)
+        ("own", "VA", "VA2", 40_000, at(4)),
+        ("named2", "VA2", "M1", 40_000, at(4.5)),
     ]
     eng.register(
         "transfers",
@@ -59,10 +71,12 @@ def test_sources_follow_the_rules_and_trace_conserves() -> None:
         "named": "named",
         "same_owner": "same_owner",
         "pass": "pass_through",
+        "named2": "named",
     }
     result, _ = trace_cases(eng, ["C1"], method="fifo")
     result.check_conservation()
     assert result.cashouts[["kind", "amount_fen"]].values.tolist() == [["gold", 30_000]]
     held = dict(zip(result.holdings.account, result.holdings.amount_fen, strict=True))
-    assert held == {"M1": 10_000, "M2": 20_000}
+    assert held == {"M1": 50_000, "M2": 20_000}
+    assert result.sources.amount_fen.sum() == 100_000  # 10,000 + 20,000 + 30,000 + 40,000
     eng.close()

@@ -86,8 +86,12 @@ def test_eval_graph_per_city_and_per_victim(city: Path, settings, tmp_path: Path
         app, ["eval", "graph", "--sim", str(city), "--out", str(out)], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
-    figures = json.loads(out.read_text("utf-8"))[str(city)]
+    # strict JSON (no NaN: a share of nothing is null) with money as integer fen
+    figures = json.loads(out.read_text("utf-8"), parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))[
+        str(city)
+    ]
     tracing = figures["tracing (match)"]
+    assert isinstance(tracing["paid_fen"], int)
     victims = pd.read_csv(tmp_path / "eval.victims.csv", dtype={"victim_id": str})
     # the per-victim table is what the figures summarise
     assert len(victims) == tracing["victims"] and set(victims.city) == {str(city)}

@@ -138,6 +138,40 @@ def test_trace_case_without_payments_is_reported(mini: Path, settings, tmp_path:
     result = _run(settings, "trace", "--case", "C1", "--case", "C3", "--sim", str(mini), "--out", out)
     assert result.exit_code == 0, result.output
     assert "C3" in result.output and "no payments" in result.output
+    # --all names them too, and lists them in a file (before: dropped in silence)
+    result = _run(settings, "trace", "--all", "--sim", str(mini), "--out", out, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert "C3" in result.output
+    listed = pd.read_csv(tmp_path / "o" / "trace_not_traced.csv")
+    assert listed.to_dict("list") == {"id": ["C3"], "reason": ["no payment found"]}
+
+
+def test_format_is_checked_before_the_work(mini: Path, settings, tmp_path: Path) -> None:
+    for command in (["trace", "--all"], ["link"], ["gangs"]):
+        result = _run(settings, *command, "--sim", str(mini / "missing"), "--format", "xlsx")
+        _assert_clear(result, "format 'xlsx'")  # before the records (here: a missing folder) are read
+
+
+def test_lists_are_whole_json_in_csv() -> None:
+    """A long numpy array in a cell was written cut short with "…" (numpy's text)."""
+    import json
+
+    import numpy as np
+
+    from fanzha.graph.report import _csv_safe
+
+    frame = pd.DataFrame({"numbers": [np.array([f"1700000{i:04d}" for i in range(1201)], dtype=object)]})
+    cell = _csv_safe(frame).numbers.iloc[0]
+    assert len(json.loads(cell)) == 1201
+
+
+def test_victim_and_charged_ids_are_normalised(tmp_path: Path) -> None:
+    from fanzha.cli.graph import _id_number, _read_charged
+
+    assert _id_number("５１０８０２ 2002 0908 376x".replace("x", "0")) == "510802200209083760"
+    assert _id_number("NOBODY ") == "NOBODY"  # not an ID number: kept (and then matches no case)
+    (tmp_path / "c.csv").write_text("id_number\n52010219880303931x\n", "utf-8")
+    assert _read_charged(tmp_path / "c.csv").id_number.tolist() == ["52010219880303931X"]
 
 
 def test_records_with_missing_times_are_not_dropped(mini: Path, settings, tmp_path: Path) -> None:

@@ -96,6 +96,32 @@ def test_models_are_versioned_and_params_checked(city, tmp_path) -> None:
         run_model(city, store, "student_card_hoarders", {"bogus": 1})
     with pytest.raises(NotFoundError, match="no supervision model"):
         store.load("nope")
+    for bad in (float("nan"), float("inf"), -5, 2.5):  # before: a traceback for nan / inf, -5 ran as 0
+        with pytest.raises(ConfigError, match="must be a whole number ≥ 0"):
+            run_model(city, store, "student_card_hoarders", {"max_cards": bad})
+    with pytest.raises(NotFoundError, match="no supervision model"):  # a name, never a path
+        store.load("../student_card_hoarders")
+
+
+def test_stray_and_damaged_model_files(city, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A stray file in a model's folder is ignored; a damaged version names its path; a query without
+    the clue key fails before any output (before: tracebacks, every model broken by one stray file)."""
+    import json
+
+    store = ModelStore(tmp_path)
+    folder = tmp_path / "student_card_hoarders"
+    store.names()
+    (folder / "v1-old.json").write_text("{}", "utf-8")
+    assert "student_card_hoarders" in store.names() and store.load("student_card_hoarders").version == 1
+    (folder / "v2.json").write_text("{bad json", "utf-8")
+    with pytest.raises(ConfigError, match=r"v2\.json is damaged"):
+        store.load("student_card_hoarders")
+    assert store.load("cross_district_links").version == 1  # the other models still work
+    model = json.loads((folder / "v1.json").read_text("utf-8"))
+    sql = "SELECT " + ", ".join(f"${k} AS p{i}" for i, k in enumerate(model["params"]))
+    (folder / "v2.json").write_text(json.dumps({**model, "version": 2, "sql": sql}), "utf-8")
+    with pytest.raises(ConfigError, match="returns no 'id_number' column"):
+        run_model(city, store, "student_card_hoarders")
 
 
 def test_card_upkeep_payers_name_the_dealer(city, tmp_path) -> None:

@@ -727,3 +727,26 @@ def test_match_parcel_drained_at_the_atm_over_days_stays_in_view() -> None:
     before = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(drain=False))
     before.check_conservation()
     assert held(before, "v2") == {}  # the day-3 withdrawal took the 39 yuan
+
+
+@pytest.mark.parametrize("method", ["fifo", "lifo", "match", "proportional"])
+def test_a_transfer_to_the_same_account_moves_no_money(method: str) -> None:
+    """M1 → M1 between the mule's hops: no hop, no flow (before: it used up ``max_hops`` and the
+    ATM withdrawal at M3 was left untraced)."""
+    tr = transfers(
+        ("a", "V", "M1", 100_000, 0), ("s", "M1", "M1", 100_000, 10), ("b", "M1", "M3", 100_000, 20)
+    )
+    wd = withdrawals(("w", "M3", 100_000, 30))
+    r = trace_funds(tr, wd, {"a": "v"}, method=method, max_hops=1)
+    r.check_conservation()
+    assert "s" not in set(r.flows.transfer_id) and r.untraced.empty
+    assert r.cashouts.amount_fen.sum() == 100_000
+
+
+def test_amounts_beyond_any_real_transfer_are_refused() -> None:
+    """Sums of int64 fen must not wrap (two 5 × 10^18-fen payments printed a negative total)."""
+    from fanzha.errors import ValidationError
+
+    tr = transfers(("a", "V", "M1", 5 * 10**18, 0), ("b", "V", "M2", 5 * 10**18, 1))
+    with pytest.raises(ValidationError, match="implausibly large"):
+        trace_funds(tr, None, {"a": "v", "b": "v"})

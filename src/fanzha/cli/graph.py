@@ -16,15 +16,26 @@ OUT = typer.Option(None, "--out", help="output folder (default <home>/graph)")
 FMT = typer.Option("parquet", "--format", help="parquet or csv")
 
 
-def _setup(sim: Path | None, out: Path | None) -> tuple[Any, Any, Path, Any]:
+def _setup(sim: Path | None, out: Path | None, fmt: str | None = None) -> tuple[Any, Any, Path, Any]:
+    """Settings, the records' engine, the output folder and a console; with ``fmt`` (a command that
+    writes files) the format and the folder are checked first, not after minutes of work."""
     from rich.console import Console
 
     from fanzha.graph.records import open_records
     from fanzha.settings import get_settings
 
     settings = get_settings()
+    out_dir = out or settings.home / "graph"
+    if fmt is not None:
+        from fanzha.cli.output import writable
+        from fanzha.errors import ConfigError
+        from fanzha.graph.report import FORMATS
+
+        if fmt not in FORMATS:
+            raise ConfigError(f"format {fmt!r} is not supported; use one of {FORMATS}")
+        writable(out_dir, "the results")
     engine = open_records(settings, sim)
-    return settings, engine, out or settings.home / "graph", Console()
+    return settings, engine, out_dir, Console()
 
 
 def _parse_params(values: list[str], option: str = "--param", example: str = "min_cases=3") -> dict[str, Any]:
@@ -85,7 +96,7 @@ def register(app: typer.Typer) -> None:
         from fanzha.graph.linking import link_cases
         from fanzha.graph.report import table, write_frames
 
-        _, engine, out_dir, console = _setup(sim, out)
+        _, engine, out_dir, console = _setup(sim, out, fmt)
         result = link_cases(engine, _link_config(max_degree, allow_file))
         paths = write_frames(
             {
@@ -116,7 +127,7 @@ def register(app: typer.Typer) -> None:
         from fanzha.graph.linking import link_cases
         from fanzha.graph.report import table, write_frames
 
-        _, engine, out_dir, console = _setup(sim, out)
+        _, engine, out_dir, console = _setup(sim, out, fmt)
         link_cases(engine)
         members = find_gangs(engine)
         summary = summarise_gangs(members)
@@ -150,6 +161,8 @@ def register(app: typer.Typer) -> None:
         fmt: str = FMT,
     ) -> None:
         """资金流向溯源: follow victims' money hop by hop; holdings (freeze targets) and cash-outs."""
+        import pandas as pd
+
         from fanzha.errors import ConfigError
         from fanzha.graph.casetrace import trace_cases
         from fanzha.graph.report import table, write_frames, yuan
@@ -158,7 +171,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("say what to trace: --case ID, --victim ID or --all")
         if all_cases and (case or victim):
             raise ConfigError("give --case / --victim or --all, not both (--all traces every reported case)")
-        _, engine, out_dir, console = _setup(sim, out)
+        victim = [_id_number(v) for v in victim]
+        _, engine, out_dir, console = _setup(sim, out, fmt)
         result, _sources = trace_cases(
             engine,
             case or None,
@@ -172,13 +186,18 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"no payments of victims {victim[:3]} found in reported cases")
         no_pay = [c for c in dict.fromkeys(case) if c not in set(_sources.case_id)]
         no_pay += [v for v in dict.fromkeys(victim) if v not in set(_sources.victim_id)]
+        if all_cases:  # every case without a payment found, as --case names them
+            reported = engine.frame("SELECT case_id, victim_id FROM cases ORDER BY case_id")
+            no_pay = reported.case_id[~reported.case_id.isin(set(_sources.case_id))].tolist()
         if no_pay:  # traced the others; these are named, not dropped in silence
             console.print(
-                f"[yellow]no payments found for {', '.join(no_pay[:10])}{' …' if len(no_pay) > 10 else ''}: "
-                "not in the trace (the victim's accounts must pay an account a case names)[/]"
+                f"[yellow]no payments found for {len(no_pay)}: {', '.join(no_pay[:10])}"
+                f"{' …' if len(no_pay) > 10 else ''} — not in the trace (the victim's accounts must pay an "
+                "account a case names); listed in trace_not_traced[/]"
             )
         write_frames(
             {
+                "trace_not_traced": pd.DataFrame({"id": no_pay, "reason": "no payment found"}, dtype=object),
                 "trace_flows": result.flows,
                 "trace_holdings": result.holdings,
                 "trace_cashouts": result.cashouts,
@@ -272,7 +291,7 @@ def register(app: typer.Typer) -> None:
 
         store = ModelStore(get_settings().home / "supervision")
         model = store.load(name)  # an unknown name is the error to report, before any records are read
-        _, engine, out_dir, console = _setup(sim, out)
+        _, engine, out_dir, console = _setup(sim, out, fmt)
         if charged is not None:
             engine.register("charged", _read_charged(charged))
         if "case_groups" in model.requires:
@@ -356,7 +375,10 @@ def register(app: typer.Typer) -> None:
                 + (f"; below: {below}{' …' if len(low) > 10 else ''}" if len(low) else "")
             )
         if out is not None:
-            out.write_text(json.dumps(figures, ensure_ascii=False, indent=2), "utf-8")
+            from fanzha.cli.output import json_ready
+
+            text = json.dumps(json_ready(figures), ensure_ascii=False, indent=2, allow_nan=False)
+            out.write_text(text, "utf-8")
             message = f"wrote {out}"
             if victims:
                 csv = out.with_name(f"{out.stem}.victims.csv")
@@ -411,4 +433,16 @@ def _read_charged(path: Path) -> Any:
         ) from exc
     if "id_number" not in frame.columns:
         raise InputFileError(f"charged list {path} has no id_number column (columns: {list(frame.columns)})")
-    return frame[["id_number"]].astype(str)
+    return pd.DataFrame({"id_number": [_id_number(v) for v in frame["id_number"].astype(str)]})
+
+
+def _id_number(value: str) -> str:
+    """An ID number as the records store it (full-width digits, spaces, lower-case x normalised);
+    a value that is no valid ID number stays as given (it then matches nothing, and says so)."""
+    from fanzha.errors import ValidationError
+    from fanzha.records.normalise import normalise_id_number
+
+    try:
+        return normalise_id_number(value)
+    except ValidationError:
+        return value.strip()

@@ -3,6 +3,7 @@ directory")."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -59,3 +60,18 @@ def parse_windows(text: str) -> int | tuple[int | None, ...] | None:
 def parse_seeds(seeds: str) -> list[int]:
     """``--seeds 7,11,13`` → [7, 11, 13]: whole numbers, each once."""
     return _whole_numbers(seeds, "--seeds", "7,11,13")
+
+
+def json_ready(value: object, key: str = "") -> object:
+    """Figures as strict JSON: NaN / ±inf → null (a share of nothing is not defined), and money
+    (keys ending in ``_fen``) as integer fen, never floats."""
+    if isinstance(value, dict):
+        return {k: json_ready(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v, key) for v in value]
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        if key.endswith("_fen") and value == int(value):
+            return int(value)
+    return value

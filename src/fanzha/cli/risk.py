@@ -455,7 +455,9 @@ def _evaluate(
                 else:
                     result["amlsim"] = ev.eval_amlsim(get_engine(), real, folds=folds)
             _show(console, "real data", result.get("sichuan") or result["amlsim"])
-    ev.write_json(result, out)
+    from fanzha.cli.output import json_ready
+
+    ev.write_json(json_ready(result), out)  # type: ignore[arg-type]
     console.print(f"wrote {out}")
 
 

@@ -26,8 +26,8 @@ def case_sources(
 ) -> pd.DataFrame:
     """``victim_id, case_id, transfer_id, amount_fen, at, to_account, reason`` of the victims' payments.
 
-    A transfer out of the victim's own account in the ``window_days`` before the report is a payment
-    to the fraud when its receiving account is (reason) ``named`` by this case, ``named_elsewhere``
+    A transfer out of the victim's own account in the ``window_days`` before the report (not to
+    another account of the victim's) is a payment to the fraud when its receiving account is (reason) ``named`` by this case, ``named_elsewhere``
     (by another case), ``same_owner`` (its owner also owns an account some case names: the card
     farmer's other cards), or ``pass_through`` (a personal account that moved at least half of the
     amount on within ``pass_through_hours``: 快进快出). Victims know only some of the accounts they
@@ -60,9 +60,12 @@ def case_sources(
     # transfers on time first (a range join ~100x slower than these equality joins)
     engine.execute(
         f"""CREATE OR REPLACE TEMP TABLE __cand AS
-        SELECT victim_id, case_id, transfer_id, amount_fen, "at", to_account,
-               list_contains(suspect_accounts, to_account) AS named
-        FROM __paid WHERE "at" <= reported_at AND "at" >= reported_at - {window}"""
+        SELECT p.victim_id, p.case_id, p.transfer_id, p.amount_fen, p."at", p.to_account,
+               list_contains(p.suspect_accounts, p.to_account) AS named
+        FROM __paid p LEFT JOIN accounts own ON own.account_no = p.to_account
+        WHERE p."at" <= p.reported_at AND p."at" >= p.reported_at - {window}
+          -- a move between the victim's own accounts pays nobody: the payment is the one after it
+          AND own.owner_id IS DISTINCT FROM p.victim_id"""
     )
     seconds = int(float(pass_through_hours) * 3600)
     return engine.frame(

@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
@@ -18,16 +19,26 @@ FORMATS = ("parquet", "csv")
 def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Lists and dicts become JSON text so that a CSV round-trips and opens in a spreadsheet."""
     out = frame.copy()
+    nested = list | dict | tuple | np.ndarray  # numpy arrays too: their str() is cut short with "…"
     for col in out.columns:
-        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, list | dict | tuple)).any():
+        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, nested)).any():
             out[col] = out[col].map(
                 lambda v: (
-                    json.dumps(list(v) if isinstance(v, tuple) else v, ensure_ascii=False, default=str)
-                    if isinstance(v, list | dict | tuple)
+                    json.dumps(v if isinstance(v, dict) else list(v), ensure_ascii=False, default=_plain)
+                    if isinstance(v, nested)
                     else v
                 )
             )
     return out
+
+
+def _plain(value: object) -> object:
+    """JSON for numpy scalars and arrays inside lists (else their text)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
 
 
 def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,8 +174,23 @@ class ModelStore:
         self.root = Path(root)
 
     def _versions(self, name: str) -> list[Path]:
+        """The model's version files ``v<N>.json`` in order; other files in its folder are ignored."""
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name):  # a model name, never a path
+            return []
         folder = self.root / name
-        return sorted(folder.glob("v*.json"), key=lambda p: int(p.stem[1:])) if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        files = [p for p in folder.glob("v*.json") if re.fullmatch(r"v[0-9]+", p.stem)]
+        return sorted(files, key=lambda p: int(p.stem[1:]))
+
+    @staticmethod
+    def _read(path: Path) -> SupervisionModel:
+        try:
+            return SupervisionModel(**json.loads(path.read_text(encoding="utf-8")))
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+            raise ConfigError(
+                f"{path} is damaged ({type(exc).__name__}: {exc}); fix it or remove it to use the version before"
+            ) from None
 
     def names(self) -> list[str]:
         self.install_builtin()
@@ -187,13 +204,13 @@ class ModelStore:
         path = versions[-1] if version is None else self.root / name / f"v{version}.json"
         if not path.exists():
             raise NotFoundError(f"model {name!r} has no version {version}; latest is {versions[-1].stem}")
-        return SupervisionModel(**json.loads(path.read_text(encoding="utf-8")))
+        return self._read(path)
 
     def save(self, model: SupervisionModel) -> SupervisionModel:
         """Write ``model``; a changed query / parameters / description becomes a new version."""
         versions = self._versions(model.name)
         if versions:
-            latest = SupervisionModel(**json.loads(versions[-1].read_text(encoding="utf-8")))
+            latest = self._read(versions[-1])
             if latest.fingerprint() == model.fingerprint():
                 return latest
             model.version = latest.version + 1
@@ -246,15 +263,20 @@ def run_model(
     for key, value in (params or {}).items():
         default = model.params[key]
         if isinstance(default, int | float) and not isinstance(default, bool):
-            wrong = isinstance(value, bool) or not isinstance(value, int | float)
-            if wrong or (isinstance(default, int) and value != int(value)):
-                kind = "a whole number" if isinstance(default, int) else "a number"
+            wrong = isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+            if wrong or (isinstance(default, int) and value != int(value)) or value < 0:
+                kind = "a whole number ≥ 0" if isinstance(default, int) else "a number ≥ 0"
                 raise ConfigError(
                     f"model {name!r}: parameter {key}={value!r} must be {kind} (default {default})"
                 )
     values = {**model.params, **(params or {})}
     _ensure_tables(engine, model)
     clues = engine.frame(model.sql, values)
+    if model.key not in clues.columns:
+        raise ConfigError(
+            f"model {name!r} v{model.version}: its query returns no {model.key!r} column (the clue key); "
+            f"it returns {', '.join(map(str, clues.columns))}"
+        )
     metrics: dict[str, Any] = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "version": model.version,

@@ -56,6 +56,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from fanzha.errors import ConfigError, ValidationError
+from fanzha.records.normalise import MAX_FEN
 
 METHODS = ("fifo", "lifo", "match", "proportional")
 CLEAN = -1  # victim code of untraced / legitimate money
@@ -172,6 +173,11 @@ def _amounts(values: pd.Series, what: str) -> np.ndarray:
         )
     if len(arr) and arr.min() < 0:
         raise ValidationError(f"{what}.amount_fen has negative values (min {arr.min()}); amounts are ≥ 0")
+    if len(arr) and arr.max() > MAX_FEN:  # as ingest: beyond any real transfer, and sums must not wrap
+        raise ValidationError(
+            f"{what}.amount_fen has implausibly large values (max {arr.max()} fen > {MAX_FEN}); "
+            "amounts are integer fen — check the unit"
+        )
     return arr.astype(np.int64, copy=False) if len(arr) else np.zeros(0, dtype=np.int64)
 
 
@@ -1189,6 +1195,8 @@ def trace_funds(
     tr = _frame(transfers, TRANSFER_COLUMNS, "transfers").reset_index(drop=True)
     wd = _frame(withdrawals, WITHDRAWAL_COLUMNS, "withdrawals").reset_index(drop=True)
     _keys(tr, "transfer_id", ("from_account", "to_account"), "transfers")
+    # a transfer from an account to itself moves no money: not replayed (no hop, no flow)
+    self_moves = tr.from_account.to_numpy() == tr.to_account.to_numpy()
     _keys(wd, "withdrawal_id", ("account",), "withdrawals")
     src, unmatched = _source_map(sources, tr.transfer_id)
     codes, accounts = pd.factorize(
@@ -1212,7 +1220,7 @@ def trace_funds(
     live = (
         _reachable(t_from, t_to, n_acc, np.unique(t_to[src_rows])) if len(src_rows) else np.zeros(n_acc, bool)
     )
-    t_keep = np.flatnonzero(live[t_from] | live[t_to] | (t_victim >= 0))
+    t_keep = np.flatnonzero((live[t_from] | live[t_to] | (t_victim >= 0)) & ~(self_moves & (t_victim < 0)))
     w_keep = np.flatnonzero(live[w_acc])
     # the replay reads plain lists of the kept rows only (local row numbers), mapped back after
     n_tk = len(t_keep)

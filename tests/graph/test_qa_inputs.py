@@ -325,3 +325,17 @@ def test_missing_truth_file_is_named(tmp_path: Path) -> None:
     pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "truth" / "entities.parquet")
     with pytest.raises(NotFoundError, match=r"episodes\.parquet is missing"):
         Truth.load(tmp_path)
+
+
+def test_identifiers_stored_as_numbers_are_read_as_text(mini: Path, settings, tmp_path: Path) -> None:
+    """Account numbers written as int64 in a folder (before: `gangs` failed with a raw SQL binder error)."""
+    accounts = pd.read_parquet(mini / "accounts")
+    accounts["account_no"] = range(1, len(accounts) + 1)
+    _write(mini, "accounts", accounts)
+    tr = pd.read_parquet(mini / "transfers")
+    numbers = {"VA": 1, "VB": 2, "M": 3}
+    tr["from_account"], tr["to_account"] = tr.from_account.map(numbers), tr.to_account.map(numbers)
+    _write(mini, "transfers", tr)
+    for command in (["gangs"], ["link"], ["trace", "--all"]):
+        result = _run(settings, *command, "--sim", str(mini), "--out", str(tmp_path / "o"))
+        assert result.exit_code == 0, (command, result.output, result.exception)

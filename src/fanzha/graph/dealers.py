@@ -241,8 +241,14 @@ def find_dealers(
     cand = cand.merge(clusters[["cluster", "group"]], on="cluster")
     rows = []
     for group, members in clusters.groupby("group", sort=False):
-        evidence = cand[cand.group == group]
-        per_person = evidence.groupby("person").score.sum().sort_values(ascending=False)
+        # one piece of evidence once: merged clusters (a device batch and a payer's cards) see the
+        # same top-ups or handset; per (person, code) the strongest reading counts, in a stable order
+        evidence = (
+            cand[cand.group == group]
+            .sort_values(["person", "code", "score", "cluster"], ascending=[True, True, False, True])
+            .drop_duplicates(["person", "code"])
+        )
+        per_person = evidence.groupby("person").score.sum().sort_values(ascending=False, kind="stable")
         keys = sorted(members.cluster, key=lambda k: (KEY_RANK.get(k.split(":", 1)[0], 9), k))
         resolved = bool(len(per_person)) and float(per_person.iloc[0]) >= config.min_score
         organiser = str(per_person.index[0]) if resolved else keys[0]
@@ -262,7 +268,7 @@ def find_dealers(
                 "value": float(m.n_fraud_items),
                 "cluster": m.cluster,
             }
-            for m in members.itertuples()
+            for m in members.sort_values("cluster").itertuples()
         ]
         owners = sorted(set().union(*members.owners.map(set)) - {organiser})
         items = set().union(*members["items"].map(set))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fanzha.engine import Engine, get_engine
 from fanzha.errors import NotFoundError, ValidationError
-from fanzha.records.contracts import KINDS, get_spec
+from fanzha.records.contracts import IDENTIFIER_KINDS, KINDS, get_spec
 from fanzha.settings import Settings
 
 # SQL type of an absent optional column, by contract field type
@@ -69,7 +69,20 @@ def _check_columns(engine: Engine, kind: str, source: str, where: Path) -> str:
         for f in spec.fields
         if f.name not in schema.names
     ]
-    return f"SELECT *{''.join(', ' + e for e in extra)} FROM {source}"
+    # identifiers written as numbers (an account column of int64) compare as the text they are
+    as_text = [
+        f'CAST("{f.name}" AS VARCHAR) AS "{f.name}"'
+        for f in spec.fields
+        if f.name in schema.names
+        and not f.is_list
+        and f.type in IDENTIFIER_KINDS
+        and not (
+            pa.types.is_string(schema.field(f.name).type)
+            or pa.types.is_large_string(schema.field(f.name).type)
+        )
+    ]
+    replace = f" REPLACE ({', '.join(as_text)})" if as_text else ""
+    return f"SELECT *{replace}{''.join(', ' + e for e in extra)} FROM {source}"
 
 
 def register_folder(engine: Engine, folder: Path) -> list[str]:

@@ -101,6 +101,10 @@ def test_eval_graph_per_city_and_per_victim(city: Path, settings, tmp_path: Path
     fen = victims[["paid_fen", "undetermined_fen", "traceable_fen", "located_fen"]]
     assert (fen.dtypes == "int64").all()  # money in whole fen, written without decimals
     assert victims.paid_fen.sum() == tracing["paid_fen"]
+    # the money placed by a reported ambiguous choice, per victim: the figures' ambiguous share
+    assert victims.ambiguous_fen.sum() == pytest.approx(
+        tracing["ambiguous_share"] * tracing["paid_fen"], abs=1
+    )
     said = " ".join(result.output.split())
     assert f"{int((victims.share >= 0.95).sum()):,} of {len(victims):,} (1 city)" in said
     for args in (["eval", "graph"], ["eval", "graph", "--sim", str(city), "--seeds", "3"]):

@@ -72,6 +72,7 @@ def test_traceable_share_leaves_out_money_parked_where_the_owner_spends() -> Non
         "traceable_fen": 400,
         "located_fen": 400,
         "share": 1.0,
+        "ambiguous_fen": 0,
     }
     # the owner's spending before the money arrived does not make it undetermined
     truth.outflows.loc[truth.outflows.record_id == "buy", "at"] = at(-60)

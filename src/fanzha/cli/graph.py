@@ -368,7 +368,11 @@ def register(app: typer.Typer) -> None:
         if victims:
             table = pd.concat(victims, ignore_index=True)
             low = table[table.share < 0.95].sort_values("share")
-            below = ", ".join(f"{v} {s:.1%}" for v, s in zip(low.victim_id[:10], low.share[:10], strict=True))
+            flagged = low.ambiguous_fen > 0  # the trace reported an ambiguous choice for the victim
+            below = ", ".join(
+                f"{v} {s:.1%}{' (ambiguous choice reported)' if a else ''}"
+                for v, s, a in zip(low.victim_id[:10], low.share[:10], flagged[:10], strict=True)
+            )
             console.print(
                 f"victims with ≥ 95 % of their traceable money located: {len(table) - len(low):,} of "
                 f"{len(table):,} ({len(cities)} {'city' if len(cities) == 1 else 'cities'})"

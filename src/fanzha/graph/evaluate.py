@@ -217,11 +217,16 @@ def _traceable_table(
 def victim_shares(result: TraceResult, truth: Truth, victims: list[str] | None = None) -> pd.DataFrame:
     """The per-victim table behind ``victims_ge_95_traceable`` (the issue's "≥ 95 % of the
     traceable money of each victim"): ``victim_id, paid_fen, undetermined_fen, traceable_fen,
-    located_fen, share``, lowest share first — the victims to look at."""
+    located_fen, share, ambiguous_fen``, lowest share first — the victims to look at.
+    ``ambiguous_fen``: the victim's money the trace placed by a choice it reported as ambiguous
+    (``result.ambiguous``: the records fit another reading as well; its candidates name the other
+    account) — a shortfall there is a choice the records cannot settle, not a silent miss."""
     if truth.outflows is None:
         raise NotFoundError("the simulator output has no transfers/ or withdrawals/: no traceable share")
     placed = _placed(result, truth, victims)
     table = _traceable_table(truth, placed.paid, placed.by_place, placed.held_truth)
+    amb = result.ambiguous.groupby("victim_id").amount_fen.sum()
+    table["ambiguous_fen"] = amb.reindex(table.index).fillna(0).round().astype("int64")
     return table.reset_index().sort_values(["share", "victim_id"], kind="stable").reset_index(drop=True)
 
 

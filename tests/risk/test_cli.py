@@ -278,7 +278,18 @@ def test_several_windows_train_and_score_with_the_models_own(settings, tmp_path:
     assert r.exit_code != 0 and "trained on the window(s) 1,0 (all)" in str(r.exception)
     r = runner.invoke(  # the same windows in another order are the same columns
         app,
-        ["score", "numbers", "--model", str(model), "--data", str(city), "--window", "0,1", "--out", "u.csv"],
+        [
+            "score",
+            "numbers",
+            "--model",
+            str(model),
+            "--data",
+            str(city),
+            "--window",
+            "0,1",
+            "--out",
+            str(tmp_path / "u.csv"),
+        ],
     )
     assert r.exit_code == 0, r.output
 

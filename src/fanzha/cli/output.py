@@ -46,7 +46,7 @@ def _whole_numbers(text: str, option: str, example: str, most: int | None = None
     return values
 
 
-MAX_WINDOW_DAYS = 36_600  # a century: beyond it a window is "everything" (0)
+MAX_WINDOW_DAYS = 36_600  # the longest window, a century (for everything give 0)
 
 
 def parse_windows(text: str) -> int | tuple[int | None, ...] | None:

@@ -59,7 +59,7 @@ def _utf8(path: Path) -> Path:
     UTF-8 copy in a temporary folder, made once per file version and removed at exit."""
     from fanzha.ingest.readers import SourceFile, detect_encoding, transcode
 
-    src = SourceFile(path, "partner", "csv", name_is_gzip(path))
+    src = SourceFile(path, "partner", "csv", path.name.lower().endswith((".gz", ".gzip")))
     if detect_encoding(src) == "utf-8":
         return path
     stat = path.stat()
@@ -73,10 +73,6 @@ def _utf8(path: Path) -> Path:
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         _TRANSCODED[key] = transcode(src, "gb18030", folder / "utf8.csv")
     return _TRANSCODED[key]
-
-
-def name_is_gzip(path: Path) -> bool:
-    return path.name.lower().endswith((".gz", ".gzip"))
 
 
 def read_table(engine: Engine, path: str | Path) -> pa.Table:

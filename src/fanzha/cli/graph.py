@@ -187,8 +187,8 @@ def register(app: typer.Typer) -> None:
         no_pay = [c for c in dict.fromkeys(case) if c not in set(_sources.case_id)]
         no_pay += [v for v in dict.fromkeys(victim) if v not in set(_sources.victim_id)]
         if all_cases:  # every case without a payment found, as --case names them
-            reported = engine.frame("SELECT case_id, victim_id FROM cases ORDER BY case_id")
-            no_pay = reported.case_id[~reported.case_id.isin(set(_sources.case_id))].tolist()
+            reported = engine.frame("SELECT case_id FROM cases ORDER BY case_id").case_id
+            no_pay = reported[~reported.isin(set(_sources.case_id))].tolist()
         if no_pay:  # traced the others; these are named, not dropped in silence
             console.print(
                 f"[yellow]no payments found for {len(no_pay)}: {', '.join(no_pay[:10])}"

@@ -28,10 +28,11 @@ def case_sources(
 
     A transfer out of the victim's own account in the ``window_days`` before the report (not to
     another account of the victim's) is a payment to the fraud when its receiving account is
-    (reason) ``named`` by this case, ``named_elsewhere`` (by another case), ``same_owner`` (its owner also owns an account some case names: the card
-    farmer's other cards), or ``pass_through`` (a personal account that moved at least half of the
-    amount on within ``pass_through_hours``: 快进快出). Victims know only some of the accounts they
-    paid; the last three rules find the others.
+    (reason) ``named`` by this case, ``named_elsewhere`` (by another case), ``same_owner`` (its
+    owner also owns an account some case names: the card farmer's other cards), or
+    ``pass_through`` (a personal account that moved at least half of the amount on within
+    ``pass_through_hours``: 快进快出). Victims know only some of the accounts they paid; the last
+    three rules find the others.
     """
     for table in ("cases", "accounts", "transfers"):
         if not engine.has_table(table):

@@ -273,7 +273,18 @@ def test_several_windows_train_and_score_with_the_models_own(settings, tmp_path:
     assert "truth" not in r.output  # scoring reads no labels, and says nothing about them
     r = runner.invoke(
         app,
-        ["score", "numbers", "--model", str(model), "--data", str(city), "--window", "30", "--out", "t.csv"],
+        [
+            "score",
+            "numbers",
+            "--model",
+            str(model),
+            "--data",
+            str(city),
+            "--window",
+            "30",
+            "--out",
+            str(tmp_path / "t.csv"),
+        ],
     )
     assert r.exit_code != 0 and "trained on the window(s) 1,0 (all)" in str(r.exception)
     r = runner.invoke(  # the same windows in another order are the same columns

@@ -80,3 +80,79 @@ def test_sources_follow_the_rules_and_trace_conserves() -> None:
     assert held == {"M1": 50_000, "M2": 20_000}
     assert result.sources.amount_fen.sum() == 100_000  # 10,000 + 20,000 + 30,000 + 40,000
     eng.close()
+
+
+def _two_victims_one_mule() -> DuckDBEngine:
+    """Victims A and B pay mule account M, B twice: case CB was reported after her first payment,
+    CB2 after both. M cashes out 10,000 then 12,000 at gold."""
+    eng = DuckDBEngine(threads=1)
+    eng.register(
+        "cases",
+        pd.DataFrame(
+            {
+                "case_id": ["CA", "CB", "CB2"],
+                "victim_id": ["A", "B", "B"],
+                "reported_at": [at(48), at(0.75), at(48)],
+                "suspect_accounts": [["M"]] * 3,
+                "loss_fen": [0] * 3,
+                "region": ["510104"] * 3,
+            }
+        ),
+    )
+    eng.register(
+        "accounts",
+        pd.DataFrame(
+            {
+                "account_no": ["AA", "BA", "BA2", "M", "SHOP"],
+                "owner_id": ["A", "B", "B", "MULE", None],
+                "account_type": ["personal"] * 4 + ["merchant"],
+                "merchant_category": [None] * 4 + ["gold"],
+            }
+        ),
+    )
+    rows = [
+        ("a", "AA", "M", 10_000, at(0)),
+        ("b2", "BA2", "M", 5_000, at(0.5)),
+        ("b", "BA", "M", 10_000, at(1)),
+        ("out1", "M", "SHOP", 10_000, at(2)),
+        ("out2", "M", "SHOP", 12_000, at(3)),
+    ]
+    eng.register(
+        "transfers",
+        pd.DataFrame(rows, columns=["transfer_id", "from_account", "to_account", "amount_fen", "at"]).assign(
+            channel="mobile", wallet=None
+        ),
+    )
+    return eng
+
+
+def _fen(result, what: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    table = result.per_victim().set_index("victim_id")
+    return {str(v): int(x) for v, x in table[what].items()}
+
+
+def test_a_victim_traced_alone_reads_the_ledger_of_every_case() -> None:
+    """Before: ``--victim B`` replayed from B's first payment only, so FIFO at M missed A's earlier
+    10,000 and cashed B's money out first; the match rule likewise missed other victims' parcels."""
+    eng = _two_victims_one_mule()
+    every, _ = trace_cases(eng, method="fifo")
+    assert _fen(every, "cashed_out_fen") == {"A": 10_000, "B": 12_000}
+    assert _fen(every, "held_fen") == {"A": 0, "B": 3_000}
+    for method in ("fifo", "lifo", "proportional", "match"):
+        whole, _ = trace_cases(eng, method=method)
+        for victim in ("A", "B"):
+            alone, _ = trace_cases(eng, victim_ids=[victim], method=method)
+            assert set(alone.sources.victim_id) == {victim}
+            part = whole.of_victims({victim}, set(whole.sources.transfer_id))
+            for name in ("holdings", "cashouts", "flows", "untraced"):
+                got = getattr(alone, name).sort_values(list(getattr(alone, name).columns), ignore_index=True)
+                want = getattr(part, name).sort_values(list(getattr(part, name).columns), ignore_index=True)
+                pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    # one case of B: only its payment counts as hers; her later one rides along in the ledger
+    case, sources = trace_cases(eng, ["CB"], method="fifo")
+    assert list(sources.transfer_id) == ["b2"]
+    case.check_conservation()
+    assert _fen(case, "paid_fen") == {"B": 5_000}
+    assert _fen(case, "cashed_out_fen") == {"B": 5_000}  # out2 takes b2's 5,000, then 7,000 of b
+    assert case.holdings.empty and set(case.flows.transfer_id) == {"b2", "out2"}
+    eng.close()

@@ -14,6 +14,8 @@ from fanzha.engine.base import Engine
 from fanzha.errors import NotFoundError
 from fanzha.graph.trace import MatchRule, TraceResult, trace_funds
 
+# the key prefix of the payments traced alongside the ones asked for (never a normalised ID number)
+OTHER_VICTIM = "\x00other:"
 CASHOUT_CATEGORIES = {"gold": "gold", "crypto_otc": "crypto", "jewellery": "gold"}
 
 
@@ -119,22 +121,37 @@ def trace_cases(
     match_rule: MatchRule | None = None,
 ) -> tuple[TraceResult, pd.DataFrame]:
     """Trace the victims of ``case_ids`` (all cases when None); returns the result and the sources.
-    ``match_rule``: the rule of ``method="match"`` (default :class:`MatchRule`)."""
-    sources = case_sources(engine, case_ids, window_days=window_days)
-    if victim_ids is not None:
-        unknown = _not_in_cases(engine, "victim_id", victim_ids)
-        if unknown:
+    ``match_rule``: the rule of ``method="match"`` (default :class:`MatchRule`).
+
+    A victim's trace does not depend on what else is asked for: the replay always carries every
+    reported case's payments in the window and the result is then cut to the victims asked for. An
+    account's ledger needs the money that reached it before the victim's (FIFO, proportional) and
+    the match rule needs the other victims' parcels to tell them apart."""
+    every = case_sources(engine, None, window_days=window_days)
+    if case_ids is None and victim_ids is None:
+        sources = context = every
+    else:
+        sources = case_sources(engine, case_ids, window_days=window_days) if case_ids else every
+        if victim_ids is not None:
+            unknown = _not_in_cases(engine, "victim_id", victim_ids)
+            if unknown:
+                raise NotFoundError(
+                    f"victim(s) {unknown} are the victim of no reported case; check the ID numbers"
+                )
+            sources = sources[sources.victim_id.isin(victim_ids)]
+        if case_ids and sources.empty:
             raise NotFoundError(
-                f"victim(s) {unknown} are the victim of no reported case; check the ID numbers"
+                f"no payments found for cases {case_ids[:3]}: the victim's accounts must pay an account the case names"
             )
-        sources = sources[sources.victim_id.isin(victim_ids)]
-    if case_ids and sources.empty:
-        raise NotFoundError(
-            f"no payments found for cases {case_ids[:3]}: the victim's accounts must pay an account the case names"
-        )
+        # the other payments ride along; those of an asked-for victim in cases not asked for under a
+        # key of their own, so they are not counted as hers
+        others = every[~every.transfer_id.isin(set(sources.transfer_id))].copy()
+        hers = others.victim_id.isin(set(sources.victim_id))
+        others.loc[hers, "victim_id"] = OTHER_VICTIM + others.loc[hers, "victim_id"].astype(str)
+        context = pd.concat([sources, others], ignore_index=True)
     # only money movements after the first payment can carry victims' money; ``match`` also needs
     # the parcels that reached the mules shortly before (its window), to tell them apart
-    start = sources["at"].min() if len(sources) else pd.Timestamp.now(tz="UTC")
+    start = context["at"].min() if len(context) else pd.Timestamp.now(tz="UTC")
     lead = (match_rule or MatchRule()).hours if method == "match" else None
     if lead:
         start -= pd.Timedelta(hours=lead)
@@ -155,13 +172,15 @@ def trace_cases(
     result = trace_funds(
         transfers,
         withdrawals,
-        sources[["victim_id", "transfer_id"]].drop_duplicates("transfer_id"),
+        context[["victim_id", "transfer_id"]].drop_duplicates("transfer_id"),
         method=method,
         max_hops=max_hops,
         max_hours=max_hours,
         cashout_accounts=cashout_accounts(engine),
         match_rule=match_rule,
     )
+    if context is not sources:
+        result = result.of_victims(set(sources.victim_id), set(sources.transfer_id))
     return result, sources
 
 

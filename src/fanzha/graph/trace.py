@@ -112,6 +112,24 @@ class TraceResult:
         out.index.name = "victim_id"
         return out.reset_index()
 
+    def of_victims(self, victims: set[str], transfer_ids: set[str]) -> TraceResult:
+        """The part of this result that is the money of ``victims`` paid by ``transfer_ids``."""
+
+        def keep(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame.victim_id.isin(victims)].reset_index(drop=True)
+
+        return TraceResult(
+            flows=keep(self.flows),
+            holdings=keep(self.holdings),
+            cashouts=keep(self.cashouts),
+            untraced=keep(self.untraced),
+            sources=keep(self.sources),
+            method=self.method,
+            unmatched_sources=[t for t in self.unmatched_sources if t in transfer_ids],
+            ambiguous=keep(self.ambiguous),
+            candidates=keep(self.candidates),
+        )
+
     def check_conservation(self) -> None:
         """Raise :class:`ValidationError` if any victim's money was created or lost."""
         table = self.per_victim()

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from fanzha.graph.trace import trace_funds
+from fanzha.graph.trace import MatchRule, trace_funds
 
 COLS = ["transfer_id", "from_account", "to_account", "amount_fen", "at"]
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
@@ -148,3 +148,33 @@ def test_eval_candidates_cover_the_misplaced_money_and_count_precision() -> None
     assert math.isnan(m2["candidates_coverage"])  # nothing to cover: not defined, not a vacuous 1.0
     assert m2["candidates_precision"] == 0.5 and m2["candidates_precision_place"] == 0.0
     assert m2["candidates_precision_new_place"] == 0.5
+
+
+def test_one_parcel_or_a_set_of_parcels_of_its_amount_is_an_ambiguous_choice() -> None:
+    # v1's 9 200 and v2's 6 900 + 2 300 in M; M forwards 9 200 to N: one parcel or the two fit alike.
+    # Alone the greedy step decides; with M's next outflow (to P) in view, the decoding step
+    parcels = [("a", "V1", "M", 9_200, 0), ("b", "V2", "M", 6_900, 5), ("c", "V2", "M", 2_300, 10)]
+    out = [("f", "M", "N", 9_200, 30)]
+    payers = {"a": "v1", "b": "v2", "c": "v2"}
+    for tr, v2_at in (
+        (transfers(*parcels, *out), "M"),
+        (transfers(*parcels, *out, ("g", "M", "P", 9_200, 60)), "P"),
+    ):
+        r = trace_funds(tr, None, payers, method="match")
+        # the trace moves the one parcel to N (before the tenth session it did so silently)
+        held = r.holdings.sort_values("victim_id")[["victim_id", "account", "amount_fen"]].values.tolist()
+        assert held == [["v1", "N", 9_200], ["v2", v2_at, 9_200]]
+        assert sorted(r.ambiguous[["victim_id", "amount_fen", "taken"]].values.tolist()) == [
+            ["v1", 9_200, True],
+            ["v2", 2_300, False],
+            ["v2", 6_900, False],
+        ]
+        assert cands(r) == [["v1", "M", 9_200, "stays"], ["v2", "N", 9_200, "moves"]]
+        r.check_conservation()
+        quiet = MatchRule(set_ties_ambiguous=False)  # the rule before: the same places, no choice listed
+        before = trace_funds(tr, None, payers, method="match", match_rule=quiet)
+        assert before.ambiguous.empty
+        pd.testing.assert_frame_equal(before.holdings, r.holdings)
+    # a set of the chosen parcel's own owner changes no one's place: not ambiguous
+    r = trace_funds(transfers(*parcels, *out), None, {"a": "v1", "b": "v1", "c": "v1"}, method="match")
+    assert r.ambiguous.empty and r.candidates.empty

@@ -376,6 +376,11 @@ class MatchRule:
     # (notes, a first visit, a split) restarts that parcel's clock, so the next withdrawals still
     # see it; False: a parcel leaves the window ``hours`` after it arrived (the rule before round 9)
     drain: bool = True
+    # one parcel of the outflow's amount and a set of other parcels that sums to it fit alike: the
+    # choice (the one parcel) is reported as ambiguous, the set's parcels as its other reading (冻结候选).
+    # False: only other parcels of the same amount made it ambiguous (the rule before the tenth
+    # session; where the money is placed is the same either way)
+    set_ties_ambiguous: bool = True
 
     @property
     def hours_us(self) -> int | None:
@@ -729,8 +734,15 @@ class _Ledger:
         if equal:
             pick = equal[0] if rule.oldest_first else equal[-1]
             lot = st[pick]
-            # parcels of the same amount but another owner (a victim, or clean money) fit too
-            self._note_others([i for i in equal if st[i][0] != lot[0]], st)
+            # parcels of the same amount but another owner (a victim, or clean money) fit too, or
+            # (set_ties_ambiguous) a set of other parcels
+            others = [i for i in equal if st[i][0] != lot[0]]
+            if rule.set_ties_ambiguous and rule.max_parts >= 2:
+                parts = self._sum_parts(st, recent, amount)
+                combo = _subset_sum([(st[i][2], i) for i in parts], amount, rule.max_parts, rule.fewest_parts)
+                if combo and any(st[i][0] != lot[0] for i in combo):
+                    others += combo
+            self._note_others(sorted(set(others)), st)
             del st[pick]
             return [(lot[0], lot[1], lot[2])] if lot[0] != CLEAN else []
         note = rule.atm_note
@@ -755,15 +767,7 @@ class _Ledger:
             if out is not None:
                 return out
         if rule.max_parts >= 2:
-            # parcels: traced lots and (clean_in_sums) clean lots with an arrival, not the opening balance
-            if rule.clean_in_sums:
-                parts = [
-                    i
-                    for i in recent
-                    if st[i][3] > 0 and 0 < st[i][2] < amount and (rule.sum_change or len(st[i]) == 4)
-                ][-rule.max_lots :]
-            else:
-                parts = [i for i in recent if st[i][0] != CLEAN and st[i][2] < amount][-rule.max_lots :]
+            parts = self._sum_parts(st, recent, amount)
             combo, others = (
                 _consolidation([(st[i][2], i) for i in parts], amount, rule.max_parts, rule.fewest_parts)
                 if len(parts) > 1
@@ -790,6 +794,20 @@ class _Ledger:
                 self._cut(lot, amount, atm)
                 return [(lot[0], lot[1], amount)] if lot[0] != CLEAN else []
         return None
+
+    def _sum_parts(self, st: deque[list[int]], recent: list[int], amount: int) -> list[int]:
+        """The lots a consolidation may sum: the last ``max_lots`` of ``recent`` below ``amount``,
+        traced ones and (``clean_in_sums``) clean ones with an arrival, not the opening balance."""
+        rule = self.rule
+        if rule.clean_in_sums:
+            parts = [
+                i
+                for i in recent
+                if st[i][3] > 0 and 0 < st[i][2] < amount and (rule.sum_change or len(st[i]) == 4)
+            ]
+        else:
+            parts = [i for i in recent if st[i][0] != CLEAN and st[i][2] < amount]
+        return parts[-rule.max_lots :]
 
     def _cut(self, lot: list[int], amount: int, atm: bool) -> None:
         """Take ``amount`` out of ``lot``; a withdrawal restarts its clock (:attr:`MatchRule.drain`)."""
@@ -1068,8 +1086,16 @@ class _Ledger:
         others = sorted({lots[x][2] for f, k in ties if k == kind for x in f} - set(idx))
         if kind == 0:
             chosen = st[idx[0]]
-            if len(idx) == 1:  # parcels of the same amount but another owner fit too
+            if len(idx) == 1:
+                # parcels of the same amount but another owner fit too, or (set_ties_ambiguous) sets
+                # of parcels that fit as well, not all of the chosen parcel's owner
+                sets = [[lots[x][2] for x in f] for f, k in ties if k == 0 and len(f) > 1]
                 others = [
+                    i
+                    for f in sets
+                    if rule.set_ties_ambiguous and any(st[i][0] != chosen[0] for i in f)
+                    for i in f
+                ] + [
                     lots[x][2]
                     for x in range(len(lots))
                     if lots[x][0] == amount
@@ -1077,7 +1103,7 @@ class _Ledger:
                     and st[lots[x][2]][0] != chosen[0]
                     and (since is None or lots[x][1] >= since)
                 ]
-            self._note_others(others, st)
+            self._note_others(sorted(set(others)), st)
             out = [(st[i][0], st[i][1], st[i][2]) for i in sorted(idx) if st[i][0] != CLEAN]
             for i in sorted(idx, reverse=True):
                 del st[i]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fanzha.engine.duckdb import DuckDBEngine
+from fanzha.errors import NotFoundError
 from fanzha.graph.casetrace import case_sources, trace_cases
 
 T0 = pd.Timestamp("2026-03-10", tz="UTC")
@@ -155,4 +158,85 @@ def test_a_victim_traced_alone_reads_the_ledger_of_every_case() -> None:
     assert _fen(case, "paid_fen") == {"B": 5_000}
     assert _fen(case, "cashed_out_fen") == {"B": 5_000}  # out2 takes b2's 5,000, then 7,000 of b
     assert case.holdings.empty and set(case.flows.transfer_id) == {"b2", "out2"}
+    eng.close()
+
+
+@st.composite
+def _city(draw: st.DrawFn) -> tuple[list[tuple], list[tuple]]:
+    """Victims V0.. (one card each, one or two cases) paying mule accounts M0, M1, which move money
+    between themselves and to a gold shop; amounts and times drawn (cases reported after most)."""
+    n_victims = draw(st.integers(2, 4))
+    cases = []
+    for v in range(n_victims):
+        for k in range(draw(st.integers(1, 2))):
+            cases.append((f"C{v}{k}", f"V{v}", draw(st.integers(20, 60)), [f"M{draw(st.integers(0, 1))}"]))
+    accounts = ["M0", "M1", "SHOP"]
+    rows = []
+    for i in range(draw(st.integers(4, 14))):
+        if draw(st.booleans()):
+            v = draw(st.integers(0, n_victims - 1))
+            frm, to = f"A{v}", f"M{draw(st.integers(0, 1))}"
+        else:
+            frm = f"M{draw(st.integers(0, 1))}"
+            to = draw(st.sampled_from([a for a in accounts if a != frm]))
+        paid = frm.startswith("A")  # payments first, and mules move less than they hold
+        hours = draw(st.integers(0, 30) if paid else st.integers(0, 60))
+        fen = draw(st.sampled_from([6_900, 9_200, 10_000] if paid else [2_300, 4_600]))
+        rows.append((f"t{i}", frm, to, fen, hours))
+    return cases, rows
+
+
+@settings(max_examples=25, deadline=None)
+@given(_city(), st.sampled_from(["fifo", "lifo", "proportional", "match"]))
+def test_a_victim_or_case_traced_alone_is_its_part_of_the_whole(city, method) -> None:  # type: ignore[no-untyped-def]
+    cases, rows = city
+    eng = DuckDBEngine(threads=1)
+    eng.register(
+        "cases",
+        pd.DataFrame(
+            {
+                "case_id": [c[0] for c in cases],
+                "victim_id": [c[1] for c in cases],
+                "reported_at": [at(c[2]) for c in cases],
+                "suspect_accounts": [c[3] for c in cases],
+                "loss_fen": 0,
+                "region": "510104",
+            }
+        ),
+    )
+    victims = sorted({c[1] for c in cases})
+    eng.register(
+        "accounts",
+        pd.DataFrame(
+            {
+                "account_no": ["M0", "M1", "SHOP"] + [f"A{v[1:]}" for v in victims],
+                "owner_id": ["MULE0", "MULE1", None, *victims],
+                "account_type": ["personal"] * 2 + ["merchant"] + ["personal"] * len(victims),
+                "merchant_category": [None] * 2 + ["gold"] + [None] * len(victims),
+            }
+        ),
+    )
+    frame = pd.DataFrame(rows, columns=["transfer_id", "from_account", "to_account", "amount_fen", "at"])
+    frame["at"] = frame["at"].map(at)
+    eng.register("transfers", frame.assign(channel="mobile", wallet=None))
+    whole, every = trace_cases(eng, method=method)
+    whole.check_conservation()
+    for victim in set(every.victim_id):
+        alone, _ = trace_cases(eng, victim_ids=[victim], method=method)
+        want = whole.of_victims({victim}, set(whole.sources.transfer_id))
+        for name in ("holdings", "cashouts", "untraced"):
+            got, exp = getattr(alone, name), getattr(want, name)
+            pd.testing.assert_frame_equal(
+                got.sort_values(list(got.columns), ignore_index=True),
+                exp.sort_values(list(exp.columns), ignore_index=True),
+                check_dtype=False,
+            )
+    for case_id in {c[0] for c in cases}:
+        try:
+            part, sources = trace_cases(eng, [case_id], method=method)
+        except NotFoundError:  # the case found no payment
+            continue
+        part.check_conservation()
+        assert set(part.per_victim().victim_id) == set(sources.victim_id)
+        assert part.per_victim().paid_fen.sum() == sources.amount_fen.sum()
     eng.close()

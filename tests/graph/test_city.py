@@ -74,6 +74,27 @@ def test_cli_end_to_end(city: Path, settings, tmp_path: Path) -> None:
     assert isinstance(failed.exception, ConfigError)
 
 
+def test_supervise_run_on_a_city_with_truth_records_its_precision(
+    city: Path, settings, tmp_path: Path
+) -> None:
+    """Before: ``supervise run --sim`` never passed the truth, so ``supervise list`` showed no
+    precision; a charged list with only its header failed inside the query (a float column)."""
+    from fanzha.cli.main import app
+    from fanzha.graph.supervision import ModelStore
+
+    (tmp_path / "charged.csv").write_text("id_number\n", "utf-8")
+    args = ["supervise", "run", "unprosecuted_card_sellers", "--sim", str(city), "--out", str(tmp_path / "o")]
+    result = CliRunner().invoke(
+        app, [*args, "--charged", str(tmp_path / "charged.csv")], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    last = ModelStore(settings.home / "supervision").load("unprosecuted_card_sellers").last_run
+    assert last is not None and isinstance(last["precision"], float) and 0 <= last["precision"] <= 1
+    assert f"precision {last['precision']}" in result.output
+    listed = CliRunner().invoke(app, ["supervise", "list"], catch_exceptions=False).output
+    assert str(last["precision"]) in listed
+
+
 def test_eval_graph_per_city_and_per_victim(city: Path, settings, tmp_path: Path) -> None:
     import json
 

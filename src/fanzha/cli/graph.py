@@ -296,7 +296,12 @@ def register(app: typer.Typer) -> None:
             engine.register("charged", _read_charged(charged))
         if "case_groups" in model.requires:
             link_cases(engine)
-        clues, metrics = run_model(engine, store, name, _parse_params(param))
+        truth = None
+        if sim is not None and (sim / "truth").is_dir():  # a simulated city: its precision too
+            from fanzha.graph.evaluate import Truth, supervision_truth
+
+            truth = supervision_truth(name, Truth.load(sim))
+        clues, metrics = run_model(engine, store, name, _parse_params(param), truth=truth)
         write_frames({f"supervision_{name}": clues}, out_dir, fmt)
         console.print(
             table(
@@ -305,7 +310,8 @@ def register(app: typer.Typer) -> None:
                 [model.key, *[c for c in clues.columns if c != model.key][:4]],
             )
         )
-        console.print(f"{metrics['hits']} clues; wrote supervision_{name}.{fmt} to {out_dir}")
+        precision = f", precision {metrics['precision']}" if metrics.get("precision") is not None else ""
+        console.print(f"{metrics['hits']} clues{precision}; wrote supervision_{name}.{fmt} to {out_dir}")
         engine.close()
 
     from fanzha.cli.groups import eval_app
@@ -437,7 +443,8 @@ def _read_charged(path: Path) -> Any:
         ) from exc
     if "id_number" not in frame.columns:
         raise InputFileError(f"charged list {path} has no id_number column (columns: {list(frame.columns)})")
-    return pd.DataFrame({"id_number": [_id_number(v) for v in frame["id_number"].astype(str)]})
+    # object dtype: an empty list stays a text column (pandas would make it float, and the query fail)
+    return pd.DataFrame({"id_number": [_id_number(v) for v in frame["id_number"].astype(str)]}, dtype=object)
 
 
 def _id_number(value: str) -> str:

@@ -13,6 +13,7 @@ def run(ctx: Any) -> None:
     from fanzha.graph.casetrace import trace_cases
     from fanzha.graph.communities import find_gangs, summarise_gangs
     from fanzha.graph.dealers import find_dealers
+    from fanzha.graph.evaluate import supervision_truth
     from fanzha.graph.linking import link_cases
     from fanzha.graph.records import open_records, register_folder
     from fanzha.graph.supervision import ModelStore, run_model
@@ -61,7 +62,7 @@ def run(ctx: Any) -> None:
     store = ModelStore(ctx.settings.home / "supervision")
     supervision = {}
     for name in store.names():
-        clues, metrics = run_model(engine, store, name, truth=_model_truth(name, truth))
+        clues, metrics = run_model(engine, store, name, truth=supervision_truth(name, truth))
         supervision[name] = clues
         console.print(
             f"法律监督模型 {name} v{metrics['version']}: {metrics['hits']} clues"
@@ -106,15 +107,6 @@ def _truth(ctx: Any) -> Any:
     from fanzha.graph.evaluate import Truth
 
     return Truth.load(ctx.sim_dir) if (ctx.sim_dir / "truth").is_dir() else None
-
-
-def _model_truth(name: str, truth: Any) -> set[str] | None:
-    if truth is None or name == "cross_district_links":
-        return None
-    ent = truth.entities
-    roles = {"card_farmer", "card_dealer", "gang_member"}
-    ids = ent.loc[ent.role.isin(roles) & ent.entity.str.startswith("id:"), "entity"].str[3:]
-    return set(ids)
 
 
 def _evaluate(console: Any, engine: Any, truth: Any, results: dict[str, Any]) -> dict:

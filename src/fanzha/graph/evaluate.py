@@ -309,6 +309,16 @@ def _undetermined(truth: Truth, held_truth: pd.Series) -> pd.Series:
     return held[["held", "spent"]].min(axis=1).groupby(level=0).sum()
 
 
+def supervision_truth(name: str, truth: Truth | None) -> set[str] | None:
+    """The keys a supervision model's clues should hit (ID numbers of card farmers, dealers and gang
+    members) to measure its precision; None for ``cross_district_links`` (its clues are case groups)."""
+    if truth is None or name == "cross_district_links":
+        return None
+    ent = truth.entities
+    roles = {"card_farmer", "card_dealer", "gang_member"}
+    return set(ent.loc[ent.role.isin(roles) & ent.entity.str.startswith("id:"), "entity"].str[3:])
+
+
 def dealer_metrics(dealers: pd.DataFrame, truth: Truth) -> dict[str, float]:
     ent = truth.entities
     dealer_ids = set(ent.loc[ent.role == "card_dealer", "entity"])

@@ -113,6 +113,12 @@ def test_eval_graph_per_city_and_per_victim(city: Path, settings, tmp_path: Path
     ]
     tracing = figures["tracing (match)"]
     assert isinstance(tracing["paid_fen"], int)
+    # counts are whole numbers, in the JSON and on screen (before: 4.000 victims, 132.0 cases)
+    counts = (tracing["victims"], tracing["victims_with_ambiguous"], figures["linking"]["cases"])
+    assert all(isinstance(c, int) for c in counts) and isinstance(
+        figures["card dealers"]["dealers_flagged"], int
+    )
+    assert f"victims {tracing['victims']}," in " ".join(result.output.split())
     victims = pd.read_csv(tmp_path / "eval.victims.csv", dtype={"victim_id": str})
     # the per-victim table is what the figures summarise
     assert len(victims) == tracing["victims"] and set(victims.city) == {str(city)}

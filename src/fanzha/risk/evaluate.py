@@ -115,8 +115,10 @@ def cross_validate(
     p, flagged = np.zeros(len(y)), np.zeros(len(y), dtype=bool)
     for k, (train, test) in enumerate(splits):
         detector = make().fit(frame.iloc[train], y[train], groups=None if groups is None else groups[train])
-        scores = detector.score(frame.iloc[test])
-        p[test], flagged[test] = scores["probability"].to_numpy(), scores["flagged"].to_numpy()
+        # the probabilities alone: the reasons of out-of-fold rows are read by nobody (before: 17 % of
+        # ``fanzha eval accounts`` on a 100,000-person city went into them)
+        p[test] = detector.probability(frame.iloc[test])
+        flagged[test] = p[test] >= detector.threshold_
         if progress:
             progress(k + 1)
     return p, flagged

@@ -233,12 +233,19 @@ class GBDTDetector(Detector):
         return np.asarray(self.calibrator_.predict(self._raw(self.models_, matrix)), dtype=float)
 
     def score(self, X: pd.DataFrame) -> pd.DataFrame:
-        self.check_fitted()
-        ids, raw_features = self._split(X)
-        matrix = apply_plan(raw_features, self.plan_)[self.feature_names_]
+        ids, matrix = self._matrix(X)
         p = self.probabilities(matrix)
         reasons = self._reasons(matrix, self._contributions(matrix, p))
         return score_frame(ids, p, reasons, self.tier_thresholds, flagged=p >= self.threshold_)
+
+    def probability(self, X: pd.DataFrame) -> np.ndarray:
+        """The probabilities of :meth:`score` alone, without reasons (cross-validation reads no more)."""
+        return self.probabilities(self._matrix(X)[1])
+
+    def _matrix(self, X: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+        self.check_fitted()
+        ids, raw_features = self._split(X)
+        return ids, apply_plan(raw_features, self.plan_)[self.feature_names_]
 
     def _contributions(self, matrix: pd.DataFrame, p: np.ndarray) -> np.ndarray:
         """Per-record feature contributions behind the reasons, the mean over every model of the

@@ -17,6 +17,11 @@ def at(hours: float) -> pd.Timestamp:
     return T0 + pd.Timedelta(hours=hours)
 
 
+def _register_transfers(eng: DuckDBEngine, rows: list[tuple]) -> None:
+    columns = ["transfer_id", "from_account", "to_account", "amount_fen", "at"]
+    eng.register("transfers", pd.DataFrame(rows, columns=columns).assign(channel="mobile", wallet=None))
+
+
 def test_sources_follow_the_rules_and_trace_conserves() -> None:
     eng = DuckDBEngine(threads=1)
     eng.register(
@@ -63,12 +68,7 @@ def test_sources_follow_the_rules_and_trace_conserves() -> None:
         ("own", "VA", "VA2", 40_000, at(4)),
         ("named2", "VA2", "M1", 40_000, at(4.5)),
     ]
-    eng.register(
-        "transfers",
-        pd.DataFrame(rows, columns=["transfer_id", "from_account", "to_account", "amount_fen", "at"]).assign(
-            channel="mobile", wallet=None
-        ),
-    )
+    _register_transfers(eng, rows)
     sources = case_sources(eng)
     assert dict(zip(sources.transfer_id, sources.reason, strict=True)) == {
         "named": "named",
@@ -120,12 +120,7 @@ def _two_victims_one_mule() -> DuckDBEngine:
         ("out1", "M", "SHOP", 10_000, at(2)),
         ("out2", "M", "SHOP", 12_000, at(3)),
     ]
-    eng.register(
-        "transfers",
-        pd.DataFrame(rows, columns=["transfer_id", "from_account", "to_account", "amount_fen", "at"]).assign(
-            channel="mobile", wallet=None
-        ),
-    )
+    _register_transfers(eng, rows)
     return eng
 
 
@@ -216,9 +211,7 @@ def test_a_victim_or_case_traced_alone_is_its_part_of_the_whole(city, method) ->
             }
         ),
     )
-    frame = pd.DataFrame(rows, columns=["transfer_id", "from_account", "to_account", "amount_fen", "at"])
-    frame["at"] = frame["at"].map(at)
-    eng.register("transfers", frame.assign(channel="mobile", wallet=None))
+    _register_transfers(eng, [(*row[:4], at(row[4])) for row in rows])
     whole, every = trace_cases(eng, method=method)
     whole.check_conservation()
     for victim in set(every.victim_id):

@@ -421,10 +421,11 @@ def _unique_keys(table: pa.Table, time_col: str, key: tuple[str, ...]) -> pa.Tab
         repeat = near[table.select(list(key)).take(near).to_pandas().duplicated().to_numpy()]
         if not len(repeat):
             return table
+        kind = table.schema.field(time_col).type
         at = at.copy()
-        at[repeat] += 1_000_000 if pa.types.is_timestamp(table.schema.field(time_col).type) else 1
+        at[repeat] += {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}[kind.unit]
         i = table.schema.get_field_index(time_col)
-        moved = pa.array(at).cast(table.schema.field(time_col).type)
+        moved = pa.array(at).cast(kind)
         table = table.set_column(i, time_col, moved).sort_by([(time_col, "ascending")])
 
 

@@ -418,3 +418,18 @@ def test_more_folds_than_positives_is_a_clear_error() -> None:
     y[:3] = 1
     with pytest.raises(ValidationError, match=r"needs 2 ≤ folds ≤ the rows of the smaller class \(3\)"):
         cross_validate(NumberDetector, table.drop(columns=["label"]), y, folds=5)
+
+
+def test_label_file_columns_without_a_label_file_are_refused(tmp_path: Path) -> None:
+    """``--id-col`` / ``--label-col`` name a --labels file's columns; given without one they were
+    ignored and the error then named the --data id column as missing (QA, tenth session)."""
+    from fanzha.errors import ConfigError
+
+    data = tmp_path / "numbers.csv"
+    feature_table(60).rename(columns={"id": "phone_no_m"}).to_csv(data, index=False)
+    args = ["train", "numbers", "--data", str(data), "--out", str(tmp_path / "m")]
+    r = runner.invoke(app, [*args, "--id-col", "phone_no_m", "--label-col", "label"])
+    assert isinstance(r.exception, ConfigError) and "--id and --label" in str(r.exception)
+    assert not (tmp_path / "m").exists()
+    r = runner.invoke(app, [*args, "--id", "phone_no_m", "--label", "label", *FAST])  # the way it is meant
+    assert r.exit_code == 0, r.output

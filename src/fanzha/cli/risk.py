@@ -251,7 +251,14 @@ def _train(
     from rich.console import Console
 
     from fanzha.cli.output import parse_windows, writable
+    from fanzha.errors import ConfigError
 
+    if labels is None and (id_col, label_col) != ("id", "label"):
+        # before: ignored, and the error then named the --data id column as missing
+        raise ConfigError(
+            "--id-col / --label-col name the columns of a --labels file, and none is given; "
+            "name the id and label columns of --data with --id and --label"
+        )
     windows = parse_windows(window)
     writable(out, "the model")
     console = Console()

@@ -34,6 +34,12 @@ def test_paths_add_up_to_the_raw_score_missing_and_zero_values_included(zero_as_
     # the expected output is TreeSHAP's too
     assert trees.expected == pytest.approx(booster.predict(test[:1], pred_contrib=True)[0, -1])
     assert flatten(booster) is trees  # flattened once per booster
+    total = np.zeros(test.shape)  # added into a running sum: an ensemble's without a table per model
+    path_contributions(trees, test, out=total)
+    path_contributions(trees, test, out=total)
+    np.testing.assert_allclose(total, 2 * contrib)
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        path_contributions(trees, test, out=np.zeros((2, 5)))
 
 
 def test_on_stumps_path_attributions_are_treeshap() -> None:

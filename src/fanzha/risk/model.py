@@ -260,26 +260,19 @@ class GBDTDetector(Detector):
         tiers = self.tier_thresholds or DEFAULT_TIER_THRESHOLDS
         exact = p >= min(self.threshold_, *tiers.values())
         contrib = np.zeros((len(matrix), len(self.feature_names_)))
-        if exact.any():
-            part = matrix[exact]
-            contrib[exact] = np.mean(
-                [
-                    m.booster_.predict(part, pred_contrib=True, num_threads=threads)[:, :-1]
-                    for m in self.models_
-                ],
-                axis=0,
-            )
-        if (~exact).any():
-            rest = matrix[~exact].to_numpy(dtype=np.float64)
-            parts = []
+
+        for rows, paths in ((exact, False), (~exact, True)):
+            if not rows.any():
+                continue
+            part = matrix[rows].to_numpy(dtype=np.float64)
+            total = np.zeros(part.shape)  # a running sum over the models: one table at a time
             for m in self.models_:
-                trees = flatten(m.booster_)
-                parts.append(
-                    path_contributions(trees, rest)
-                    if trees is not None
-                    else m.booster_.predict(rest, pred_contrib=True, num_threads=threads)[:, :-1]
-                )
-            contrib[~exact] = np.mean(parts, axis=0)
+                trees = flatten(m.booster_) if paths else None
+                if trees is not None:
+                    path_contributions(trees, part, out=total)
+                else:
+                    total += m.booster_.predict(part, pred_contrib=True, num_threads=threads)[:, :-1]
+            contrib[rows] = total / len(self.models_)
         return contrib
 
     def drift(self, X: pd.DataFrame, probabilities: np.ndarray | None = None) -> pd.DataFrame | None:

@@ -122,11 +122,15 @@ def _walk(x, feature, threshold, left, right, default_left, missing, value, root
                 i = nxt
 
 
-def path_contributions(trees: FlatTrees, x: np.ndarray) -> np.ndarray:
+def path_contributions(trees: FlatTrees, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``(records, features)`` path attributions of ``x`` (float matrix, the model's columns);
-    each row adds up to the raw score minus :attr:`FlatTrees.expected`."""
+    each row adds up to the raw score minus :attr:`FlatTrees.expected`. ``out``: a float64 array of
+    that shape to add them to (a sum over an ensemble without a table per model)."""
     x = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.zeros(x.shape, np.float64)
+    if out is None:
+        out = np.zeros(x.shape, np.float64)
+    elif out.shape != x.shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float64 array of shape {x.shape}")
     _walk(
         x,
         trees.feature,

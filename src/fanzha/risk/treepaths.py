@@ -57,8 +57,8 @@ def flatten(booster: Any) -> FlatTrees | None:
 
 def _flatten(booster: Any) -> FlatTrees | None:
     model = booster.dump_model()
-    if model.get("num_tree_per_iteration", 1) != 1:
-        return None
+    if model.get("num_tree_per_iteration", 1) != 1 or model.get("average_output"):
+        return None  # several classes, or a random forest (trees averaged, not added)
     cols: dict[str, list[Any]] = {k: [] for k in ("f", "t", "l", "r", "d", "m", "v", "c")}
 
     def add(node: dict[str, Any]) -> int:

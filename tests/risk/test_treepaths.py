@@ -57,3 +57,16 @@ def test_categorical_splits_are_left_to_treeshap() -> None:
     y = (x[:, 0] % 2 == 0).astype(int)
     booster = lgb.LGBMClassifier(n_estimators=5, verbose=-1).fit(x, y, categorical_feature=[0]).booster_
     assert flatten(booster) is None
+
+
+def test_a_random_forest_is_left_to_treeshap() -> None:
+    x, y = _data(1_000)
+    params = {
+        "boosting_type": "rf",
+        "n_estimators": 5,
+        "bagging_freq": 1,
+        "bagging_fraction": 0.8,
+        "verbose": -1,
+    }
+    booster = lgb.LGBMClassifier(**params).fit(x, y).booster_
+    assert flatten(booster) is None  # its trees are averaged, not added

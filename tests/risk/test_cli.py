@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -264,44 +265,18 @@ def test_several_windows_train_and_score_with_the_models_own(settings, tmp_path:
 
     names = set(GBDTDetector.load(model).feature_names_)
     assert {"out_calls_1d", "out_calls_all", "card_age_days"} <= names and "card_age_days_1d" not in names
-    r = runner.invoke(  # no --window: the model's own windows
-        app,
-        ["score", "numbers", "--model", str(model), "--data", str(city), "--out", str(tmp_path / "s.csv")],
-    )
+
+    def score(*window: str, out: str) -> Any:
+        args = ["score", "numbers", "--model", str(model), "--data", str(city), *window]
+        return runner.invoke(app, [*args, "--out", str(tmp_path / out)])
+
+    r = score(out="s.csv")  # no --window: the model's own windows
     assert r.exit_code == 0, r.output
     assert len(pd.read_csv(tmp_path / "s.csv")) > 100
     assert "truth" not in r.output  # scoring reads no labels, and says nothing about them
-    r = runner.invoke(
-        app,
-        [
-            "score",
-            "numbers",
-            "--model",
-            str(model),
-            "--data",
-            str(city),
-            "--window",
-            "30",
-            "--out",
-            str(tmp_path / "t.csv"),
-        ],
-    )
+    r = score("--window", "30", out="t.csv")
     assert r.exit_code != 0 and "trained on the window(s) 1,0 (all)" in str(r.exception)
-    r = runner.invoke(  # the same windows in another order are the same columns
-        app,
-        [
-            "score",
-            "numbers",
-            "--model",
-            str(model),
-            "--data",
-            str(city),
-            "--window",
-            "0,1",
-            "--out",
-            str(tmp_path / "u.csv"),
-        ],
-    )
+    r = score("--window", "0,1", out="u.csv")  # the same windows in another order: the same columns
     assert r.exit_code == 0, r.output
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from fanzha.detect.folds import stratified_group_folds
 from fanzha.engine.base import Engine
 from fanzha.errors import NotFoundError, ValidationError
 from fanzha.risk.model import AccountDetector, GBDTDetector, NumberDetector
@@ -97,7 +98,7 @@ def cross_validate(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold probabilities and flags (probability ≥ the fold model's own threshold)."""
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(y, dtype=int)
     smallest = int(np.bincount(y, minlength=2).min()) if len(y) else 0
@@ -111,7 +112,7 @@ def cross_validate(
     if groups is None:
         splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(frame, y)
     else:
-        splits = StratifiedGroupKFold(folds, shuffle=True, random_state=seed).split(frame, y, groups)
+        splits = stratified_group_folds(y, groups, folds, seed)  # scikit-learn's folds, compiled
     p, flagged = np.zeros(len(y)), np.zeros(len(y), dtype=bool)
     for k, (train, test) in enumerate(splits):
         detector = make().fit(frame.iloc[train], y[train], groups=None if groups is None else groups[train])

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fanzha.detect.folds import stratified_group_folds
 from fanzha.errors import NotFoundError
 from fanzha.texts.detector import TextDetector
 from fanzha.texts.labels import NORMAL
@@ -159,7 +160,7 @@ def cross_validate(
     """Stratified k-fold: fit ``make()`` on k-1 folds, ``evaluate(model, X_test, y_test)`` on the rest.
 
     With ``groups`` (e.g. the conversation a window comes from) a group never spans train and test."""
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold
 
     _check_folds(
         folds,
@@ -170,8 +171,7 @@ def cross_validate(
     if groups is None:
         splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
     else:
-        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-        splits = splitter.split(np.zeros(len(y)), y, groups)
+        splits = stratified_group_folds(y, groups, folds, seed)  # scikit-learn's folds, compiled
     for k, (train, test) in enumerate(splits, 1):
         model = make().fit(_take(X, train), y[train])
         results.append(evaluate(model, _take(X, test), y[test]))

@@ -63,7 +63,7 @@ def keys_sql(window_days: int | None) -> str:
     only in the final select. Self-transfers are left out, as in :func:`tx_sql`.
     """
     live = window_filter('"at"', window_days) + " AND from_account <> to_account"
-    return f"""SELECT account, CAST(row_number() OVER () AS INTEGER) AS k FROM (
+    return f"""SELECT account, CAST(row_number() OVER (ORDER BY account) AS INTEGER) AS k FROM (
             SELECT from_account AS account FROM transfers WHERE {live}
             UNION SELECT to_account FROM transfers WHERE {live})
         WHERE account IS NOT NULL"""
@@ -137,13 +137,19 @@ def pairs_sql() -> str:
 
 
 def dwell_sql() -> str:
-    """快进快出: for each out-transfer the latest earlier in-transfer (ASOF), and vice versa."""
-    return f"""WITH ins AS (SELECT dst AS account, ts AS in_at FROM __acct_tx),
-        outs AS (SELECT src AS account, ts AS out_at FROM __acct_tx),
-        o AS (SELECT t.src AS account, t.amt, epoch(t.ts) - epoch(i.in_at) AS dwell_s
-              FROM __acct_tx t ASOF LEFT JOIN ins i ON t.src = i.account AND i.in_at <= t.ts),
-        i AS (SELECT t.dst AS account, t.amt, epoch(o.out_at) - epoch(t.ts) AS wait_s
-              FROM __acct_tx t ASOF LEFT JOIN outs o ON t.dst = o.account AND o.out_at >= t.ts),
+    """快进快出: for each out-transfer the latest in-transfer at or before it, and for each
+    in-transfer the first out-transfer at or after it (running max / min over the account's
+    transfers in time order: window functions run on every engine, where an ASOF join is DuckDB's)."""
+    return f"""WITH ev AS (SELECT src AS account, ts, amt, true AS is_out FROM __acct_tx
+                UNION ALL SELECT dst AS account, ts, amt, false AS is_out FROM __acct_tx),
+        w AS (SELECT account, ts, amt, is_out,
+                max(CASE WHEN NOT is_out THEN ts END) OVER (PARTITION BY account ORDER BY ts
+                    RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_in,
+                min(CASE WHEN is_out THEN ts END) OVER (PARTITION BY account ORDER BY ts
+                    RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_out
+              FROM ev),
+        o AS (SELECT account, amt, epoch(ts) - epoch(last_in) AS dwell_s FROM w WHERE is_out),
+        i AS (SELECT account, amt, epoch(next_out) - epoch(ts) AS wait_s FROM w WHERE NOT is_out),
         od AS (SELECT account,
                  {safe_div(f"coalesce(sum(amt) FILTER (WHERE dwell_s <= {HOUR_S}), 0)", "sum(amt)")} AS out_within_1h_share,
                  {safe_div(f"coalesce(sum(amt) FILTER (WHERE dwell_s <= {FAST_S}), 0)", "sum(amt)")} AS out_within_1d_share,

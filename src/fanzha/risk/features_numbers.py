@@ -100,7 +100,7 @@ def keys_sql(window_days: int | None) -> str:
     (hashing and comparing strings dominated the run time); names come back in the final select.
     """
     live = f"{window_filter('start_at', window_days)} AND caller IS NOT NULL AND callee IS NOT NULL"
-    return f"""SELECT number, CAST(row_number() OVER () AS INTEGER) AS k FROM (
+    return f"""SELECT number, CAST(row_number() OVER (ORDER BY number) AS INTEGER) AS k FROM (
             SELECT caller AS number FROM calls WHERE {live} UNION SELECT callee FROM calls WHERE {live})"""
 
 

@@ -215,3 +215,40 @@ def test_gbk_files_are_read_as_chinese_systems_export_them(engine, tmp_path) -> 
     assert table == {"id": ["1", "2"], "label": [1, 0]}
     (tmp_path / "f.csv.gz").write_bytes(gzip.compress("号码,运营商\n139,移动\n".encode("gbk")))
     assert read_table(engine, tmp_path / "f.csv.gz").to_pylist() == [{"号码": "139", "运营商": "移动"}]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/New_York"])
+def test_times_with_an_offset_or_a_zone_are_read_as_such(engine, tmp_path, zone) -> None:  # type: ignore[no-untyped-def]
+    """An offset of hours only (``-05``, ``+00``: how DuckDB and many exports write one) was
+    ignored and the time read as Beijing wall time; so was a Parquet TIMESTAMPTZ column, whose
+    text carries the session's offset (8 hours off on a UTC machine). A zone name (``UTC``,
+    ``CST``: China or US Central?) is rejected, never ignored."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    engine.execute(f"SET TimeZone = '{zone}'")
+    rows = [
+        "1,A,B,1,2017-01-01 10:00:00-05",
+        "2,A,B,1,2017-01-01T10:00:00+00",
+        "3,A,B,1,2017-01-01 10:00:00 +08:00",
+        "4,A,B,1,2017-01-01 10:00:00",
+        "5,A,B,1,2017-01-01",
+        "6,A,B,1,2017-01-01 10:00:00 UTC",
+        "7,A,B,1,2017-01-01 10:00:00 CST",
+    ]
+    report = load_transfers(engine, write(tmp_path / "t.csv", rows), LAYOUT, max_reject_share=1)
+    kept = engine.query('SELECT transfer_id, epoch("at") AS e FROM transfers ORDER BY 1').to_pylist()
+    ten_utc = 1483264800  # 2017-01-01 10:00 UTC
+    assert [(r["transfer_id"], r["e"]) for r in kept] == [
+        ("1", ten_utc + 5 * 3600),
+        ("2", ten_utc),
+        ("3", ten_utc - 8 * 3600),
+        ("4", ten_utc - 8 * 3600),
+        ("5", ten_utc - 18 * 3600),  # midnight in Beijing
+    ]
+    assert report.rejected["time is not a date-time (ISO 8601 expected)"][0] == 2
+    at = pa.array([ten_utc * 1_000_000], pa.timestamp("us", tz="UTC"))
+    table = pa.table({"tid": ["1"], "payer": ["A"], "payee": ["B"], "amt": ["1"], "ts": at})
+    pq.write_table(table, tmp_path / "t.parquet")
+    load_transfers(engine, tmp_path / "t.parquet", LAYOUT)
+    assert engine.scalar('SELECT epoch("at") FROM transfers') == ten_utc

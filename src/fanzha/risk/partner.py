@@ -115,13 +115,22 @@ def amount_fen_sql(col: str, unit: str) -> str:
     raise ValidationError(f"amount unit {unit!r} is not 'fen' or 'yuan'", field="amount_unit", value=unit)
 
 
+# a time of day followed by an offset: Z, ±HH, ±HHMM or ±HH:MM (a space before it allowed)
+_OFFSET = r"[0-9]:[0-9]{2}(:[0-9]{2}(\.[0-9]*)?)? ?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
 def time_utc_sql(col: str, naive_offset_hours: int) -> str:
-    """Text or timestamp → TIMESTAMPTZ (UTC). Naive times are shifted by the partner's offset."""
+    """Text or timestamp → TIMESTAMPTZ (UTC). Times with an offset are read as such (a TIMESTAMPTZ
+    column's text carries one); naive times are shifted by the partner's offset; a time ending in
+    letters (a zone name: ``CST`` is China or US Central) is NULL, because a TIMESTAMP cast would
+    ignore it."""
     text = f"trim(CAST({col} AS VARCHAR))"
-    aware = f"to_timestamp(epoch(TRY_CAST({text} AS TIMESTAMPTZ)))"
+    with_offset = f"regexp_replace({text}, ' ([+-][0-9])', '\\1')"
+    aware = f"to_timestamp(epoch(TRY_CAST({with_offset} AS TIMESTAMPTZ)))"
     naive = f"to_timestamp(epoch(TRY_CAST({text} AS TIMESTAMP)) - {int(naive_offset_hours) * 3600})"
     return (
-        f"CASE WHEN regexp_matches({text}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') THEN {aware} ELSE {naive} END"
+        f"CASE WHEN regexp_matches({text}, '{_OFFSET}') THEN {aware} "
+        f"WHEN regexp_matches({text}, '[A-Za-z]$') THEN NULL ELSE {naive} END"
     )
 
 

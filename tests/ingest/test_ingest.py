@@ -108,6 +108,40 @@ def test_typed_parquet_columns(settings, tmp_path, read_lake):
     assert read_lake(settings, "transfers")[0]["at"] == at
 
 
+def test_json_lines_whose_value_types_vary(settings, tmp_path, read_lake):
+    """A key holding a number on one line and text on another (or first seen after the sample):
+    the values were read as JSON text (quotes kept, every row rejected), or the file failed."""
+    import json
+
+    lines = [
+        dict(CALL, caller=13800138000, duration_s=60),
+        dict(CALL, start_at="2024-05-01 13:46:00", duration_s="61"),
+        dict(CALL, start_at=1714542420, imei=None),  # epoch seconds: 2024-05-01 13:47 Shanghai
+        *[
+            dict(CALL, caller=13800138000, start_at=f"2024-05-02 10:{i // 60:02d}:{i % 60:02d}")
+            for i in range(3000)
+        ],
+        dict(
+            CALL, caller="+86 138 0013 8000", start_at="2024-05-03 10:00:00", city=510104.0, cell_id=["C", 1]
+        ),
+    ]
+    path = tmp_path / "calls.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines), "utf-8")
+    # the sample of the file's types ends before the last line
+    from fanzha.ingest import readers
+
+    readers.JSON_SAMPLE, old = 1000, readers.JSON_SAMPLE
+    try:
+        report = ingest_path(path, "calls", settings)
+    finally:
+        readers.JSON_SAMPLE = old
+    assert (report.rows_read, report.landed, report.rejected) == (3004, 3004, 0)
+    first = read_lake(settings, "calls", "start_at")
+    assert [(r["caller"], r["duration_s"]) for r in first[:3]] == [("13800138000", d) for d in (60, 61, 60)]
+    assert first[2]["start_at"] == datetime(2024, 5, 1, 5, 47, tzinfo=UTC)
+    assert (first[-1]["city"], first[-1]["cell_id"]) == ("510104", "C;1")
+
+
 @pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig"])
 def test_chinese_encodings_detected(settings, tmp_path, write, read_lake, encoding):
     rows = [dict(CALL, cell_id="成都武侯基站"), dict(CALL, direction="in", cell_id="北京")]

@@ -33,6 +33,7 @@ SUFFIXES = {
 UTF8 = ("utf-8", "utf8", "utf-8-sig", "utf_8", "ascii")
 SAMPLE_BYTES = 1 << 20
 CHUNK = 1 << 22
+JSON_SAMPLE = 20000  # JSON Lines records sampled for their keys
 
 
 @dataclass(frozen=True)
@@ -198,12 +199,20 @@ def transcode(src: SourceFile, encoding: str, target: Path) -> Path:
 # -- reading as text -----------------------------------------------------------------------------
 
 
-def _as_text(column: str, duck_type: str) -> str:
-    """SQL turning a typed column into the text the scalar normalisers accept for that value."""
-    col = ident(column)
+def _as_text(column: str, duck_type: str, *, quoted: bool = False) -> str:
+    """SQL turning a typed column (or, ``quoted``, an expression) into the text the scalar
+    normalisers accept for that value."""
+    col = column if quoted else ident(column)
     t = duck_type.upper()
     if t == "VARCHAR":
         return col
+    if t == "JSON":  # a JSON Lines value, whatever its type on this line
+        number = _as_text(f"CAST({col} AS DOUBLE)", "DOUBLE", quoted=True)
+        return (
+            f"(CASE json_type({col}) WHEN 'VARCHAR' THEN {col} ->> '$' WHEN 'DOUBLE' THEN {number} "
+            f"WHEN 'ARRAY' THEN array_to_string(json_extract_string({col}, '$[*]'), ';') "
+            f"WHEN 'NULL' THEN NULL ELSE CAST({col} AS VARCHAR) END)"
+        )
     if t.endswith("[]"):
         return f"array_to_string(list_transform({col}, lambda v: CAST(v AS VARCHAR)), ';')"
     if t in {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP"}:
@@ -226,7 +235,7 @@ def _reader(src: SourceFile, path: Path, encoding: str) -> str:
     if src.format == "parquet":
         return f"read_parquet({p}, file_row_number = true)"
     if src.format == "jsonl":
-        return f"read_json({p}, format = 'newline_delimited', sample_size = 20000)"
+        return f"read_json({p}, format = 'newline_delimited', sample_size = {JSON_SAMPLE})"
     return f"read_csv({p}, all_varchar = true, header = true)"
 
 
@@ -265,6 +274,14 @@ def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> Sourc
             f"{src.path}: missing required column {missing[0]!r} for kind {src.kind!r} "
             f"(columns found: {', '.join(types) or 'none'}); rename the header or pass the right --kind"
         )
+    if src.format == "jsonl":
+        # every value read as JSON: the types inferred from the sample failed the whole file on a
+        # key whose type changes later (a number, then text) or that first appears after it, and
+        # a key of several types in the sample came out as JSON text with its quotes
+        names = {f.name: by_field.get(f.name, f.name) for f in spec.fields}
+        struct = ", ".join(f"{lit(n)}: 'JSON'" for n in names.values())
+        reader = f"read_json({lit(str(path))}, format = 'newline_delimited', columns = {{{struct}}})"
+        types, by_field = {n: "JSON" for n in names.values()}, names
     cols = []
     for f in spec.fields:
         name = by_field.get(f.name)

@@ -150,6 +150,20 @@ def test_chinese_encodings_detected(settings, tmp_path, write, read_lake, encodi
     assert {r["cell_id"] for r in read_lake(settings, "calls")} == {"成都武侯基站", "北京"}
 
 
+@pytest.mark.parametrize("cell", ["成都, 武侯", "成都\n武侯", 'the "A" cell'])
+def test_first_quoted_value_after_the_sniffed_sample(settings, tmp_path, write, read_lake, cell):
+    """A value quoted because it holds the delimiter, a line break or a quote, first seen after
+    the rows DuckDB samples for the dialect: the file failed with a multi-line parser error."""
+    from datetime import timedelta
+
+    start = datetime(2024, 5, 1)
+    rows = [dict(CALL, start_at=str(start + timedelta(seconds=i)), cell_id="C") for i in range(29_999)]
+    rows.append(dict(CALL, start_at="2024-05-02 09:00:00", cell_id=cell))
+    report = ingest_path(write(tmp_path / "calls.csv", "calls", rows), "calls", settings)
+    assert (report.rows_read, report.landed) == (30_000, 30_000)
+    assert read_lake(settings, "calls", "start_at")[-1]["cell_id"] == cell
+
+
 def test_wrong_encoding_is_a_clear_error(settings, tmp_path, write):
     path = write(tmp_path / "calls.csv", "calls", [dict(CALL, cell_id="成都")], encoding="gbk")
     with pytest.raises(InputFileError, match=r"calls.csv: is not valid utf-8.*--encoding gb18030"):

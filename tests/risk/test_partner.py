@@ -252,3 +252,11 @@ def test_times_with_an_offset_or_a_zone_are_read_as_such(engine, tmp_path, zone)
     pq.write_table(table, tmp_path / "t.parquet")
     load_transfers(engine, tmp_path / "t.parquet", LAYOUT)
     assert engine.scalar('SELECT epoch("at") FROM transfers') == ten_utc
+
+
+def test_a_quoted_amount_after_the_sniffed_sample(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """ "1,234.56" quoted after 30,000 rows without a quote: the load failed with a parser error."""
+    rows = [f"{i},A,B,1.00,2017-01-01" for i in range(30_000)] + ['x,A,B,"1,234.56",2017-01-02']
+    report = load_transfers(engine, write(tmp_path / "t.csv", rows), LAYOUT)
+    assert (report.rows_read, report.rows_kept) == (30_001, 30_001)
+    assert engine.scalar("SELECT amount_fen FROM transfers WHERE transfer_id = 'x'") == 123_456

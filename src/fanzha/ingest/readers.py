@@ -236,7 +236,9 @@ def _reader(src: SourceFile, path: Path, encoding: str) -> str:
         return f"read_parquet({p}, file_row_number = true)"
     if src.format == "jsonl":
         return f"read_json({p}, format = 'newline_delimited', sample_size = {JSON_SAMPLE})"
-    return f"read_csv({p}, all_varchar = true, header = true)"
+    # the quote is given: DuckDB's sniffer reads "no quoting" when its sample holds no quote, and a
+    # quoted value after the sample (a comma or a line break inside) then fails the file
+    return f"read_csv({p}, all_varchar = true, header = true, quote = '\"')"
 
 
 @dataclass(frozen=True)

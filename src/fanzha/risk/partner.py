@@ -47,7 +47,8 @@ def _reader(path: Path) -> str:
     if name.endswith(".parquet"):
         return f"read_parquet({quote_literal(str(path))})"
     if name.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
-        return f"read_csv({quote_literal(str(_utf8(path)))}, all_varchar = true, header = true)"
+        # the quote given: sniffed from a sample without one, a later quoted value failed the file
+        return f"read_csv({quote_literal(str(_utf8(path)))}, all_varchar = true, header = true, quote = '\"')"
     raise InputFileError(f"{path}: unknown file type; give a .csv, .csv.gz or .parquet file")
 
 

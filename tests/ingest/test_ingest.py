@@ -202,6 +202,29 @@ def test_bad_input_errors(settings, tmp_path, write, setup, kind, error, match):
     assert not list(Path(settings.lake).glob("*/**/*.parquet"))  # nothing half-written
 
 
+@pytest.mark.parametrize(("rows_before", "cut"), [(3, -1), (3, 1), (30_000, -1), (30_000, 1)])
+def test_a_row_of_another_width_names_its_line(settings, tmp_path, write, rows_before, cut):
+    """A row with a field too few or too many: in DuckDB's sniffing sample the file was read as
+    one column ("missing required column 'caller' (columns found: caller,callee,…)"); after it,
+    DuckDB's multi-line parser report ended in "check the path and its permissions"."""
+    from datetime import timedelta
+
+    start = datetime(2024, 5, 1)
+    rows = [dict(CALL, start_at=str(start + timedelta(seconds=i))) for i in range(rows_before + 1)]
+    path = write(tmp_path / "calls.csv", "calls", rows)
+    lines = path.read_text().splitlines()
+    bad = rows_before + 1  # the last row; the header is line 1
+    lines[bad] = lines[bad] + ",extra" if cut > 0 else lines[bad].rsplit(",", 1)[0]
+    path.write_text("\n".join(lines) + "\n")
+    width = len(CALL) + cut
+    with pytest.raises(
+        InputFileError, match=rf"calls.csv: line {bad + 1} has {width} fields where the header has 8; quote"
+    ) as info:
+        ingest_path(path, "calls", settings)
+    assert "\n" not in str(info.value)
+    assert not list(Path(settings.lake).glob("*/**/*.parquet"))
+
+
 def test_header_only_file_lands_nothing_and_is_logged(settings, tmp_path):
     """A partner's extract for a day without records is a header alone: 0 rows, not an error."""
     path = tmp_path / "calls.csv"

@@ -260,3 +260,14 @@ def test_a_quoted_amount_after_the_sniffed_sample(engine, tmp_path) -> None:  # 
     report = load_transfers(engine, write(tmp_path / "t.csv", rows), LAYOUT)
     assert (report.rows_read, report.rows_kept) == (30_001, 30_001)
     assert engine.scalar("SELECT amount_fen FROM transfers WHERE transfer_id = 'x'") == 123_456
+
+
+@pytest.mark.parametrize("before", [2, 30_000])
+def test_a_row_of_another_width_names_its_line(engine, tmp_path, before) -> None:  # type: ignore[no-untyped-def]
+    """A row a field short: "column(s) payer, … not found; the file has tid,payer,…" (in the
+    sniffing sample) or DuckDB's multi-line parser report (after it)."""
+    rows = [f"{i},A,B,1.00,2017-01-01" for i in range(before)] + ["x,A,B,1.00"]
+    with pytest.raises(
+        InputFileError, match=rf"t.csv: line {before + 2} has 4 fields where the header has 5"
+    ):
+        load_transfers(engine, write(tmp_path / "t.csv", rows), LAYOUT)

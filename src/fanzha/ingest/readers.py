@@ -10,7 +10,9 @@ chunks, because DuckDB reads UTF-8 natively and the encodings extension needs a 
 from __future__ import annotations
 
 import codecs
+import csv
 import gzip
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,6 +273,9 @@ def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> Sourc
     by_field = {name.strip().lower().lstrip("\ufeff"): name for name in types}
     spec = get_spec(src.kind)
     missing = [f.name for f in spec.fields if f.required and f.name not in by_field]
+    if missing and src.format == "csv" and (uneven := _uneven_record(path, src.gzip and path == src.path)):
+        # DuckDB's sniffer, meeting a row of another width, reads the file as one column
+        raise InputFileError(f"{src.path}: {uneven}; {UNEVEN_FIX}")
     if missing:
         raise InputFileError(
             f"{src.path}: missing required column {missing[0]!r} for kind {src.kind!r} "
@@ -297,6 +302,36 @@ def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> Sourc
         f"SELECT {', '.join(cols)} FROM {reader}",
         2 if src.format == "csv" else 1,
     )
+
+
+UNEVEN_FIX = "quote the values that hold the delimiter, or fix that line and export the file again"
+
+
+def _uneven_record(path: Path, gz: bool) -> str | None:
+    """The first record of a CSV file whose number of fields differs from the header's (or that
+    cannot be parsed), described for an error message; None when every record fits."""
+    with (gzip.open if gz else open)(path, "rt", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        header = fh.readline()
+        delimiter = max(",\t;|", key=header.count)
+        fh.seek(0)
+        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        try:
+            width = len(next(reader, []))
+            for record in reader:
+                if record and len(record) != width:
+                    return f"line {reader.line_num} has {len(record)} fields where the header has {width}"
+        except csv.Error as exc:
+            return f"line {reader.line_num} cannot be parsed ({exc})"
+    return None
+
+
+def csv_problem(message: str) -> str | None:
+    """DuckDB's error for a CSV row of the wrong width, in a few words; None for other errors."""
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    width = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    if line and width:
+        return f"line {line[1]} has {width[2]} fields where the header has {width[1]}"
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -42,7 +42,7 @@ from fanzha.engine.sql import quote_ident as ident
 from fanzha.engine.sql import quote_literal as lit
 from fanzha.errors import InputFileError
 from fanzha.ingest import catalog, fast
-from fanzha.ingest.readers import Source, SourceFile, _first_line
+from fanzha.ingest.readers import UNEVEN_FIX, Source, SourceFile, _first_line, csv_problem
 from fanzha.ingest.rules import validation_sql
 from fanzha.records.contracts import RecordSpec
 from fanzha.settings import Settings
@@ -62,10 +62,13 @@ CONFLICT = "conflicts with an already landed record"
 
 
 def read_error(src: SourceFile, exc: BaseException) -> InputFileError:
+    """One line for a file DuckDB (or the Arrow stream over it) could not parse."""
+    if problem := csv_problem(str(exc)):
+        return InputFileError(f"{src.path}: {problem}; {UNEVEN_FIX}")
     text = _first_line(exc)
     hint = (
         "; if it came from a Chinese system pass --encoding gb18030"
-        if "unicode" in text.lower() or "utf" in text.lower()
+        if "unicode" in str(exc).lower() or "utf" in text.lower()
         else "; fix the file or export it again"
     )
     return InputFileError(f"{src.path}: cannot be read as {src.format}: {text}{hint}")
@@ -229,7 +232,8 @@ def batches(
     thread.start()
     try:
         while (item := queue.get()) is not None:
-            if isinstance(item, duckdb.Error):
+            # the Arrow stream raises DuckDB's parse errors as OSError
+            if isinstance(item, duckdb.Error | OSError) and not isinstance(item, InputFileError):
                 raise read_error(src, item) from None
             if isinstance(item, BaseException):
                 raise item

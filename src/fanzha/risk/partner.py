@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from fanzha.engine.base import Engine
 from fanzha.engine.sql import quote_ident, quote_literal
-from fanzha.errors import InputFileError, ValidationError
+from fanzha.errors import EngineError, InputFileError, ValidationError
 
 
 @dataclass(frozen=True)
@@ -226,13 +226,16 @@ def _land(
             WHEN ({", ".join(values)}) = ({firsts}) THEN '{_DUPLICATE}' ELSE {quote_literal(CONFLICT)} END"""
         window = f"WINDOW w AS (PARTITION BY {quote_ident(rows.key)}, reason IS NULL ORDER BY __row)"
     raw = f"__raw_{name}"
-    engine.execute(
-        f"""CREATE OR REPLACE TEMP TABLE "{raw}" AS
-        WITH r AS (SELECT row_number() OVER () AS __row, * FROM {source}),
-        v AS (SELECT __row, {fields} FROM r),
-        c AS (SELECT *, {reason} AS reason FROM v)
-        SELECT * REPLACE ({verdict} AS reason) FROM c {window}"""
-    )
+    try:
+        engine.execute(
+            f"""CREATE OR REPLACE TEMP TABLE "{raw}" AS
+            WITH r AS (SELECT row_number() OVER () AS __row, * FROM {source}),
+            v AS (SELECT __row, {fields} FROM r),
+            c AS (SELECT *, {reason} AS reason FROM v)
+            SELECT * REPLACE ({verdict} AS reason) FROM c {window}"""
+        )
+    except EngineError as exc:
+        raise _read_error(path, exc) from None
     try:
         counts = {
             r["reason"]: int(r["n"])
@@ -287,6 +290,27 @@ def file_columns(engine: Engine, path: str | Path) -> list[str]:
     return engine.query(f"SELECT * FROM {_reader(Path(path))} LIMIT 0").column_names
 
 
+def _uneven(path: str | Path) -> InputFileError | None:
+    """The error for a CSV file with a row of another width than its header (DuckDB's sniffer
+    then reads the file as one column, so its columns look missing), or None."""
+    from fanzha.ingest.readers import UNEVEN_FIX, _uneven_record
+
+    path = Path(path)
+    if path.name.lower().endswith(".parquet"):
+        return None
+    text = _utf8(path)
+    problem = _uneven_record(text, text == path and path.name.lower().endswith((".gz", ".gzip")))
+    return InputFileError(f"{path}: {problem}; {UNEVEN_FIX}") if problem else None
+
+
+def _read_error(path: str | Path, exc: EngineError) -> Exception:
+    """A parse error of a row of another width, in one line; other errors unchanged."""
+    from fanzha.ingest.readers import UNEVEN_FIX, csv_problem
+
+    problem = csv_problem(str(exc))
+    return InputFileError(f"{path}: {problem}; {UNEVEN_FIX}") if problem else exc
+
+
 def load_transfers(
     engine: Engine,
     path: str | Path,
@@ -309,6 +333,8 @@ def load_transfers(
     present = file_columns(engine, path)
     missing = [c for c in layout.columns() if c not in present]
     if missing:
+        if uneven := _uneven(path):
+            raise uneven
         raise InputFileError(
             f"{path}: column(s) {', '.join(missing)} not found; the file has {', '.join(present)}. "
             "Map them with --from-col/--to-col/--amount-col/--time-col/--tx-id-col"
@@ -366,6 +392,8 @@ def load_calls(
     present = file_columns(engine, path)
     missing = [c for c in CALL_REQUIRED if c not in present]
     if missing:
+        if uneven := _uneven(path):
+            raise uneven
         raise InputFileError(
             f"{path}: column(s) {', '.join(missing)} not found; a call file needs {', '.join(CALL_REQUIRED)}"
             f" (optional: {', '.join(CALL_OPTIONAL)}); the file has {', '.join(present)}"

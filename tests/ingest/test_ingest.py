@@ -108,6 +108,27 @@ def test_typed_parquet_columns(settings, tmp_path, read_lake):
     assert read_lake(settings, "transfers")[0]["at"] == at
 
 
+def test_parquet_text_in_binary_columns(settings, tmp_path, read_lake):
+    """Exports that write strings as plain BINARY (no UTF8 annotation): Chinese text landed as
+    its escaped bytes ('\\xE6\\x88\\x90…') instead of the text."""
+    import pyarrow.parquet as pq
+
+    text = lambda *v: pa.array([x.encode() for x in v], pa.binary())  # noqa: E731
+    table = pa.table(
+        {
+            "caller": text("13800138000", "13800138000"),
+            "callee": text("13900139000", "13900139000"),
+            "start_at": text("2024-05-01 13:45:00", "2024-05-01 13:46:00"),
+            "duration_s": text("60", "61"),
+            "direction": text("out", "in"),
+            "cell_id": text("成都武侯基站", "C1"),
+        }
+    )
+    pq.write_table(table, tmp_path / "calls.parquet")
+    assert ingest_path(tmp_path / "calls.parquet", "calls", settings).landed == 2
+    assert [r["cell_id"] for r in read_lake(settings, "calls", "start_at")] == ["成都武侯基站", "C1"]
+
+
 def test_json_lines_whose_value_types_vary(settings, tmp_path, read_lake):
     """A key holding a number on one line and text on another (or first seen after the sample):
     the values were read as JSON text (quotes kept, every row rejected), or the file failed."""

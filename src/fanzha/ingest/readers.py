@@ -215,6 +215,8 @@ def _as_text(column: str, duck_type: str, *, quoted: bool = False) -> str:
             f"WHEN 'ARRAY' THEN array_to_string(json_extract_string({col}, '$[*]'), ';') "
             f"WHEN 'NULL' THEN NULL ELSE CAST({col} AS VARCHAR) END)"
         )
+    if t == "BLOB":  # text written as plain binary; bytes that are not UTF-8 stay escaped (\xFF)
+        return f"coalesce(try(decode({col})), CAST({col} AS VARCHAR))"
     if t.endswith("[]"):
         return f"array_to_string(list_transform({col}, lambda v: CAST(v AS VARCHAR)), ';')"
     if t in {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP"}:

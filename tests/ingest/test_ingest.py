@@ -185,6 +185,18 @@ def test_first_quoted_value_after_the_sniffed_sample(settings, tmp_path, write, 
     assert read_lake(settings, "calls", "start_at")[-1]["cell_id"] == cell
 
 
+@pytest.mark.parametrize("given", [None, "gb18030"])
+def test_gbk_behind_a_utf8_bom(settings, tmp_path, write, read_lake, given):
+    """A GBK export with a UTF-8 byte-order mark in front (a tool added it): detected as UTF-8 for
+    the mark, it failed with "CSV Error on Line: 2; Original Line: caller,callee,…"; with
+    --encoding gb18030 the mark became part of the first column's name."""
+    path = write(tmp_path / "calls.csv", "calls", [dict(CALL, cell_id="成都武侯基站")], encoding="gbk")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    report = ingest_path(path, "calls", settings, encoding=given)
+    assert (report.landed, report.files[0].encoding) == (1, "gb18030")
+    assert read_lake(settings, "calls")[0]["cell_id"] == "成都武侯基站"
+
+
 def test_wrong_encoding_is_a_clear_error(settings, tmp_path, write):
     path = write(tmp_path / "calls.csv", "calls", [dict(CALL, cell_id="成都")], encoding="gbk")
     with pytest.raises(InputFileError, match=r"calls.csv: is not valid utf-8.*--encoding gb18030"):

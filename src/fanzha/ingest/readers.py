@@ -159,18 +159,25 @@ def detect_encoding(src: SourceFile, given: str | None = None) -> str:
             codecs.lookup(given)
         except LookupError:
             raise InputFileError(f"unknown encoding {given!r}; use utf-8, gbk or gb18030") from None
-        if not _decodes(sample, given):
+        if not _decodes(_without_bom(sample, given), given):
             guess = next((e for e in ("utf-8", "gb18030") if _decodes(sample, e)), None)
             hint = f"it looks like {guess}: pass --encoding {guess}" if guess else "check how it was exported"
             raise InputFileError(f"{src.path}: is not valid {given} text near the start; {hint}")
         return given.lower()
-    if sample.startswith(codecs.BOM_UTF8) or _decodes(sample, "utf-8"):
+    if _decodes(sample, "utf-8"):
         return "utf-8"
-    if _decodes(sample, "gb18030"):
+    if _decodes(_without_bom(sample, "gb18030"), "gb18030"):  # a UTF-8 mark on GBK: a tool added it
         return "gb18030"
     raise InputFileError(
         f"{src.path}: is neither UTF-8 nor GBK/GB18030 text; pass --encoding with the right codec"
     )
+
+
+def _without_bom(data: bytes, encoding: str) -> bytes:
+    """``data`` without a leading UTF-8 byte-order mark unless read as UTF-8 (which drops it)."""
+    if codecs.lookup(encoding).name.startswith("utf-8"):
+        return data
+    return data.removeprefix(codecs.BOM_UTF8)
 
 
 def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
@@ -184,7 +191,8 @@ def transcode(src: SourceFile, encoding: str, target: Path) -> Path:
     lines = 1
     target.parent.mkdir(parents=True, exist_ok=True)
     with _open_bytes(src) as fh, open(target, "w", encoding="utf-8", newline="") as out:
-        for chunk in _chunks(fh):
+        for n, chunk in enumerate(_chunks(fh)):
+            chunk = _without_bom(chunk, encoding) if n == 0 else chunk
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as exc:

@@ -133,6 +133,8 @@ def test_amount_valid(raw, fen):
         (0, "not positive"),
         ("abc", "not an integer"),
         ("1e5", "not an integer"),
+        ("12,50", "not an integer number of fen"),  # a decimal comma, not thousands: was 1250
+        ("1,00,0", "not an integer number of fen"),
         (10**13 + 1, "implausibly large"),
         (True, "missing or not a number"),
         (None, "missing or not a number"),

@@ -414,7 +414,10 @@ RULES: dict[str, Rule] = {
         check=lambda num: luhn_int_sql(num, 15),
     ),
     "amount_fen": Rule(
-        lambda x: f"replace({trimmed(x)}, ',', '')",
+        lambda x: (
+            f"(CASE WHEN {_re(trimmed(x), n._THOUSANDS.pattern)} THEN replace({trimmed(x)}, ',', '') "
+            f"ELSE {trimmed(x)} END)"
+        ),
         _amount_fen,
         lambda x: (_re(x, "[1-9][0-9]{0,12}"), f"TRY_CAST({x} AS BIGINT)"),
     ),

@@ -65,6 +65,7 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _SEPARATORS = re.compile(r"[\s\-–—_.()（）/]+")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+")
 
 
 def _width(value: object) -> str:
@@ -211,7 +212,9 @@ def normalise_amount_fen(value: object) -> int:
             )
         value = int(value)
     if isinstance(value, str):
-        text = _width(value).replace(",", "")
+        text = _width(value)
+        if _THOUSANDS.fullmatch(text):  # a comma only between groups of three digits: 12,50 is no number
+            text = text.replace(",", "")
         if not re.fullmatch(r"[+-]?[0-9]+", text):
             raise ValidationError(
                 f"amount {value!r} is not an integer number of fen; convert yuan with yuan_to_fen",

@@ -128,8 +128,36 @@ def test_full_refund_leaves_the_rest_frozen(store: Store, actor: Actor) -> None:
     R.execute_refund(store, "rf1", actor)
     hold = F.active_holds(store, ACC)[0]
     assert (hold.amount_fen, hold.refunded_fen) == (100_000, 30_000)
-    plan2 = R.plan_refund(store, actor, refund_id="rf2", account=ACC, claims={"v1": 30_000})
+    trace(store, actor, {"v2": 20_000})
+    plan2 = R.plan_refund(store, actor, refund_id="rf2", account=ACC, claims={"v2": 20_000})
     assert plan2.pool_fen == 70_000
+
+
+def test_a_later_plan_counts_what_earlier_refunds_returned(store: Store, actor: Actor) -> None:
+    """Found by QA: 100 fen frozen, v1 and v2 each traced 60. v1 got 60 back in a first refund; a
+    second plan for both gave v1 another 20 (80 returned against 60 traced) and v2 only 20."""
+    freeze(store, actor, "f1", 100)
+    trace(store, actor, {"v1": 60, "v2": 60})
+    R.plan_refund(store, actor, refund_id="rf1", account=ACC, claims={"v1": 60})
+    R.execute_refund(store, "rf1", actor)
+    plan = R.plan_refund(store, actor, refund_id="rf2", account=ACC, claims={"v1": 60, "v2": 60})
+    lines = {x["victim_id"]: x for x in plan.calculation["lines"]}
+    assert {v: x["amount_fen"] for v, x in lines.items()} == {"v1": 0, "v2": 40}
+    assert lines["v1"]["returned_before_fen"] == 60 and "already returned" in lines["v1"]["reason"]
+    assert plan.method == "pro_rata" and R.verify_calculation(plan)  # 40 left for v2's 60
+    R.execute_refund(store, "rf2", actor)
+    assert F.active_holds(store, ACC) == [] and funnel(store).returned_fen == 100
+    with pytest.raises(StateError, match="no frozen money"):  # nothing left: v1 cannot claim again
+        R.plan_refund(store, actor, refund_id="rf3", account=ACC, claims={"v1": 60})
+
+
+def test_a_claim_fully_returned_before_is_not_backed_any_more(store: Store, actor: Actor) -> None:
+    freeze(store, actor, "f1", 1000)
+    trace(store, actor, {"v1": 300})
+    R.plan_refund(store, actor, refund_id="rf1", account=ACC, claims={"v1": 300})
+    R.execute_refund(store, "rf1", actor)
+    with pytest.raises(ValidationError, match="not yet returned"):
+        R.plan_refund(store, actor, refund_id="rf2", account=ACC, claims={"v1": 300})
 
 
 def test_refund_guards(store: Store, actor: Actor) -> None:

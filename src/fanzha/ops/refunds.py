@@ -132,6 +132,17 @@ def _traced(session: Session, account: str) -> dict[str, int]:
     return {v: int(s) for v, s in rows}
 
 
+def _returned(session: Session, account: str) -> dict[str, int]:
+    """Fen each victim already got back from this account by executed refunds (they count against the trace)."""
+    rows = session.execute(
+        select(RefundAllocation.victim_id, func.sum(RefundAllocation.amount_fen))
+        .join(RefundPlan, RefundPlan.id == RefundAllocation.plan_id)
+        .where(RefundPlan.account == account, RefundPlan.status == "executed")
+        .group_by(RefundAllocation.victim_id)
+    ).all()
+    return {v: int(s) for v, s in rows if s}
+
+
 def _holds(session: Session, account: str) -> list[FundHold]:
     return list(
         session.execute(
@@ -218,21 +229,27 @@ def _build_plan(
         raise StateError(
             f"account {account} has no frozen money to return; freeze it first (stop-payments do not count)"
         )
-    traced = _traced(session, account)
-    eligible = {v: min(c, traced.get(v, 0)) for v, c in claims.items() if traced.get(v, 0) > 0}
+    traced, returned = _traced(session, account), _returned(session, account)
+    left = {v: traced.get(v, 0) - returned.get(v, 0) for v in claims}
+    eligible = {v: min(c, left[v]) for v, c in claims.items() if left[v] > 0}
     if not eligible:
         raise ValidationError(
-            f"no claim on account {account} is backed by a traced transfer; record the trace first"
+            f"no claim on account {account} is backed by a traced transfer not yet returned; "
+            "record the trace first"
         )
     shares = {s.victim_id: s for s in allocate(pool, eligible)}
     total = sum(eligible.values())
     method = "full" if total <= pool else "pro_rata"
     lines: list[dict[str, Any]] = []
     for victim in sorted(claims):
-        share, got = shares.get(victim), traced.get(victim, 0)
+        share, got, before = shares.get(victim), traced.get(victim, 0), returned.get(victim, 0)
         reason = (
             "no traced transfer from this victim reaches the account"
+            if not got
+            else f"the traced {got} fen were already returned by earlier refunds"
             if share is None
+            else f"claim capped at the traced {got} fen less {before} fen already returned"
+            if before and claims[victim] > got - before
             else f"claim capped at the traced {got} fen"
             if claims[victim] > got
             else "claim backed by the trace"
@@ -242,6 +259,7 @@ def _build_plan(
                 "victim_id": victim,
                 "claimed_fen": claims[victim],
                 "traced_fen": got,
+                "returned_before_fen": before,
                 "eligible_fen": share.eligible_fen if share else 0,
                 "floor_fen": share.floor_fen if share else 0,
                 "remainder": share.remainder if share else 0,
@@ -258,7 +276,7 @@ def _build_plan(
         "holds": [
             {"command_id": h.command_id, "remaining_fen": h.amount_fen - h.refunded_fen} for h in holds
         ],
-        "rule": "eligible = min(claimed, traced); full if sum(eligible) ≤ pool, else floor(pool·eligible/total) "
+        "rule": "eligible = min(claimed, traced - returned before); full if sum(eligible) ≤ pool, else floor(pool·eligible/total) "
         "plus 1 fen to the largest remainders (ties: larger eligible, then victim id)",
         "lines": lines,
     }

@@ -362,6 +362,22 @@ def test_extend_after_the_term_ran_out_is_refused_even_before_tick(store: Store,
         issue(store, actor, "ext", "extend", None, parent_id="frz", now=late)
 
 
+def test_extension_executed_after_the_term_ran_out_is_refused(store: Store, actor: Actor) -> None:
+    """Found by QA: an extension issued in time but answered by the bank after the freeze's term ended
+    (tick not yet run) gave the lapsed freeze a new 180-day term."""
+    frz = executed(store, actor, "frz")
+    assert frz.expires_at is not None
+    issue(store, actor, "ext", "extend", None, parent_id="frz", now=frz.expires_at - timedelta(hours=2))
+    F.send(store, "ext", actor, now=frz.expires_at - timedelta(hours=2))
+    late = frz.expires_at + timedelta(minutes=1)
+    with pytest.raises(StateError, match="cannot be extended"):
+        F.apply_receipt(store, "ext", F.Receipt("r-ext", "executed"), actor, now=late)
+    assert F.get_command(store, "frz", actor).expires_at == frz.expires_at
+    assert F.get_command(store, "ext", actor).status == "sent"
+    assert F.tick(store, now=late).holds_expired == ["frz"]
+    assert F.active_holds(store) == []
+
+
 def test_escalation_with_the_graph_trace(store: Store, actor: Actor) -> None:
     """Next hops from fanzha.graph.trace.trace_funds (skipped while the graph area is absent)."""
     trace = pytest.importorskip("fanzha.graph.trace")

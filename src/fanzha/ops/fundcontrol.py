@@ -407,6 +407,12 @@ def _execute_effect(session: Session, cmd: FundCommand, actor: Actor, now: datet
             _new_hold(session, cmd, actor, now)
     elif cmd.kind == "extend":
         parent = _lock(session, cmd.parent_id or "")
+        if parent.status not in LIVE or (parent.expires_at is not None and parent.expires_at <= now):
+            ended = f"{parent.expires_at:%Y-%m-%d %H:%M} UTC" if parent.expires_at else "unknown"
+            raise StateError(
+                f"freeze {parent.id} is {parent.status!r}, its term ending {ended}; a lapsed or released "
+                "freeze cannot be extended (the extension came too late)"
+            )
         hold = session.execute(
             select(FundHold).where(FundHold.command_id == parent.id).with_for_update()
         ).scalar_one_or_none()

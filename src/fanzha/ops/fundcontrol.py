@@ -46,7 +46,7 @@ from fanzha.ops.models import (
     check_limit,
 )
 from fanzha.ops.store import Store
-from fanzha.records.normalise import normalise_account
+from fanzha.records.normalise import MAX_FEN, normalise_account
 
 KINDS = ("query", "stop_payment", "freeze", "extend", "unfreeze")
 HOLD_KINDS = ("stop_payment", "freeze")
@@ -123,10 +123,12 @@ def _validate_request(kind: str, amount_fen: int | None, parent_id: str | None, 
     if kind not in KINDS:
         raise ValidationError(f"command kind {kind!r} is unknown; use one of {KINDS}", field="kind")
     if amount_fen is not None and (
-        isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0
+        isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or not 0 < amount_fen <= MAX_FEN
     ):
         raise ValidationError(
-            f"amount_fen {amount_fen!r} must be a positive integer of fen (or omitted: whole balance)"
+            f"amount_fen {amount_fen!r} must be a positive integer of fen up to {MAX_FEN} "
+            "(or omitted: whole balance)",
+            field="amount_fen",
         )
     if kind in ("extend", "unfreeze") and not parent_id:
         raise ValidationError(f"{kind} needs parent_id: the freeze command it applies to", field="parent_id")
@@ -311,11 +313,13 @@ def apply_receipt(
         raise ValidationError(
             f"receipt outcome {receipt.outcome!r} is unknown; use one of {OUTCOMES}", field="outcome"
         )
-    for name in ("held_fen", "moved_on_fen"):
+    for name in ("held_fen", "moved_on_fen", "balance_fen"):
         value = getattr(receipt, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if name == "balance_fen" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_FEN:
             raise ValidationError(
-                f"receipt {name} {value!r} must be a non-negative integer of fen", field=name
+                f"receipt {name} {value!r} must be a non-negative integer of fen up to {MAX_FEN}", field=name
             )
     check_key("receipt_id", receipt.receipt_id)
     digest = receipt.payload_hash()
@@ -362,8 +366,12 @@ def apply_receipt(
 
 def _hop(hop: dict[str, Any]) -> dict[str, Any]:
     amount = hop.get("amount_fen")
-    if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0):
-        raise ValidationError(f"next hop amount_fen {amount!r} must be a positive integer of fen")
+    if amount is not None and (
+        not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_FEN
+    ):
+        raise ValidationError(
+            f"next hop amount_fen {amount!r} must be a positive integer of fen up to {MAX_FEN}"
+        )
     return {"account": normalise_account(hop["account"]), "bank": hop.get("bank"), "amount_fen": amount}
 
 

@@ -29,7 +29,7 @@ from fanzha.ops.audit import Actor
 from fanzha.ops.fundcontrol import _lock, _release
 from fanzha.ops.models import FundHold, RefundAllocation, RefundPlan, TraceLink, check_key
 from fanzha.ops.store import Store
-from fanzha.records.normalise import normalise_account
+from fanzha.records.normalise import MAX_FEN, normalise_account
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,10 @@ def record_trace(
     rows = []
     for link in links:
         amount = link["amount_fen"]
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_FEN:
             raise ValidationError(
-                f"traced amount {amount!r} for victim {link.get('victim_id')} is not positive fen"
+                f"traced amount {amount!r} for victim {link.get('victim_id')} is not positive fen "
+                f"up to {MAX_FEN}"
             )
         rows.append(
             (
@@ -175,9 +176,9 @@ def plan_refund(
     check_key("refund_id", refund_id)
     for victim, amount in claims.items():
         check_key("victim_id", victim, hint="name the victim who claims")
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_FEN:
             raise ValidationError(
-                f"claim of victim {victim} is {amount!r}; claims are positive integers of fen"
+                f"claim of victim {victim} is {amount!r}; claims are positive integers of fen up to {MAX_FEN}"
             )
     digest = hashlib.sha256(
         json.dumps({"account": account, "claims": dict(sorted(claims.items()))}).encode()

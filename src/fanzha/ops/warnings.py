@@ -33,7 +33,7 @@ from fanzha.ops.models import (
     check_limit,
 )
 from fanzha.ops.store import Store
-from fanzha.records.normalise import normalise_account, normalise_phone
+from fanzha.records.normalise import MAX_FEN, normalise_account, normalise_phone
 
 SIGNAL_KINDS = ("call", "sms", "pending_transfer", "url_visit", "app_install")
 TIERS = ("red", "orange", "yellow")
@@ -111,8 +111,12 @@ class SignalEvent:
             raise ValidationError(
                 f"counterpart_risk {self.counterpart_risk} is not in 0…1", field="counterpart_risk"
             )
-        if isinstance(self.amount_fen, bool) or not isinstance(self.amount_fen, int) or self.amount_fen < 0:
-            raise ValidationError(f"amount_fen {self.amount_fen!r} is not a non-negative integer of fen")
+        amount = self.amount_fen
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_FEN:
+            raise ValidationError(
+                f"amount_fen {amount!r} is not a non-negative integer of fen up to {MAX_FEN}",
+                field="amount_fen",
+            )
         if self.kind in ("call", "sms") and now - self.occurred_at > window:
             minutes = int((now - self.occurred_at).total_seconds() // 60)
             raise ValidationError(

@@ -65,6 +65,18 @@ def test_failed_command_leaves_no_audit_row(store: Store, actor: A.Actor) -> Non
     assert A.count(store) == 0
 
 
+def test_a_subject_longer_than_the_column_is_logged_and_found(store: Store, actor: A.Actor) -> None:
+    """Found by QA: `fanzha lists check url` (or an API lookup) of a URL over 256 characters failed on
+    PostgreSQL (value too long for the subject_id column) and worked on SQLite."""
+    url = "http://scam.example/" + "a" * 400
+    assert L.check(store, actor, "url", url).action == "none"
+    L.add_entry(store, actor, kind="url", value=url, action="block", reason="long", source="110")
+    rows = A.entries(store, actor, subject_id=url, limit=10)
+    assert [r.action for r in rows] == ["list.add.block", "list.check"]
+    assert all(len(r.subject_id) <= A.SUBJECT_MAX and r.detail["subject_id"] == url for r in rows)
+    assert A.verify(store).ok
+
+
 def test_edited_row_is_detected(store: Store, actor: A.Actor) -> None:
     fill(store, actor)
     with store.transaction() as s:

@@ -29,6 +29,16 @@ from fanzha.ops.models import AuditEntry, AuditHead, check_length, check_limit
 from fanzha.ops.store import Store
 
 GENESIS = "0" * 64
+SUBJECT_MAX = 256  # the subject_id column
+
+
+def subject_key(subject_id: str | None) -> str | None:
+    """The subject as stored and searched: a text longer than the column (a long URL) keeps its start
+    and the sha256 of the whole (the full text goes into the row's detail)."""
+    if subject_id is None or len(subject_id) <= SUBJECT_MAX:
+        return subject_id
+    digest = hashlib.sha256(subject_id.encode("utf-8")).hexdigest()
+    return f"{subject_id[: SUBJECT_MAX - 72]}…sha256:{digest}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,9 @@ def append(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
     ).one()
     at = as_of(now)
+    stored = subject_key(subject_id)
+    if stored != subject_id:  # too long for the column: the whole subject is kept in the detail
+        detail = {**(detail or {}), "subject_id": subject_id}
     entry = AuditEntry(
         seq=seq + 1,
         at=at,
@@ -119,7 +132,7 @@ def append(
         action=action,
         purpose=actor.purpose,
         subject_kind=subject_kind,
-        subject_id=subject_id,
+        subject_id=stored,
         detail=_canonical(detail or {}),
         prev_hash=prev,
         hash="",
@@ -238,7 +251,7 @@ def entries(
     with store.transaction() as session:
         query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
         if subject_id:
-            query = query.where(AuditEntry.subject_id == subject_id)
+            query = query.where(AuditEntry.subject_id == subject_key(subject_id))
         if action:
             query = query.where(AuditEntry.action == action)
         if since:

@@ -164,3 +164,21 @@ def test_a_bank_sees_its_sent_commands_however_many_other_banks_have(api: Api) -
         )  # fmt: skip
     r = api.client.get("/v1/fund-control/commands", headers=api.as_("bank"))
     assert r.status_code == 200 and [c["id"] for c in r.json()] == ["mine"], r.text[:300]
+
+
+def test_a_key_name_too_long_for_the_audit_log_is_refused_at_creation(api: Api) -> None:
+    # was: accepted; every request with the key then made the audit batch fail ("actor name … more than
+    # the 128 allowed"), and the batch's rows of every other key went to a fallback file, out of the chain
+    import pytest
+
+    from fanzha.api.auth import MAX_KEY_NAME
+    from fanzha.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="key name"):
+        api.service.keys.create("procurator", "", "长" * 200)
+    key = api.service.keys.create("procurator", "", "名" * MAX_KEY_NAME)
+    lookup = api.client.get("/v1/lookup/phone/13800138000", headers={"Authorization": f"Bearer {key}"})
+    assert lookup.status_code == 200
+    api.service.flush()
+    assert api.service.counters["audit_rows"] >= 1
+    assert not list((api.home / "api" / "logs").glob("audit-fallback-*"))

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from fanzha.settings import Settings
 
 ROLES = ("police", "bank", "telecom", "platform", "procurator", "public")
+# a key's name is logged as "<role>:<name>" in the audit log's 128-character actor column
+MAX_KEY_NAME = 100
 
 # permission → roles allowed. The access-matrix test reads this table and checks every endpoint.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -144,6 +146,12 @@ class KeyStore:
         if role not in ROLES:
             raise ValidationError(f"role {role!r} is not one of {', '.join(ROLES)}", value=role)
         party = party.strip()
+        if len(name) > MAX_KEY_NAME:
+            raise ValidationError(
+                f"key name {name[:40]!r}… has {len(name)} characters; give at most {MAX_KEY_NAME} "
+                "(it names the holder in the audit log)",
+                value=name,
+            )
         if role != "police" and role != "procurator" and not party:
             raise ValidationError(f"a {role} key needs --party (bank name, carrier, platform or own ID)")
         if role == "public":

@@ -182,3 +182,33 @@ def test_a_key_name_too_long_for_the_audit_log_is_refused_at_creation(api: Api) 
     api.service.flush()
     assert api.service.counters["audit_rows"] >= 1
     assert not list((api.home / "api" / "logs").glob("audit-fallback-*"))
+
+
+def test_receipt_amounts_must_be_integer_fen_like_every_other_amount(api: Api) -> None:
+    # was: "held_fen": true was read as 1 fen and 1000.0 as 1000 (decisions refuse both: StrictInt)
+    from api.conftest import VICTIM_ACCOUNT
+    from fanzha.ops import fundcontrol
+    from fanzha.ops.audit import Actor
+
+    police = Actor("officer", "police", "case A511")
+    store = api.service.ops.store
+    fundcontrol.issue_command(
+        store, police, command_id="A511-f", kind="freeze", account=VICTIM_ACCOUNT, bank="ICBC",
+        amount_fen=5000, reason="A511 冻结",
+    )  # fmt: skip
+    fundcontrol.send(store, "A511-f", police)
+    hop = {"account": "6222000000000077777", "amount_fen": 10}
+    for field, value in (
+        ("held_fen", True),
+        ("held_fen", 1000.0),
+        ("moved_on_fen", "10"),
+        ("balance_fen", False),
+        ("next_hops", [{**hop, "amount_fen": 10.0}]),
+    ):
+        body = {"receipt_id": "ICBC-1", "outcome": "executed", field: value}
+        r = api.client.post("/v1/fund-control/commands/A511-f/receipts", json=body, headers=api.as_("bank"))
+        assert r.status_code == 422 and field in r.json()["message"], (field, value, r.text)
+    assert fundcontrol.get_command(store, "A511-f", police).status == "sent"
+    body = {"receipt_id": "ICBC-1", "outcome": "executed", "held_fen": 5000, "next_hops": [hop]}
+    r = api.client.post("/v1/fund-control/commands/A511-f/receipts", json=body, headers=api.as_("bank"))
+    assert r.status_code == 200 and r.json()["held_fen"] == 5000, r.text

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from fanzha.api.schemas.types import Account, Moment, Phone, ShortText
+from fanzha.api.schemas.types import Account, AmountFen, Moment, Phone, ShortText
+from fanzha.records.normalise import MAX_FEN
 
 
 class IngestPublic(BaseModel):
@@ -41,7 +42,7 @@ class NextHop(BaseModel):
 
     account: Account
     bank: ShortText | None = None
-    amount_fen: int = Field(gt=0, le=10**13)
+    amount_fen: AmountFen
 
 
 class ReceiptCreate(BaseModel):
@@ -49,9 +50,9 @@ class ReceiptCreate(BaseModel):
 
     receipt_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
     outcome: Literal["acknowledged", "executed", "partial", "rejected"] = Field(description="bank's result")
-    held_fen: int = Field(0, ge=0, le=10**13)
-    balance_fen: int | None = Field(None, ge=0, le=10**13)
-    moved_on_fen: int = Field(0, ge=0, le=10**13)
+    held_fen: StrictInt = Field(0, ge=0, le=MAX_FEN)
+    balance_fen: StrictInt | None = Field(None, ge=0, le=MAX_FEN)
+    moved_on_fen: StrictInt = Field(0, ge=0, le=MAX_FEN)
     next_hops: list[NextHop] = Field(
         default_factory=list, max_length=100, description="where moved money went"
     )

@@ -212,3 +212,24 @@ def test_receipt_amounts_must_be_integer_fen_like_every_other_amount(api: Api) -
     body = {"receipt_id": "ICBC-1", "outcome": "executed", "held_fen": 5000, "next_hops": [hop]}
     r = api.client.post("/v1/fund-control/commands/A511-f/receipts", json=body, headers=api.as_("bank"))
     assert r.status_code == 200 and r.json()["held_fen"] == 5000, r.text
+
+
+def test_api_key_list_shows_whole_key_ids_that_revoke_accepts(settings, monkeypatch) -> None:
+    # was: in 80 columns (a pipe, a small terminal) the ids were cut to "f206f4c839…" and
+    # `fanzha api-key revoke f206f4c839` answered "no API key"
+    from typer.testing import CliRunner
+
+    from fanzha.cli.main import app
+
+    monkeypatch.setenv("COLUMNS", "80")
+    runner = CliRunner()
+    for role, party, name in (
+        ("procurator", "", "procurator-office"),
+        ("public", "11010519491231002X", "长" * 60),
+    ):
+        made = runner.invoke(app, ["api-key", "create", "--role", role, "--party", party, "--name", name])
+        assert made.exit_code == 0, made.output
+    key_id = made.output.strip().split("_")[1]
+    listed = runner.invoke(app, ["api-key", "list"])
+    assert listed.exit_code == 0 and key_id in listed.output, listed.output
+    assert runner.invoke(app, ["api-key", "revoke", key_id]).exit_code == 0

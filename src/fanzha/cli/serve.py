@@ -71,9 +71,9 @@ def key_create(
 
 @keys_app.command("list")
 def key_list() -> None:
-    """List keys (id, role, party masked, name, created, revoked) — never the secrets."""
+    """List keys (id, role, revoked, party masked, name, created) — never the secrets."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from fanzha.api.auth import KeyStore
     from fanzha.records.normalise import mask_id_number
@@ -81,10 +81,11 @@ def key_list() -> None:
 
     settings = get_settings()
     store = KeyStore.of(settings)
-    table = Table("key id", "role", "party", "name", "created", "revoked")
+    # the id is what `revoke` takes: never cut short, whatever the width (names and times may be)
+    table = Table(Column("key id", min_width=12, no_wrap=True), "role", "revoked", "party", "name", "created")
     for k in store.records():
         party = mask_id_number(k.party) if k.role == "public" else k.party
-        table.add_row(k.key_id, k.role, party, k.name, k.created_at, "yes" if k.revoked else "")
+        table.add_row(k.key_id, k.role, "yes" if k.revoked else "", party, k.name, k.created_at)
     Console().print(table)
 
 

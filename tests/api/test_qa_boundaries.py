@@ -233,3 +233,33 @@ def test_api_key_list_shows_whole_key_ids_that_revoke_accepts(settings, monkeypa
     listed = runner.invoke(app, ["api-key", "list"])
     assert listed.exit_code == 0 and key_id in listed.output, listed.output
     assert runner.invoke(app, ["api-key", "revoke", key_id]).exit_code == 0
+
+
+def test_a_url_on_the_lists_as_itself_is_decided_and_labelled_as_ops_checks_it(api: Api) -> None:
+    # was: `fanzha lists add url http://…/pay --action block` made `fanzha lists check url` say block,
+    # while POST /v1/decide/url and GET /v1/lookup/url ignored list kind "url" (only hosts were loaded)
+    from fanzha.ops import lists
+    from fanzha.ops.audit import Actor
+
+    admin = Actor("admin", "police", "test")
+    store = api.service.ops.store
+    pay = "http://pay.example.org/login?x=1"
+    lists.add_entry(store, admin, kind="url", value=pay, action="block", reason="phishing page", source="110")
+    lists.add_entry(
+        store, admin, kind="url", value="http://bank.example/", action="warn", reason="w", source="110"
+    )
+    lists.add_entry(
+        store, admin, kind="host", value="bank.example", action="allow", reason="bank", source="bank"
+    )
+    api.service.refresh()
+    h = api.as_("platform")
+    for url, outcome, verdict in (
+        (pay, "block", "block"),
+        ("http://pay.example.org/other", "proceed", "none"),  # the host itself is not listed
+        ("http://bank.example/", "proceed", "allow"),  # an allowed host lifts a warning on its URL
+    ):
+        assert lists.check(store, admin, "url", url).action == verdict
+        r = api.client.post("/v1/decide/url", json={"url": url}, headers=h)
+        assert r.status_code == 200 and r.json()["outcome"] == outcome, (url, r.text)
+    label = api.client.get("/v1/lookup/url", params={"url": pay}, headers=api.as_("public")).json()
+    assert label["label"] == "high_risk"

@@ -139,6 +139,7 @@ class OpsBridge:
 
         from fanzha.ops import lists
         from fanzha.ops.models import ListEntry as Row
+        from fanzha.records.normalise import url_host
 
         now = now or datetime.now(UTC)
         with self.store.transaction() as session:
@@ -155,17 +156,21 @@ class OpsBridge:
                     entries[f"{TYPED[kind]}:{value}"] = entry
         digest = hashlib.sha256("|".join(sorted(r.id for r in rows)).encode()).hexdigest()[:10]
         snapshot = Lists(entries, f"ops:{len(rows)}@{digest}")
+
+        def of_host(host: str) -> list[Any]:
+            return [
+                *groups.get(("host", "exact", host), []),
+                *(e for s in lists._suffixes(host) for e in groups.get(("host", "suffix", s), [])),
+            ]
+
         if any(m == "suffix" for (_, m, _) in groups):
-            snapshot.host_resolver = lambda host: _entry(
-                lists.decide(
-                    "host",
-                    host,
-                    [
-                        *groups.get(("host", "exact", host), []),
-                        *(e for s in lists._suffixes(host) for e in groups.get(("host", "suffix", s), [])),
-                    ],
-                )
-            )
+            snapshot.host_resolver = lambda host: _entry(lists.decide("host", host, of_host(host)))
+        # a URL listed as itself is decided with its host's entries, as `fanzha lists check url` does
+        snapshot.urls = {
+            value: _entry(lists.decide("url", value, [*group, *of_host(url_host(value))]))
+            for (kind, match, value), group in groups.items()
+            if kind == "url" and match == "exact"
+        }
         return snapshot
 
     # fund control ------------------------------------------------------------------------------------

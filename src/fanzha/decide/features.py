@@ -171,7 +171,7 @@ def url_features(state: RiskState, ev: UrlEvent, rules: RuleSet, url_scorer: Sco
         hit = state.memory.latest_contact((state.person_of_phone(ev.visitor),), t, window, _CALL | _TEXT)
         minutes = (t - hit[0]) / 60 if hit else None
     return {
-        "url_list": _list_status(state, f"url:{ev.host}"),
+        "url_list": (entry.status if (entry := state.lists.get_url(ev.url, ev.host)) else "none"),
         "url_score": url_p,
         "url_label": url_label,
         "visitor_risky_contact_minutes": minutes,

@@ -46,6 +46,8 @@ class Lists:
     version: str = "none"
     host_resolver: Callable[[str], ListEntry | None] | None = None
     _hosts: dict[str, ListEntry | None] = field(default_factory=dict)
+    # URLs listed as themselves (list kind ``url``) → resolved together with their host's entries
+    urls: dict[str, ListEntry | None] = field(default_factory=dict)
 
     def get(self, key: str) -> ListEntry | None:
         if self.host_resolver is not None and key.startswith("url:"):
@@ -56,6 +58,12 @@ class Lists:
                 self._hosts[host] = self.host_resolver(host)
             return self._hosts[host]
         return self.entries.get(key)
+
+    def get_url(self, url: str, host: str) -> ListEntry | None:
+        """A normalised URL: its own list entries and its host's, with the list owner's precedence."""
+        if url in self.urls:
+            return self.urls[url]
+        return self.get(f"url:{host}")
 
 
 @dataclass

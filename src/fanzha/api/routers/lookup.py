@@ -123,7 +123,7 @@ def lookup_url(
     host = url_host(url)
     scorer = service.engine.url_scorer
     p = scorer(url)[0] if scorer else None
-    return _answer(service, who, "url", url, host, service.state.lists.get(f"url:{host}"), None, p)
+    return _answer(service, who, "url", url, host, service.state.lists.get_url(url, host), None, p)
 
 
 def _cards(service: DecisionService, id_number: str, mask: bool) -> PhoneCardsPublic:

@@ -59,12 +59,15 @@ def test_verified_caller_label_from_allow_list(api) -> None:
         kind="number",
         value=SAFE_NUMBER,
         action="fatal_block",
-        reason="confirmed fraud",
+        reason="confirmed fraud, reported by victim 张三",
         source="police",
     )
     api.service.refresh()
     verified = api.client.get("/v1/lookup/phone/95588", headers=api.as_("public")).json()
     assert verified["label"] == "verified" and verified["label_text"] == "中国工商银行客服"
+    # a block entry's reason is an officer's note: the public sees the generic label only
+    blocked = api.client.get(f"/v1/lookup/phone/{SAFE_NUMBER}", headers=api.as_("public")).json()
+    assert blocked["label"] == "high_risk" and blocked["label_text"] == "高风险 · 疑似诈骗"
     d = api.client.post(
         "/v1/decide/call", json={"caller": SAFE_NUMBER, "callee": VICTIM_NUMBER}, headers=api.as_("telecom")
     ).json()

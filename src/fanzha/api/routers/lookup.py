@@ -55,7 +55,9 @@ def _answer(
     p: float | None,
 ) -> LookupPublic:
     label = _label(service, entry, score, p)
-    text = entry.label if entry and entry.label and label in ("verified", "high_risk") else TEXT[label]
+    # an allow entry's reason is its 反诈名片 label (who is calling); a block entry's reason is an
+    # officer's note (it may name a victim): the public sees the generic label
+    text = entry.label if entry and entry.label and label == "verified" else TEXT[label]
     out = LookupPublic(kind=kind, identifier=shown, label=label, label_text=text)
     if who.role in DETAIL_ROLES or who.role in PARTY_ROLES:
         out.tier = score.tier if score else None

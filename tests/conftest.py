@@ -33,6 +33,28 @@ def engine() -> Iterator[DuckDBEngine]:
     eng.close()
 
 
+@pytest.fixture(scope="session")
+def spark_session():  # type: ignore[no-untyped-def]
+    """One local Spark session per test process; skips where pyspark or Java is missing."""
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[spark]')")
+    if not shutil.which("java"):
+        pytest.skip("no Java runtime on PATH: Spark needs Java 17+")
+    from fanzha.engine.spark import spark_session
+
+    return spark_session("local[2]", "1g")
+
+
+@pytest.fixture
+def spark_engine(spark_session):  # type: ignore[no-untyped-def]
+    from fanzha.engine.spark import SparkEngine
+
+    eng = SparkEngine(spark_session)
+    yield eng
+    eng.close()
+
+
 def _pg_reachable() -> str | None:
     try:
         import psycopg

@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     ops_dsn: str | None = Field(
         None, description="SQLAlchemy DSN of the operational store; default sqlite:///<home>/ops.db"
     )
-    engine: str = Field("duckdb", description="batch SQL engine: duckdb (spark later)")
+    engine: str = Field("duckdb", description="batch SQL engine: duckdb or spark")
+    spark_master: str = Field("local[*]", description="Spark master URL when engine=spark")
+    spark_memory: str = Field("4g", description="Spark driver memory when engine=spark")
     threads: int = Field(2, ge=1, description="threads the batch engine may use")
     secret_key: str = Field("change-me", description="key for API tokens; set it in production")
     timezone: str = Field("Asia/Shanghai", description="zone used to show times and read naive ones")

@@ -1,4 +1,4 @@
-"""Batch SQL engines behind one interface (DuckDB now, Spark later)."""
+"""Batch SQL engines behind one interface: DuckDB embedded (the default), Spark for national scale."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ def get_engine(settings: Settings | None = None, *, in_memory: bool = True) -> E
         from fanzha.engine.duckdb import DuckDBEngine
 
         return DuckDBEngine(None if in_memory else settings.catalog, threads=settings.threads)
-    raise ConfigError(f"engine {settings.engine!r} is not available; set FANZHA_ENGINE=duckdb")
+    if settings.engine == "spark":
+        from fanzha.engine.spark import SparkEngine, spark_session
+
+        return SparkEngine(spark_session(settings.spark_master, settings.spark_memory))
+    raise ConfigError(f"engine {settings.engine!r} is not available; set FANZHA_ENGINE=duckdb or spark")
 
 
 __all__ = ["Engine", "get_engine"]

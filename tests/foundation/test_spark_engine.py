@@ -29,7 +29,7 @@ def test_rewrites_of_duckdb_constructs_spark_lacks():
 
 
 def test_query_parameters_and_tables(spark_engine):
-    spark_engine.register("t", pa.table({"a": [1, 2, 3], "b": ["x", "y", "x"]}))
+    spark_engine.register("t", pa.table({"a": [1, 2, 3], "b": ["x", "y", "x"]}).to_pandas())
     out = spark_engine.query("SELECT b, sum(a) AS s FROM t WHERE a >= $lo GROUP BY b ORDER BY b", {"lo": 2})
     assert out.to_pylist() == [{"b": "x", "s": 3}, {"b": "y", "s": 2}]
     assert spark_engine.has_table("t") and spark_engine.scalar("SELECT count(*) FROM t") == 3

@@ -198,8 +198,10 @@ class SparkEngine(Engine):
 
     # -- tables ------------------------------------------------------------------------------------
     def register(self, name: str, data: Any) -> None:
-        if isinstance(data, pa.Table | pa.RecordBatch):
-            data = data.to_pandas() if isinstance(data, pa.RecordBatch) else data
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        elif not isinstance(data, pa.Table):  # a pandas DataFrame: through Arrow, as the rest
+            data = pa.Table.from_pandas(data, preserve_index=False)
         try:
             df = self._spark.createDataFrame(data)
         except Exception as exc:

@@ -207,6 +207,31 @@ def test_extend_adds_a_term_from_the_current_expiry(store: Store, actor: Actor) 
     assert F.active_holds(store)[0].expires_at == parent.expires_at
 
 
+def test_renewals_cannot_be_stacked_ahead(store: Store, actor: Actor) -> None:
+    """Found by QA: renewals issued one after the other each added 180 days, so one day of renewals
+    could hold the money for years; each renewal (续冻) covers one term, issued once the term has begun."""
+    frz = executed(store, actor, "frz")
+    assert frz.expires_at is not None
+    day = T0 + timedelta(days=10)
+    for name in ("ext1", "ext2"):  # both issued while the first term runs: both pass the check then
+        issue(store, actor, name, "extend", None, parent_id="frz", now=day)
+        F.send(store, name, actor, now=day)
+    F.apply_receipt(store, "ext1", F.Receipt("r-1", "executed"), actor, now=day)
+    renewed = frz.expires_at + F.FREEZE_TERM
+    assert F.get_command(store, "frz", actor).expires_at == renewed
+    with pytest.raises(StateError, match="more than one term ahead"):
+        F.apply_receipt(store, "ext2", F.Receipt("r-2", "executed"), actor, now=day)
+    with pytest.raises(StateError, match="once its current term has begun"):
+        issue(store, actor, "ext3", "extend", None, parent_id="frz", now=day)
+    assert F.get_command(store, "frz", actor).expires_at == renewed
+    # the renewed term has begun: the next renewal is allowed
+    later = frz.expires_at + timedelta(days=1)
+    issue(store, actor, "ext4", "extend", None, parent_id="frz", now=later)
+    F.send(store, "ext4", actor, now=later)
+    F.apply_receipt(store, "ext4", F.Receipt("r-4", "executed"), actor, now=later)
+    assert F.get_command(store, "frz", actor).expires_at == renewed + F.FREEZE_TERM
+
+
 def test_lapsed_freeze_cannot_be_extended(store: Store, actor: Actor) -> None:
     executed(store, actor, "frz")
     with pytest.raises(StateError, match="needs an executed freeze"):

@@ -275,7 +275,21 @@ def _check_target(
             raise StateError(
                 f"freeze {parent_id} expired at {parent.expires_at:%Y-%m-%d %H:%M} UTC; a lapsed freeze cannot be extended"
             )
+        if kind == "extend":
+            _one_term_ahead(parent, now)
     return parent.root_id
+
+
+def _one_term_ahead(freeze: FundCommand, now: datetime) -> None:
+    """每次续冻不超过六个月: a renewal adds the next term to the current one; a freeze already renewed
+    for its next term cannot be renewed again until that term has begun (renewals stacked on one
+    day would hold the money for years)."""
+    if freeze.expires_at is not None and freeze.expires_at - now > FREEZE_TERM:
+        begins = freeze.expires_at - FREEZE_TERM
+        raise StateError(
+            f"freeze {freeze.id} already runs to {freeze.expires_at:%Y-%m-%d %H:%M} UTC, more than one term "
+            f"ahead; renew it (续冻) once its current term has begun, from {begins:%Y-%m-%d %H:%M} UTC"
+        )
 
 
 def send(store: Store, command_id: str, actor: Actor, *, now: datetime | None = None) -> FundCommand:
@@ -421,6 +435,7 @@ def _execute_effect(session: Session, cmd: FundCommand, actor: Actor, now: datet
                 f"freeze {parent.id} is {parent.status!r}, its term ending {ended}; a lapsed or released "
                 "freeze cannot be extended (the extension came too late)"
             )
+        _one_term_ahead(parent, now)  # another renewal was executed since this one was issued
         hold = session.execute(
             select(FundHold).where(FundHold.command_id == parent.id).with_for_update()
         ).scalar_one_or_none()

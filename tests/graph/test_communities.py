@@ -68,3 +68,11 @@ def test_gangs_come_from_the_components_that_hold_a_case_alone() -> None:
     by_label = pd.Series(keys[:14]).groupby(whole[:14]).apply(set).tolist()
     assert sorted(map(sorted, by_gang)) == sorted(map(sorted, by_label))
     assert len(by_gang) == 2
+
+
+def test_no_edges_every_node_alone() -> None:
+    """Cases that name nothing leave the linking graph without edges: ``fanzha gangs`` failed
+    with an IndexError from ``np.add.reduceat`` (QA round)."""
+    none = np.zeros(0, dtype=np.int64)
+    assert label_propagation(none, none, 3).tolist() == [0, 1, 2]
+    assert label_propagation(none, none, 0).tolist() == []

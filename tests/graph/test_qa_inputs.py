@@ -339,3 +339,17 @@ def test_identifiers_stored_as_numbers_are_read_as_text(mini: Path, settings, tm
     for command in (["gangs"], ["link"], ["trace", "--all"]):
         result = _run(settings, *command, "--sim", str(mini), "--out", str(tmp_path / "o"))
         assert result.exit_code == 0, (command, result.output, result.exception)
+
+
+def test_gangs_when_cases_name_nothing(settings, tmp_path: Path) -> None:
+    """No linking edge that reaches a case (a case naming nothing): an IndexError before."""
+    sim = tmp_path / "sim"
+    _write(sim, "cases", pd.DataFrame([case("C1")]))
+    accounts = pd.DataFrame(
+        {"account_no": ["A1"], "owner_id": ["X"], "bank": ["B"], "account_type": ["personal"],
+         "status": ["active"], "opened_at": [T0]}
+    )  # fmt: skip
+    _write(sim, "accounts", accounts)
+    result = _run(settings, "gangs", "--sim", str(sim), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    assert pd.read_parquet(tmp_path / "o" / "gangs.parquet").empty

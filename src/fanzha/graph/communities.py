@@ -29,6 +29,8 @@ def label_propagation(
     b = np.concatenate([dst, src]).astype(np.int64)
     ww = np.concatenate([w, w])
     labels = np.arange(n, dtype=np.int64)
+    if not len(a):  # no edges: every node is its own community (reduceat needs a value)
+        return labels
     for round_ in range(max_rounds):
         cand = labels[b]
         # total weight per (node, candidate label): sort by the pair, sum runs

@@ -76,3 +76,16 @@ def test_no_edges_every_node_alone() -> None:
     none = np.zeros(0, dtype=np.int64)
     assert label_propagation(none, none, 3).tolist() == [0, 1, 2]
     assert label_propagation(none, none, 0).tolist() == []
+
+
+def test_propagation_stops_only_when_both_halves_are_stable() -> None:
+    """Two cases naming one phone (ids 1, 2 → phone 4): the odd half changed nothing in round 1,
+    so propagation stopped while case 2 still had the phone's old label — two gangs for one
+    number, and which case was cut off depended on unrelated nodes' ids (QA round)."""
+    from fanzha.graph.communities import merge_communities
+
+    src, dst = np.array([1, 2]), np.array([4, 4])
+    labels = merge_communities(src, dst, label_propagation(src, dst, 5))
+    assert labels[1] == labels[2] == labels[4]
+    for n in range(5, 9):  # the same whatever other (isolated) nodes there are
+        assert len(set(label_propagation(src + n - 5, dst + n - 5, n)[[n - 4, n - 3, n - 1]])) == 1

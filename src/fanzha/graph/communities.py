@@ -3,10 +3,11 @@
 A linked group can hold more than one gang when gangs share a card dealer or a money mule; label
 propagation splits it where the ties are thin. Each round every node takes the label with the largest
 total edge weight among its neighbours (ties: the smallest label), on alternating halves of the
-nodes (a fixed checkerboard by node id) so that two-node oscillation cannot happen. It stops when no
-label changes or after ``max_rounds``. Deterministic: no random numbers. Label propagation also cuts
-long thin chains (case → account → case → …) that are one gang, so communities tied by at least
-``min_bridge`` (2) edges are joined again; gangs that share a single mule or farmer stay apart.
+nodes (a fixed checkerboard by node id) so that two-node oscillation cannot happen. It stops when
+neither half changes a label, or after ``max_rounds``. Deterministic: no random numbers. Label
+propagation also cuts long thin chains (case → account → case → …) that are one gang, so
+communities tied by at least ``min_bridge`` (2) edges are joined again; gangs that share a single
+mule or farmer stay apart.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def label_propagation(
     labels = np.arange(n, dtype=np.int64)
     if not len(a):  # no edges: every node is its own community (reduceat needs a value)
         return labels
+    quiet = 0  # half-rounds in a row that changed no label
     for round_ in range(max_rounds):
         cand = labels[b]
         # total weight per (node, candidate label): sort by the pair, sum runs
@@ -48,7 +50,9 @@ def label_propagation(
         best[node_p[first]] = lab_p[first]
         turn = (np.arange(n) % 2) == (round_ % 2)
         new = np.where(turn, best, labels)
-        if np.array_equal(new, labels) and round_ > 0:
+        # stable only when neither half changes: a quiet half-round says nothing of the other half
+        quiet = quiet + 1 if np.array_equal(new, labels) else 0
+        if quiet == 2:
             break
         labels = new
     return labels

@@ -353,3 +353,15 @@ def test_gangs_when_cases_name_nothing(settings, tmp_path: Path) -> None:
     result = _run(settings, "gangs", "--sim", str(sim), "--out", str(tmp_path / "o"))
     assert result.exit_code == 0, result.output
     assert pd.read_parquet(tmp_path / "o" / "gangs.parquet").empty
+
+
+def test_unreadable_charged_list_is_one_line(mini: Path, settings, tmp_path: Path) -> None:
+    """A row with more fields than the header: pandas' message ended in a line break before the
+    hint, so the error took two lines (QA round)."""
+    bad = tmp_path / "charged.csv"
+    bad.write_text("id_number\n510108200310128935\n1,2\n", "utf-8")
+    result = _run(
+        settings, "supervise", "run", "unprosecuted_card_sellers", "--charged", str(bad),
+        "--sim", str(mini), "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    _assert_clear(result, "charged list", "give CSV or Parquet")

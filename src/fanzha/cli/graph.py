@@ -438,8 +438,9 @@ def _read_charged(path: Path) -> Any:
     try:
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
     except (OSError, ValueError) as exc:
+        detail = " ".join(str(exc).split())  # pandas' parser messages end in a line break
         raise InputFileError(
-            f"cannot read charged list {path}: {exc}; give CSV or Parquet with id_number"
+            f"cannot read charged list {path}: {detail}; give CSV or Parquet with id_number"
         ) from exc
     if "id_number" not in frame.columns:
         raise InputFileError(f"charged list {path} has no id_number column (columns: {list(frame.columns)})")

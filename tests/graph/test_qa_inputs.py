@@ -365,3 +365,11 @@ def test_unreadable_charged_list_is_one_line(mini: Path, settings, tmp_path: Pat
         "--sim", str(mini), "--out", str(tmp_path / "o"),
     )  # fmt: skip
     _assert_clear(result, "charged list", "give CSV or Parquet")
+
+
+def test_case_and_victim_that_do_not_go_together(mini: Path, settings, tmp_path: Path) -> None:
+    """C1 has payments, of its victim VC1; asked for C1 and VC2, the error said C1 had none."""
+    result = _run(
+        settings, "trace", "--case", "C1", "--victim", "VC2", "--sim", str(mini), "--out", str(tmp_path / "o")
+    )
+    _assert_clear(result, "no payments of victims ['VC2'] found in cases ['C1']")

@@ -140,6 +140,11 @@ def trace_cases(
                 )
             sources = sources[sources.victim_id.isin(victim_ids)]
         if case_ids and sources.empty:
+            if victim_ids is not None:  # the cases may have payments, only not of these victims
+                raise NotFoundError(
+                    f"no payments of victims {victim_ids[:3]} found in cases {case_ids[:3]}: a victim's "
+                    "payments count in her own cases; check which cases each victim reported"
+                )
             raise NotFoundError(
                 f"no payments found for cases {case_ids[:3]}: the victim's accounts must pay an account the case names"
             )

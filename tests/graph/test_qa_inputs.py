@@ -373,3 +373,11 @@ def test_case_and_victim_that_do_not_go_together(mini: Path, settings, tmp_path:
         settings, "trace", "--case", "C1", "--victim", "VC2", "--sim", str(mini), "--out", str(tmp_path / "o")
     )
     _assert_clear(result, "no payments of victims ['VC2'] found in cases ['C1']")
+
+
+def test_sim_folder_that_does_not_exist_is_named(mini: Path, settings, tmp_path: Path) -> None:
+    """A mistyped --sim said "no case records in …; … or pass --sim DIR" — the user had passed one."""
+    for command in (["link"], ["trace", "--all"], ["gangs"]):
+        result = _run(settings, *command, "--sim", str(mini) + "x", "--out", str(tmp_path / "o"))
+        _assert_clear(result, "no such folder")
+    _assert_clear(_run(settings, "eval", "graph", "--sim", str(tmp_path / "nope")), "no such folder")

@@ -114,6 +114,10 @@ def open_records(settings: Settings, sim_dir: Path | None = None, *, in_memory: 
 
     ``in_memory``: copy the lake's tables into the engine once (see :func:`materialise`); turn it off
     when the records do not fit in memory."""
+    if sim_dir is not None and not Path(sim_dir).is_dir():  # a typo is not "no case records"
+        raise NotFoundError(
+            f"--sim {sim_dir}: no such folder; give a simulator output folder (<kind>/*.parquet)"
+        )
     engine = get_engine(settings)
     if sim_dir is not None:
         try:

@@ -233,3 +233,39 @@ def test_a_victim_or_case_traced_alone_is_its_part_of_the_whole(city, method) ->
         assert set(part.per_victim().victim_id) == set(sources.victim_id)
         assert part.per_victim().paid_fen.sum() == sources.amount_fen.sum()
     eng.close()
+
+
+def test_pass_through_counts_each_onward_payment_once() -> None:
+    """A victim with two reported cases: her transfer to a friend who passed on 30 % within the
+    hour was joined once per case, so 60 % counted as passed on and the friend became a mule
+    (pass_through); 30 % is below the half the rule asks for (QA round)."""
+    eng = DuckDBEngine(threads=1)
+    eng.register(
+        "cases",
+        pd.DataFrame(
+            {
+                "case_id": ["C1", "C2"],
+                "victim_id": ["V", "V"],
+                "reported_at": [at(48), at(72)],
+                "suspect_accounts": [["M1"], ["M1"]],
+            }
+        ),
+    )
+    eng.register(
+        "accounts",
+        pd.DataFrame(
+            {
+                "account_no": ["VA", "M1", "FRIEND", "SHOP"],
+                "owner_id": ["V", "FARMER", "Y", "Z"],
+                "account_type": ["personal"] * 4,
+            }
+        ),
+    )
+    rows = [
+        ("paid", "VA", "M1", 10_000, at(0)),
+        ("rent", "VA", "FRIEND", 10_000, at(1)),
+        ("onward", "FRIEND", "SHOP", 3_000, at(1.5)),
+    ]
+    _register_transfers(eng, rows)
+    assert set(case_sources(eng).transfer_id) == {"paid"}
+    eng.close()

@@ -79,7 +79,9 @@ def case_sources(
         outflow AS (SELECT o.* FROM ({outflow}) o WHERE o.account IN (SELECT to_account FROM __cand)),
         passed AS (
             SELECT cand.transfer_id, sum(o.amount_fen) AS out_fen
-            FROM __cand cand JOIN outflow o ON o.account = cand.to_account
+            -- one row per payment: __cand has one per case of the victim, each outflow counts once
+            FROM (SELECT DISTINCT transfer_id, to_account, "at" FROM __cand) cand
+            JOIN outflow o ON o.account = cand.to_account
             WHERE o."at" > cand."at" AND o."at" <= cand."at" + INTERVAL '{seconds} seconds'
             GROUP BY cand.transfer_id),
         flagged AS (

@@ -133,6 +133,13 @@ def test_cases_that_share_nothing_stay_single() -> None:
     result = link_cases(eng)
     assert result.groups.empty
     assert result.cases.group_id.tolist() == ["S:C1", "S:C2"]
+    # the columns of a city with linked groups (before: a stray ``label``, no ``last_reported``)
+    eng.register(
+        "cases", pd.DataFrame([case("C1", phones=["13900000001"]), case("C2", phones=["13900000001"])])
+    )
+    linked = link_cases(eng).groups
+    assert list(result.groups.columns) == list(linked.columns)
+    assert result.groups.loss_fen.dtype == linked.loss_fen.dtype == "int64"
     eng.close()
 
 

@@ -326,8 +326,11 @@ def _evidence(
 
 def _describe_groups(engine: Engine, groups: pd.DataFrame, evidence: pd.DataFrame) -> pd.DataFrame:
     """Add the linking identifiers, regions, fraud types, loss and time span of each group."""
-    if groups.empty:
-        return groups.assign(identifiers=[], regions=[], fraud_types=[], loss_fen=[], first_reported=[])
+    if groups.empty:  # the columns (and money type) of a linked city, so readers need no special case
+        return groups.drop(columns="label").assign(
+            regions=[], fraud_types=[], loss_fen=pd.Series([], dtype="int64"), first_reported=[],
+            last_reported=[], identifiers=[],
+        )  # fmt: skip
     ident = (
         evidence.explode("identifiers").groupby("group_id").identifiers.agg(lambda s: sorted(set(s.dropna())))
     )

@@ -172,3 +172,16 @@ def test_top_ups_alone_cluster_a_dealers_cards() -> None:
     assert dealers.organiser[0] == "id:DEALER" and dealers.resolved[0]
     assert dealers.farmers[0] == ["id:F0", "id:F1", "id:F2"]
     eng.close()
+
+
+def test_no_dealer_keeps_the_cluster_columns() -> None:
+    """Without a cluster, dealer_clusters lacked the ``group`` column a city with dealers has."""
+    cards = [card(f"1390000000{i}", f"F{i}", i * 10, "DEV9", "代理点07号") for i in range(4)]
+    eng = DuckDBEngine(threads=1)
+    eng.register("phone_cards", pd.DataFrame(cards))
+    register_case(eng, ["13900000003"])
+    _, found = find_dealers(eng, DealerConfig(burst_minutes=120))
+    register_case(eng, ["13800000000"])  # no card of the batch in a case: no cluster
+    _, none = find_dealers(eng, DealerConfig(burst_minutes=120))
+    assert none.empty and list(none.columns) == list(found.columns)
+    eng.close()

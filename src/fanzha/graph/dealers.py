@@ -231,8 +231,8 @@ def find_dealers(
     """
     config = config or DealerConfig()
     clusters = find_clusters(engine, config, fraud_items)
-    if clusters.empty:
-        return pd.DataFrame(columns=DEALER_COLUMNS), clusters
+    if clusters.empty:  # the columns of a city with dealers (``group`` too)
+        return pd.DataFrame(columns=DEALER_COLUMNS), clusters.assign(group=pd.Series([], dtype="int64"))
     clusters["group"] = clusters.cluster.map(_merge_clusters(clusters))
     farmers = clusters[["cluster", "owners"]].explode("owners")
     cand = _person_evidence(

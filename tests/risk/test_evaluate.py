@@ -132,3 +132,33 @@ def test_eval_over_several_cities(tmp_path) -> None:  # type: ignore[no-untyped-
                       (["--seeds", "5", "--sim", str(tmp_path)], "not both")):  # fmt: skip
         r = CliRunner().invoke(app, ["eval", "accounts", *bad, "--out", str(out)])
         assert isinstance(r.exception, ConfigError) and says in str(r.exception), r.output
+
+
+def test_sichuan_table_is_checked_like_a_training_table(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`fanzha eval numbers --sichuan FILE`: labels 'yes'/'no', a missing label, a label 2 or no
+    label column were tracebacks or a misleading fold count; a bad value was named by its row in a
+    cross-validation fold, not in the file (QA round)."""
+    from fanzha.errors import ValidationError
+    from fanzha.risk.evaluate import eval_sichuan
+
+    table = feature_table(60).rename(columns={"id": "phone_no_m"}).drop(columns=["free_text"])
+
+    def fails(frame, *needles: str) -> None:  # type: ignore[no-untyped-def]
+        frame.to_csv(tmp_path / "s.csv", index=False)
+        with pytest.raises(ValidationError) as caught:
+            eval_sichuan(tmp_path / "s.csv", folds=2)
+        for needle in needles:
+            assert needle in str(caught.value), str(caught.value)
+
+    fails(table.assign(label=table.label.map({1: "yes", 0: "maybe"})), "'maybe'")
+    fails(table.assign(label=table.label.where(table.index != 7)), "no label")
+    fails(table.assign(label=table.label.where(table.index != 7, 2)), "'2'")
+    fails(table.drop(columns=["label"]), "'label'")
+    fails(table.drop(columns=["phone_no_m"]), "'phone_no_m'")
+    fails(
+        table.assign(phone_no_m=table.phone_no_m.where(table.index != 9, table.phone_no_m[3])),
+        "one row per id",
+    )
+    bad = table.astype({"noise": object})
+    bad.loc[40, "noise"] = "abc"
+    fails(bad, "'abc' in data row 41")

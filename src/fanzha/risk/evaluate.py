@@ -132,7 +132,7 @@ def eval_sichuan(
     if not path.exists():
         raise NotFoundError(f"{path} not found; pass the folder holding sichuan-numbers/numbers_train.csv")
     frame = pd.read_csv(path)
-    y = frame["label"].to_numpy()
+    y = _checked_table(frame, path)
     p, flagged = cross_validate(
         lambda: NumberDetector(id_col="phone_no_m", label_col="label"),
         frame,
@@ -146,6 +146,34 @@ def eval_sichuan(
         **metrics(y, p, flagged),
         "reliability": reliability(y, p),
     }
+
+
+def _checked_table(frame: pd.DataFrame, path: Path) -> np.ndarray:
+    """The checks ``fanzha train numbers`` makes, on the whole file before any fold: its id and
+    label columns, one row per id, yes/no labels, and the values (a bad one named by its file row)."""
+    import pyarrow as pa
+
+    from fanzha.risk.matrix import apply_plan, plan_columns
+    from fanzha.risk.partner import labels_to_binary
+    from fanzha.risk.pipeline import _check_table_ids
+
+    for column in ("phone_no_m", "label"):
+        if column not in frame.columns:
+            raise ValidationError(
+                f"{path}: no column {column!r}; the Sichuan table has phone_no_m, the features and label",
+                field=column,
+            )
+    _check_table_ids(frame, "phone_no_m", str(path))
+    raw = pa.table(
+        {
+            "id": frame["phone_no_m"].astype(str),
+            "raw_label": frame["label"].astype(str).str.strip().str.lower(),
+        }
+    )
+    y = labels_to_binary(raw, str(path)).column("label").to_numpy()
+    features = frame.drop(columns=["phone_no_m", "label"])
+    apply_plan(features, plan_columns(features))
+    return np.asarray(y, dtype=int)
 
 
 # -- AMLSim (partner transfer file) -----------------------------------------------------------------

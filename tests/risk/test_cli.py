@@ -351,6 +351,20 @@ def test_feature_table_ids_must_be_present_and_unique(settings, tmp_path: Path) 
         assert isinstance(r.exception, ValidationError) and message in str(r.exception), r.output
 
 
+def test_a_feature_table_with_a_column_name_twice_is_refused(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Before: DuckDB renamed the second 'noise' to 'noise_1' in silence; the model then asked every
+    scoring file for a column 'noise_1' that no file has (QA round)."""
+    from fanzha.errors import InputFileError
+
+    table = feature_table(60).drop(columns=["free_text"])
+    table.columns = ["id", "short_call_share", "noise", "noise", "carrier", "label"]
+    table.to_csv(tmp_path / "t.csv", index=False)
+    args = ["train", "numbers", "--data", str(tmp_path / "t.csv"), "--label", "label", *FAST]
+    r = runner.invoke(app, [*args, "--out", str(tmp_path / "m")])
+    assert isinstance(r.exception, InputFileError), r.output
+    assert "'noise'" in str(r.exception) and "more than once" in str(r.exception)
+
+
 def test_transfers_and_data_together_are_refused(tmp_path: Path) -> None:
     from fanzha.errors import ValidationError
 

@@ -77,8 +77,29 @@ def _utf8(path: Path) -> Path:
 
 
 def read_table(engine: Engine, path: str | Path) -> pa.Table:
-    """Any CSV / Parquet file as an Arrow table (CSV values as text, so nothing is guessed)."""
-    return engine.query(f"SELECT * FROM {_reader(Path(path))}")
+    """Any CSV / Parquet file as an Arrow table (CSV values as text, so nothing is guessed).
+    A column name twice in the header is an error: DuckDB would rename the second (``noise_1``) in
+    silence, and a model trained on it would ask every scoring file for a column none has."""
+    table = engine.query(f"SELECT * FROM {_reader(Path(path))}")
+    names = _header(engine, Path(path))
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputFileError(
+            f"{path}: column name(s) {', '.join(map(repr, repeated))} appear more than once in the "
+            "header; rename them"
+        )
+    return table
+
+
+def _header(engine: Engine, path: Path) -> list[str]:
+    """The column names as the file writes them."""
+    if path.name.lower().endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    reader = _reader(path).replace("header = true", "header = false")
+    first = engine.query(f"SELECT * FROM {reader} LIMIT 1").to_pylist()
+    return [str(v).strip() for v in first[0].values()] if first else []
 
 
 def _plain_number_sql(col: str) -> str:

@@ -233,3 +233,17 @@ def test_a_clipped_long_text_says_so(tiny_detector) -> None:
     codes = [[r["code"] for r in rs] for rs in scored["reasons"]]
     assert "long_text" in codes[0] and "long_text" not in codes[1]
     assert "long_text" in [r.code for r in tiny_detector.score_text(long_text).reasons]
+
+
+def test_jsonl_numbers_are_read_as_written(tmp_path: Path) -> None:
+    """A JSON number in a column with a missing value went through float: the text 13800138000
+    became '13800138000.0' and an id 7 became '7.0' (QA round)."""
+    (tmp_path / "a.jsonl").write_text(
+        '{"text": 13800138000, "id": 7, "label": true}\n{"id": 8, "label": false}\n'
+        '{"text": "退款", "id": 9007199254740993, "label": 1.5}\n',
+        "utf-8",
+    )
+    frame = read_table(tmp_path / "a.jsonl", ["text", "id", "label"])
+    assert frame["text"][0] == "13800138000" and pd.isna(frame["text"][1]) and frame["text"][2] == "退款"
+    assert list(frame["id"]) == ["7", "8", "9007199254740993"]
+    assert list(frame["label"]) == ["true", "false", "1.5"]

@@ -106,12 +106,17 @@ def _read_jsonl(file: Path, encoding: str) -> tuple[pd.DataFrame, list[int]]:
                 raise InputFileError(f"{file} line {n} is not a JSON object")
             rows.append(value)
             lines.append(n)
-    frame = pd.DataFrame(rows)
+    # object columns keep each value as JSON gave it (a column of numbers with a gap would go
+    # through float: 13800138000 → '13800138000.0'); numbers and booleans become their text
+    frame = pd.DataFrame(rows, dtype=object)
     for column in frame.columns:
-        if frame[column].dtype == object:
-            continue
-        if frame[column].dtype == bool:
-            frame[column] = frame[column].map(lambda v: "true" if v else "false")
-        else:
-            frame[column] = frame[column].astype(str)
+        frame[column] = frame[column].map(_json_text)
     return frame, lines
+
+
+def _json_text(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return value if value != value else str(value)  # NaN stays missing
+    return value

@@ -247,3 +247,19 @@ def test_jsonl_numbers_are_read_as_written(tmp_path: Path) -> None:
     assert frame["text"][0] == "13800138000" and pd.isna(frame["text"][1]) and frame["text"][2] == "退款"
     assert list(frame["id"]) == ["7", "8", "9007199254740993"]
     assert list(frame["label"]) == ["true", "false", "1.5"]
+
+
+@pytest.mark.parametrize("name", ["a.csv", "a.jsonl"])
+def test_undecodable_byte_is_named_where_it_is(tmp_path: Path, name: str) -> None:
+    """The byte offset was counted inside the reader's chunk ('byte 0' for a byte on line 20,002),
+    so the message pointed at the start of the file (QA round)."""
+    line = '{"text": "正常文本"}\n' if name.endswith("jsonl") else "正常文本\n"
+    head = b"" if name.endswith("jsonl") else b"text\n"
+    data = head + (line * 20000).encode() + b"\xff\xfe bad\n"
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(InputFileError) as caught:
+        read_table(tmp_path / name)
+    message = str(caught.value)
+    at = data.index(b"\xff")
+    assert f"byte {at} (line {data[:at].count(10) + 1})" in message, message
+    assert "--encoding" in message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import itertools
 import json
 from pathlib import Path
 
@@ -54,9 +55,10 @@ def read_table(
             _check_header(file, sep, encoding)
         else:
             raise InputFileError(f"{file}: unknown file type {suffix!r}; use .csv, .tsv or .jsonl")
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
+        at, line, raw = _first_bad_byte(file, encoding)
         raise InputFileError(
-            f"{file} is not valid {encoding} text (byte {exc.start}: {exc.object[exc.start : exc.start + 4]!r}); "
+            f"{file} is not valid {encoding} text (byte {at} (line {line}): {raw!r}); "
             "pass the right --encoding (e.g. gb18030)"
         ) from None
     except pd.errors.ParserError as exc:
@@ -74,6 +76,23 @@ def read_table(
     if frame.empty:
         raise InputFileError(f"{file} has no data rows")
     return frame
+
+
+def _first_bad_byte(file: Path, encoding: str) -> tuple[int, int, bytes]:
+    """Where the file stops decoding: its byte offset, line and first bad bytes (a reader's own
+    exception counts the offset inside its chunk: 'byte 0' for a byte on line 20,002)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = number = 0
+    with file.open("rb") as fh:
+        for number, raw in enumerate(itertools.chain(fh, [b""]), 1):  # b"": the end (a cut character)
+            held = decoder.getstate()[0]  # bytes of a character begun on the line before
+            try:
+                decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as exc:
+                line = number if exc.start >= len(held) and raw else number - 1
+                return offset - len(held) + exc.start, line, exc.object[exc.start : exc.start + 4]
+            offset += len(raw)
+    return offset, number, b""
 
 
 def _check_header(file: Path, sep: str, encoding: str) -> None:

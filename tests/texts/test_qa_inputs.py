@@ -263,3 +263,10 @@ def test_undecodable_byte_is_named_where_it_is(tmp_path: Path, name: str) -> Non
     at = data.index(b"\xff")
     assert f"byte {at} (line {data[:at].count(10) + 1})" in message, message
     assert "--encoding" in message
+
+
+def test_an_encoding_the_file_does_not_start_with_is_a_clear_error(tmp_path: Path) -> None:
+    """--encoding utf-16 on a file without a byte order mark was a traceback (UnicodeError)."""
+    (tmp_path / "a.csv").write_bytes("text\n刷单\n".encode())
+    with pytest.raises(InputFileError, match=r"not valid utf-16 text .*--encoding"):
+        read_table(tmp_path / "a.csv", encoding="utf-16")

@@ -61,6 +61,10 @@ def read_table(
             f"{file} is not valid {encoding} text (byte {at} (line {line}): {raw!r}); "
             "pass the right --encoding (e.g. gb18030)"
         ) from None
+    except UnicodeError as exc:  # e.g. utf-16 without a byte order mark
+        raise InputFileError(
+            f"{file} is not valid {encoding} text ({exc}); pass the right --encoding (e.g. utf-8 or gb18030)"
+        ) from None
     except pd.errors.ParserError as exc:
         raise InputFileError(f"{file} is not a well-formed CSV: {str(exc).splitlines()[0]}") from None
     except pd.errors.EmptyDataError:

@@ -245,7 +245,12 @@ def load_rows(
     labels = None
     if labels_file is not None:
         table = load_labels(engine, labels_file, id_col=labels_id_col, label_col=labels_label_col)
-        labels = join_labels(frame, fid, table.to_pandas(), str(labels_file))
+        known = table.to_pandas()
+        labels = join_labels(frame, fid, known, str(labels_file))
+        unlabelled = int((~frame[fid].astype(str).isin(set(known["id"].astype(str)))).sum())
+        if unlabelled:
+            said = f"{unlabelled:,} of the {len(frame):,} rows have no label in {labels_file}: counted as normal (0)"
+            note = (note + "; " if note else "") + said
     elif label_col is not None:
         if label_col not in frame.columns:
             raise ValidationError(f"{source}: label column {label_col!r} not found", field=label_col)

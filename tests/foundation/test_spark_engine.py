@@ -26,6 +26,14 @@ def test_rewrites_of_duckdb_constructs_spark_lacks():
     )
     assert _spark("SELECT epoch_us(ts) FROM t") == "SELECT UNIX_MICROS(ts) FROM t"
     assert _spark("SELECT * EXCLUDE (a) FROM t") == "SELECT * EXCEPT (a) FROM t"
+    # ordered lists: collect_list / collect_set keep no order in Spark, so the array is sorted
+    assert _spark("SELECT list(x ORDER BY x) FILTER (WHERE y) FROM t") == (
+        "SELECT ARRAY_SORT(COLLECT_LIST(x) FILTER(WHERE y)) FROM t"
+    )
+    assert _spark("SELECT list(DISTINCT x ORDER BY x) FROM t") == "SELECT ARRAY_SORT(COLLECT_SET(x)) FROM t"
+    assert _spark("SELECT list(n ORDER BY at, k DESC) FROM t") == (
+        "SELECT TRANSFORM(ARRAY_SORT(COLLECT_LIST(STRUCT((at) AS k0, -(k) AS k1, n AS v))), e -> e.v) FROM t"
+    )
 
 
 def test_query_parameters_and_tables(spark_engine):
@@ -67,6 +75,18 @@ def test_parquet_round_trip_and_errors(spark_engine, tmp_path):
         spark_engine.query("CREATE VIEW v AS SELECT 1 AS x")
     with pytest.raises(EngineError, match="not supported on Spark"):
         spark_engine.execute("INSERT INTO t VALUES (1)")
+
+
+def test_ordered_lists_and_aggregates_run_on_spark(spark_engine):
+    spark_engine.register("t", pa.table({"g": [1, 1, 1, 2], "x": ["c", "a", "b", "z"], "n": [3, 1, 2, 9]}))
+    out = spark_engine.query(
+        "SELECT g, list(x ORDER BY n DESC) AS by_n, list(DISTINCT x ORDER BY x) FILTER (WHERE n < 3) AS small, "
+        "first(x ORDER BY n DESC, x) AS top, any_value(x) FILTER (WHERE n > 5) AS big FROM t GROUP BY g ORDER BY g"
+    )
+    assert out.to_pylist() == [
+        {"g": 1, "by_n": ["c", "b", "a"], "small": ["a", "b"], "top": "c", "big": None},
+        {"g": 2, "by_n": ["z"], "small": [], "top": "z", "big": "z"},
+    ]
 
 
 def test_close_drops_only_its_own_views(spark_session):

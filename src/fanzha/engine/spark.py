@@ -83,6 +83,32 @@ def _double_literal(node: exp.Expr) -> exp.Expr:
     return node
 
 
+def _ordered_list(node: exp.Expr) -> exp.Expr:
+    """``list(x ORDER BY k …)`` and ``list(DISTINCT x ORDER BY x)``: sqlglot writes
+    ``collect_list`` / ``collect_set``, whose order Spark does not keep — sort the collected array
+    (by ``x`` itself, or as structs of the keys, then ``x``); descending keys must be numeric."""
+    agg, where = node, ""
+    if isinstance(node, exp.Filter):  # list(x ORDER BY …) FILTER (WHERE …): the filter goes inside
+        agg, where = node.this, f" FILTER (WHERE {node.expression.this.sql(dialect='spark')})"
+    if not (isinstance(agg, exp.ArrayAgg) and isinstance(agg.this, exp.Order)):
+        return node
+    value, keys = agg.this.this, agg.this.expressions
+    distinct = isinstance(value, exp.Distinct)
+    x = (value.expressions[0] if distinct else value).sql(dialect="spark")
+    collect = "collect_set" if distinct else "collect_list"
+    if distinct or (len(keys) == 1 and keys[0].this == value and not keys[0].args.get("desc")):
+        text = f"array_sort({collect}({x}){where})"
+        if keys[0].args.get("desc"):
+            text = f"reverse({text})"
+    else:
+        fields = ", ".join(
+            f"'k{i}', {'-' if o.args.get('desc') else ''}({o.this.sql(dialect='spark')})"
+            for i, o in enumerate(keys)
+        )
+        text = f"transform(array_sort({collect}(named_struct({fields}, 'v', {x})){where}), e -> e.v)"
+    return sqlglot.parse_one(text, read="spark")
+
+
 _FUNCTIONS = {"EPOCH_US": "unix_micros", "EPOCH_MS": "unix_millis"}  # DuckDB name → Spark name
 
 
@@ -101,7 +127,7 @@ def _renamed(node: exp.Expr) -> exp.Expr:
     return node
 
 
-_REWRITES = (_any_value, _ordered_first, _epoch, _double_literal, _renamed)
+_REWRITES = (_any_value, _ordered_first, _ordered_list, _epoch, _double_literal, _renamed)
 
 
 def to_spark(statement: exp.Expr) -> str:
@@ -245,7 +271,10 @@ class SparkEngine(Engine):
 
     @staticmethod
     def _arrow(df: Any) -> pa.Table:
-        return df.toArrow()
+        try:
+            return df.toArrow()
+        except Exception as exc:  # errors at run time (a bad pattern, a cast) surface here
+            raise EngineError(f"query failed on Spark: {exc}") from exc
 
     def close(self) -> None:
         for name in self._views:

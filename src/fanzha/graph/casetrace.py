@@ -96,7 +96,9 @@ def case_sources(
                CASE WHEN named THEN 'named' WHEN elsewhere THEN 'named_elsewhere'
                     WHEN same_owner THEN 'same_owner' ELSE 'pass_through' END AS reason
         FROM flagged WHERE named OR elsewhere OR same_owner OR coalesce(passes, false)
-        ORDER BY transfer_id, named DESC
+        -- a payment of a victim with several cases: the case naming its account, then the first case
+        -- id (a fixed rule: every engine and every run gives it to the same case)
+        ORDER BY transfer_id, named DESC, case_id
         """
     ).sort_values(["case_id", "at"], ignore_index=True)
 

@@ -69,8 +69,9 @@ def _items_sql(engine: Engine) -> str:
 def _fraud_items_sql(engine: Engine) -> str:
     parts = ["SELECT item FROM __fraud_items"]
     if engine.has_table("cases"):
-        parts.append("SELECT 'phone:' || unnest(suspect_phones) FROM cases")
-        parts.append("SELECT 'account:' || unnest(suspect_accounts) FROM cases")
+        # unnest in a projection of its own: Spark runs no generator inside an expression
+        parts.append("SELECT 'phone:' || x FROM (SELECT unnest(suspect_phones) AS x FROM cases)")
+        parts.append("SELECT 'account:' || x FROM (SELECT unnest(suspect_accounts) AS x FROM cases)")
     return " UNION ".join(parts)
 
 
@@ -99,8 +100,12 @@ def find_clusters(engine: Engine, config: DealerConfig, fraud_items: list[str] |
                UNION ALL
                SELECT 'ip:' || ip, 'same_ip', * FROM items WHERE ip IS NOT NULL
                UNION ALL
-               SELECT 'place:' || place || '@' || strftime(time_bucket(INTERVAL '{burst} minutes', opened_at),
-                      '%Y-%m-%dT%H:%M'), 'place_burst', * FROM items WHERE place IS NOT NULL
+               SELECT 'place:' || place || '@' || strftime(b, '%Y-%m-%d') || 'T' || strftime(b, '%H:%M'),
+                      'place_burst', * EXCLUDE (b)
+               -- the burst's bucket counted from the Unix epoch (the same buckets as DuckDB's
+               -- time_bucket for the default 120 minutes, and plain SQL every engine runs)
+               FROM (SELECT *, to_timestamp(floor(epoch(opened_at) / {60 * burst}) * {60 * burst}) AS b
+                     FROM items WHERE place IS NOT NULL)
                {_payer_clusters_sql(engine)})
         SELECT cluster, signal, count(DISTINCT owner_id) AS n_owners, count(*) AS n_items,
                count(*) FILTER (WHERE item IN (SELECT item FROM fraud)) AS n_fraud_items,

@@ -30,8 +30,10 @@ from fanzha.errors import ConfigError, NotFoundError
 
 UNPROSECUTED = """
 WITH named AS (
-    SELECT case_id, region, 'phone:' || unnest(suspect_phones) AS item FROM cases
-    UNION ALL SELECT case_id, region, 'account:' || unnest(suspect_accounts) FROM cases),
+    SELECT case_id, region, 'phone:' || x AS item
+    FROM (SELECT case_id, region, unnest(suspect_phones) AS x FROM cases)
+    UNION ALL SELECT case_id, region, 'account:' || x
+    FROM (SELECT case_id, region, unnest(suspect_accounts) AS x FROM cases)),
 owned AS (
     SELECT 'phone:' || number AS item, owner_id FROM phone_cards WHERE owner_id IS NOT NULL
     UNION ALL SELECT 'account:' || account_no, owner_id FROM accounts
@@ -39,7 +41,7 @@ owned AS (
 hits AS (
     SELECT o.owner_id AS id_number, count(DISTINCT n.case_id) AS n_cases,
            list(DISTINCT n.case_id ORDER BY n.case_id) AS cases, list(DISTINCT n.item ORDER BY n.item) AS identifiers,
-           list(DISTINCT n.region) FILTER (WHERE n.region IS NOT NULL) AS regions
+           list(DISTINCT n.region ORDER BY n.region) FILTER (WHERE n.region IS NOT NULL) AS regions
     FROM named n JOIN owned o USING (item) GROUP BY o.owner_id)
 SELECT h.*, 'cards or accounts of this person appear in ' || h.n_cases || ' cases and the person is not charged'
        AS evidence
@@ -62,7 +64,7 @@ cards AS (
 SELECT id_number, any_value(name) AS name, any_value(region) AS region, count(*) AS n_cards,
        count(*) FILTER (WHERE used_by_fraud) AS n_fraud_cards,
        list(number ORDER BY opened_at) AS numbers,
-       list(number) FILTER (WHERE used_by_fraud) AS fraud_numbers,
+       coalesce(list(number ORDER BY number) FILTER (WHERE used_by_fraud), []) AS fraud_numbers,
        'student holds ' || count(*) || ' phone cards, ' || count(*) FILTER (WHERE used_by_fraud)
        || ' named in fraud cases' AS evidence
 FROM cards GROUP BY id_number
@@ -95,7 +97,7 @@ paid AS (
 SELECT p.id_number, count(DISTINCT p.number) AS n_cards, count(DISTINCT p.card_owner) AS n_owners,
        count(DISTINCT p.number) FILTER (WHERE n.cases IS NOT NULL) AS n_fraud_cards,
        list(DISTINCT p.number ORDER BY p.number) AS numbers,
-       flatten(list(n.cases) FILTER (WHERE n.cases IS NOT NULL)) AS cases,
+       coalesce(list_sort(list_distinct(flatten(list(n.cases) FILTER (WHERE n.cases IS NOT NULL)))), []) AS cases,
        'accounts of this person topped up ' || count(DISTINCT p.number) || ' phone cards of '
        || count(DISTINCT p.card_owner) || ' other people, ' || count(DISTINCT p.number) FILTER (WHERE n.cases IS NOT NULL)
        || ' named in fraud cases; not charged' AS evidence

@@ -1,8 +1,9 @@
-"""Hand-made record tables with known linking answers."""
+"""Hand-made record tables with known linking answers, and small simulated cities."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,6 +11,19 @@ import pytest
 from fanzha.engine.duckdb import DuckDBEngine
 
 T0 = pd.Timestamp("2026-03-01", tz="UTC")
+
+
+def simulated_city(factory: pytest.TempPathFactory, people: int, days: int, seed: int) -> Path:
+    """A simulator output folder (the test is skipped when the simulator is not installed)."""
+    from fanzha.demo import module_exists
+
+    if not module_exists("fanzha.simulate.world"):
+        pytest.skip("the simulator (fanzha.simulate) is not available")
+    from fanzha.simulate.world import SimConfig, simulate
+
+    out = factory.mktemp("city") / "sim"
+    simulate(SimConfig(people=people, days=days, seed=seed), out)
+    return out
 
 
 def case(case_id: str, phones=(), accounts=(), urls=(), region: str = "510104", victim: str = "V") -> dict:

@@ -9,20 +9,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from fanzha.demo import module_exists
+from .conftest import simulated_city
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not module_exists("fanzha.simulate.world"):
-        pytest.skip("the simulator (fanzha.simulate) is not available")
-    from fanzha.simulate.world import SimConfig, simulate
-
-    out = tmp_path_factory.mktemp("city") / "sim"
-    simulate(SimConfig(people=4000, days=21, seed=3), out)
-    return out
+    return simulated_city(tmp_path_factory, 4000, 21, 3)
 
 
 def test_against_truth(city: Path) -> None:

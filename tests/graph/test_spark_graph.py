@@ -10,22 +10,17 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from fanzha.demo import module_exists
 from fanzha.engine.base import Engine
 from fanzha.engine.duckdb import DuckDBEngine
+
+from .conftest import simulated_city
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not module_exists("fanzha.simulate.world"):
-        pytest.skip("the simulator (fanzha.simulate) is not available")
-    from fanzha.simulate.world import SimConfig, simulate
-
-    out = tmp_path_factory.mktemp("city") / "sim"
-    simulate(SimConfig(people=2000, days=14, seed=5), out)
-    return out
+    return simulated_city(tmp_path_factory, 2000, 14, 5)
 
 
 def _graph(engine: Engine, city: Path, store: Path) -> dict[str, pd.DataFrame]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .records import (
@@ -14,19 +16,31 @@ from .records import (
     transfers_table,
 )
 
+# the hand-made record tables of each kind of feature
+TABLES = {
+    "numbers": {
+        "calls": calls_table,
+        "phone_cards": cards_table,
+        "sms": sms_table,
+        "topups": topups_table,
+        "data_usage": data_usage_table,
+    },
+    "accounts": {"transfers": transfers_table, "accounts": accounts_table},
+}
+
+
+def load_records(engine: Any, kind: str) -> Any:
+    """``engine`` with the hand-made records behind ``kind``'s features registered."""
+    for name, make in TABLES[kind].items():
+        engine.register(name, make())
+    return engine
+
 
 @pytest.fixture
 def number_engine(engine):  # type: ignore[no-untyped-def]
-    engine.register("calls", calls_table())
-    engine.register("phone_cards", cards_table())
-    engine.register("sms", sms_table())
-    engine.register("topups", topups_table())
-    engine.register("data_usage", data_usage_table())
-    return engine
+    return load_records(engine, "numbers")
 
 
 @pytest.fixture
 def account_engine(engine):  # type: ignore[no-untyped-def]
-    engine.register("transfers", transfers_table())
-    engine.register("accounts", accounts_table())
-    return engine
+    return load_records(engine, "accounts")

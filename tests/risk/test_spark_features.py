@@ -9,31 +9,11 @@ from fanzha.engine.duckdb import DuckDBEngine
 from fanzha.risk.features_accounts import account_features
 from fanzha.risk.features_numbers import number_features
 
-from .records import (
-    accounts_table,
-    calls_table,
-    cards_table,
-    data_usage_table,
-    sms_table,
-    topups_table,
-    transfers_table,
-)
-
-TABLES = {
-    "numbers": {
-        "calls": calls_table,
-        "phone_cards": cards_table,
-        "sms": sms_table,
-        "topups": topups_table,
-        "data_usage": data_usage_table,
-    },
-    "accounts": {"transfers": transfers_table, "accounts": accounts_table},
-}
+from .conftest import load_records
 
 
 def _features(engine, kind: str) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    for name, make in TABLES[kind].items():
-        engine.register(name, make())
+    load_records(engine, kind)
     compute = number_features if kind == "numbers" else account_features
     return compute(engine, accelerate=False).to_pandas().sort_values("id").reset_index(drop=True)
 

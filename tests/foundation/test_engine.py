@@ -48,6 +48,11 @@ def test_transpile_to_spark_keeps_duckdb_unchanged():
     assert transpile(sql, "duckdb") == sql
     spark = transpile("SELECT date_diff('second', a, b) FROM t", "spark")
     assert "DATEDIFF" in spark.upper() or "UNIX_TIMESTAMP" in spark.upper()
+    # the Spark engine's rewrites apply to transpile too: what it shows is what Spark runs
+    assert (
+        transpile("SELECT epoch(ts) FROM t", "spark")
+        == "SELECT (UNIX_MICROS(ts) / CAST(1000000 AS DOUBLE)) FROM t"
+    )
 
 
 def test_get_engine_reads_settings(settings):

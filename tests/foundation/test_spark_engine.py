@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 import sqlglot
 
-from fanzha.engine.spark import to_spark
+from fanzha.engine.dialect import to_spark
 from fanzha.errors import EngineError
 
 

@@ -48,7 +48,7 @@ def test_accounting_and_lake_types(settings, tmp_path, write, read_lake):
     assert [line for line, _, _ in q] == [7, 8]  # header is line 1
     assert q[0][1] == [
         "caller: phone number '12' is neither an 11-digit mobile (1[3-9]…), a landline 0…, "
-        "a service code nor an international +… number"
+        "a service code, a 400 / 800 hotline nor an international +… number"
     ]
     assert '"caller":"12"' in q[0][2]
     assert report.top_reasons[0][1] == 1

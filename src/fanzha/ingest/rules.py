@@ -134,7 +134,10 @@ def _phone(a: str, x: str) -> tuple[str, str]:
     intl = f"({plus} OR (starts_with({d}, '86') AND length({d}) = 13))"
     cn_mobile = f"(starts_with({d}, '86') AND {_re(f'substr({d}, 3)', _MOBILE)})"
     landline = f"(starts_with({d}, '0') AND length({d}) BETWEEN 10 AND 12 AND substr({d}, 2, 1) <> '0')"
-    service = f"(length({d}) BETWEEN 3 AND 8 AND {one_of(f'left({d}, 1)', ('1', '9'))})"
+    service = (
+        f"((length({d}) BETWEEN 3 AND 8 AND {one_of(f'left({d}, 1)', ('1', '9'))}) "
+        f"OR (length({d}) = 10 AND {one_of(f'left({d}, 3)', ('400', '800'))}))"
+    )
     r = py_repr(x)
     value = (
         f"(CASE WHEN {_re(a, _MOBILE)} THEN {a} WHEN NOT {_re(d, '[0-9]+')} THEN NULL "
@@ -150,7 +153,7 @@ def _phone(a: str, x: str) -> tuple[str, str]:
         f"ELSE 'phone number ' || {r} || ' is not a valid E.164 number' END) "
         f"WHEN {_re(d, _MOBILE)} OR {landline} OR {service} THEN NULL "
         f"ELSE 'phone number ' || {r} || ' is neither an 11-digit mobile (1[3-9]…), a landline 0…, "
-        f"a service code nor an international +… number' END)"
+        f"a service code, a 400 / 800 hotline nor an international +… number' END)"
     )
     return value, error
 

@@ -132,7 +132,9 @@ def normalise_phone(value: object) -> str:
     """Mainland mobile → 11 digits; other numbers → E.164 (``+<digits>``); service codes kept.
 
     Mainland landlines ``0<area><number>`` become ``+86<area><number>``. Short service numbers
-    (3–8 digits starting 1 or 9, e.g. 110, 12381, 95588) are kept as digits.
+    (3–8 digits starting 1 or 9, e.g. 110, 12381, 95588) and the 10-digit 400 / 800 business
+    hotlines (企业客服, e.g. 400-800-1234: the numbers scammers imitate, and case hubs) are kept as
+    digits.
     """
     raw = _SEPARATORS.sub("", _width(value))
     if raw.startswith("+"):
@@ -153,11 +155,11 @@ def normalise_phone(value: object) -> str:
         return digits
     if digits.startswith("0") and 10 <= len(digits) <= 12 and digits[1] != "0":
         return "+86" + digits[1:]
-    if 3 <= len(digits) <= 8 and digits[0] in "19":
+    if (3 <= len(digits) <= 8 and digits[0] in "19") or (len(digits) == 10 and digits[:3] in ("400", "800")):
         return digits
     raise ValidationError(
         f"phone number {value!r} is neither an 11-digit mobile (1[3-9]…), a landline 0…, "
-        "a service code nor an international +… number",
+        "a service code, a 400 / 800 hotline nor an international +… number",
         value=value,
     )
 

@@ -195,6 +195,13 @@ def _usage_not_negative(row: dict[str, Any]) -> str | None:
     return None
 
 
+def _loss_not_negative(row: dict[str, Any]) -> str | None:
+    """A case's loss is 0 (attempted, dissuaded in time) or more fen, never less."""
+    if row.get("loss_fen") is not None and row["loss_fen"] < 0:
+        return f"loss_fen {row['loss_fen']} is negative"
+    return None
+
+
 SPECS: dict[str, RecordSpec] = {
     s.kind: s
     for s in (
@@ -413,6 +420,7 @@ SPECS: dict[str, RecordSpec] = {
             ),
             key=("case_id",),
             time_field="reported_at",
+            checks=(_loss_not_negative,),
             doc="case reports (报案) with the suspect identifiers the victim knows",
         ),
         RecordSpec(

@@ -206,6 +206,8 @@ def valid_row(kind: str, rnd: random.Random) -> dict[str, str]:
         row["account_no"] = str(rnd.randint(10**15, 10**16 - 1))
     if kind == "data_usage":
         row["kb"] = str(rnd.randint(0, 10**7))
+    if kind == "cases":
+        row["loss_fen"] = str(rnd.randint(0, 10**9))
     if kind in {"transfers", "withdrawals", "cases", "tips", "topups"}:
         row[spec.key[0]] = f"K{rnd.randint(0, 10**12)}"
     return row

@@ -169,9 +169,10 @@ def test_victim_and_charged_ids_are_normalised(tmp_path: Path) -> None:
     from fanzha.cli.graph import _id_number, _read_charged
 
     assert _id_number("５１０８０２ 2002 0908 376x".replace("x", "0")) == "510802200209083760"
-    assert _id_number("NOBODY ") == "NOBODY"  # not an ID number: kept (and then matches no case)
-    (tmp_path / "c.csv").write_text("id_number\n52010219880303931x\n", "utf-8")
-    assert _read_charged(tmp_path / "c.csv").id_number.tolist() == ["52010219880303931X"]
+    assert _id_number("NOBODY ") is None  # not an ID number
+    (tmp_path / "c.csv").write_text("id_number\n52010219880303931x\nabc \n", "utf-8")
+    listed, invalid = _read_charged(tmp_path / "c.csv")
+    assert listed.id_number.tolist() == ["52010219880303931X", "abc"] and invalid == ["abc"]
 
 
 def test_records_with_missing_times_are_not_dropped(mini: Path, settings, tmp_path: Path) -> None:
@@ -365,6 +366,18 @@ def test_unreadable_charged_list_is_one_line(mini: Path, settings, tmp_path: Pat
         "--sim", str(mini), "--out", str(tmp_path / "o"),
     )  # fmt: skip
     _assert_clear(result, "charged list", "give CSV or Parquet")
+
+
+def test_charged_entries_that_are_no_id_number_are_reported(mini: Path, settings, tmp_path: Path) -> None:
+    """Bad ID numbers in --charged matched nobody without a word (QA round)."""
+    listed = tmp_path / "charged.csv"
+    listed.write_text("id_number\n510108200310128935\nabc\n", "utf-8")
+    result = _run(
+        settings, "supervise", "run", "unprosecuted_card_sellers", "--charged", str(listed),
+        "--sim", str(mini), "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    text = " ".join(result.output.split())  # the console wraps long lines
+    assert "1 of 2 entries" in text and "(e.g. 'abc'): they match nobody" in text, text
 
 
 def test_case_and_victim_that_do_not_go_together(mini: Path, settings, tmp_path: Path) -> None:

@@ -171,7 +171,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("say what to trace: --case ID, --victim ID or --all")
         if all_cases and (case or victim):
             raise ConfigError("give --case / --victim or --all, not both (--all traces every reported case)")
-        victim = [_id_number(v) for v in victim]
+        victim = [_id_number(v) or v.strip() for v in victim]  # no ID number: matches no case, and says so
         _, engine, out_dir, console = _setup(sim, out, fmt)
         result, _sources = trace_cases(
             engine,
@@ -293,7 +293,13 @@ def register(app: typer.Typer) -> None:
         model = store.load(name)  # an unknown name is the error to report, before any records are read
         _, engine, out_dir, console = _setup(sim, out, fmt)
         if charged is not None:
-            engine.register("charged", _read_charged(charged))
+            listed, invalid = _read_charged(charged)
+            engine.register("charged", listed)
+            if invalid:
+                console.print(
+                    f"[yellow]{len(invalid)} of {len(listed)} entries of {charged} are no valid ID number "
+                    f"(e.g. {invalid[0]!r}): they match nobody[/]"
+                )
         if "case_groups" in model.requires:
             link_cases(engine)
         truth = None
@@ -430,7 +436,8 @@ def _eval_city(sim: Path, method: str) -> tuple[dict[str, dict[str, float]], Any
     return figures, shares
 
 
-def _read_charged(path: Path) -> Any:
+def _read_charged(path: Path) -> tuple[Any, list[str]]:
+    """The charged list as table ``charged`` (normalised ID numbers) and its invalid entries."""
     import pandas as pd
 
     from fanzha.errors import InputFileError
@@ -444,17 +451,23 @@ def _read_charged(path: Path) -> Any:
         ) from exc
     if "id_number" not in frame.columns:
         raise InputFileError(f"charged list {path} has no id_number column (columns: {list(frame.columns)})")
+    values = frame["id_number"].astype(str).tolist()
+    ids = [_id_number(v) for v in values]
+    invalid = [v.strip() for v, i in zip(values, ids, strict=True) if i is None]
     # object dtype: an empty list stays a text column (pandas would make it float, and the query fail)
-    return pd.DataFrame({"id_number": [_id_number(v) for v in frame["id_number"].astype(str)]}, dtype=object)
+    listed = pd.DataFrame(
+        {"id_number": [i or v.strip() for v, i in zip(values, ids, strict=True)]}, dtype=object
+    )
+    return listed, invalid
 
 
-def _id_number(value: str) -> str:
+def _id_number(value: str) -> str | None:
     """An ID number as the records store it (full-width digits, spaces, lower-case x normalised);
-    a value that is no valid ID number stays as given (it then matches nothing, and says so)."""
+    None for a value that is no valid ID number."""
     from fanzha.errors import ValidationError
     from fanzha.records.normalise import normalise_id_number
 
     try:
         return normalise_id_number(value)
     except ValidationError:
-        return value.strip()
+        return None

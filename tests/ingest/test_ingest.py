@@ -129,6 +129,15 @@ def test_parquet_text_in_binary_columns(settings, tmp_path, read_lake):
     assert [r["cell_id"] for r in read_lake(settings, "calls", "start_at")] == ["成都武侯基站", "C1"]
 
 
+@pytest.mark.parametrize("lines", ["[1, 2]\n[3, 4]\n", "5\n6\n"])
+def test_json_lines_that_are_no_objects(settings, tmp_path, lines):
+    """Arrays or plain values per line: the error said 'missing required column' (QA round)."""
+    path = tmp_path / "t.jsonl"
+    path.write_text(lines, "utf-8")
+    with pytest.raises(InputFileError, match="its lines are not JSON objects"):
+        ingest_path(path, "transfers", settings)
+
+
 def test_json_lines_whose_value_types_vary(settings, tmp_path, read_lake):
     """A key holding a number on one line and text on another (or first seen after the sample):
     the values were read as JSON text (quotes kept, every row rejected), or the file failed."""

@@ -286,6 +286,12 @@ def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> Sourc
     if missing and src.format == "csv" and (uneven := _uneven_record(path, src.gzip and path == src.path)):
         # DuckDB's sniffer, meeting a row of another width, reads the file as one column
         raise InputFileError(f"{src.path}: {uneven}; {UNEVEN_FIX}")
+    if missing and src.format == "jsonl" and list(types) == ["json"]:
+        # DuckDB reads lines that are arrays or plain values as one column named json
+        raise InputFileError(
+            f"{src.path}: its lines are not JSON objects; JSON Lines hold one object per line, "
+            '{"field": value, …}, with the fields of kind ' + repr(src.kind)
+        )
     if missing:
         raise InputFileError(
             f"{src.path}: missing required column {missing[0]!r} for kind {src.kind!r} "

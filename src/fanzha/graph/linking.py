@@ -199,7 +199,10 @@ def find_hubs(engine: Engine, config: LinkConfig) -> pd.DataFrame:
             {"node_id": nodes.column(0).to_numpy()[hit.to_numpy()], "node": keys[hit].to_numpy()}
         )
         hubs = pd.concat([hubs, listed.assign(degree=0, reason="allow_list")])
-    hubs = hubs.drop_duplicates("node").reset_index(drop=True)
+    # a fixed order (the busiest first), whatever order the engine's threads return rows in
+    hubs = hubs.drop_duplicates("node").sort_values(
+        ["degree", "node"], ascending=[False, True], ignore_index=True
+    )
     return hubs[["node", "degree", "reason", "node_id"]].astype({"node_id": np.int32, "degree": np.int64})
 
 

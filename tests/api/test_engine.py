@@ -227,3 +227,21 @@ def test_rules_reload_without_restart_and_shadow(tmp_path: Path) -> None:
     (tmp_path / "live.json").write_text("{not json", "utf-8")
     e.rulebook.refresh(force=True)
     assert e.rulebook.live.version == "draft-1" and "cannot be read" in (e.rulebook.last_error or "")
+
+
+@pytest.mark.parametrize(
+    ("tier", "message"),
+    [
+        ({"min_amount_fen": "5000000"}, "min_amount_fen"),
+        ({"min_amount_fen": 5e6}, "min_amount_fen"),
+        ({"minutes": -30}, "minutes"),
+        ({"minutes": 0}, "minutes"),
+        ({"min_score": float("nan")}, "min_score"),
+    ],
+)
+def test_delay_tier_values_are_validated_on_load(tier: dict, message: str) -> None:
+    # a string amount used to pass the check and then fail every delayed payment (TypeError in tier())
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["delay_tiers"][1].update(tier)
+    with pytest.raises(ConfigError, match=message):
+        parse_ruleset(doc, FEATURES)

@@ -184,6 +184,19 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
     )
 
 
+def _tier(raw: Mapping[str, Any]) -> DelayTier:
+    where = f"delay tier {raw.get('name')!r}"
+    minutes, amount = raw["minutes"], raw.get("min_amount_fen")
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
+        raise ConfigError(f"{where}: minutes {minutes!r} must be a whole number > 0")
+    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0):
+        raise ConfigError(f"{where}: min_amount_fen {amount!r} must be a whole number of fen ≥ 0")
+    min_score = float(raw.get("min_score", 1.1))
+    if not min_score >= 0:  # also refuses NaN
+        raise ConfigError(f"{where}: min_score {min_score} must be ≥ 0")
+    return DelayTier(str(raw["name"]), minutes, min_score, amount)
+
+
 def parse_ruleset(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> RuleSet:
     """Validate a rule-set document (a dict) against the features the engine computes.
 
@@ -206,10 +219,7 @@ def _parse(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> 
     bands = {k: float(document["bands"].get(k, 2.0)) for k in ("warn", "delay", "block")}
     if not bands["warn"] <= bands["delay"] <= bands["block"]:
         raise ConfigError(f"bands must rise warn <= delay <= block; got {bands}")
-    tiers = tuple(
-        DelayTier(str(t["name"]), int(t["minutes"]), float(t.get("min_score", 1.1)), t.get("min_amount_fen"))
-        for t in document["delay_tiers"]
-    )
+    tiers = tuple(_tier(t) for t in document["delay_tiers"])
     if not tiers:
         raise ConfigError("rule set needs at least one delay tier")
     names = {t.name for t in tiers}

@@ -263,3 +263,20 @@ def test_a_url_on_the_lists_as_itself_is_decided_and_labelled_as_ops_checks_it(a
         assert r.status_code == 200 and r.json()["outcome"] == outcome, (url, r.text)
     label = api.client.get("/v1/lookup/url", params={"url": pay}, headers=api.as_("public")).json()
     assert label["label"] == "high_risk"
+
+
+def test_rules_install_of_a_file_that_is_not_json_is_one_clear_error(settings, tmp_path) -> None:
+    # was: `fanzha rules install` read the file with json.loads itself: a JSONDecodeError /
+    # UnicodeDecodeError traceback, while `fanzha rules check` of the same file gave one line
+    from typer.testing import CliRunner
+
+    from fanzha.cli.main import app
+    from fanzha.errors import ConfigError
+
+    for name, data in (("bad.json", b"{not json"), ("gbk.json", '{"version": "规则"}'.encode("gbk"))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = CliRunner().invoke(app, ["rules", "install", str(path), "--as", "draft"])
+        assert isinstance(result.exception, ConfigError), result.exception
+        assert "cannot be read as JSON" in str(result.exception)
+    assert not (settings.home / "rules" / "draft.json").exists()

@@ -118,13 +118,12 @@ def rules_install(
     as_: str = typer.Option("draft", "--as", help="draft (shadow mode) or live"),
 ) -> None:
     """Install a rule set into <home>/rules; running services pick it up within a second."""
-    import json
-
     from fanzha.decide.rulebook import RuleBook
+    from fanzha.decide.ruleset import read_document
     from fanzha.settings import get_settings
 
     book = RuleBook(get_settings().home / "rules")
-    ruleset = book.write(as_, json.loads(path.read_text("utf-8")))
+    ruleset = book.write(as_, read_document(path))
     typer.echo(f"installed {ruleset.label} as {as_}")
 
 

@@ -243,6 +243,12 @@ def _parse(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> 
 
 
 def load_ruleset(path: Path, known: Mapping[str, frozenset[str]]) -> RuleSet:
+    return parse_ruleset(read_document(path), known)
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """A rule-set file's JSON object; an unreadable file or one that is not a JSON object is a
+    :class:`ConfigError`."""
     try:
         document = json.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -251,4 +257,4 @@ def load_ruleset(path: Path, known: Mapping[str, frozenset[str]]) -> RuleSet:
         ) from None
     if not isinstance(document, dict):
         raise ConfigError(f"rule set {path} must be a JSON object")
-    return parse_ruleset(document, known)
+    return document

@@ -245,3 +245,22 @@ def test_delay_tier_values_are_validated_on_load(tier: dict, message: str) -> No
     doc["delay_tiers"][1].update(tier)
     with pytest.raises(ConfigError, match=message):
         parse_ruleset(doc, FEATURES)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"thresholds": {"number_high_risk": 7}}, "number_high_risk"),
+        ({"thresholds": {"fusion_window_minutes": -30}}, "fusion_window_minutes"),
+        ({"thresholds": {"fusion_window_minutes": float("nan")}}, "fusion_window_minutes"),
+        ({"thresholds": {"numbr_high_risk": 0.8}}, "numbr_high_risk"),  # a typo used to be ignored
+        ({"bands": {"warn": -1, "delay": 0.7, "block": 0.99}}, "bands"),
+        ({"bands": {"warn": float("nan"), "delay": 0.7, "block": 0.99}}, "bands"),
+    ],
+)
+def test_thresholds_and_bands_out_of_range_are_refused(change: dict, message: str) -> None:
+    # was: accepted, silently turning a cut-off off (NaN, 7, a misspelt name) or warning on every event
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc.update(change)
+    with pytest.raises(ConfigError, match=message):
+        parse_ruleset(doc, FEATURES)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,16 @@ from fanzha.errors import ConfigError
 OUTCOMES = ("proceed", "warn", "delay", "block")
 RANK = {name: i for i, name in enumerate(OUTCOMES)}
 EVENTS = ("call", "sms", "url", "payment")
+# the thresholds the engine reads, with their allowed range: risk cut-offs are probabilities, windows
+# are lengths of time
+THRESHOLDS: dict[str, tuple[float, float]] = {
+    "number_high_risk": (0.0, 1.0),
+    "text_contact_risk": (0.0, 1.0),
+    "url_contact_risk": (0.0, 1.0),
+    "fusion_window_minutes": (0.0, math.inf),
+    "warned_window_minutes": (0.0, math.inf),
+    "new_payee_hours": (0.0, math.inf),
+}
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -217,8 +228,19 @@ def _parse(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> 
         if key not in document:
             raise ConfigError(f"rule set lacks {key!r}; see src/fanzha/decide/rules/live.json")
     bands = {k: float(document["bands"].get(k, 2.0)) for k in ("warn", "delay", "block")}
+    if not all(v > 0 for v in bands.values()):  # also refuses NaN
+        raise ConfigError(f"bands must be scores > 0 (0 would touch every event); got {bands}")
     if not bands["warn"] <= bands["delay"] <= bands["block"]:
         raise ConfigError(f"bands must rise warn <= delay <= block; got {bands}")
+    thresholds = {k: float(v) for k, v in document.get("thresholds", {}).items()}
+    for name, value in thresholds.items():
+        if name not in THRESHOLDS:
+            raise ConfigError(
+                f"threshold {name!r} is not one the engine reads; known: {', '.join(THRESHOLDS)}"
+            )
+        low, high = THRESHOLDS[name]
+        if not (low <= value <= high and math.isfinite(value)):
+            raise ConfigError(f"threshold {name} {value} must be a finite number in [{low}, {high}]")
     tiers = tuple(_tier(t) for t in document["delay_tiers"])
     if not tiers:
         raise ConfigError("rule set needs at least one delay tier")
@@ -233,7 +255,7 @@ def _parse(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> 
     return RuleSet(
         version=str(document["version"]),
         description=str(document.get("description", "")),
-        thresholds={k: float(v) for k, v in document.get("thresholds", {}).items()},
+        thresholds=thresholds,
         bands=bands,
         rules=rules,
         delay_tiers=tiers,

@@ -356,3 +356,15 @@ def test_a_repeated_key_moves_on_by_a_second() -> None:
     assert set(merged[merged.start_at == t0].duration_s) == {33, 7, 9}  # the first of each key stays
     assert merged.start_at.is_monotonic_increasing
     assert sorted(merged.duration_s) == [5, 7, 9, 18, 33]  # nothing lost
+
+
+def test_impossible_fraud_rates_are_clear_errors(tmp_path: Path) -> None:
+    from datetime import date
+
+    # was: NaN / inf gave numpy's "lam < 0 or lam is NaN" traceback, 1e12 ran until killed, and a rate
+    # whose gangs need more people than the city has "Probabilities contain NaN"
+    for rate in (float("nan"), float("inf"), 1e12, 1000.5):
+        with pytest.raises(ConfigError, match="--fraud-rate"):
+            simulate(SimConfig(people=300, days=1, fraud_rate=rate), tmp_path / "x")
+    with pytest.raises(ConfigError, match="too small for the gangs"):
+        simulate(SimConfig(people=200, days=60, start=date(2025, 1, 1), fraud_rate=700), tmp_path / "y")

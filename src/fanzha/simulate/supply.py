@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from fanzha.errors import ConfigError
 from fanzha.simulate import ids
 from fanzha.simulate.population import DAY, Population, ts_us
 from fanzha.simulate.records import Rows
@@ -87,6 +88,12 @@ class PeoplePicker:
         w = np.where(self.taken, 0.0, weights)
         if w.sum() <= 0:
             w = np.where(self.taken, 0.0, (self.pop.account > 0).astype(float))
+        if w.sum() <= 0:
+            raise ConfigError(
+                f"a city of {self.pop.n:,} people is too small for the gangs of this --fraud-rate over these "
+                "--days (every account holder already has a role in one); raise --people or lower "
+                "--fraud-rate or --days"
+            )
         k = min(k, int((w > 0).sum()))
         chosen = self.rng.choice(self.pop.n, size=k, replace=False, p=w / w.sum())
         self.taken[chosen] = True

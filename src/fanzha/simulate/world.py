@@ -49,6 +49,9 @@ CALL_TRUTH = _with_truth("calls")
 SMS_TRUTH = _with_truth("sms")
 
 
+MAX_FRAUD_RATE = 1000.0  # one episode per person a month: beyond it the gangs outnumber the city
+
+
 @dataclass(frozen=True)
 class SimConfig:
     people: int = 2000
@@ -73,8 +76,11 @@ class SimConfig:
             )
         if self.start < date(2001, 1, 1):
             raise ConfigError(f"--start {self.start} is before 2001; choose a later date")
-        if self.fraud_rate < 0:
-            raise ConfigError(f"--fraud-rate {self.fraud_rate} must be ≥ 0")
+        if not 0 <= self.fraud_rate <= MAX_FRAUD_RATE:  # also refuses NaN
+            raise ConfigError(
+                f"--fraud-rate {self.fraud_rate} must be between 0 and {MAX_FRAUD_RATE:g} "
+                "(episodes per 1,000 people per 30 days)"
+            )
         if self.seed < 0:
             raise ConfigError(f"--seed {self.seed} must be a whole number ≥ 0")
 

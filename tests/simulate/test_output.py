@@ -205,6 +205,8 @@ def test_future_window_is_refused(tmp_path: Path) -> None:
         simulate(SimConfig(people=300, days=10, start=date(2099, 1, 1)), tmp_path / "x")
     with pytest.raises(ConfigError, match="people"):
         simulate(SimConfig(people=10), tmp_path / "y")
+    with pytest.raises(ConfigError, match="too large"):  # was: a MemoryError traceback (745 GiB)
+        simulate(SimConfig(people=99_999_999_999, days=1), tmp_path / "w")
     with pytest.raises(ConfigError, match="--seed -1 must be"):
         simulate(SimConfig(people=300, days=1, seed=-1), tmp_path / "z")
 

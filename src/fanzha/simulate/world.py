@@ -49,6 +49,7 @@ CALL_TRUTH = _with_truth("calls")
 SMS_TRUTH = _with_truth("sms")
 
 
+MAX_PEOPLE = 10_000_000  # memory grows with the population (arrays of every person, card, account)
 MAX_FRAUD_RATE = 1000.0  # one episode per person a month: beyond it the gangs outnumber the city
 
 
@@ -66,6 +67,11 @@ class SimConfig:
     def validate(self) -> None:
         if self.people < 200:
             raise ConfigError(f"--people {self.people} is too small; use at least 200")
+        if self.people > MAX_PEOPLE:
+            raise ConfigError(
+                f"--people {self.people} is too large; use at most {MAX_PEOPLE:,} "
+                "(1,000,000 people take ~1.7 GB of memory)"
+            )
         if not 1 <= self.days <= 366:
             raise ConfigError(f"--days {self.days} must be between 1 and 366")
         end = self.start + timedelta(days=self.days)

@@ -3,6 +3,8 @@ a misleading 200."""
 
 from __future__ import annotations
 
+import pytest
+
 from api.conftest import Api
 
 
@@ -280,3 +282,18 @@ def test_rules_install_of_a_file_that_is_not_json_is_one_clear_error(settings, t
         assert isinstance(result.exception, ConfigError), result.exception
         assert "cannot be read as JSON" in str(result.exception)
     assert not (settings.home / "rules" / "draft.json").exists()
+
+
+def test_eval_decisions_on_a_city_shorter_than_the_warm_up_says_so(tmp_path) -> None:
+    # was: `fanzha eval decisions --sim` of a 2-day city printed "nan% of 0 yuan (0/0 payments)" with
+    # ratio nan, as if it had measured something: every payment fell in the 3-day warm-up
+    from fanzha.decide.replay import replay_city
+    from fanzha.errors import InputFileError
+    from fanzha.simulate import SimConfig, simulate
+
+    sim = tmp_path / "sim"
+    simulate(SimConfig(people=200, days=2, seed=5), sim)
+    with pytest.raises(InputFileError, match="no payment after the 3-day warm-up"):
+        replay_city(sim, scores_dir=None, rules_folder=tmp_path / "rules")
+    report = replay_city(sim, scores_dir=None, rules_folder=tmp_path / "rules", warmup_days=1)
+    assert report.legit_payments > 0

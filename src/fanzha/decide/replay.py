@@ -189,6 +189,12 @@ def replay_city(
     items, transfers = _events(sim)
     start = items[0][0] if items else 0.0
     count_from = start + warmup_days * 86_400
+    if not any(t >= count_from for t, order, _ev in items if order == 2):
+        span = (items[-1][0] - start) / 86_400 if items else 0.0
+        raise InputFileError(
+            f"{sim} has no payment after the {warmup_days:g}-day warm-up (its events span {span:.1f} days), "
+            "so nothing would be measured; replay a longer city (fanzha simulate --days 7)"
+        )
     outcome = np.full(len(transfers), "", dtype=object)
     shadow = np.full(len(transfers), "", dtype=object)
     counted = np.zeros(len(transfers), dtype=bool)

@@ -264,3 +264,18 @@ def test_thresholds_and_bands_out_of_range_are_refused(change: dict, message: st
     doc.update(change)
     with pytest.raises(ConfigError, match=message):
         parse_ruleset(doc, FEATURES)
+
+
+def test_a_rule_with_events_as_a_string_or_floor_above_ceiling_is_refused_by_name() -> None:
+    # was: "payment" gave "events ['a', 'e', 'm', 'n', 'p', 't', 'y'] must be a non-empty subset";
+    # floor block with ceiling proceed was accepted (the ceiling silently won)
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["rules"][0]["events"] = "payment"
+    with pytest.raises(ConfigError, match=r"events must be a list such as \["):
+        parse_ruleset(doc, FEATURES)
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["rules"][0].update(floor="block", ceiling="proceed")
+    with pytest.raises(ConfigError, match="floor 'block' is above ceiling 'proceed'"):
+        parse_ruleset(doc, FEATURES)
+    doc["rules"][0].update(floor="warn", ceiling="warn")
+    parse_ruleset(doc, FEATURES)

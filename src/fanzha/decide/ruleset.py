@@ -167,6 +167,8 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
     if not isinstance(raw, dict) or "code" not in raw or "events" not in raw:
         raise ConfigError(f"{where}: a rule needs at least code, events and when; got {raw!r}")
     where = f"rule {raw['code']!r}"
+    if not isinstance(raw["events"], list):  # a bare "payment" would be read letter by letter
+        raise ConfigError(f'{where}: events must be a list such as ["payment"]; got {raw["events"]!r}')
     events = frozenset(raw["events"])
     if not events or not events <= set(EVENTS):
         raise ConfigError(f"{where}: events {sorted(events)} must be a non-empty subset of {EVENTS}")
@@ -179,14 +181,19 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
     tier = raw.get("delay_tier")
     if tier is not None and tier not in tiers:
         raise ConfigError(f"{where}: delay_tier {tier!r} is not one of {sorted(tiers)}")
+    floor, ceiling = _outcome(raw.get("floor"), where), _outcome(raw.get("ceiling"), where)
+    if floor is not None and ceiling is not None and RANK[floor] > RANK[ceiling]:
+        raise ConfigError(
+            f"{where}: floor {floor!r} is above ceiling {ceiling!r}; the rule contradicts itself"
+        )
     return Rule(
         code=str(raw["code"]),
         message=str(raw.get("message", raw["code"])),
         events=events,
         when=when,
         weight=weight,
-        floor=_outcome(raw.get("floor"), where),
-        ceiling=_outcome(raw.get("ceiling"), where),
+        floor=floor,
+        ceiling=ceiling,
         override=_outcome(raw.get("override"), where),
         delay_tier=tier,
         # the reason's value: the named feature, else the first condition that is not a yes/no flag

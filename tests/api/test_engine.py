@@ -279,3 +279,22 @@ def test_a_rule_with_events_as_a_string_or_floor_above_ceiling_is_refused_by_nam
         parse_ruleset(doc, FEATURES)
     doc["rules"][0].update(floor="warn", ceiling="warn")
     parse_ruleset(doc, FEATURES)
+
+
+@pytest.mark.parametrize("value", ["5000000", None, float("nan"), True, [1]])
+def test_an_ordering_condition_needs_a_number(value: object) -> None:
+    # was: accepted, and the rule never fired (comparing a number with "5000000" is a TypeError, read
+    # as "does not hold"; nothing compares true with NaN)
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["rules"] = [
+        {
+            "code": "BIG",
+            "events": ["payment"],
+            "when": [{"feature": "amount_fen", "op": ">=", "value": value}],
+            "weight": 0.9,
+        }
+    ]
+    with pytest.raises(ConfigError, match="'>=' on 'amount_fen' needs a finite number"):
+        parse_ruleset(doc, FEATURES)
+    doc["rules"][0]["when"][0]["value"] = 5_000_000
+    assert evaluate(parse_ruleset(doc, FEATURES), "payment", {"amount_fen": 6_000_000}).score == 0.9

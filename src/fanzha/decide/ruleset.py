@@ -141,6 +141,10 @@ def _outcome(value: object, where: str) -> str | None:
     return str(value)
 
 
+def _finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _condition(
     raw: object, where: str, known: Mapping[str, frozenset[str]], events: frozenset[str]
 ) -> Condition:
@@ -155,6 +159,11 @@ def _condition(
                 f"known: {', '.join(sorted(known[event]))}"
             )
     value = raw["value"]
+    # a string or NaN never compares true with a number: the rule would silently never fire
+    if raw["op"] in ("<", "<=", ">", ">=") and not _finite_number(value):
+        raise ConfigError(
+            f"{where}: operator {raw['op']!r} on {raw['feature']!r} needs a finite number, got {value!r}"
+        )
     if raw["op"] == "in":
         if not isinstance(value, list):
             raise ConfigError(f"{where}: operator 'in' needs a list value, got {value!r}")

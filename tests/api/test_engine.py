@@ -298,3 +298,22 @@ def test_an_ordering_condition_needs_a_number(value: object) -> None:
         parse_ruleset(doc, FEATURES)
     doc["rules"][0]["when"][0]["value"] = 5_000_000
     assert evaluate(parse_ruleset(doc, FEATURES), "payment", {"amount_fen": 6_000_000}).score == 0.9
+
+
+def test_a_refused_rule_file_is_neither_shown_nor_promoted(tmp_path: Path) -> None:
+    # was: the draft / live documents were re-read from disk: a broken draft.json (refused, the last
+    # good draft still shadowing) made promote and GET /v1/rules/{live,draft} fail with a
+    # JSONDecodeError (500) instead of using the rule set in force
+    book = RuleBook(tmp_path, check_every_s=0.0)
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["version"] = "draft-good"
+    book.write("draft", doc)
+    (tmp_path / "draft.json").write_text("{broken", "utf-8")
+    book.refresh(force=True)
+    assert book.draft is not None and book.draft.version == "draft-good" and book.last_error
+    assert book.document("draft")["version"] == "draft-good"
+    assert book.promote().version == "draft-good"
+    assert book.document("live")["version"] == "draft-good"
+    (tmp_path / "live.json").write_text("{broken", "utf-8")
+    book.refresh(force=True)
+    assert book.live.version == "draft-good" and book.document("live")["version"] == "draft-good"

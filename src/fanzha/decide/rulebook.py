@@ -8,6 +8,7 @@ validation is refused with its reason and the previous rule set stays in force.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fanzha.decide.features import FEATURES
-from fanzha.decide.ruleset import RuleSet, load_ruleset, parse_ruleset
+from fanzha.decide.ruleset import RuleSet, load_ruleset, parse_ruleset, read_document
 from fanzha.errors import ConfigError, NotFoundError
 
 PACKAGED = Path(__file__).with_name("rules")
@@ -28,6 +29,7 @@ class RuleBook:
         self.check_every_s = check_every_s
         self.live: RuleSet = load_ruleset(PACKAGED / "live.json", FEATURES)
         self.draft: RuleSet | None = None
+        self._documents: dict[str, dict[str, Any]] = {}  # the documents of the rule sets in force
         self.last_error: str | None = None
         self._stamps: dict[str, tuple[int, int] | None] = {"live": None, "draft": None}
         self._checked = 0.0
@@ -57,7 +59,8 @@ class RuleBook:
                 continue
             self._stamps[name] = stamp
             try:
-                loaded = load_ruleset(path, FEATURES) if stamp and path else None
+                document = read_document(path) if stamp and path else None
+                loaded = parse_ruleset(document, FEATURES) if document is not None else None
             except ConfigError as exc:
                 self.last_error = f"{name}: {exc}"
                 log.error("rule set %s refused, previous one stays in force: %s", name, exc)
@@ -66,16 +69,20 @@ class RuleBook:
                 self.live = loaded or load_ruleset(PACKAGED / "live.json", FEATURES)
             else:
                 self.draft = loaded
+            if document is None:
+                self._documents.pop(name, None)
+            else:
+                self._documents[name] = document
             changed = True
         return changed
 
     def document(self, name: str) -> dict[str, Any]:
-        path = self.path(name)
-        if path and path.exists():
-            return dict(json.loads(path.read_text("utf-8")))
+        """The document of the rule set in force (not the file, which may hold a refused edit)."""
+        if name in self._documents:
+            return copy.deepcopy(self._documents[name])
         if name == "live":
             return dict(json.loads((PACKAGED / "live.json").read_text("utf-8")))
-        raise NotFoundError(f"no {name} rule set; PUT one to /v1/rules/{name} or write {path}")
+        raise NotFoundError(f"no {name} rule set; PUT one to /v1/rules/{name} or write {self.path(name)}")
 
     def write(self, name: str, document: dict[str, Any]) -> RuleSet:
         """Validate and store a rule set document (atomically); it is live at the next refresh."""

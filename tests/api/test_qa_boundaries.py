@@ -297,3 +297,22 @@ def test_eval_decisions_on_a_city_shorter_than_the_warm_up_says_so(tmp_path) -> 
         replay_city(sim, scores_dir=None, rules_folder=tmp_path / "rules")
     report = replay_city(sim, scores_dir=None, rules_folder=tmp_path / "rules", warmup_days=1)
     assert report.legit_payments > 0
+
+
+def test_eval_decisions_refuses_a_scores_folder_without_scores(settings, tmp_path) -> None:
+    # was: --scores pointing at a file or at a folder with no score file ran silently without scores
+    from typer.testing import CliRunner
+
+    from fanzha.cli.main import app
+    from fanzha.errors import ConfigError
+
+    sim, empty = tmp_path / "sim", tmp_path / "empty"
+    sim.mkdir()
+    empty.mkdir()
+    (tmp_path / "file").write_text("x")
+    result = CliRunner().invoke(app, ["eval", "decisions", "--sim", str(sim), "--scores", str(empty)])
+    assert isinstance(result.exception, ConfigError) and "neither numbers.parquet" in str(result.exception)
+    result = CliRunner().invoke(
+        app, ["eval", "decisions", "--sim", str(sim), "--scores", str(tmp_path / "file")]
+    )
+    assert result.exit_code == 2 and "--scores" in result.output

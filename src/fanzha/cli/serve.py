@@ -132,7 +132,10 @@ def eval_decisions(
         ..., exists=True, file_okay=False, help="simulator output folder (fanzha simulate --out)"
     ),
     scores: Path = typer.Option(
-        None, help="folder with numbers.parquet / accounts.parquet (default <home>/scores)"
+        None,
+        exists=True,
+        file_okay=False,
+        help="folder with numbers.parquet / accounts.parquet (default <home>/scores)",
     ),
 ) -> None:
     """Replay a simulated city's calls, SMS and payments through the decision engine; print the outcome.
@@ -145,9 +148,15 @@ def eval_decisions(
     from fanzha.api.ops_bridge import OpsBridge
     from fanzha.decide.replay import print_report, replay_city
     from fanzha.decide.sources import load_detectors
+    from fanzha.errors import ConfigError
     from fanzha.settings import get_settings
 
     settings = get_settings()
+    if scores is not None and not any((scores / f"{n}.parquet").exists() for n in ("numbers", "accounts")):
+        raise ConfigError(
+            f"--scores {scores} holds neither numbers.parquet nor accounts.parquet; "
+            "give the folder `fanzha score … --publish` fills (<home>/scores), or leave --scores out"
+        )
     text_scorer, _url, _versions = load_detectors(settings)
     ops = OpsBridge(settings.ops)
     try:

@@ -29,6 +29,13 @@ def test_cli_rejects_bad_start(tmp_path: Path) -> None:
     assert result.exit_code != 0
 
 
+def test_cli_bad_value_prints_only_the_error(tmp_path: Path) -> None:
+    # was: an empty progress bar "simulating 0/14 0:00:00" was drawn before the error line
+    result = CliRunner().invoke(app, ["simulate", "--people", "5", "--out", str(tmp_path / "x")])
+    assert "too small" in str(result.exception) and "simulating" not in result.output
+    assert not (tmp_path / "x").exists()
+
+
 def test_demo_step(tmp_path: Path) -> None:
     from fanzha.simulate import demo
 

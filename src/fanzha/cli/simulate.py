@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
         except ValueError:
             raise ConfigError(f"--start {start!r} is not a date like 2026-09-01") from None
         config = SimConfig(people=people, days=days, seed=seed, start=first, fraud_rate=fraud_rate)
+        config.validate()  # before the progress bar: a bad value is the one line of output
         console = Console()
         with Progress(
             TextColumn("{task.description}"),

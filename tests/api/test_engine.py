@@ -317,3 +317,16 @@ def test_a_refused_rule_file_is_neither_shown_nor_promoted(tmp_path: Path) -> No
     (tmp_path / "live.json").write_text("{broken", "utf-8")
     book.refresh(force=True)
     assert book.live.version == "draft-good" and book.document("live")["version"] == "draft-good"
+
+
+def test_delay_tiers_out_of_order_or_repeated_are_refused() -> None:
+    # was: accepted; tier() takes the last tier reached, so with T3 listed before T1 a payment scoring
+    # 0.97 was delayed 30 minutes instead of 24 hours
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["delay_tiers"] = list(reversed(doc["delay_tiers"]))
+    with pytest.raises(ConfigError, match="rising minutes"):
+        parse_ruleset(doc, FEATURES)
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["delay_tiers"][1]["name"] = "T1"
+    with pytest.raises(ConfigError, match="distinct names"):
+        parse_ruleset(doc, FEATURES)

@@ -260,6 +260,12 @@ def _parse(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> 
     tiers = tuple(_tier(t) for t in document["delay_tiers"])
     if not tiers:
         raise ConfigError("rule set needs at least one delay tier")
+    minutes = [t.minutes for t in tiers]
+    if minutes != sorted(set(minutes)) or len({t.name for t in tiers}) != len(tiers):
+        # tier() takes the last tier reached: out of order, a high score would fall back to a short delay
+        raise ConfigError(
+            f"delay tiers must have distinct names and rising minutes; got {[(t.name, t.minutes) for t in tiers]}"
+        )
     names = {t.name for t in tiers}
     rules = tuple(_rule(r, i, known, names) for i, r in enumerate(document["rules"]))
     codes = [r.code for r in rules]

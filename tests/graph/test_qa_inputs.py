@@ -356,26 +356,26 @@ def test_gangs_when_cases_name_nothing(settings, tmp_path: Path) -> None:
     assert pd.read_parquet(tmp_path / "o" / "gangs.parquet").empty
 
 
+def _supervise_charged(mini: Path, settings, tmp_path: Path, charged: str):
+    """``supervise run unprosecuted_card_sellers`` on the mini city with a charged list of this text."""
+    listed = tmp_path / "charged.csv"
+    listed.write_text(charged, "utf-8")
+    return _run(
+        settings, "supervise", "run", "unprosecuted_card_sellers", "--charged", str(listed),
+        "--sim", str(mini), "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+
+
 def test_unreadable_charged_list_is_one_line(mini: Path, settings, tmp_path: Path) -> None:
     """A row with more fields than the header: pandas' message ended in a line break before the
     hint, so the error took two lines (QA round)."""
-    bad = tmp_path / "charged.csv"
-    bad.write_text("id_number\n510108200310128935\n1,2\n", "utf-8")
-    result = _run(
-        settings, "supervise", "run", "unprosecuted_card_sellers", "--charged", str(bad),
-        "--sim", str(mini), "--out", str(tmp_path / "o"),
-    )  # fmt: skip
+    result = _supervise_charged(mini, settings, tmp_path, "id_number\n510108200310128935\n1,2\n")
     _assert_clear(result, "charged list", "give CSV or Parquet")
 
 
 def test_charged_entries_that_are_no_id_number_are_reported(mini: Path, settings, tmp_path: Path) -> None:
     """Bad ID numbers in --charged matched nobody without a word (QA round)."""
-    listed = tmp_path / "charged.csv"
-    listed.write_text("id_number\n510108200310128935\nabc\n", "utf-8")
-    result = _run(
-        settings, "supervise", "run", "unprosecuted_card_sellers", "--charged", str(listed),
-        "--sim", str(mini), "--out", str(tmp_path / "o"),
-    )  # fmt: skip
+    result = _supervise_charged(mini, settings, tmp_path, "id_number\n510108200310128935\nabc\n")
     text = " ".join(result.output.split())  # the console wraps long lines
     assert "1 of 2 entries" in text and "(e.g. 'abc'): they match nobody" in text, text
 

@@ -393,7 +393,9 @@ def test_match_split_takes_part_of_one_parcel_that_covers_the_outflow() -> None:
     assert r.flows[r.flows.hop == 1][["transfer_id", "amount_fen"]].values.tolist() == [["o6", 11_800]]
     assert held(r, "v1") == {"C": 11_800}
     r.check_conservation()
-    lifo = trace_funds(tr, None, {"a": "v1"}, method="match", match_rule=MatchRule(cover=None))
+    lifo = trace_funds(
+        tr, None, {"a": "v1"}, method="match", match_rule=MatchRule(cover=None, reserve_exact=False)
+    )
     assert lifo.flows[lifo.flows.hop == 1].transfer_id.tolist() == [
         "o2"
     ]  # the former rule: v1's parcel first
@@ -508,7 +510,7 @@ def test_match_decoding_reads_the_accounts_next_outflows_together() -> None:
     """An ATM withdrawal of 200 yuan fits v1's 220 and v2's 273 yuan rounded down; the account
     then forwards v3's 500 yuan whole, then 220 yuan: v1's parcel was still whole, so the ATM took
     v2's. The look-ahead of one outflow (and decoding one outflow ahead) sees only the 500 yuan
-    and takes the least change (v1's); so does the greedy rule when the search budget runs out."""
+    and takes the least change (v1's); the greedy rule sees that v1's parcel leaves whole later."""
     from fanzha.graph.trace import MatchRule
 
     tr = transfers(
@@ -531,8 +533,11 @@ def test_match_decoding_reads_the_accounts_next_outflows_together() -> None:
     assert held(r, "v1") == {"N2": 22_000} and held(r, "v3") == {"N1": 50_000}
     assert held(r, "v2") == {"M": 7_300} and r.ambiguous.empty  # the records decided it
     assert atm_victim(MatchRule(decode_outflows=1)) == ["v1"]
-    assert atm_victim(MatchRule(decode=False)) == ["v1"]
-    assert atm_victim(MatchRule(decode_budget=0)) == ["v1"]  # budget spent: the greedy rule
+    # the greedy rule: its look-ahead reads one outflow, but v1's 220 yuan leave whole later
+    # (MatchRule.reserve_exact), so the ATM does not round them down either
+    assert atm_victim(MatchRule(decode=False)) == ["v2"]
+    assert atm_victim(MatchRule(decode_budget=0)) == ["v2"]  # budget spent: the greedy rule
+    assert atm_victim(MatchRule(decode=False, reserve_exact=False)) == ["v1"]
 
 
 def test_match_change_of_atm_notes_stays_in_the_account() -> None:
@@ -750,3 +755,30 @@ def test_amounts_beyond_any_real_transfer_are_refused() -> None:
     tr = transfers(("a", "V", "M1", 5 * 10**18, 0), ("b", "V", "M2", 5 * 10**18, 1))
     with pytest.raises(ValidationError, match="implausibly large"):
         trace_funds(tr, None, {"a": "v", "b": "v"})
+
+
+def test_match_owner_spending_leaves_a_parcel_that_leaves_whole_later() -> None:
+    """A card farmer's mule M holds v1's 469 yuan, v2's 618 and v3's 1,418. The owner pays 1,300
+    yuan to his own card P; then 1,418 yuan leave whole, 600 are withdrawn (v2's rounded down) and,
+    hours later, exactly 469 yuan go to N. The owner's payment took none of the parcels: v1's
+    leaves whole to N (seed 199's victim in miniature; the reading of the next two outflows alone
+    left v1's parcel to the owner's payment)."""
+    from fanzha.graph.trace import MatchRule
+
+    tr = transfers(
+        ("a", "V1", "M", 46_900, 0),
+        ("b", "V2", "M", 61_800, 10),
+        ("c", "V3", "M", 141_800, 20),
+        ("o1", "M", "P", 130_000, 30),
+        ("o2", "M", "N3", 141_800, 40),
+        ("o3", "M", "N1", 46_900, 300),
+    )
+    wd = withdrawals(("w", "M", 60_000, 200))
+    src = {"a": "v1", "b": "v2", "c": "v3"}
+    r = trace_funds(tr, wd, src, method="match")
+    r.check_conservation()
+    assert held(r, "v1") == {"N1": 46_900}
+    assert held(r, "v3") == {"N3": 141_800} and held(r, "v2") == {"M": 1_800}
+    assert r.flows[r.flows.transfer_id == "o1"].empty  # the owner's own money
+    before = trace_funds(tr, wd, src, method="match", match_rule=MatchRule(reserve_exact=False))
+    assert held(before, "v1") == {"P": 46_900}  # the rule before: lifo past the next two outflows

@@ -381,6 +381,14 @@ class MatchRule:
     # False: only other parcels of the same amount made it ambiguous (the rule before the tenth
     # session; where the money is placed is the same either way)
     set_ties_ambiguous: bool = True
+    # a parcel that a later outflow of the account takes whole — one outflow of exactly its amount
+    # within ``reserve_hours``, however many outflows come between — is not taken by other money
+    # (lifo, greedy or decoded) before it: the owner's own spending comes from the other lots or
+    # the unobserved opening balance (a card farmer paying 1,300 yuan from the card took a
+    # 469-yuan parcel that left whole to an OTC merchant four hours later). An inflow of that
+    # amount arriving before the outflow explains it instead. False: the rule before the twelfth
+    # session (only the parcels of the next outflows were reserved)
+    reserve_exact: bool = True
 
     @property
     def hours_us(self) -> int | None:
@@ -614,7 +622,45 @@ class _Ledger:
         :attr:`MatchRule.reserve_hours`); computed once per outflow, only when a step needs it."""
         if self._reserved_now is None:
             self._reserved_now = self._look_ahead(st, account)
+            self._reserved_now |= self._exact_ahead(st, account, self._reserved_now)
         return self._reserved_now
+
+    def _exact_ahead(self, st: deque[list[int]], account: int, taken: set[int]) -> set[int]:
+        """The parcels (positions in ``st``, not in ``taken``) that a later outflow of the account
+        within ``reserve_hours`` takes whole: one outflow of exactly a parcel's amount, the latest
+        such parcel, unless an inflow of that amount arrives in between or a ``taken`` parcel of
+        that amount explains it (see :attr:`MatchRule.reserve_exact`)."""
+        rule, fut = self.rule, self.future
+        if fut is None or rule.reserve_hours is None or not rule.reserve_exact:
+            return set()
+        lo, hi = int(fut.starts[account]), int(fut.starts[account + 1])
+        k = lo + int(np.searchsorted(fut.pos[lo:hi], self.pos, side="right"))
+        if k >= hi:
+            return set()
+        limit = self.now + int(rule.reserve_hours * 3_600_000_000)
+        hours = rule.hours_us
+        first = max(0, len(st) - rule.window)
+        free = [i for i in range(first, len(st)) if st[i][3] > 0 and i not in taken]
+        # outflows of a parcel's amount already explained: by a parcel arriving before them, or
+        # by a parcel ``taken`` (reserved by the reading of the next outflows)
+        explained: dict[int, int] = {}
+        for i in taken:
+            explained[st[i][2]] = explained.get(st[i][2], 0) + 1
+        reserved: set[int] = set()
+        for at, amt, payer in self._events(fut, k, hi):
+            if at > limit:
+                break
+            if payer != account:
+                explained[amt] = explained.get(amt, 0) + 1
+            elif explained.get(amt):
+                explained[amt] -= 1
+            else:
+                since = at - hours if hours is not None else None
+                for i in reversed(free):
+                    if st[i][2] == amt and (since is None or st[i][3] >= since) and i not in reserved:
+                        reserved.add(i)
+                        break
+        return reserved
 
     def _look_ahead(self, st: deque[list[int]], account: int) -> set[int]:
         rule, fut = self.rule, self.future
@@ -1079,7 +1125,8 @@ class _Ledger:
         if budget[0] < 0:
             return None
         if best is None or (plain[0], plain[1] - 1, plain[2]) > best:
-            return self._take_lifo_skip(st, amount, set(plain[3]), rule.change)
+            keep = set(plain[3])
+            return self._take_lifo_skip(st, amount, keep | self._exact_ahead(st, account, keep), rule.change)
         assert pick is not None
         fit, kind = pick
         idx = [lots[x][2] for x in fit]

@@ -3,6 +3,8 @@
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fanzha.errors import FanzhaError, ValidationError
 from fanzha.records import normalise as n
@@ -235,3 +237,21 @@ def test_validation_errors_are_fanzha_and_value_errors():
         n.normalise_phone("x")
     with pytest.raises(ValueError):
         n.normalise_phone("x")
+
+
+@pytest.mark.parametrize("odd", ["12,50", "1,2,3", ",5", "1e3", "1_000", "١٢", "12,5000"])
+def test_yuan_to_fen_refuses_what_is_no_plain_number_of_yuan(odd):
+    # was: commas were removed wherever they stood, so a decimal comma '12,50' became 1,250 yuan
+    # (125 000 fen, 100× the amount), and Decimal's exponents, underscores and Arabic-Indic digits passed
+    with pytest.raises(ValidationError, match="not a number of yuan"):
+        n.yuan_to_fen(odd)
+
+
+@given(st.integers(min_value=1, max_value=n.MAX_FEN))
+def test_yuan_to_fen_reads_every_spelling_of_one_amount_alike(fen):
+    yuan, cents = divmod(fen, 100)
+    plain = f"{yuan}.{cents:02d}"
+    grouped = f"{yuan:,}.{cents:02d}"
+    wide = plain.translate({ord(d): 0xFF10 + int(d) for d in "0123456789"})
+    for spelling in (plain, grouped, f"¥{grouped}", f" {plain}元\t", wide, f"+{plain}0"):
+        assert n.yuan_to_fen(spelling) == fen, spelling

@@ -128,3 +128,19 @@ def test_lists_via_cli(settings) -> None:
     appeal = json.loads(run("lists", "appeal", entry["id"], "--appellant", "owner", "--reason", "mistake"))
     run("lists", "appeal", "--decide", appeal["id"], "--uphold", "--note", "verified")
     assert json.loads(run("lists", "check", "host", "a.scam.example"))["action"] == "none"
+
+
+def test_a_decimal_comma_in_yuan_is_refused_not_read_as_hundreds_of_times_the_amount(settings) -> None:
+    # was: `--amount-yuan 12,50` issued a freeze of 1,250.00 yuan (125 000 fen)
+    result = runner.invoke(
+        app,
+        ["ops", "commands", "issue", "--id", "k9", "--kind", "freeze", "--account", "6222020200112233445",
+         "--amount-yuan", "12,50", "--reason", "case 9"],
+    )  # fmt: skip
+    assert result.exit_code != 0 and "12,50" in str(result.exception), result.output
+    assert json.loads(run("ops", "commands", "list")) == []
+    issued = json.loads(
+        run("ops", "commands", "issue", "--id", "k9", "--kind", "freeze", "--account", "6222020200112233445",
+            "--amount-yuan", "1,234.50", "--reason", "case 9")
+    )  # fmt: skip
+    assert issued["amount_fen"] == 123_450

@@ -232,14 +232,28 @@ def normalise_amount_fen(value: object) -> int:
     return value
 
 
+# yuan as written: ASCII digits, a comma only between groups of three, an optional decimal part
+_YUAN = re.compile(r"[+-]?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)(?:\.[0-9]*)?|[+-]?\.[0-9]+")
+
+
 def yuan_to_fen(value: object) -> int:
-    """Exact conversion of a yuan amount ('12.34', 12, Decimal) to integer fen."""
+    """Exact conversion of a yuan amount ('12.34', '¥1,234.50', 12) to integer fen.
+
+    A comma groups thousands or the amount is refused: '12,50' (a decimal comma) is no 1,250 yuan.
+    """
+    text = _width(value).replace("¥", "").replace("元", "").strip()
     try:
-        amount = Decimal(_width(value).replace(",", "").replace("¥", "").replace("元", ""))
+        amount = Decimal(text.replace(",", ""))
     except InvalidOperation:
         raise ValidationError(f"amount {value!r} is not a number of yuan", value=value) from None
     if not amount.is_finite():  # Decimal takes 'inf' and 'nan'
         raise ValidationError(f"amount {value!r} is not a finite number of yuan", value=value)
+    if not _YUAN.fullmatch(text):  # Decimal also takes '1e3', '1_000', other scripts' digits
+        raise ValidationError(
+            f"amount {value!r} is not a number of yuan like 1,234.50 (ASCII digits; a comma only "
+            "between groups of three digits)",
+            value=value,
+        )
     fen = amount * 100
     if fen != fen.to_integral_value():
         raise ValidationError(f"amount {value!r} has more than two decimals", value=value)

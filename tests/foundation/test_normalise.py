@@ -204,6 +204,10 @@ def test_urls_and_hosts():
     assert n.normalise_url("EXAMPLE.com/path?a=1") == "http://example.com/path?a=1"
     assert n.normalise_url("https://中文.com/x") == "https://xn--fiq228c.com/x"
     assert n.url_host("http://Sub.Example.COM:8080/a") == "sub.example.com"
+    # the scheme's default port is no part of the URL (it was kept: two spellings, two URLs)
+    assert n.normalise_url("http://a.cn:80/x") == n.normalise_url("HTTP://A.cn./x") == "http://a.cn/x"
+    assert n.normalise_url("https://a.cn:443/") == "https://a.cn/"
+    assert n.normalise_url("http://a.cn:443/") == "http://a.cn:443/"  # not http's default: kept
     assert n.normalise_host("Sub.Example.COM.") == "sub.example.com"
     for bad in ("ftp://example.com", "http://", "http://a.com:99999/"):
         with pytest.raises(ValidationError):

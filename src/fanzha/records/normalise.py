@@ -378,15 +378,21 @@ def with_scheme(raw: str) -> str:
     return raw
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def normalise_url(value: object) -> str:
-    """URL with a scheme (http:// added when missing) and a normalised host; path kept."""
+    """URL with a scheme (http:// added when missing) and a normalised host (the scheme's default
+    port dropped); path kept."""
     raw = _width(value)
     if not raw:
         raise ValidationError("URL is empty", value=value)
     raw = with_scheme(raw)
     try:  # urlsplit and .port raise ValueError on bad brackets or ports: a rejection, not a crash
         parts = urlsplit(raw)
-        port = f":{parts.port}" if parts.port else ""
+        # the scheme's default port is the same URL as none (http://a.cn:80/x is http://a.cn/x)
+        default = _DEFAULT_PORTS.get(parts.scheme.lower())
+        port = f":{parts.port}" if parts.port and parts.port != default else ""
     except ValueError:
         raise ValidationError(f"URL {value!r} is not an http(s) URL with a host", value=value) from None
     if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:

@@ -18,7 +18,12 @@ from dataclasses import dataclass
 
 from fanzha.engine.base import Engine
 
-HOST_SQL = "lower(split_part(split_part(regexp_replace({col}, '^[A-Za-z]+://', ''), '/', 1), ':', 1))"
+# the host of a URL as the records store it (normalise_url: scheme, host, then the port, path, query
+# or fragment — a query or fragment may follow the host directly: http://a.cn?x=1)
+HOST_SQL = (
+    "lower(split_part(split_part(split_part(split_part(regexp_replace({col}, '^[A-Za-z]+://', ''), "
+    "'/', 1), '?', 1), '#', 1), ':', 1))"
+)
 
 
 @dataclass(frozen=True)

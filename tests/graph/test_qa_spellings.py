@@ -39,3 +39,29 @@ def test_cases_naming_one_host_link_whatever_follows_the_host(settings, tmp_path
         ],
     )
     assert len(set(groups.values())) == 1, groups
+
+
+def test_an_allow_file_entry_suppresses_its_identifier_however_it_is_spelled(
+    settings, tmp_path: Path
+) -> None:
+    # was: the allow file's entries were compared with the graph's keys as written, so
+    # 'phone:+86 138 0013 8000' or 'url:WWW.Shop.CN.' allowed nothing and the hub still linked the cases
+    victim = "11010519491231002X"
+    rows = [
+        f"C1,2024-05-01 10:00:00,{victim},刷单返利,100,n,13800138000,6222020000000001234,http://www.shop.cn/a",
+        f"C2,2024-05-01 11:00:00,{victim},刷单返利,100,n,13800138000,,",
+        f"C3,2024-05-01 12:00:00,{victim},刷单返利,100,n,,6222020000000001234,",
+        f"C4,2024-05-01 13:00:00,{victim},刷单返利,100,n,,,www.shop.cn/b",
+    ]
+    linked = _ingest_and_link(tmp_path, rows)
+    assert len(set(linked.values())) == 1, linked
+    allow = tmp_path / "allow.txt"
+    allow.write_text(
+        "phone:+86 138 0013 8000\naccount:6222 0200 0000 0001 234  # bank's pooled account\n"
+        "url:WWW.Shop.CN.\n",
+        "utf-8",
+    )
+    groups = _ingest_and_link(tmp_path, rows, "--allow-file", str(allow))
+    assert len(set(groups.values())) == 4, groups
+    hubs = pd.read_csv(tmp_path / "graph" / "hubs.csv", dtype=str)
+    assert set(hubs.node) >= {"phone:13800138000", "account:6222020000000001234", "url:www.shop.cn"}

@@ -33,9 +33,10 @@ from scipy import sparse
 from scipy.sparse import csgraph
 
 from fanzha.engine.base import Engine
-from fanzha.errors import ConfigError, InputFileError
+from fanzha.errors import ConfigError, InputFileError, ValidationError
 from fanzha.graph.components import components_from_query
 from fanzha.graph.entities import KIND_NAMES, build_entity_graph
+from fanzha.records.contracts import IDENTIFIER_NORMALISERS
 
 LINK_KINDS = (
     "case_phone",
@@ -102,6 +103,22 @@ DEFAULT_ALLOW = (
 
 # the typed keys an allow-list entry may name (see the entity graph's node keys)
 ALLOW_TYPES = ("phone", "account", "id", "device", "url", "wallet", "app", "ip")
+# node type → identifier kind whose normaliser gives the spelling the graph's keys use
+_ALLOW_KINDS = {"phone": "phone", "account": "account", "id": "id_number", "device": "imei",
+                "url": "host", "wallet": "wallet"}  # fmt: skip
+
+
+def allow_key(entry: str) -> str:
+    """An allow-list entry in the spelling of the graph's node keys (``phone:+86 138 0013 8000`` →
+    ``phone:13800138000``, ``url:WWW.Shop.CN.`` → ``url:www.shop.cn``). Shell patterns, and values
+    that are no valid identifier of their type (a folder's own keys), stay as written."""
+    typ, _, value = entry.partition(":")
+    if typ not in _ALLOW_KINDS or any(c in value for c in "*?["):
+        return entry
+    try:
+        return f"{typ}:{IDENTIFIER_NORMALISERS[_ALLOW_KINDS[typ]](value)}"
+    except ValidationError:
+        return entry
 
 
 @dataclass
@@ -133,7 +150,7 @@ class LinkConfig:
                     f"allow list {path} line {n}: {entry!r} is not a typed key; write e.g. phone:{entry} "
                     f"(types: {', '.join(ALLOW_TYPES)})"
                 )
-            entries.append(entry)
+            entries.append(allow_key(entry))
         return tuple(entries)
 
 

@@ -271,3 +271,33 @@ def test_a_row_of_another_width_names_its_line(engine, tmp_path, before) -> None
         InputFileError, match=rf"t.csv: line {before + 2} has 4 fields where the header has 5"
     ):
         load_transfers(engine, write(tmp_path / "t.csv", rows), LAYOUT)
+
+
+def test_a_raw_call_file_counts_one_number_however_it_is_spelled(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The operator writes one number several ways: the features and the published score's id are
+    the number as the records, the lists and the decision service spell it (13800138000); ids that
+    are no phone number (hashed numbers) stay as written. Was: '+86 138 0013 8000' and 13800138000
+    were two numbers, each with half the calls, and neither score was found by a lookup."""
+    from fanzha.risk.features_numbers import number_features
+    from fanzha.risk.partner import load_calls
+
+    spellings = [
+        "13800138000",
+        "+86 138 0013 8000",
+        "0086-138-0013-8000",
+        "１３８００１３８０００",
+        "8613800138000",
+    ]
+    rows = [f"{s},1390000{i:04d},2024-05-01 10:0{i}:00,30" for i, s in enumerate(spellings)]
+    rows += ["h4sh3d,13900001111,2024-05-01 11:00:00,5", "13900001111,+86 10 6552 9988,2024-05-01 12:00:00,9"]
+    (tmp_path / "calls.csv").write_text(
+        "caller,callee,start_at,duration_s\n" + "\n".join(rows) + "\n", "utf-8"
+    )
+    report = load_calls(engine, tmp_path / "calls.csv")
+    assert report.rows_kept == 7
+    callers = engine.query("SELECT caller, callee FROM calls").to_pylist()
+    assert [r["caller"] for r in callers] == ["13800138000"] * 5 + ["h4sh3d", "13900001111"]
+    assert callers[-1]["callee"] == "+861065529988"
+    features = number_features(engine, window_days=None).to_pandas().set_index("id")
+    assert features.loc["13800138000", "distinct_callees"] == 5
+    assert "+86 138 0013 8000" not in features.index

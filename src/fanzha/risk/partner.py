@@ -8,7 +8,10 @@ Rows that cannot be read are rejected with one reason each, counted with an exam
 a rejected-rows file, never silently dropped (rows read = kept + rejected + duplicates).
 :func:`load_calls` does the same for an operator's raw call-record file.
 Account identifiers are kept as the partner's own strings (trimmed): they are internal keys of the
-partner, not card numbers, so card-number normalisation does not apply.
+partner, not card numbers, so card-number normalisation does not apply. Phone numbers of a call
+file are spelled as the records spell them (``normalise_phone``: ``+86 138 0013 8000`` →
+``13800138000``), so one number is one row of features and its published score is found by the
+lookups; values that are no phone number (hashed numbers) are kept as written.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pyarrow as pa
 from fanzha.engine.base import Engine
 from fanzha.engine.sql import quote_ident, quote_literal
 from fanzha.errors import EngineError, InputFileError, ValidationError
+from fanzha.records.normalise import normalise_phone
 
 
 @dataclass(frozen=True)
@@ -457,7 +461,40 @@ def load_calls(
             fields[c] = text(c)
     table = ", ".join(quote_ident(c) for c in fields if not c.startswith("raw_"))
     rows = _Rows("call", fields, tuple(checks), shown, table)
-    return _land(engine, path, rows, name, max_reject_share, rejected_out)
+    report = _land(engine, path, rows, name, max_reject_share, rejected_out)
+    _canonical_numbers(engine, name)
+    return report
+
+
+def _canonical_numbers(engine: Engine, name: str) -> None:
+    """Callers and callees of table ``name`` in the records' spelling (the scalar normaliser on
+    each distinct number not already an 11-digit mobile); non-numbers stay as written."""
+    odd = engine.query(
+        f"SELECT DISTINCT x FROM (SELECT caller AS x FROM {quote_ident(name)} UNION ALL "
+        f"SELECT callee FROM {quote_ident(name)}) WHERE NOT regexp_full_match(x, '1[3-9][0-9]{{9}}')"
+    ).column(0)
+    spelled: dict[str, str] = {}
+    for raw in odd.to_pylist():
+        try:
+            number = normalise_phone(raw)
+        except ValidationError:
+            continue
+        if number != raw:
+            spelled[raw] = number
+    if not spelled:
+        return
+    engine.register("__call_numbers", pa.table({"raw": list(spelled), "number": list(spelled.values())}))
+    cols = engine.query(f"SELECT * FROM {quote_ident(name)} LIMIT 0").column_names
+    shown = ", ".join(
+        f"coalesce({a}.number, c.{c}) AS {c}" if a else f"c.{c}"
+        for c, a in ((quote_ident(col), {"caller": "a", "callee": "b"}.get(col)) for col in cols)
+    )
+    engine.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {quote_ident(name)} AS SELECT {shown}
+        FROM (SELECT row_number() OVER () AS __row, * FROM {quote_ident(name)}) c
+        LEFT JOIN __call_numbers a ON c.caller = a.raw LEFT JOIN __call_numbers b ON c.callee = b.raw
+        ORDER BY c.__row"""
+    )
 
 
 def _write_csv(engine: Engine, sql: str, path: Path) -> None:

@@ -39,3 +39,13 @@ def test_a_listed_url_is_found_with_or_without_its_default_port(api: Api, listed
     assert r.status_code == 200 and r.json()["outcome"] == "block", r.text
     label = api.client.get("/v1/lookup/url", params={"url": asked}, headers=api.as_("public")).json()
     assert label["label"] == "high_risk"
+
+
+@pytest.mark.parametrize("asked", ["+86 (0)10 6552 9988", "0086 010 6552 9988", "010-6552-9988"])
+def test_a_listed_landline_is_found_with_the_country_code_and_its_trunk_zero(api: Api, asked: str) -> None:
+    # was: '+86 (0)10 …' / '0086 010 …' became +86010…, another number than 010-… (+8610…)
+    _listed(api, "number", "+86 10 6552 9988")
+    r = api.client.post(
+        "/v1/decide/call", json={"caller": asked, "callee": "13900001234"}, headers=api.as_("telecom")
+    )
+    assert r.status_code == 200 and r.json()["outcome"] == "block", r.text

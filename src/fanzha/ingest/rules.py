@@ -132,7 +132,9 @@ def _phone(a: str, x: str) -> tuple[str, str]:
     plus = f"(starts_with({a}, '+') OR starts_with({a}, '00'))"
     d = f"(CASE WHEN starts_with({a}, '+') THEN substr({a}, 2) WHEN starts_with({a}, '00') THEN substr({a}, 3) ELSE {a} END)"
     intl = f"({plus} OR (starts_with({d}, '86') AND length({d}) = 13))"
-    cn_mobile = f"(starts_with({d}, '86') AND {_re(f'substr({d}, 3)', _MOBILE)})"
+    # international digits without the domestic trunk 0 kept after 86 (+86 (0)10 …)
+    e = f"(CASE WHEN starts_with({d}, '860') THEN '86' || substr({d}, 4) ELSE {d} END)"
+    cn_mobile = f"(starts_with({e}, '86') AND {_re(f'substr({e}, 3)', _MOBILE)})"
     landline = f"(starts_with({d}, '0') AND length({d}) BETWEEN 10 AND 12 AND substr({d}, 2, 1) <> '0')"
     service = (
         f"((length({d}) BETWEEN 3 AND 8 AND {one_of(f'left({d}, 1)', ('1', '9'))}) "
@@ -141,15 +143,15 @@ def _phone(a: str, x: str) -> tuple[str, str]:
     r = py_repr(x)
     value = (
         f"(CASE WHEN {_re(a, _MOBILE)} THEN {a} WHEN NOT {_re(d, '[0-9]+')} THEN NULL "
-        f"WHEN {intl} THEN (CASE WHEN {cn_mobile} THEN substr({d}, 3) "
-        f"WHEN length({d}) BETWEEN 8 AND 15 THEN '+' || {d} END) "
+        f"WHEN {intl} THEN (CASE WHEN {cn_mobile} THEN substr({e}, 3) "
+        f"WHEN length({e}) BETWEEN 8 AND 15 THEN '+' || {e} END) "
         f"WHEN {_re(d, _MOBILE)} THEN {d} WHEN {landline} THEN '+86' || substr({d}, 2) "
         f"WHEN {service} THEN {d} END)"
     )
     error = (
         f"(CASE WHEN {_re(a, _MOBILE)} THEN NULL "
         f"WHEN NOT {_re(d, '[0-9]+')} THEN 'phone number ' || {r} || ' has characters other than digits' "
-        f"WHEN {intl} THEN (CASE WHEN {cn_mobile} OR length({d}) BETWEEN 8 AND 15 THEN NULL "
+        f"WHEN {intl} THEN (CASE WHEN {cn_mobile} OR length({e}) BETWEEN 8 AND 15 THEN NULL "
         f"ELSE 'phone number ' || {r} || ' is not a valid E.164 number' END) "
         f"WHEN {_re(d, _MOBILE)} OR {landline} OR {service} THEN NULL "
         f"ELSE 'phone number ' || {r} || ' is neither an 11-digit mobile (1[3-9]…), a landline 0…, "

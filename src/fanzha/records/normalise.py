@@ -131,7 +131,8 @@ def id_gender(id_number: str) -> str:
 def normalise_phone(value: object) -> str:
     """Mainland mobile → 11 digits; other numbers → E.164 (``+<digits>``); service codes kept.
 
-    Mainland landlines ``0<area><number>`` become ``+86<area><number>``. Short service numbers
+    Mainland landlines ``0<area><number>`` become ``+86<area><number>``, also when written with
+    the country code and the trunk 0 (``+86 (0)10 …``, ``0086 010 …``). Short service numbers
     (3–8 digits starting 1 or 9, e.g. 110, 12381, 95588) and the 10-digit 400 / 800 business
     hotlines (企业客服, e.g. 400-800-1234: the numbers scammers imitate, and case hubs) are kept as
     digits.
@@ -146,6 +147,8 @@ def normalise_phone(value: object) -> str:
     if not digits.isdigit() or not digits.isascii():
         raise ValidationError(f"phone number {value!r} has characters other than digits", value=value)
     if plus or (digits.startswith("86") and len(digits) == 13):
+        if digits.startswith("860"):  # the domestic trunk 0 kept after +86: +86 (0)10 6552 9988
+            digits = "86" + digits[3:]
         if digits.startswith("86") and _MOBILE.match(digits[2:]):
             return digits[2:]
         if not 8 <= len(digits) <= 15:

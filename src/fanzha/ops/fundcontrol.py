@@ -451,11 +451,15 @@ def _execute_effect(session: Session, cmd: FundCommand, actor: Actor, now: datet
 
 def _new_hold(session: Session, cmd: FundCommand, actor: Actor, now: datetime) -> None:
     if cmd.kind == "freeze":  # the freeze takes over money a stop-payment held: not counted twice
-        stop = session.execute(
-            select(FundHold).where(FundHold.active_key == f"stop_payment:{cmd.account}").with_for_update()
+        stop_id = session.execute(
+            select(FundHold.command_id).where(FundHold.active_key == f"stop_payment:{cmd.account}")
         ).scalar_one_or_none()
-        if stop is not None:
-            _release(session, _lock(session, stop.command_id), "converted_to_freeze", actor, now)
+        if stop_id is not None:
+            # the command before its hold (_release locks the hold), the order tick locks them in:
+            # the other order deadlocked with a tick expiring the stop-payment at that moment
+            stop = _lock(session, stop_id)
+            if stop.status in LIVE:  # else tick expired it meanwhile: nothing left to take over
+                _release(session, stop, "converted_to_freeze", actor, now)
     try:
         with session.begin_nested():
             session.add(
@@ -478,7 +482,20 @@ def _new_hold(session: Session, cmd: FundCommand, actor: Actor, now: datetime) -
         ) from None
 
 
+def lock_commands(session: Session, command_ids: list[str]) -> None:
+    """Lock commands (by id order) before their holds: every writer takes commands first, then holds
+    (tick, receipts, refunds), so two of them never wait for each other in a cycle (deadlock)."""
+    if command_ids:
+        session.execute(
+            select(FundCommand.id)
+            .where(FundCommand.id.in_(sorted(set(command_ids))))
+            .order_by(FundCommand.id)
+            .with_for_update()
+        ).all()
+
+
 def _release(session: Session, cmd: FundCommand, why: str, actor: Actor, now: datetime) -> None:
+    """Close ``cmd`` and its hold; lock ``cmd`` first (commands before holds, see :func:`lock_commands`)."""
     hold = session.execute(
         select(FundHold).where(FundHold.command_id == cmd.id).with_for_update()
     ).scalar_one_or_none()

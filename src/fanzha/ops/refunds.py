@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fanzha.errors import ConflictError, NotFoundError, StateError, ValidationError
 from fanzha.ops import audit
 from fanzha.ops.audit import Actor
-from fanzha.ops.fundcontrol import _lock, _release
+from fanzha.ops.fundcontrol import _lock, _release, lock_commands
 from fanzha.ops.models import FundHold, RefundAllocation, RefundPlan, TraceLink, check_key
 from fanzha.ops.store import Store
 from fanzha.records.normalise import MAX_FEN, normalise_account
@@ -142,6 +142,12 @@ def _returned(session: Session, account: str) -> dict[str, int]:
         .group_by(RefundAllocation.victim_id)
     ).all()
     return {v: int(s) for v, s in rows if s}
+
+
+def _freeze_commands(account: str) -> Select[str]:
+    return select(FundHold.command_id).where(
+        FundHold.account == account, FundHold.active.is_(True), FundHold.kind == "freeze"
+    )
 
 
 def _holds(session: Session, account: str) -> list[FundHold]:
@@ -352,6 +358,8 @@ def execute_refund(store: Store, refund_id: str, actor: Actor, *, now: datetime 
             return plan
         if plan.status != "planned":
             raise StateError(f"refund {refund_id} is {plan.status!r}; only a planned refund can be executed")
+        # the freeze commands before their holds (the order tick and receipts lock them in)
+        lock_commands(session, list(session.execute(_freeze_commands(plan.account)).scalars()))
         holds = _holds(session, plan.account)
         if sum(h.amount_fen - h.refunded_fen for h in holds) != plan.pool_fen:
             raise StateError(

@@ -94,33 +94,47 @@ def record_trace(
                 amount,
             )
         )
-    with store.transaction() as session:
-        existing = {
-            (v, a, t): fen
-            for v, a, t, fen in session.execute(
-                select(
-                    TraceLink.victim_id, TraceLink.account, TraceLink.transfer_id, TraceLink.amount_fen
-                ).where(TraceLink.account.in_({r[1] for r in rows}))
-            ).all()
-        }
-        merged: dict[tuple[str, str, str], tuple[int, int]] = {}
-        for v, a, t, h, f in rows:  # portions of one transfer (several hops) add up
-            hop, fen = merged.get((v, a, t), (h, 0))
-            merged[(v, a, t)] = (min(hop, h), fen + f)
-        for (v, a, t), (_, fen) in merged.items():
-            if (v, a, t) in existing and existing[(v, a, t)] != fen:
-                raise ConflictError(
-                    f"transfer {t} of victim {v} into {a} is already traced with {existing[(v, a, t)]} fen, "
-                    f"now {fen} fen; nothing of this batch was stored — resolve which trace is right first"
-                )
-        new = [(*k, h, f) for k, (h, f) in merged.items() if k not in existing]
-        session.add_all(
-            TraceLink(
-                victim_id=v, account=a, transfer_id=t, hop=h, amount_fen=f, source=source, recorded_at=now
+    for attempt in range(3):
+        try:
+            with store.transaction() as session:
+                return _record_links(session, actor, rows, source, now)
+        except IntegrityError:  # a concurrent worker stored some of these links first (PostgreSQL)
+            if attempt == 2:
+                raise StateError(
+                    "trace links kept colliding with a concurrent writer; record them again"
+                ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _record_links(
+    session: Session, actor: Actor, rows: list[tuple[str, str, str, int, int]], source: str, now: datetime
+) -> int:
+    """Store the links not stored yet; a link stored with another amount is a ConflictError."""
+    existing = {
+        (v, a, t): fen
+        for v, a, t, fen in session.execute(
+            select(TraceLink.victim_id, TraceLink.account, TraceLink.transfer_id, TraceLink.amount_fen).where(
+                TraceLink.account.in_({r[1] for r in rows})
             )
-            for v, a, t, h, f in new
-        )
-        audit.append(session, actor, "trace.record", detail={"links": len(new), "source": source}, now=now)
+        ).all()
+    }
+    merged: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for v, a, t, h, f in rows:  # portions of one transfer (several hops) add up
+        hop, fen = merged.get((v, a, t), (h, 0))
+        merged[(v, a, t)] = (min(hop, h), fen + f)
+    for (v, a, t), (_, fen) in merged.items():
+        if (v, a, t) in existing and existing[(v, a, t)] != fen:
+            raise ConflictError(
+                f"transfer {t} of victim {v} into {a} is already traced with {existing[(v, a, t)]} fen, "
+                f"now {fen} fen; nothing of this batch was stored — resolve which trace is right first"
+            )
+    new = [(*k, h, f) for k, (h, f) in merged.items() if k not in existing]
+    session.add_all(
+        TraceLink(victim_id=v, account=a, transfer_id=t, hop=h, amount_fen=f, source=source, recorded_at=now)
+        for v, a, t, h, f in new
+    )
+    audit.append(session, actor, "trace.record", detail={"links": len(new), "source": source}, now=now)
+    session.flush()  # the unique key fires here, inside the caller's retry
     return len(new)
 
 

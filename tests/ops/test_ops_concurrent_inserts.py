@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import event, func, select
 
 from fanzha.ops import audit as A
+from fanzha.ops import lists as L
 from fanzha.ops import refunds as R
-from fanzha.ops.models import TraceLink
+from fanzha.ops.models import ListEntry, TraceLink
 from fanzha.ops.store import Store
 
 pytestmark = pytest.mark.postgres
@@ -88,4 +89,23 @@ def test_trace_recorded_at_once_with_another_amount_is_a_conflict(pg_store: Stor
     assert isinstance(first, R.ConflictError), first
     with pg_store.transaction() as s:
         assert s.execute(select(TraceLink.amount_fen)).scalars().all() == [60_000]
+    assert A.verify(pg_store).ok
+
+
+def test_same_list_file_loaded_by_two_workers_at_once(pg_store: Store, actor: A.Actor) -> None:
+    rows: list[tuple[str, object, str, str]] = [
+        ("number", "17012345678", "block", "exact"),
+        ("host", "scam.example", "block", "suffix"),
+        ("number", "+165", "block", "exact"),  # rejected: not a number
+    ]
+
+    def load() -> L.LoadReport:
+        return L.bulk_add(pg_store, actor, rows, source="tw165", owner="qa", file="phones.csv")
+
+    first, second = first_reads_then_second_commits(pg_store, "FROM list_entries", load, load)
+    assert (second.added, second.already, second.rejected) == (2, 0, 1)
+    assert isinstance(first, L.LoadReport), first  # was: IntegrityError (list_entries_live_key_key)
+    assert (first.added, first.already, first.rejected) == (0, 2, 1)
+    with pg_store.transaction() as s:
+        assert s.execute(select(func.count()).select_from(ListEntry)).scalar_one() == 2
     assert A.verify(pg_store).ok

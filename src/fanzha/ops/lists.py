@@ -438,27 +438,48 @@ def bulk_add(
                 report.examples.append(str(exc))
             continue
         fresh.setdefault(row["live_key"], row)
-    with store.transaction() as session:
-        keys = list(fresh)
-        known: set[str | None] = set()
-        for i in range(0, len(keys), 500):
-            known.update(
-                session.execute(
-                    select(ListEntry.live_key).where(ListEntry.live_key.in_(keys[i : i + 500]))
-                ).scalars()
-            )
-        new = [row for key, row in fresh.items() if key not in known]
-        for i in range(0, len(new), 2000):
-            session.execute(insert(ListEntry), new[i : i + 2000])
-        report.added, report.already = len(new), report.read - report.rejected - len(new)
-        audit.append(
-            session,
-            actor,
-            "list.load",
-            detail={"file": file, "source": source, "added": report.added, "rejected": report.rejected},
-            now=now,
+    for attempt in range(3):
+        try:
+            with store.transaction() as session:
+                _bulk_insert(session, actor, fresh, report, source, file, now)
+            return report
+        except IntegrityError:  # a concurrent load stored some of these entries first (PostgreSQL)
+            if attempt == 2:
+                raise StateError(
+                    f"{file}: entries kept colliding with a concurrent load; load it again"
+                ) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _bulk_insert(
+    session: Session,
+    actor: Actor,
+    fresh: dict[str, dict[str, Any]],
+    report: LoadReport,
+    source: str,
+    file: str,
+    now: datetime,
+) -> None:
+    """Insert the entries not live yet (counted in ``report``) and log the load."""
+    keys = list(fresh)
+    known: set[str | None] = set()
+    for i in range(0, len(keys), 500):
+        known.update(
+            session.execute(
+                select(ListEntry.live_key).where(ListEntry.live_key.in_(keys[i : i + 500]))
+            ).scalars()
         )
-    return report
+    new = [row for key, row in fresh.items() if key not in known]
+    for i in range(0, len(new), 2000):
+        session.execute(insert(ListEntry), new[i : i + 2000])
+    report.added, report.already = len(new), report.read - report.rejected - len(new)
+    audit.append(
+        session,
+        actor,
+        "list.load",
+        detail={"file": file, "source": source, "added": report.added, "rejected": report.rejected},
+        now=now,
+    )
 
 
 def _read_csv(path: Path, column: str) -> list[str]:

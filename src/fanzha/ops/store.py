@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from fanzha.errors import ConfigError
+from fanzha.errors import ConfigError, ValidationError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -105,6 +105,7 @@ def make_engine(dsn: str, *, schema: str | None = None, echo: bool = False) -> E
         raise ConfigError(f"schema {schema!r} is not a lower-case SQL identifier like fz_ops")
     # no pool_pre_ping: it costs a round trip per transaction; stale connections are recycled instead
     engine = create_engine(url, echo=echo, pool_recycle=1800, pool_size=8, max_overflow=8)
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
     if schema:
         # the listener must exist before the first connection, or a pooled one escapes it
         @event.listens_for(engine, "connect")
@@ -118,11 +119,27 @@ def make_engine(dsn: str, *, schema: str | None = None, echo: bool = False) -> E
     return engine
 
 
+def _refuse_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+    """A text holding a NUL character is a ValidationError on every backend (PostgreSQL cannot store
+    one and failed with a raw DataError while SQLite stored it: the two stores must answer alike)."""
+    rows = parameters if isinstance(parameters, list) else [parameters]
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row if isinstance(row, (tuple, list)) else ()
+        for value in values:
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationError(
+                    f"text {value[:40]!r} contains a NUL character (\\x00), which the store cannot hold; "
+                    "remove it",
+                    value=value[:40],
+                )
+
+
 def _sqlite_engine(url: Any, echo: bool) -> Engine:
     database = url.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(engine, "before_cursor_execute", _refuse_nul)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:

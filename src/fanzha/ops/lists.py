@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from fanzha.errors import InputFileError, NotFoundError, StateError, ValidationError
 from fanzha.ops import audit
 from fanzha.ops.audit import Actor
-from fanzha.ops.models import ListAppeal, ListEntry, check_choice, check_limit
+from fanzha.ops.models import ListAppeal, ListEntry, check_choice, check_length, check_limit
 from fanzha.ops.store import Store
 from fanzha.records.normalise import (
     normalise_account,
@@ -88,9 +88,12 @@ def _entry_row(
         )
     if not reason.strip() or not source.strip():
         raise ValidationError("a list entry needs a reason and a source", field="reason")
+    check_length("source", source, 64)
+    check_length("owner", owner, 128)
     if expires_at is not None and expires_at <= starts_at:
         raise ValidationError(f"expiry {expires_at} is not after the start {starts_at}", field="expires_at")
     norm = normalise_value(kind, value)
+    check_length(kind, norm, 2048)
     return {
         "id": "l_" + uuid.uuid4().hex[:24],
         "kind": kind,
@@ -344,6 +347,7 @@ def appeal(
     now = audit.as_of(now)
     if not reason.strip() or not appellant.strip():
         raise ValidationError("an appeal needs the appellant and a reason", field="reason")
+    check_length("appellant", appellant, 128)
     with store.transaction() as session:
         entry = _get_entry(session, entry_id)
         if entry.status != "active":

@@ -27,7 +27,7 @@ from fanzha.errors import ConflictError, NotFoundError, StateError, ValidationEr
 from fanzha.ops import audit
 from fanzha.ops.audit import Actor
 from fanzha.ops.fundcontrol import _lock, _release, lock_commands
-from fanzha.ops.models import FundHold, RefundAllocation, RefundPlan, TraceLink, check_key
+from fanzha.ops.models import FundHold, RefundAllocation, RefundPlan, TraceLink, check_key, check_length
 from fanzha.ops.store import Store
 from fanzha.records.normalise import MAX_FEN, normalise_account
 
@@ -77,6 +77,7 @@ def record_trace(
     Idempotent: a link already stored (same victim, account, transfer) is skipped. Returns the new count.
     """
     now = audit.as_of(now)
+    check_length("source", source, 32)
     rows = []
     for link in links:
         amount = link["amount_fen"]
@@ -85,6 +86,8 @@ def record_trace(
                 f"traced amount {amount!r} for victim {link.get('victim_id')} is not positive fen "
                 f"up to {MAX_FEN}"
             )
+        check_key("victim_id", str(link["victim_id"]), hint="name the victim whose money was traced")
+        check_key("transfer_id", str(link["transfer_id"]), hint="the traced transfer's id")
         rows.append(
             (
                 str(link["victim_id"]),

@@ -475,6 +475,7 @@ def transition(
         raise ValidationError(f"status {to_status!r} is unknown; use one of {STATUSES}", field="status")
     if channel is not None and channel not in CHANNELS:
         raise ValidationError(f"channel {channel!r} is unknown; use one of {CHANNELS}", field="channel")
+    check_length("officer", officer, 128)
     with store.transaction() as session:
         task = session.execute(
             select(WarningTask).where(WarningTask.id == warning_id).with_for_update()
@@ -615,6 +616,7 @@ def upsert_profile(
 ) -> PersonProfile:
     """Store what the rules need about a person (family contacts as ``{"phone", "relation"}``)."""
     now = audit.as_of(now)
+    check_length("person_id", person_id, 64)
     if birth_date is not None:
         age = _age(birth_date, now.date())
         if age is None or not 0 <= age <= MAX_AGE:

@@ -49,5 +49,9 @@ class EngineError(FanzhaError, RuntimeError):
     """The batch SQL engine failed to run a query."""
 
 
+class StoreUnavailable(FanzhaError, RuntimeError):
+    """The operational store cannot be reached, or the connection broke during a transaction."""
+
+
 class ModelError(FanzhaError, ValueError):
     """A model cannot be trained, loaded or applied to the data given."""

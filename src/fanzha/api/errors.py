@@ -18,6 +18,7 @@ from fanzha.errors import (
     ModelError,
     NotFoundError,
     StateError,
+    StoreUnavailable,
     ValidationError,
 )
 
@@ -38,6 +39,7 @@ STATUS: tuple[tuple[type[FanzhaError], int], ...] = (
     (ConflictError, 409),
     (StateError, 409),
     (Unavailable, 503),
+    (StoreUnavailable, 503),
     (EngineError, 503),
     (ModelError, 503),
 )

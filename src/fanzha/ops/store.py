@@ -17,9 +17,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from fanzha.errors import ConfigError, ValidationError
+from fanzha.errors import ConfigError, StoreUnavailable, ValidationError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -43,9 +44,18 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on any error."""
-        with self._sessions.begin() as session:
-            yield session
+        """A session in one transaction: committed on success, rolled back on any error.
+
+        A lost connection (server restarted, backend terminated, network down), a deadlock or a
+        locked SQLite file is a :class:`StoreUnavailable` that says whether the work was rolled back.
+        """
+        committing = False
+        try:
+            with self._sessions.begin() as session:
+                yield session
+                committing = True
+        except (OperationalError, InterfaceError) as exc:
+            raise unavailable(self.engine, exc, committing=committing) from exc
 
     def session(self) -> Session:
         """A plain session (caller manages the transaction); prefer :meth:`transaction`."""
@@ -55,11 +65,31 @@ class Store:
         """The Alembic revision the database is at (None before the first migration)."""
         from alembic.runtime.migration import MigrationContext
 
-        with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+        try:
+            with self.engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+        except (OperationalError, InterfaceError) as exc:
+            raise unavailable(self.engine, exc) from exc
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def unavailable(
+    engine: Engine, exc: OperationalError | InterfaceError, *, committing: bool = False
+) -> StoreUnavailable:
+    """The store's failure as one clear error: where, what the server said, and what became of the work."""
+    said = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    where = engine.url.render_as_string(hide_password=True)
+    outcome = (
+        "the commit was not confirmed, so the work may or may not be stored: retry with the same ids "
+        "(commands, receipts and refunds are idempotent)"
+        if committing
+        else "nothing of this transaction was stored; retry"
+    )
+    return StoreUnavailable(
+        f"operational store {where} failed: {said[0] if said else type(exc).__name__}; {outcome}"
+    )
 
 
 def head_revision() -> str:
@@ -78,11 +108,14 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except (OperationalError, InterfaceError) as exc:
+        raise unavailable(engine, exc) from exc
 
 
 def make_engine(dsn: str, *, schema: str | None = None, echo: bool = False) -> Engine:

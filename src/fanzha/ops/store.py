@@ -105,13 +105,23 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the database to ``revision`` (idempotent; one migrator at a time on PostgreSQL)."""
     from alembic import command
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
     try:
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current is not None and current not in known:  # not usable by this version: 503 in the API
+                raise StoreUnavailable(
+                    f"the operational store {engine.url.render_as_string(hide_password=True)} is at "
+                    f"migration {current!r}, which this fanzha (newest {head_revision()!r}) does not know: "
+                    "a newer fanzha migrated it; run that version (or upgrade this one), never an older one"
+                )
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     except (OperationalError, InterfaceError) as exc:

@@ -283,17 +283,23 @@ def test_files_beyond_the_stream_limit_take_the_sql_path(settings, tmp_path, mon
     assert f.rows_read == 30 == f.landed + f.rejected + f.duplicates
 
 
-def test_negative_case_loss_is_rejected_and_zero_kept_on_both_paths(settings, tmp_path):
+def test_case_loss_out_of_range_is_rejected_and_zero_kept_on_both_paths(settings, tmp_path):
     base = {"reported_at": "2026-09-01 10:00", "victim_id": "11010519491231002X", "fraud_type": "romance"}
     rows = [
         {**base, "case_id": "C1", "loss_fen": "0", "narrative": "dissuaded in time"},
         {**base, "case_id": "C2", "loss_fen": "-5", "narrative": "typo"},
         {**base, "case_id": "C3", "loss_fen": "120000", "narrative": "paid"},
+        # beyond MAX_FEN: a unit mix-up, and two of them overflowed the sums of losses in `link`
+        {**base, "case_id": "C4", "loss_fen": "9000000000000000000", "narrative": "too big"},
+        {**base, "case_id": "C5", "loss_fen": "10000000000000", "narrative": "the limit"},
     ]
     _same_as_sql_path(settings, tmp_path, "cases", [rows])
     counts, _, quarantine, _ = _land(settings, tmp_path / "again", "cases", [rows], True)
-    assert counts == [(2, 1, 0)]
-    assert [q[2] for q in quarantine] == [("loss_fen -5 is negative",)]
+    assert counts == [(3, 2, 0)]
+    assert [q[2] for q in quarantine] == [
+        ("loss_fen -5 is negative",),
+        ("loss_fen 9000000000000000000 is implausibly large (> 10000000000000)",),
+    ]
 
 
 def test_negative_data_usage_is_rejected_with_its_reason_on_both_paths(settings, tmp_path):

@@ -648,7 +648,8 @@ CHECKS: dict[Callable[[dict[str, Any]], str | None], str] = {
         "(CASE WHEN from_account IS NOT NULL AND from_account = to_account THEN 'from_account equals to_account' END)"
     ),
     c._usage_not_negative: "(CASE WHEN kb < 0 THEN 'kb ' || kb || ' is negative' END)",
-    c._loss_not_negative: "(CASE WHEN loss_fen < 0 THEN 'loss_fen ' || loss_fen || ' is negative' END)",
+    c._loss_in_range: "(CASE WHEN loss_fen < 0 THEN 'loss_fen ' || loss_fen || ' is negative' "
+    f"WHEN loss_fen > {n.MAX_FEN} THEN 'loss_fen ' || loss_fen || ' is implausibly large (> {n.MAX_FEN})' END)",
 }
 
 

@@ -195,10 +195,14 @@ def _usage_not_negative(row: dict[str, Any]) -> str | None:
     return None
 
 
-def _loss_not_negative(row: dict[str, Any]) -> str | None:
-    """A case's loss is 0 (attempted, dissuaded in time) or more fen, never less."""
-    if row.get("loss_fen") is not None and row["loss_fen"] < 0:
-        return f"loss_fen {row['loss_fen']} is negative"
+def _loss_in_range(row: dict[str, Any]) -> str | None:
+    """A case's loss is 0 (attempted, dissuaded in time) or more fen, never less, and at most
+    ``MAX_FEN`` as any amount (a loss beyond it is a unit mix-up, and overflows sums of losses)."""
+    loss = row.get("loss_fen")
+    if loss is not None and loss < 0:
+        return f"loss_fen {loss} is negative"
+    if loss is not None and loss > n.MAX_FEN:
+        return f"loss_fen {loss} is implausibly large (> {n.MAX_FEN})"
     return None
 
 
@@ -420,7 +424,7 @@ SPECS: dict[str, RecordSpec] = {
             ),
             key=("case_id",),
             time_field="reported_at",
-            checks=(_loss_not_negative,),
+            checks=(_loss_in_range,),
             doc="case reports (报案) with the suspect identifiers the victim knows",
         ),
         RecordSpec(

@@ -120,6 +120,30 @@ def test_plan_and_execute_pro_rata_with_a_false_claim(store: Store, actor: Actor
     }
 
 
+def test_a_victim_id_number_is_one_victim_in_any_spelling(store: Store, actor: Actor) -> None:
+    """Found by QA: the trace names the victim 11010519491231002X; her claim typed with a lower-case
+    x (or full-width digits) was "no traced transfer from this victim" and got nothing."""
+    freeze(store, actor, "f1", 100_000)
+    trace(store, actor, {"11010519491231002X": 60_000, "v2": 40_000})
+    plan = R.plan_refund(
+        store,
+        actor,
+        refund_id="rf1",
+        account=ACC,
+        claims={"１１０１０５１９４９１２３１００２x": 60_000, " v2 ": 40_000},
+    )
+    lines = {x["victim_id"]: x["amount_fen"] for x in plan.calculation["lines"]}
+    assert lines == {"11010519491231002X": 60_000, "v2": 40_000}
+    with pytest.raises(ValidationError, match="claims twice"):
+        R.plan_refund(
+            store,
+            actor,
+            refund_id="rf2",
+            account=ACC,
+            claims={"11010519491231002X": 1, "11010519491231002x": 1},
+        )
+
+
 def test_full_refund_leaves_the_rest_frozen(store: Store, actor: Actor) -> None:
     freeze(store, actor, "f1", 100_000)
     trace(store, actor, {"v1": 30_000})

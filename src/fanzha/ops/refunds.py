@@ -29,7 +29,7 @@ from fanzha.ops.audit import Actor
 from fanzha.ops.fundcontrol import _lock, _release, lock_commands
 from fanzha.ops.models import FundHold, RefundAllocation, RefundPlan, TraceLink, check_key, check_length
 from fanzha.ops.store import Store
-from fanzha.records.normalise import MAX_FEN, normalise_account
+from fanzha.records.normalise import MAX_FEN, normalise_account, normalise_id_number
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def record_trace(
         check_key("transfer_id", str(link["transfer_id"]), hint="the traced transfer's id")
         rows.append(
             (
-                str(link["victim_id"]),
+                victim_key(str(link["victim_id"])),
                 normalise_account(link["account"]),
                 str(link["transfer_id"]),
                 int(link.get("hop", 0)),
@@ -180,6 +180,15 @@ def _holds(session: Session, account: str) -> list[FundHold]:
     )
 
 
+def victim_key(victim: str) -> str:
+    """A victim as the traces name her: an ID number in its normal form (a lower-case x, full-width
+    digits, spaces), any other key (a case system's own victim id) as written, trimmed."""
+    try:
+        return normalise_id_number(victim)
+    except ValidationError:
+        return victim.strip()
+
+
 def plan_refund(
     store: Store,
     actor: Actor,
@@ -197,8 +206,15 @@ def plan_refund(
     now = audit.as_of(now)
     account = normalise_account(account)
     check_key("refund_id", refund_id)
+    keyed: dict[str, int] = {}
     for victim, amount in claims.items():
         check_key("victim_id", victim, hint="name the victim who claims")
+        key = victim_key(victim)
+        if key in keyed:
+            raise ValidationError(f"victim {key} claims twice (written two ways); give one claim per victim")
+        keyed[key] = amount
+    claims = keyed
+    for victim, amount in claims.items():
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_FEN:
             raise ValidationError(
                 f"claim of victim {victim} is {amount!r}; claims are positive integers of fen up to {MAX_FEN}"

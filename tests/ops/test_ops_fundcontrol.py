@@ -221,6 +221,11 @@ def test_renewals_cannot_be_stacked_ahead(store: Store, actor: Actor) -> None:
     assert F.get_command(store, "frz", actor).expires_at == renewed
     with pytest.raises(StateError, match="more than one term ahead"):
         F.apply_receipt(store, "ext2", F.Receipt("r-2", "executed"), actor, now=day)
+    # the bank did answer: the renewal is closed as refused, not left `sent` for tick to expire as
+    # unanswered (found by QA: two renewals executed at once)
+    ext2 = F.get_command(store, "ext2", actor)
+    assert ext2.status == "rejected" and "refused on the bank's receipt r-2" in (ext2.rejection_reason or "")
+    assert F.tick(store, now=day + timedelta(days=2)).unanswered_expired == []
     with pytest.raises(StateError, match="once its current term has begun"):
         issue(store, actor, "ext3", "extend", None, parent_id="frz", now=day)
     assert F.get_command(store, "frz", actor).expires_at == renewed
@@ -398,7 +403,7 @@ def test_extension_executed_after_the_term_ran_out_is_refused(store: Store, acto
     with pytest.raises(StateError, match="cannot be extended"):
         F.apply_receipt(store, "ext", F.Receipt("r-ext", "executed"), actor, now=late)
     assert F.get_command(store, "frz", actor).expires_at == frz.expires_at
-    assert F.get_command(store, "ext", actor).status == "sent"
+    assert F.get_command(store, "ext", actor).status == "rejected"  # answered, refused: not `sent`
     assert F.tick(store, now=late).holds_expired == ["frz"]
     assert F.active_holds(store) == []
 

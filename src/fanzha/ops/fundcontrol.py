@@ -280,6 +280,11 @@ def _check_target(
     return parent.root_id
 
 
+class _ExtensionRefused(StateError):
+    """The bank executed a renewal (续冻) the freeze can no longer take: lapsed meanwhile, or
+    renewed by another extension since this one was issued."""
+
+
 def _one_term_ahead(freeze: FundCommand, now: datetime) -> None:
     """每次续冻不超过六个月: a renewal adds the next term to the current one; a freeze already renewed
     for its next term cannot be renewed again until that term has begun (renewals stacked on one
@@ -337,6 +342,27 @@ def apply_receipt(
             )
     check_key("receipt_id", receipt.receipt_id)
     digest = receipt.payload_hash()
+    try:
+        return _apply_receipt(store, command_id, receipt, digest, actor, now)
+    except _ExtensionRefused as exc:
+        # the bank did answer: the renewal is closed as refused (not left `sent`, to be expired by
+        # tick as unanswered), the receipt kept, and the caller still told why
+        with store.transaction() as session:
+            cmd = _lock(session, command_id)
+            if (
+                cmd.status in ("sent", "acknowledged")
+                and session.get(BankReceipt, receipt.receipt_id) is None
+            ):
+                reason = f"refused on the bank's receipt {receipt.receipt_id}: {exc}"
+                _move(session, cmd, "rejected", actor, now, reason)
+                cmd.rejection_reason = reason
+                _store_receipt(session, cmd, receipt, digest, actor, now, "receipt.refused")
+        raise
+
+
+def _apply_receipt(
+    store: Store, command_id: str, receipt: Receipt, digest: str, actor: Actor, now: datetime
+) -> FundCommand:
     with store.transaction() as session:
         cmd = _lock(session, command_id)
         seen = session.get(BankReceipt, receipt.receipt_id)
@@ -347,35 +373,47 @@ def apply_receipt(
                 )
             return cmd
         _apply(session, cmd, receipt, actor, now)
-        session.add(
-            BankReceipt(
-                id=receipt.receipt_id,
-                command_id=cmd.id,
-                received_at=receipt.received_at or now,
-                outcome=receipt.outcome,
-                held_fen=receipt.held_fen,
-                balance_fen=receipt.balance_fen,
-                moved_on_fen=receipt.moved_on_fen,
-                next_hops=[_hop(h) for h in receipt.next_hops],
-                note=receipt.note,
-                payload_hash=digest,
-            )
-        )
-        audit.append(
-            session,
-            actor,
-            f"receipt.{receipt.outcome}",
-            subject_kind="account",
-            subject_id=cmd.account,
-            detail={
-                "command_id": cmd.id,
-                "receipt_id": receipt.receipt_id,
-                "held_fen": receipt.held_fen,
-                "moved_on_fen": receipt.moved_on_fen,
-            },
-            now=now,
-        )
+        _store_receipt(session, cmd, receipt, digest, actor, now, f"receipt.{receipt.outcome}")
         return cmd
+
+
+def _store_receipt(
+    session: Session,
+    cmd: FundCommand,
+    receipt: Receipt,
+    digest: str,
+    actor: Actor,
+    now: datetime,
+    action: str,
+) -> None:
+    session.add(
+        BankReceipt(
+            id=receipt.receipt_id,
+            command_id=cmd.id,
+            received_at=receipt.received_at or now,
+            outcome=receipt.outcome,
+            held_fen=receipt.held_fen,
+            balance_fen=receipt.balance_fen,
+            moved_on_fen=receipt.moved_on_fen,
+            next_hops=[_hop(h) for h in receipt.next_hops],
+            note=receipt.note,
+            payload_hash=digest,
+        )
+    )
+    audit.append(
+        session,
+        actor,
+        action,
+        subject_kind="account",
+        subject_id=cmd.account,
+        detail={
+            "command_id": cmd.id,
+            "receipt_id": receipt.receipt_id,
+            "held_fen": receipt.held_fen,
+            "moved_on_fen": receipt.moved_on_fen,
+        },
+        now=now,
+    )
 
 
 def _hop(hop: dict[str, Any]) -> dict[str, Any]:
@@ -431,11 +469,14 @@ def _execute_effect(session: Session, cmd: FundCommand, actor: Actor, now: datet
         parent = _lock(session, cmd.parent_id or "")
         if parent.status not in LIVE or (parent.expires_at is not None and parent.expires_at <= now):
             ended = f"{parent.expires_at:%Y-%m-%d %H:%M} UTC" if parent.expires_at else "unknown"
-            raise StateError(
+            raise _ExtensionRefused(
                 f"freeze {parent.id} is {parent.status!r}, its term ending {ended}; a lapsed or released "
                 "freeze cannot be extended (the extension came too late)"
             )
-        _one_term_ahead(parent, now)  # another renewal was executed since this one was issued
+        try:
+            _one_term_ahead(parent, now)  # another renewal was executed since this one was issued
+        except StateError as exc:
+            raise _ExtensionRefused(str(exc)) from None
         hold = session.execute(
             select(FundHold).where(FundHold.command_id == parent.id).with_for_update()
         ).scalar_one_or_none()

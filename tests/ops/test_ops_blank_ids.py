@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -50,3 +50,18 @@ def test_blank_victim_id_on_a_command_is_refused_with_a_victim_hint(store: Store
         )  # fmt: skip
     with pytest.raises(ValidationError, match="name the victim who claims"):
         R.plan_refund(store, actor, refund_id="r1", account=ACCOUNT, claims={"": 100})
+
+
+@pytest.mark.parametrize("person_id", ["", "  ", "\t"])
+def test_blank_person_id_is_refused_for_profiles_and_signals(
+    store: Store, actor: Actor, person_id: str
+) -> None:
+    """Found by QA: a profile for "  " was stored (on both stores); a signal checked only the length."""
+    from fanzha.ops import warnings as W
+
+    with pytest.raises(ValidationError, match="person_id"):
+        W.upsert_profile(store, actor, person_id, now=T0)
+    with pytest.raises(ValidationError, match="person_id"):
+        W.SignalEvent(kind="call", person_id=person_id, occurred_at=T0, counterpart="13800138000").validate(
+            T0, timedelta(hours=1)
+        )

@@ -29,6 +29,7 @@ from fanzha.ops.models import (
     WarningEvent,
     WarningTask,
     check_choice,
+    check_key,
     check_length,
     check_limit,
 )
@@ -81,9 +82,7 @@ class SignalEvent:
             raise ValidationError(
                 f"signal kind {self.kind!r} is unknown; use one of {SIGNAL_KINDS}", field="kind"
             )
-        if not self.person_id:
-            raise ValidationError("signal has no person_id; say who is at risk", field="person_id")
-        check_length("person_id", self.person_id, 64)
+        check_key("person_id", self.person_id, hint="say who is at risk")
         check_length("episode_id", self.episode_id, 128)
         if not isinstance(self.counterpart, str) or not self.counterpart.strip():
             raise ValidationError(
@@ -616,7 +615,7 @@ def upsert_profile(
 ) -> PersonProfile:
     """Store what the rules need about a person (family contacts as ``{"phone", "relation"}``)."""
     now = audit.as_of(now)
-    check_length("person_id", person_id, 64)
+    check_key("person_id", person_id, hint="say whose profile this is")
     if birth_date is not None:
         age = _age(birth_date, now.date())
         if age is None or not 0 <= age <= MAX_AGE:

@@ -25,7 +25,7 @@ from fanzha.ingest.readers import discover
 from fanzha.records import samples
 from fanzha.records.contracts import get_spec, validate_row
 
-STREAM_KINDS = ["calls", "sms", "transfers", "withdrawals", "tips", "devices", "accounts", "app_accounts"]
+STREAM_KINDS = ["calls", "sms", "transfers", "withdrawals", "devices", "accounts", "app_accounts"]
 
 pytestmark = pytest.mark.skipif(fast.kernels() is None, reason="numba is not installed")
 
@@ -44,7 +44,6 @@ def test_supported_kinds():
         "logins",
         "withdrawals",
         "app_accounts",
-        "tips",
     ]
 
 
@@ -314,3 +313,32 @@ def test_negative_data_usage_is_rejected_with_its_reason_on_both_paths(settings,
         ("13800138000", "2026-08-31 16:00:00+00:00", "20480")
     ]  # Shanghai midnight
     assert [q[2] for q in quarantine] == [("kb -5 is negative",), ("kb: 'many' is not an integer",)]
+
+
+def test_tip_identifiers_land_in_the_normal_form_of_their_kind(settings, tmp_path):
+    """Found by QA: a tips file kept '+86 138 0013 8000' as written while POST /v1/tips stored
+    13800138000; a tip naming something that is no valid identifier of its kind is rejected with
+    the reason (as the API answers 400), on the ingest path and in the scalar rules alike."""
+    base = {"reported_at": "2026-09-01 10:00", "text": "可疑"}
+    rows = [
+        {**base, "tip_id": "T1", "identifier_kind": "phone", "identifier": "+86 138 0013 8000"},
+        {**base, "tip_id": "T2", "identifier_kind": "account", "identifier": "6222 0200 0011 2233 445"},
+        {**base, "tip_id": "T3", "identifier_kind": "url", "identifier": "HTTP://Bad.CN:80/pay"},
+        {**base, "tip_id": "T4", "identifier_kind": "phone", "identifier": "not a number"},
+        {**base, "tip_id": "T5", "identifier_kind": "app_account", "identifier": " wechat:abc "},
+    ]
+    counts, lake, quarantine, _ = _land(settings, tmp_path, "tips", [rows], True)
+    assert counts == [(4, 1, 0)]
+    spec = get_spec("tips")
+    landed = {r[spec.columns.index("tip_id")]: r[spec.columns.index("identifier")] for r in lake}
+    expected = {}
+    for row in rows:
+        value, reasons = validate_row("tips", row)
+        if value is None:
+            assert reasons and reasons[0].startswith("identifier: not a valid phone")
+        else:
+            expected[row["tip_id"]] = value["identifier"]
+    assert landed == expected
+    assert landed["T1"] == "13800138000" and landed["T2"] == "6222020000112233445"
+    assert landed["T3"] == "http://bad.cn/pay" and landed["T5"] == "wechat:abc"
+    assert len(quarantine) == 1 and quarantine[0][2][0].startswith("identifier: not a valid phone")

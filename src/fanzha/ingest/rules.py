@@ -607,10 +607,21 @@ def validation_sql(kind: str, source: str) -> str:
     if checks:
         found = f"list_filter([{', '.join(checks)}], lambda e: e IS NOT NULL)"
         reasons = f"(CASE WHEN {all_ok} THEN {found} ELSE {reasons} END)"
+    if kind == "tips":  # the identifier in the normal form of its kind (contracts.tip_identifier)
+        problem = f"(CASE WHEN {all_ok} THEN fz_tip_error(identifier_kind, identifier) END)"
+        reasons = (
+            f"(CASE WHEN {problem} IS NOT NULL THEN list_append({reasons}, 'identifier: ' || {problem}) "
+            f"ELSE {reasons} END)"
+        )
     outs = []
     for name in names:
         if kind == "urls" and name == "host":
             outs.append(f"(CASE WHEN host IS NULL AND {all_ok} THEN fz_url_host(url) ELSE host END) AS host")
+        elif kind == "tips" and name == "identifier":
+            outs.append(
+                f"(CASE WHEN {all_ok} THEN coalesce(fz_tip_value(identifier_kind, identifier), identifier) "
+                "ELSE identifier END) AS identifier"
+            )
         else:
             outs.append(ident(name))
     raw_json = "json_object(" + ", ".join(f"{lit(name)}, {_raw(name)}" for name in names) + ")"
@@ -701,6 +712,8 @@ def register_udfs(con: Any) -> None:
         # DuckDB reads the arity from the signature
         if arity == 1:
             return lambda a: apply((a,))
+        if arity == 2:
+            return lambda a, b: apply((a, b))
         return lambda a, b, c: apply((a, b, c))
 
     functions: dict[str, tuple[Callable[..., str | None], int]] = {
@@ -709,6 +722,8 @@ def register_udfs(con: Any) -> None:
         "fz_value": (lambda k, f, v: scalar_field(k, f, v)[0], 3),
         "fz_error": (lambda k, f, v: scalar_field(k, f, v)[1], 3),
         "fz_url_host": (n.url_host, 1),
+        "fz_tip_value": (lambda k, v: c.tip_identifier(k, v)[0], 2),
+        "fz_tip_error": (lambda k, v: c.tip_identifier(k, v)[1], 2),
     }
     for name, (fn, arity) in functions.items():
         con.create_function(

@@ -482,6 +482,15 @@ def _missing(value: object) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
+def tip_identifier(kind: str, identifier: str) -> tuple[str | None, str | None]:
+    """A tip's identifier in the normal form of its kind (as ``POST /v1/tips`` stores it), or the
+    reason it is not one: (value, None) or (None, reason)."""
+    try:
+        return IDENTIFIER_NORMALISERS[kind](identifier), None
+    except ValidationError as exc:
+        return None, f"not a valid {kind}: {exc}"
+
+
 def validate_row(kind: str, row: Mapping[str, object]) -> tuple[dict[str, Any] | None, list[str]]:
     """Normalise one raw row. Returns ``(normalised, [])`` or ``(None, reasons)``.
 
@@ -504,6 +513,12 @@ def validate_row(kind: str, row: Mapping[str, object]) -> tuple[dict[str, Any] |
             reasons.append(f"{f.name}: {exc}")
     if spec.kind == "urls" and not reasons and out.get("host") is None:
         out["host"] = n.url_host(out["url"])
+    if spec.kind == "tips" and not reasons:
+        value, problem = tip_identifier(out["identifier_kind"], out["identifier"])
+        if problem:
+            reasons.append(f"identifier: {problem}")
+        else:
+            out["identifier"] = value
     if not reasons:
         for check in spec.checks:
             problem = check(out)

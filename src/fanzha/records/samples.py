@@ -212,6 +212,10 @@ def valid_row(kind: str, rnd: random.Random) -> dict[str, str]:
         row["kb"] = str(rnd.randint(0, 10**7))
     if kind == "cases":
         row["loss_fen"] = str(rnd.randint(0, 10**9))
+    if kind == "tips":  # the identifier is one of its kind (contracts.tip_identifier)
+        kind_of = row["identifier_kind"].strip().lower().replace("-", "_")
+        field_type = "name" if kind_of == "app_account" else kind_of
+        row["identifier"] = valid_value(c.FieldSpec("identifier", field_type), rnd)
     if kind in {"transfers", "withdrawals", "cases", "tips", "topups"}:
         row[spec.key[0]] = f"K{rnd.randint(0, 10**12)}"
     return row

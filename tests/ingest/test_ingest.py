@@ -279,6 +279,14 @@ def test_header_only_file_lands_nothing_and_is_logged(settings, tmp_path):
     assert (logged["status"], logged["rows_read"]) == ("committed", 0)
 
 
+def test_missing_column_of_a_parquet_file_lists_only_its_columns(settings, tmp_path, write):
+    """The list of columns found ended in 'file_row_number', the row number DuckDB adds (QA: docs)."""
+    path = write(tmp_path / "in.parquet", "calls", [CALL], columns=["caller", "callee", "duration_s"])
+    with pytest.raises(InputFileError, match=r"missing required column 'start_at'") as info:
+        ingest_path(path, "calls", settings)
+    assert "(columns found: caller, callee, duration_s);" in str(info.value)
+
+
 def test_folder_checked_before_anything_lands(settings, tmp_path, write):
     write(tmp_path / "in" / "a.csv", "calls", [CALL])
     write(tmp_path / "in" / "b.csv", "calls", [CALL], columns=["caller"])

@@ -293,9 +293,11 @@ def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> Sourc
             '{"field": value, …}, with the fields of kind ' + repr(src.kind)
         )
     if missing:
+        # the row number DuckDB adds to a Parquet file is not one of the file's columns
+        found = [n for n in types if not (src.format == "parquet" and n == "file_row_number")]
         raise InputFileError(
             f"{src.path}: missing required column {missing[0]!r} for kind {src.kind!r} "
-            f"(columns found: {', '.join(types) or 'none'}); rename the header or pass the right --kind"
+            f"(columns found: {', '.join(found) or 'none'}); rename the header or pass the right --kind"
         )
     if src.format == "jsonl":
         # every value read as JSON: the types inferred from the sample failed the whole file on a

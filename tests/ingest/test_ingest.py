@@ -359,6 +359,23 @@ def test_cli_error_exit_code(settings, tmp_path):
     )
     assert run.returncode == 2
     assert "no such file or folder" in " ".join(run.stderr.split()) and "Traceback" not in run.stderr
+    assert run.stdout == ""  # the progress bar of a pipe left a blank line (QA: docs)
+
+
+def test_cli_json_report_is_the_only_output(settings, tmp_path, write):
+    import json
+    import subprocess
+    import sys
+
+    path = write(tmp_path / "calls.csv", "calls", calls(3))
+    run = subprocess.run(
+        [sys.executable, "-m", "fanzha.cli.main", "ingest", str(path), "--kind", "calls", "--json"],
+        capture_output=True,
+        text=True,
+        env={"FANZHA_HOME": str(settings.home), "PATH": "/usr/bin:/bin"},
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("{") and json.loads(run.stdout)["landed"] == 3
 
 
 def _days_calls(days: int, per_day: int) -> list[dict[str, str]]:

@@ -77,6 +77,7 @@ def ingest(
         TimeElapsedColumn(),
         console=console,
         transient=True,
+        disable=not console.is_terminal,  # piped: a stopped bar left a blank line before the JSON
     ) as bar:
         task = bar.add_task("ingesting", total=None)
 

@@ -36,6 +36,22 @@ def test_cli_bad_value_prints_only_the_error(tmp_path: Path) -> None:
     assert not (tmp_path / "x").exists()
 
 
+def test_cli_bad_out_prints_only_the_error(tmp_path: Path) -> None:
+    # was: the empty progress bar was still drawn before an error about --out (QA: docs)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    (tmp_path / "afile").write_text("x")
+    for out, message in [
+        (tmp_path / "other", "is not a simulator output"),
+        (tmp_path / "afile", "is a file"),
+        (tmp_path / "afile" / "city", "cannot create the folder"),
+    ]:
+        result = CliRunner().invoke(app, ["simulate", "--people", "200", "--days", "1", "--out", str(out)])
+        assert result.exit_code != 0 and message in str(result.exception)
+        assert "simulating" not in result.output
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+
+
 def test_demo_step(tmp_path: Path) -> None:
     from fanzha.simulate import demo
 

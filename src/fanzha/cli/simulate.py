@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
         from fanzha.simulate import SimConfig
         from fanzha.simulate import simulate as run
         from fanzha.simulate.report import calibration, print_report
+        from fanzha.simulate.world import check_out
 
         try:
             first = date.fromisoformat(start)
@@ -38,6 +39,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--start {start!r} is not a date like 2026-09-01") from None
         config = SimConfig(people=people, days=days, seed=seed, start=first, fraud_rate=fraud_rate)
         config.validate()  # before the progress bar: a bad value is the one line of output
+        check_out(out)
         console = Console()
         with Progress(
             TextColumn("{task.description}"),

@@ -10,6 +10,7 @@ chunk sizes or on anything but the parameters.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -257,8 +258,9 @@ def _check_money(episodes: list[ep_mod.Episode], truth: Rows) -> None:
             )
 
 
-def _prepare_out(out: Path) -> None:
-    """Replace a previous simulator output, but never delete anything else."""
+def check_out(out: Path) -> None:
+    """Raise :class:`ConfigError` when ``out`` cannot take a simulator output (nothing changed):
+    a file, a folder holding something else, or a place where the folder cannot be created."""
     if out.exists():
         if not out.is_dir():
             raise ConfigError(f"--out {out} is a file; give a folder")
@@ -267,6 +269,25 @@ def _prepare_out(out: Path) -> None:
                 f"--out {out} exists and is not a simulator output (no manifest.json); "
                 "choose a new folder or empty it first"
             )
+        return
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    reason = (
+        "Not a directory"
+        if not parent.is_dir()
+        else "Permission denied"
+        if not os.access(parent, os.W_OK | os.X_OK)
+        else None
+    )
+    if reason:
+        raise ConfigError(f"--out {out}: cannot create the folder ({reason}); choose a writable place")
+
+
+def _prepare_out(out: Path) -> None:
+    """Replace a previous simulator output, but never delete anything else."""
+    check_out(out)
+    if out.exists():
         shutil.rmtree(out)
     try:
         out.mkdir(parents=True)

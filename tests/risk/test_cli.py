@@ -212,6 +212,39 @@ def test_eval_names_a_missing_path_before_simulating(tmp_path: Path) -> None:
         assert isinstance(r.exception, InputFileError) and "does not exist" in str(r.exception)
 
 
+def test_eval_takes_the_shared_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: `fanzha eval numbers|accounts|texts|urls --data-dir ../shared/data`; numbers and
+    accounts had no --data-dir ("No such option") (QA: docs followed literally)."""
+    from fanzha.errors import ConfigError, InputFileError
+    from fanzha.risk import evaluate as ev
+
+    figures = {"rows": 10, "positives": 2, "method": "cv"} | dict.fromkeys(
+        ("precision", "recall", "f1", "roc_auc", "average_precision", "brier", "ece"), 0.5
+    )
+    seen: list[Path] = []
+    monkeypatch.setattr(ev, "eval_sichuan", lambda path, folds: seen.append(path) or figures)
+    monkeypatch.setattr(ev, "eval_amlsim", lambda engine, path, folds: seen.append(path) or figures)
+    monkeypatch.setattr(ev, "eval_simulated", lambda *a, **k: figures)
+    shared = tmp_path / "data"
+    (shared / "sichuan-numbers").mkdir(parents=True)
+    (shared / "sichuan-numbers" / "numbers_train.csv").write_text("x\n")
+    (shared / "amlsim-world0").mkdir()
+    for what in ("numbers", "accounts"):
+        out = tmp_path / f"{what}.json"
+        r = runner.invoke(
+            app, ["eval", what, "--sim", str(tmp_path), "--data-dir", str(shared), "--out", str(out)]
+        )
+        assert r.exit_code == 0, r.output
+        assert "sichuan" in json.loads(out.read_text()) or "amlsim" in json.loads(out.read_text())
+    assert seen == [shared / "sichuan-numbers" / "numbers_train.csv", shared / "amlsim-world0"]
+    r = runner.invoke(app, ["eval", "numbers", "--data-dir", str(tmp_path / "sim")])
+    assert isinstance(r.exception, InputFileError) and "not a folder" in str(r.exception)
+    r = runner.invoke(app, ["eval", "accounts", "--data-dir", str(shared / "sichuan-numbers")])
+    assert isinstance(r.exception, InputFileError) and "has no amlsim-world0" in str(r.exception)
+    r = runner.invoke(app, ["eval", "numbers", "--data-dir", str(shared), "--sichuan", str(shared)])
+    assert isinstance(r.exception, ConfigError) and "not both" in str(r.exception)
+
+
 def test_an_output_that_cannot_be_written_fails_before_the_work(tmp_path: Path) -> None:
     from fanzha.errors import ConfigError
 

@@ -213,9 +213,13 @@ def register(app: typer.Typer) -> None:
         seeds: str | None = SEEDS,
         window: str = EVAL_WINDOW,
         out: Path = typer.Option(Path("eval-numbers.json"), "--out", help="JSON file to write"),
+        data_dir: Path | None = typer.Option(
+            None, "--data-dir", help="the shared data folder: its sichuan-numbers/ (instead of --sichuan)"
+        ),
     ) -> None:
         """Precision, recall, F1, ROC-AUC and AP on simulator truth and the Sichuan set (5-fold CV)."""
-        _evaluate("numbers", sichuan, sim, people, days, folds, out, seeds, window)
+        real = _real_data("numbers", sichuan, data_dir)
+        _evaluate("numbers", real, sim, people, days, folds, out, seeds, window)
 
     @eval_app.command("accounts")
     def eval_accounts(
@@ -229,9 +233,39 @@ def register(app: typer.Typer) -> None:
         seeds: str | None = SEEDS,
         window: str = EVAL_WINDOW,
         out: Path = typer.Option(Path("eval-accounts.json"), "--out", help="JSON file to write"),
+        data_dir: Path | None = typer.Option(
+            None, "--data-dir", help="the shared data folder: its amlsim-world0/ (instead of --amlsim)"
+        ),
     ) -> None:
         """Metrics on simulator truth and AMLSim (CV grouped by laundering alert)."""
-        _evaluate("accounts", amlsim, sim, people, days, folds, out, seeds, window)
+        real = _real_data("accounts", amlsim, data_dir)
+        _evaluate("accounts", real, sim, people, days, folds, out, seeds, window)
+
+
+REAL_DATA = {
+    "numbers": ("--sichuan", "sichuan-numbers/numbers_train.csv"),
+    "accounts": ("--amlsim", "amlsim-world0"),
+}
+
+
+def _real_data(what: str, given: Path | None, data_dir: Path | None) -> Path | None:
+    """The real data set to evaluate on: ``--sichuan`` / ``--amlsim``, or its place under
+    ``--data-dir`` (the shared data folder, as ``fanzha eval texts|urls --data-dir`` take it)."""
+    if data_dir is None:
+        return given
+    from fanzha.errors import ConfigError, InputFileError
+
+    option, inside = REAL_DATA[what]
+    if given is not None:
+        raise ConfigError(f"give {option} or --data-dir, not both")
+    if not data_dir.is_dir():
+        raise InputFileError(f"--data-dir {data_dir} is not a folder; give the shared data folder")
+    path = data_dir / inside
+    if not path.exists():
+        raise InputFileError(
+            f"--data-dir {data_dir} has no {inside}; give the shared data folder or {option} PATH"
+        )
+    return path
 
 
 def _train(

@@ -40,6 +40,16 @@ def test_lookup_masks_for_the_public_and_explains_for_police(api) -> None:
     assert safe["label"] == "no_record"
 
 
+def test_police_lookup_names_the_scores_of_its_kind(api) -> None:
+    """An account lookup named the number scores' file as its source (QA: docs followed literally)."""
+    versions = api.service.state.scores
+    phone = api.client.get(f"/v1/lookup/phone/{RISKY_NUMBER}", headers=api.as_("police")).json()
+    assert phone["sources"] == [versions.numbers_version]
+    acct = api.client.get(f"/v1/lookup/account/{RISKY_ACCOUNT}", headers=api.as_("police")).json()
+    assert acct["sources"] == [versions.accounts_version]
+    assert versions.accounts_version.startswith("accounts.parquet@")
+
+
 def test_verified_caller_label_from_allow_list(api) -> None:
     from fanzha.ops import lists
     from fanzha.ops.audit import Actor

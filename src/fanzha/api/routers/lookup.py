@@ -69,9 +69,14 @@ def _answer(
             if score and score.top_reason
             else []
         )
-        out.sources = [
-            s for s in ((entry.source if entry else ""), service.state.scores.numbers_version) if s
-        ]
+        # the list entry and the scores that labelled this kind (an account's label came from the
+        # account scores, a URL's from the URL model: all three named the number scores' file)
+        model = {
+            "phone": service.state.scores.numbers_version,
+            "account": service.state.scores.accounts_version,
+            "url": service.engine.model_versions.get("url", ""),
+        }[kind]
+        out.sources = [s for s in ((entry.source if entry else ""), model) if s and s != "none"]
     service.audit(who, f"lookup.{kind}", subject_kind=kind, subject_id=ident, detail={"label": label})
     return out
 

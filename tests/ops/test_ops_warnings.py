@@ -173,6 +173,22 @@ def test_every_legal_lifecycle_path(store: Store, actor: Actor, path: list[str])
     assert [h.to_status for h in W.history(store, w.id, actor)] == ["issued", *path]
 
 
+def test_closing_without_an_officer_keeps_the_one_who_made_contact(store: Store, actor: Actor) -> None:
+    """docs/ops.md: `move … contacted --officer li.na`, then `move … dissuaded --note …`; the
+    warning's officer became the closing actor (QA: docs followed literally)."""
+    w = W.create_warning(store, event(), actor, now=T0)
+    W.transition(store, w.id, "delivered", actor, now=T0 + timedelta(minutes=1))
+    W.transition(
+        store, w.id, "contacted", actor, channel="call", officer="li.na", now=T0 + timedelta(minutes=2)
+    )
+    w = W.transition(store, w.id, "dissuaded", actor, note="stopped", now=T0 + timedelta(minutes=3))
+    assert w.officer == "li.na"
+    assert [h.officer for h in W.history(store, w.id, actor)][-1] == actor.name  # who recorded the outcome
+    other = W.create_warning(store, event(person="p-2"), actor, now=T0)
+    other = W.transition(store, other.id, "unreachable", actor, now=T0 + timedelta(minutes=1))
+    assert other.officer == actor.name
+
+
 def _reach(store: Store, actor: Actor, status: str):
     w = W.create_warning(store, event(person=f"p-{status}"), actor, now=T0)
     route = {

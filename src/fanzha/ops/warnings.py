@@ -467,7 +467,8 @@ def transition(
     """Move a warning along its lifecycle; illegal moves raise StateError naming the allowed ones.
 
     ``contacted`` needs the ``channel`` that reached the person; ``contacted`` and the outcomes need
-    the ``officer`` (defaults to the actor). Repeating the current status is a no-op (safe retries).
+    the ``officer`` (defaults to the actor; an outcome after contact keeps the contacting officer).
+    Repeating the current status is a no-op (safe retries).
     """
     now = audit.as_of(now)
     if to_status not in STATUSES:
@@ -503,7 +504,10 @@ def transition(
         if to_status == "contacted":
             task.contact_channel = channel
         if to_status in ("contacted", *TERMINAL):
-            task.officer = officer or actor.name
+            # closing without naming an officer keeps the one who reached the person (the closing
+            # actor is in the step's event row); before, whoever typed the outcome replaced them
+            kept = task.officer if to_status in TERMINAL and task.contacted_at else None
+            task.officer = officer or kept or actor.name
         if to_status in TERMINAL:
             task.closed_at = now
             task.open_key = None

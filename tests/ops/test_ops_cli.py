@@ -120,6 +120,60 @@ def test_fund_control_and_refund_via_cli(settings) -> None:
     assert "intact" in run("audit", "verify")
 
 
+def test_refund_from_a_trace_file_via_cli(settings, tmp_path) -> None:
+    """docs/ops.md's refund commands could not succeed from the command line: `refunds plan` asked to
+    "record the trace first" and only Python could (QA: docs followed literally)."""
+    from fanzha.errors import InputFileError, ValidationError
+
+    acc, other = "6222020200112233445", "6228480011223344556"
+    run("ops", "commands", "issue", "--id", "f1", "--kind", "freeze", "--account", acc,
+        "--amount-yuan", "500", "--reason", "case 8")  # fmt: skip
+    run("ops", "commands", "send", "f1")
+    run(
+        "ops",
+        "commands",
+        "receipt",
+        "f1",
+        "--receipt-id",
+        "b1",
+        "--outcome",
+        "executed",
+        "--held-yuan",
+        "500",
+    )
+    result = runner.invoke(
+        app, ["ops", "refunds", "plan", "--id", "r0", "--account", acc, "--claim", "V1=300"]
+    )
+    assert isinstance(result.exception, ValidationError) and "fanzha ops refunds trace" in str(
+        result.exception
+    )
+    flows = tmp_path / "trace_flows.csv"
+    flows.write_text(
+        "victim_id,hop,transfer_id,from_account,to_account,amount_fen,at\n"
+        f"V1,0,T1,6216615746628769,{acc},30000,2026-09-01 03:14:05+00:00\n"
+        f"V2,0,T2,6216615746628770,{acc},40000,2026-09-01 03:15:05+00:00\n"
+        f"V2,1,T3,{acc},{other},10000,2026-09-01 03:35:05+00:00\n"
+    )
+    out = json.loads(run("ops", "refunds", "trace", str(flows), "--account", acc))
+    assert out == {"links_read": 2, "links_added": 2}
+    assert json.loads(run("ops", "refunds", "trace", str(flows), "--account", acc))["links_added"] == 0
+    plan = json.loads(
+        run(
+            "ops", "refunds", "plan", "--id", "r1", "--account", acc, "--claim", "V1=300", "--claim", "V2=400"
+        )
+    )
+    assert plan["calculation"]["pool_fen"] == 50_000 and plan["calculation"]["method"] == "pro_rata"
+    assert json.loads(run("ops", "refunds", "execute", "r1"))["returned_fen"] == 50_000
+    bad = tmp_path / "links.csv"
+    bad.write_text("victim,account\nV1,1\n")
+    result = runner.invoke(app, ["ops", "refunds", "trace", str(bad)])
+    assert isinstance(result.exception, InputFileError) and "missing column 'victim_id'" in str(
+        result.exception
+    )
+    result = runner.invoke(app, ["ops", "refunds", "trace", str(tmp_path / "none.parquet")])
+    assert isinstance(result.exception, InputFileError) and "no such file" in str(result.exception)
+
+
 def test_lists_via_cli(settings) -> None:
     entry = json.loads(
         run("lists", "add", "host", "scam.example", "--match", "suffix", "--reason", "reported")

@@ -405,6 +405,73 @@ def command_show(command_id: str) -> None:
     )
 
 
+@refunds_app.command("trace")
+def refund_trace(
+    path: Path = typer.Argument(
+        ..., help="a fund trace's flows (`fanzha trace` → <home>/graph/trace_flows.parquet or .csv)"
+    ),
+    account: list[str] = typer.Option(
+        [], "--account", help="keep only the money traced into this account; repeatable (default: all)"
+    ),
+) -> None:
+    """Record which victim's traced money reached which account: the claims a refund plan honours."""
+    from fanzha.ops.refunds import record_trace
+
+    links = _trace_links(path, account)
+    added = record_trace(_store(), _actor(), links, source=f"file:{path.name}")
+    _echo({"links_read": len(links), "links_added": added})
+
+
+def _trace_links(path: Path, accounts: list[str]) -> list[dict[str, Any]]:
+    """The links ``{victim_id, account, transfer_id, amount_fen, hop}`` of a trace flows file
+    (``to_account`` is the account the money reached; a file with ``account`` is taken as is)."""
+    import pandas as pd
+
+    from fanzha.errors import InputFileError
+    from fanzha.records.normalise import normalise_account
+
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file; give the flows of a fund trace (trace_flows.parquet)")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except Exception as exc:  # pandas / pyarrow errors of any kind
+        raise InputFileError(f"{path}: cannot be read as a CSV or Parquet table ({exc})") from None
+    where = "to_account" if "to_account" in frame.columns else "account"
+    missing = [c for c in ("victim_id", where, "transfer_id", "amount_fen") if c not in frame.columns]
+    if missing:
+        raise InputFileError(
+            f"{path}: missing column {missing[0]!r} (columns found: {', '.join(map(str, frame.columns))}); "
+            "give the flows of a fund trace: victim_id, transfer_id, to_account, amount_fen, hop"
+        )
+    keep = {normalise_account(a) for a in accounts}
+    links = []
+    for i, row in enumerate(frame.to_dict("records"), start=1):
+        acct = str(row[where]).strip()
+        if not acct or (keep and normalise_account(acct) not in keep):
+            continue
+        try:
+            amount = int(str(row["amount_fen"]).strip())
+            hop = int(str(row.get("hop", 0) or 0).strip())
+        except ValueError:
+            raise InputFileError(
+                f"{path}: row {i}: amount_fen {row['amount_fen']!r} or hop is not a whole number"
+            ) from None
+        if amount > 0:
+            links.append(
+                {
+                    "victim_id": str(row["victim_id"]),
+                    "account": acct,
+                    "transfer_id": str(row["transfer_id"]),
+                    "amount_fen": amount,
+                    "hop": hop,
+                }
+            )
+    return links
+
+
 @refunds_app.command("plan")
 def refund_plan(
     refund_id: str = typer.Option(..., "--id"),

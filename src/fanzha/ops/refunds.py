@@ -275,7 +275,7 @@ def _build_plan(
     if not eligible:
         raise ValidationError(
             f"no claim on account {account} is backed by a traced transfer not yet returned; "
-            "record the trace first"
+            "record the trace first (`fanzha ops refunds trace <home>/graph/trace_flows.parquet`)"
         )
     shares = {s.victim_id: s for s in allocate(pool, eligible)}
     total = sum(eligible.values())

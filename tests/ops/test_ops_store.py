@@ -84,6 +84,22 @@ def test_bad_dsn_is_a_config_error(dsn: str) -> None:
         make_engine(dsn)
 
 
+def test_unreachable_store_is_a_config_error(tmp_path) -> None:
+    """A PostgreSQL server that is down, or an SQLite file that cannot be opened, printed a
+    SQLAlchemy traceback from every ops / lists / audit command (QA: docs followed literally)."""
+    from fanzha.ops.store import open_store
+
+    (tmp_path / "afile").write_text("x")
+    for dsn, match in [
+        ("postgresql+psycopg://nobody:secret@127.0.0.1:1/x", "cannot open the ops store postgresql"),
+        (f"sqlite:///{tmp_path}/afile/ops.db", "cannot be made"),
+        (f"sqlite:///{tmp_path}", "cannot open the ops store sqlite"),  # a folder, not a file
+    ]:
+        with pytest.raises(ConfigError, match=match) as info:
+            open_store(dsn)
+        assert "secret" not in str(info.value) and "\n" not in str(info.value)
+
+
 def test_default_dsn_comes_from_settings(settings) -> None:
     from fanzha.ops.store import open_store
 

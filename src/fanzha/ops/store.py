@@ -180,7 +180,13 @@ def _refuse_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: A
 def _sqlite_engine(url: Any, echo: bool) -> Engine:
     database = url.database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot open the ops store {url}: its folder {Path(database).parent} cannot be made "
+                f"({exc.strerror or exc}); check --dsn / FANZHA_OPS_DSN"
+            ) from None
     engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
     event.listen(engine, "before_cursor_execute", _refuse_nul)
 
@@ -213,7 +219,18 @@ def open_store(dsn: str | None = None, *, schema: str | None = None, migrate_to_
         dsn = get_settings().ops
     engine = make_engine(dsn, schema=schema)
     if migrate_to_head:
-        migrate(engine)
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            migrate(engine)
+        except OperationalError as exc:  # server down, wrong host or password, unopenable file
+            engine.dispose()
+            shown = make_url(dsn).render_as_string(hide_password=True)
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            raise ConfigError(
+                f"cannot open the ops store {shown}: {reason}; check --dsn / FANZHA_OPS_DSN "
+                "(and that the database server is running)"
+            ) from None
     return Store(engine, schema=schema)
 
 

@@ -50,5 +50,19 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings; call ``get_settings.cache_clear()`` after changing the environment."""
-    return Settings()
+    """The process-wide settings; call ``get_settings.cache_clear()`` after changing the environment.
+
+    A value the settings refuse (``FANZHA_THREADS=0``) is a :class:`ConfigError` naming the variable.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        from fanzha.errors import ConfigError
+
+        problem = exc.errors()[0]
+        name = "FANZHA_" + "_".join(str(part) for part in problem["loc"]).upper()
+        raise ConfigError(
+            f"{name}={problem.get('input')!r}: {problem['msg'].lower()}; fix or unset the variable"
+        ) from None

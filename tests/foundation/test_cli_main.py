@@ -43,3 +43,36 @@ def test_usage_error_is_a_usage_line_not_a_traceback(monkeypatch, capsys) -> Non
 def test_version(monkeypatch, capsys) -> None:
     assert run(monkeypatch, "--version") == 0
     assert capsys.readouterr().out.strip() == "0.1.0"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("FANZHA_THREADS", "0", "FANZHA_THREADS='0': input should be greater than or equal to 1"),
+        ("FANZHA_THREADS", "abc", "FANZHA_THREADS='abc': input should be a valid integer"),
+    ],
+)
+def test_a_bad_setting_is_one_line(monkeypatch, capsys, settings, variable, value, message) -> None:
+    """README's settings: a refused value printed pydantic's traceback (QA: docs followed literally)."""
+    from fanzha.settings import get_settings
+
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    try:
+        assert run(monkeypatch, "ingest-report") == 2
+    finally:
+        get_settings.cache_clear()
+    err = " ".join(capsys.readouterr().err.split())
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["abc", "2.5", "１x"])
+def test_a_bad_kernel_thread_count_is_a_config_error(monkeypatch, value) -> None:
+    from fanzha.errors import ConfigError
+    from fanzha.risk.cpus import workers
+
+    monkeypatch.setenv("FANZHA_KERNEL_THREADS", value)
+    with pytest.raises(ConfigError, match="FANZHA_KERNEL_THREADS"):
+        workers()
+    monkeypatch.setenv("FANZHA_KERNEL_THREADS", "3")
+    assert workers() == 3

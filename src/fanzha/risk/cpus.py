@@ -10,7 +10,14 @@ def workers() -> int:
     """Threads for the kernels: the cores this process may use (``FANZHA_KERNEL_THREADS`` overrides)."""
     configured = os.environ.get("FANZHA_KERNEL_THREADS")
     if configured:
-        return max(1, int(configured))
+        try:
+            return max(1, int(configured))
+        except ValueError:
+            from fanzha.errors import ConfigError
+
+            raise ConfigError(
+                f"FANZHA_KERNEL_THREADS={configured!r} is not a whole number; fix or unset the variable"
+            ) from None
     return max(
         1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     )

@@ -204,6 +204,15 @@ def test_time_invalid(raw, match):
         n.normalise_time(raw, now=NOW)
 
 
+def test_time_out_of_range_shows_a_datetime_as_a_time():
+    """An API body's time came back as "time datetime.datetime(2030, 1, 1, 0, 0) is out of range"
+    (QA: docs followed literally)."""
+    with pytest.raises(ValidationError) as info:
+        n.normalise_time(datetime(2030, 1, 1), now=NOW)
+    assert "time '2030-01-01 00:00:00' is out of range" in str(info.value)
+    assert "datetime.datetime" not in str(info.value)
+
+
 # -- URLs, hosts, wallets, regions, text --------------------------------------------------------
 def test_urls_and_hosts():
     assert n.normalise_url("EXAMPLE.com/path?a=1") == "http://example.com/path?a=1"

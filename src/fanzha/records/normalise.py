@@ -344,7 +344,9 @@ def normalise_time(value: object, *, now: datetime | None = None) -> datetime:
         moment = datetime(1, 1, 1, tzinfo=UTC)
     limit = (now or datetime.now(UTC)) + timedelta(days=1)
     if not EARLIEST <= moment <= limit:
-        raise ValidationError(f"time {value!r} is out of range (2000 … now + 1 day)", value=value)
+        # a datetime (an API body, a typed Parquet column) is shown as a time, not as its Python repr
+        shown = value.isoformat(sep=" ") if isinstance(value, datetime) else value
+        raise ValidationError(f"time {shown!r} is out of range (2000 … now + 1 day)", value=value)
     return moment
 
 

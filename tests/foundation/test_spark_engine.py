@@ -110,3 +110,34 @@ def test_get_engine_spark(settings, monkeypatch, spark_session):
     with get_engine() as eng:
         assert eng.dialect == "spark" and eng.scalar("SELECT 40 + 2") == 42
     get_settings.cache_clear()
+
+
+def test_a_session_that_cannot_start_is_one_line(tmp_path):
+    """FANZHA_SPARK_MEMORY=lots (or a master that cannot be reached) printed pyspark's / py4j's
+    traceback (QA: docs followed literally). A fresh process: getOrCreate would reuse a session."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime on PATH: Spark needs Java 17+")
+    code = (
+        "from fanzha.engine.spark import spark_session\n"
+        "from fanzha.errors import EngineError\n"
+        "try:\n"
+        "    spark_session(memory='lots')\n"
+        "except EngineError as exc:\n"
+        "    print('ENGINE-ERROR', exc)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=os.environ,
+    )
+    assert "ENGINE-ERROR cannot start Spark with" in run.stdout, run.stdout + run.stderr
+    assert "FANZHA_SPARK_MEMORY='lots'" in run.stdout and "Traceback" not in run.stderr

@@ -50,7 +50,20 @@ def spark_session(master: str = "local[*]", memory: str = "4g") -> Any:
         .config("spark.sql.shuffle.partitions", "8")
         .config("spark.sql.ansi.enabled", "false")  # DuckDB's integer division and casts, not ANSI's errors
     )
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # the JVM did not start, or the master cannot be reached: py4j / pyspark errors
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        java = getattr(exc, "java_exception", None)
+        if java is not None:
+            import contextlib
+
+            with contextlib.suppress(Exception):  # the gateway is gone: keep the Python side's line
+                reason = str(java.toString()).splitlines()[0]
+        raise EngineError(
+            f"cannot start Spark with FANZHA_SPARK_MASTER={master!r} and FANZHA_SPARK_MEMORY={memory!r}: "
+            f"{reason}; check both (memory like 4g) and that a Java 17+ runtime is installed"
+        ) from None
     session.sparkContext.setLogLevel("ERROR")
     return session
 

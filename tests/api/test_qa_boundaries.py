@@ -316,3 +316,22 @@ def test_eval_decisions_refuses_a_scores_folder_without_scores(settings, tmp_pat
         app, ["eval", "decisions", "--sim", str(sim), "--scores", str(tmp_path / "file")]
     )
     assert result.exit_code == 2 and "--scores" in result.output
+
+
+def test_an_unreachable_ops_store_is_503_not_a_client_error(settings, monkeypatch) -> None:
+    """With FANZHA_OPS_DSN pointing at a server that is down, /v1/audit answered 422 ConfigError
+    (or, before the store's own error, a 500): the store is the server's, not the caller's input
+    (QA: docs followed literally)."""
+    from api.conftest import make_api
+
+    monkeypatch.setenv("FANZHA_OPS_DSN", "postgresql+psycopg://nobody@127.0.0.1:1/x")
+    from fanzha.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        for api in make_api(get_settings()):
+            r = api.client.get("/v1/audit", headers=api.as_("police"))
+            assert r.status_code == 503, r.text
+            assert "cannot open the ops store" in r.json()["message"]
+    finally:
+        get_settings.cache_clear()

@@ -69,7 +69,10 @@ class OpsBridge:
         if self._store is None:
             from fanzha.ops.store import open_store
 
-            self._store = open_store(self.dsn)
+            try:
+                self._store = open_store(self.dsn)
+            except FanzhaError as exc:  # the server's store is down or misconfigured: not the caller's input
+                raise Unavailable(str(exc)) from None
         return self._store
 
     def close(self) -> None:

@@ -335,3 +335,27 @@ def test_an_unreachable_ops_store_is_503_not_a_client_error(settings, monkeypatc
             assert "cannot open the ops store" in r.json()["message"]
     finally:
         get_settings.cache_clear()
+
+
+def test_eval_decisions_says_when_no_scores_are_published(settings, tmp_path, monkeypatch) -> None:
+    """docs/api.md: `fanzha eval decisions --sim DIR` replays with the published scores; before any
+    `score … --publish` it ran silently on the real-time signals alone (16.8 % of the fraud money on
+    a city where the demo's scores stop 98 %) (QA: docs followed literally)."""
+    from typer.testing import CliRunner
+
+    from fanzha.cli.main import app
+    from fanzha.decide import replay, sources
+
+    monkeypatch.setattr(sources, "load_detectors", lambda settings: (None, None, {}))
+    monkeypatch.setattr(replay, "replay_city", lambda *a, **k: "report")
+    monkeypatch.setattr(replay, "print_report", lambda report, console: console.print("REPORT"))
+    (tmp_path / "sim").mkdir()
+    result = CliRunner().invoke(app, ["eval", "decisions", "--sim", str(tmp_path / "sim")])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "no published risk scores" in out and "real-time signals alone" in out and "REPORT" in out
+    scores = settings.home / "scores"
+    scores.mkdir(parents=True)
+    (scores / "accounts.parquet").write_bytes(b"")
+    result = CliRunner().invoke(app, ["eval", "decisions", "--sim", str(tmp_path / "sim")])
+    assert "no published risk scores" not in result.output and "REPORT" in result.output

@@ -157,6 +157,15 @@ def eval_decisions(
             f"--scores {scores} holds neither numbers.parquet nor accounts.parquet; "
             "give the folder `fanzha score … --publish` fills (<home>/scores), or leave --scores out"
         )
+    console = Console()
+    scores_dir = scores or settings.home / "scores"
+    if not any((scores_dir / f"{n}.parquet").exists() for n in ("numbers", "accounts")):
+        # the replay runs all the same, but the figures are those of the real-time signals alone
+        console.print(
+            f"[yellow]note:[/] no published risk scores in {scores_dir}: the replay uses the real-time "
+            "signals alone (publish them with `fanzha score numbers|accounts … --publish`, or run "
+            "`fanzha demo`)"
+        )
     text_scorer, _url, _versions = load_detectors(settings)
     ops = OpsBridge(settings.ops)
     try:
@@ -165,9 +174,9 @@ def eval_decisions(
         ops.close()
     report = replay_city(
         sim,
-        scores_dir=scores or settings.home / "scores",
+        scores_dir=scores_dir,
         settings=settings,
         text_scorer=text_scorer,
         lists=lists,
     )
-    print_report(report, Console())
+    print_report(report, console)

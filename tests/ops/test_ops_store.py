@@ -84,18 +84,29 @@ def test_bad_dsn_is_a_config_error(dsn: str) -> None:
         make_engine(dsn)
 
 
-def test_unreachable_store_is_a_config_error(tmp_path) -> None:
+def test_unreachable_store_is_one_clear_error(tmp_path) -> None:
     """A PostgreSQL server that is down, or an SQLite file that cannot be opened, printed a
-    SQLAlchemy traceback from every ops / lists / audit command (QA: docs followed literally)."""
+    SQLAlchemy traceback from every ops / lists / audit command (QA: docs followed literally): the
+    store being unavailable is StoreUnavailable (503 in the API), a folder that cannot be made for
+    an SQLite file a ConfigError."""
+    from fanzha.errors import StoreUnavailable
     from fanzha.ops.store import open_store
 
     (tmp_path / "afile").write_text("x")
-    for dsn, match in [
-        ("postgresql+psycopg://nobody:secret@127.0.0.1:1/x", "cannot open the ops store postgresql"),
-        (f"sqlite:///{tmp_path}/afile/ops.db", "cannot be made"),
-        (f"sqlite:///{tmp_path}", "cannot open the ops store sqlite"),  # a folder, not a file
+    for dsn, error, match in [
+        (
+            "postgresql+psycopg://nobody:secret@127.0.0.1:1/x",
+            StoreUnavailable,
+            "cannot open the ops store postgresql",
+        ),
+        (f"sqlite:///{tmp_path}/afile/ops.db", ConfigError, "cannot be made"),
+        (
+            f"sqlite:///{tmp_path}",
+            StoreUnavailable,
+            "cannot open the ops store sqlite",
+        ),  # a folder, not a file
     ]:
-        with pytest.raises(ConfigError, match=match) as info:
+        with pytest.raises(error, match=match) as info:
             open_store(dsn)
         assert "secret" not in str(info.value) and "\n" not in str(info.value)
 

@@ -219,15 +219,17 @@ def open_store(dsn: str | None = None, *, schema: str | None = None, migrate_to_
         dsn = get_settings().ops
     engine = make_engine(dsn, schema=schema)
     if migrate_to_head:
-        from sqlalchemy.exc import OperationalError
-
         try:
             migrate(engine)
-        except OperationalError as exc:  # server down, wrong host or password, unopenable file
+        except StoreUnavailable as exc:
             engine.dispose()
+            lost = exc.__cause__
+            if not isinstance(lost, OperationalError | InterfaceError):
+                raise  # a store migrated by a newer fanzha: its own message
+            # server down, wrong host or password, unopenable file: 503 in the API, one line in the CLI
             shown = make_url(dsn).render_as_string(hide_password=True)
-            reason = str(exc.orig or exc).strip().splitlines()[0]
-            raise ConfigError(
+            reason = str(lost.orig or lost).strip().splitlines()[0]
+            raise StoreUnavailable(
                 f"cannot open the ops store {shown}: {reason}; check --dsn / FANZHA_OPS_DSN "
                 "(and that the database server is running)"
             ) from None

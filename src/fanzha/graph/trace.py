@@ -630,14 +630,10 @@ class _Ledger:
         within ``reserve_hours`` takes whole: one outflow of exactly a parcel's amount, the latest
         such parcel, unless an inflow of that amount arrives in between or a ``taken`` parcel of
         that amount explains it (see :attr:`MatchRule.reserve_exact`)."""
-        rule, fut = self.rule, self.future
-        if fut is None or rule.reserve_hours is None or not rule.reserve_exact:
+        rule, fut, ahead = self.rule, self.future, self._ahead(account)
+        if fut is None or ahead is None or not rule.reserve_exact:
             return set()
-        lo, hi = int(fut.starts[account]), int(fut.starts[account + 1])
-        k = lo + int(np.searchsorted(fut.pos[lo:hi], self.pos, side="right"))
-        if k >= hi:
-            return set()
-        limit = self.now + int(rule.reserve_hours * 3_600_000_000)
+        k, hi, limit = ahead
         hours = rule.hours_us
         first = max(0, len(st) - rule.window)
         free = [i for i in range(first, len(st)) if st[i][3] > 0 and i not in taken]
@@ -662,15 +658,21 @@ class _Ledger:
                         break
         return reserved
 
-    def _look_ahead(self, st: deque[list[int]], account: int) -> set[int]:
+    def _ahead(self, account: int) -> tuple[int, int, int] | None:
+        """Where the account's events after the one being replayed start and end in ``future.pos``,
+        and the time limit of the look-ahead (``reserve_hours``); None when there is none."""
         rule, fut = self.rule, self.future
-        if fut is None or rule.reserve_hours is None or rule.reserve_outflows < 1:
-            return set()
+        if fut is None or rule.reserve_hours is None:
+            return None
         lo, hi = int(fut.starts[account]), int(fut.starts[account + 1])
         k = lo + int(np.searchsorted(fut.pos[lo:hi], self.pos, side="right"))
-        if k >= hi:
+        return (k, hi, self.now + int(rule.reserve_hours * 3_600_000_000)) if k < hi else None
+
+    def _look_ahead(self, st: deque[list[int]], account: int) -> set[int]:
+        rule, fut, ahead = self.rule, self.future, self._ahead(account)
+        if fut is None or ahead is None or rule.reserve_outflows < 1:
             return set()
-        limit = self.now + int(rule.reserve_hours * 3_600_000_000)
+        k, hi, limit = ahead
         hours = rule.hours_us
         # parcels now in the account: [amount, arrival, position in st] (not the opening balance)
         lots = [
@@ -915,12 +917,10 @@ class _Ledger:
         """The account's events after the one being replayed, within ``reserve_hours`` and up to
         its ``decode_outflows``-th outflow: (time, fen, kind) with kind 0 inflow, 1 transfer out,
         2 withdrawal."""
-        rule, fut = self.rule, self.future
-        if fut is None or rule.reserve_hours is None:
+        rule, fut, ahead = self.rule, self.future, self._ahead(account)
+        if fut is None or ahead is None:
             return []
-        lo, hi = int(fut.starts[account]), int(fut.starts[account + 1])
-        k = lo + int(np.searchsorted(fut.pos[lo:hi], self.pos, side="right"))
-        limit = self.now + int(rule.reserve_hours * 3_600_000_000)
+        k, hi, limit = ahead
         out: list[tuple[int, int, int]] = []
         outs = 0
         while k < hi and outs < rule.decode_outflows:

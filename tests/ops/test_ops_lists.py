@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fanzha.errors import NotFoundError, StateError, ValidationError
+from fanzha.errors import ConflictError, NotFoundError, StateError, ValidationError
 from fanzha.ops import lists as L
 from fanzha.ops.audit import Actor
 from fanzha.ops.store import Store
@@ -120,6 +120,18 @@ def test_rejected_appeal_keeps_the_entry(store: Store, actor: Actor) -> None:
     item = L.appeal(store, actor, entry.id, appellant="李四", reason="误判", now=T0)
     L.decide_appeal(store, actor, item.id, uphold=False, note="多次涉诈", now=T0)
     assert L.check(store, actor, "number", "13800138000", now=T0).action == "block"
+
+
+def test_one_open_appeal_per_entry(store: Store, actor: Actor) -> None:
+    """Found by QA: a second appeal on an entry was filed while the first was open, and both could
+    be upheld; the second is refused until the first is decided, then may be filed again."""
+    entry = add(store, actor, "number", "13800138000", "block")
+    first = L.appeal(store, actor, entry.id, appellant="李四", reason="误判", now=T0)
+    with pytest.raises(ConflictError, match=f"already has an open appeal {first.id}"):
+        L.appeal(store, actor, entry.id, appellant="李四", reason="再次申诉", now=T0)
+    L.decide_appeal(store, actor, first.id, uphold=False, note="多次涉诈", now=T0)
+    second = L.appeal(store, actor, entry.id, appellant="李四", reason="补充材料", now=T0)
+    assert second.status == "open" and second.id != first.id
 
 
 def _tiny_tw165(folder: Path) -> Path:

@@ -30,7 +30,7 @@ from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fanzha.errors import InputFileError, NotFoundError, StateError, ValidationError
+from fanzha.errors import ConflictError, InputFileError, NotFoundError, StateError, ValidationError
 from fanzha.ops import audit
 from fanzha.ops.audit import Actor
 from fanzha.ops.models import ListAppeal, ListEntry, check_choice, check_length, check_limit
@@ -349,9 +349,17 @@ def appeal(
         raise ValidationError("an appeal needs the appellant and a reason", field="reason")
     check_length("appellant", appellant, 128)
     with store.transaction() as session:
-        entry = _get_entry(session, entry_id)
+        entry = _get_entry(session, entry_id, lock=True)  # one appeal filed at a time per entry
         if entry.status != "active":
             raise StateError(f"list entry {entry_id} is already {entry.status}; nothing to appeal")
+        pending = session.execute(
+            select(ListAppeal).where(ListAppeal.entry_id == entry_id, ListAppeal.status == "open")
+        ).scalar_one_or_none()
+        if pending is not None:
+            raise ConflictError(
+                f"list entry {entry_id} already has an open appeal {pending.id} (filed "
+                f"{pending.filed_at:%Y-%m-%d %H:%M} UTC by {pending.appellant}); decide it before another"
+            )
         item = ListAppeal(
             id="a_" + uuid.uuid4().hex[:24],
             entry_id=entry_id,

@@ -475,3 +475,11 @@ def test_label_file_columns_without_a_label_file_are_refused(tmp_path: Path) -> 
     assert not (tmp_path / "m").exists()
     r = runner.invoke(app, [*args, "--id", "phone_no_m", "--label", "label", *FAST])  # the way it is meant
     assert r.exit_code == 0, r.output
+
+
+def test_reading_scores_before_any_are_published_says_so(settings) -> None:
+    """Found by QA: read_scores on a fresh home raised a raw FileNotFoundError."""
+    from fanzha.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match=r"no numbers scores are published.*--publish"):
+        read_scores("numbers", settings)

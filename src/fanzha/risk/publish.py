@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fanzha.detect.contract import SCORE_COLUMNS, reasons_text
-from fanzha.errors import ValidationError
+from fanzha.errors import NotFoundError, ValidationError
 from fanzha.settings import Settings
 
 TARGETS = ("numbers", "accounts")
@@ -52,7 +52,12 @@ def publish_scores(scores: pd.DataFrame, what: str, settings: Settings) -> Path:
 
 def read_scores(what: str, settings: Settings) -> pd.DataFrame:
     """The published scores with ``reasons`` parsed back into lists of dicts."""
-    frame = pq.read_table(scores_path(settings, what)).to_pandas()
+    path = scores_path(settings, what)
+    if not path.is_file():
+        raise NotFoundError(
+            f"no {what} scores are published ({path} is missing); run `fanzha score {what} … --publish` first"
+        )
+    frame = pq.read_table(path).to_pandas()
     frame["reasons"] = frame["reasons"].map(json.loads)
     return frame
 

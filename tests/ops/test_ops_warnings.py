@@ -270,3 +270,16 @@ def test_tick_lists_warnings_past_their_deadline(store: Store, actor: Actor) -> 
     W.transition(store, red.id, "delivered", actor, now=T0)
     W.transition(store, red.id, "contacted", actor, channel="call", now=T0 + timedelta(minutes=7))
     assert tick(store, now=T0 + timedelta(hours=3)).overdue_warnings == [yellow.id]
+
+
+def test_a_person_id_number_is_one_person_in_any_spelling(store: Store, actor: Actor) -> None:
+    """An ID number given with a lower-case x or full-width digits is the same person: one profile,
+    one open warning, found by any spelling (found by QA: every key was taken as typed)."""
+    W.upsert_profile(store, actor, "11010519491231002x", birth_date=datetime(1949, 12, 31).date(), now=T0)
+    first = W.create_warning(store, event(person="１１０１０５１９４９１２３１００２Ｘ"), actor, now=T0)
+    again = W.create_warning(store, event(person="11010519491231002X", kind="sms"), actor, now=T0)
+    assert first.id == again.id and first.person_id == "11010519491231002X"
+    assert "elderly" in again.vulnerability  # the profile stored under the other spelling applied
+    assert [w.id for w in W.list_warnings(store, actor, person_id=" 11010519491231002x ")] == [first.id]
+    other = W.create_warning(store, event(person=" p1 "), actor, now=T0)  # another key: as written, trimmed
+    assert other.person_id == "p1"

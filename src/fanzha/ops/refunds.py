@@ -29,7 +29,7 @@ from fanzha.ops.audit import Actor
 from fanzha.ops.fundcontrol import _lock, _release, lock_commands
 from fanzha.ops.models import FundHold, RefundAllocation, RefundPlan, TraceLink, check_key, check_length
 from fanzha.ops.store import Store
-from fanzha.records.normalise import MAX_FEN, normalise_account, normalise_id_number
+from fanzha.records.normalise import MAX_FEN, normalise_account, person_key
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def record_trace(
         check_key("transfer_id", str(link["transfer_id"]), hint="the traced transfer's id")
         rows.append(
             (
-                victim_key(str(link["victim_id"])),
+                person_key(str(link["victim_id"])),
                 normalise_account(link["account"]),
                 str(link["transfer_id"]),
                 int(link.get("hop", 0)),
@@ -180,15 +180,6 @@ def _holds(session: Session, account: str) -> list[FundHold]:
     )
 
 
-def victim_key(victim: str) -> str:
-    """A victim as the traces name her: an ID number in its normal form (a lower-case x, full-width
-    digits, spaces), any other key (a case system's own victim id) as written, trimmed."""
-    try:
-        return normalise_id_number(victim)
-    except ValidationError:
-        return victim.strip()
-
-
 def plan_refund(
     store: Store,
     actor: Actor,
@@ -209,7 +200,7 @@ def plan_refund(
     keyed: dict[str, int] = {}
     for victim, amount in claims.items():
         check_key("victim_id", victim, hint="name the victim who claims")
-        key = victim_key(victim)
+        key = person_key(victim)
         if key in keyed:
             raise ValidationError(f"victim {key} claims twice (written two ways); give one claim per victim")
         keyed[key] = amount

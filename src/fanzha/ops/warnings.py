@@ -12,6 +12,7 @@ lifecycle ``issued → delivered → contacted → dissuaded / victimised / unre
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -34,7 +35,7 @@ from fanzha.ops.models import (
     check_limit,
 )
 from fanzha.ops.store import Store
-from fanzha.records.normalise import MAX_FEN, normalise_account, normalise_phone
+from fanzha.records.normalise import MAX_FEN, normalise_account, normalise_phone, person_key
 
 SIGNAL_KINDS = ("call", "sms", "pending_transfer", "url_visit", "app_install")
 TIERS = ("red", "orange", "yellow")
@@ -325,6 +326,7 @@ def create_warning(
     """
     now = audit.as_of(now)
     event.validate(now, timedelta(minutes=rules.window_minutes))
+    event = dataclasses.replace(event, person_id=person_key(event.person_id))
     episode = event.episode_id or "open"
     open_key = f"{event.person_id}|{episode}"
     for attempt in range(3):
@@ -575,7 +577,7 @@ def list_warnings(
         if tier:
             query = query.where(WarningTask.tier == tier)
         if person_id:
-            query = query.where(WarningTask.person_id == person_id)
+            query = query.where(WarningTask.person_id == person_key(person_id))
         if open_only:
             query = query.where(WarningTask.open_key.is_not(None))
         rows = list(session.execute(query).scalars().all())
@@ -620,6 +622,7 @@ def upsert_profile(
     """Store what the rules need about a person (family contacts as ``{"phone", "relation"}``)."""
     now = audit.as_of(now)
     check_key("person_id", person_id, hint="say whose profile this is")
+    person_id = person_key(person_id)
     if birth_date is not None:
         age = _age(birth_date, now.date())
         if age is None or not 0 <= age <= MAX_AGE:

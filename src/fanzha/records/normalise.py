@@ -119,6 +119,16 @@ def normalise_id_number(value: object, *, today: date | None = None) -> str:
     return raw
 
 
+def person_key(value: str) -> str:
+    """A person named by a caller (a victim claiming a refund, the person a warning is about): the ID
+    number in its normal form when the key is a valid one (a lower-case x, full-width digits,
+    spaces), else any other key (a case system's own id) as written, trimmed."""
+    try:
+        return normalise_id_number(value)
+    except ValidationError:
+        return value.strip()
+
+
 def id_birth_date(id_number: str) -> date:
     return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
 

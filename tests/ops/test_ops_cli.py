@@ -40,6 +40,10 @@ def test_warning_lifecycle_via_cli(settings) -> None:
         )
     )
     assert out["tier"] == "orange" and out["family_alerted"] is True
+    # one time format in the JSON: ISO 8601 with a T, top-level fields as the channels' deadlines
+    # (found by QA: "2026-11-22 07:37:47+00:00" beside "2026-11-22T07:52:47+00:00")
+    times = [out["issued_at"], out["deadline_at"], *(c["deadline_at"] for c in out["channels"])]
+    assert all("T" in t and " " not in t for t in times), times
     wid = out["id"]
     run("ops", "warnings", "move", wid, "delivered")
     run("ops", "warnings", "move", wid, "contacted", "--channel", "call")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +103,13 @@ def _row(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return {f: getattr(obj, f) for f in fields}
 
 
+def _json_value(value: Any) -> str:
+    """Times as ISO 8601 with a ``T`` (as the stored JSON of the channels), anything else as text."""
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
+
+
 def _echo(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))
 
 
 W_FIELDS = (

@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     spark_memory: str = Field("4g", description="Spark driver memory when engine=spark")
     threads: int = Field(2, ge=1, description="threads the batch engine may use")
     secret_key: str = Field("change-me", description="key for API tokens; set it in production")
-    timezone: str = Field("Asia/Shanghai", description="zone used to show times and read naive ones")
 
     @property
     def lake(self) -> Path:

@@ -103,7 +103,9 @@ def evaluate(rules: RuleSet, event: str, feats: dict[str, Any], amount_fen: int 
         score = 1.0 if override == "block" else (0.0 if override == "proceed" else score)
     else:
         outcome = OUTCOMES[min(max(RANK[rules.band_outcome(score)], floor), ceiling)]
-    if event == "call" and outcome == "delay":  # a call cannot wait: the callee gets a flash warning instead
+    if outcome == "delay" and event != "payment":
+        # only money can wait (延时到账): a call, an SMS or a URL visit that would be delayed is
+        # warned instead (a flash warning to the callee, a label on the SMS, a page before the site)
         outcome = "warn"
     minutes, tier = 0, None
     if outcome == "delay" and event == "payment":

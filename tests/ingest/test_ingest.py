@@ -287,6 +287,27 @@ def test_missing_column_of_a_parquet_file_lists_only_its_columns(settings, tmp_p
     assert "(columns found: caller, callee, duration_s);" in str(info.value)
 
 
+def test_a_parquet_file_with_its_own_file_row_number_column_is_read(settings, tmp_path):
+    """Found by QA: a Parquet export holding a column named file_row_number (the name DuckDB gives
+    its own row numbers) could not be read at all ("Option file_row_number adds column …")."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [dict(CALL, caller=f"1380013800{i}") for i in range(3)]
+    table = pa.table({**{k: [r[k] for r in rows] for k in CALL}, "file_row_number": [7, 8, 9]})
+    pq.write_table(table, tmp_path / "in.parquet")
+    others = [
+        dict(r, caller=f"1390013900{i}", duration_s=d)
+        for i, (r, d) in enumerate(zip(rows, "5x9", strict=True))
+    ]
+    bad = pa.table({**{k: [r[k] for r in others] for k in CALL}, "file_row_number": [7, 8, 9]})
+    pq.write_table(bad, tmp_path / "bad.parquet")
+    f = ingest_path(tmp_path / "in.parquet", "calls", settings).files[0]
+    assert (f.rows_read, f.landed, f.rejected) == (3, 3, 0)
+    g = ingest_path(tmp_path / "bad.parquet", "calls", settings).files[0]
+    assert (g.rows_read, g.landed, g.rejected) == (3, 2, 1)
+
+
 def test_folder_checked_before_anything_lands(settings, tmp_path, write):
     write(tmp_path / "in" / "a.csv", "calls", [CALL])
     write(tmp_path / "in" / "b.csv", "calls", [CALL], columns=["caller"])

@@ -275,8 +275,16 @@ def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> Sourc
             src, encoding, workdir / "utf8.csv" if src.format == "csv" else workdir / "utf8.jsonl"
         )
     reader = _reader(src, path, encoding)
+    numbered = src.format == "parquet"  # DuckDB numbers the rows of a Parquet file (file_row_number)
     try:
-        described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        try:
+            described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+        except Exception as exc:
+            if not (numbered and "file_row_number" in str(exc)):
+                raise
+            # the file has a column of that name itself: rows numbered in file order instead
+            numbered, reader = False, f"read_parquet({lit(str(path))})"
+            described = con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
     except Exception as exc:  # duckdb.Error: parse problems of any kind
         raise InputFileError(f"{src.path}: cannot be read as {src.format}: {_first_line(exc)}") from None
     types = {str(name): str(typ) for name, typ, *_ in described}
@@ -294,7 +302,7 @@ def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> Sourc
         )
     if missing:
         # the row number DuckDB adds to a Parquet file is not one of the file's columns
-        found = [n for n in types if not (src.format == "parquet" and n == "file_row_number")]
+        found = [n for n in types if not (numbered and n == "file_row_number")]
         raise InputFileError(
             f"{src.path}: missing required column {missing[0]!r} for kind {src.kind!r} "
             f"(columns found: {', '.join(found) or 'none'}); rename the header or pass the right --kind"
@@ -312,8 +320,12 @@ def source_sql(con: Any, src: SourceFile, encoding: str, workdir: Path) -> Sourc
         name = by_field.get(f.name)
         expr = _as_text(name, types[name]) if name is not None else "CAST(NULL AS VARCHAR)"
         cols.append(f"{expr} AS {ident('_x_' + f.name)}")
-    line = {"parquet": "file_row_number + 1", "csv": "row_number() OVER () + 1"}.get(
-        src.format, "row_number() OVER ()"
+    line = (
+        "file_row_number + 1"
+        if numbered
+        else "row_number() OVER () + 1"
+        if src.format == "csv"
+        else "row_number() OVER ()"
     )
     return Source(
         f"SELECT {line} AS _line, {', '.join(cols)} FROM {reader}",

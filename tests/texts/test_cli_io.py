@@ -125,3 +125,16 @@ def test_train_and_score_urls_cli(tmp_path: Path, settings: Settings) -> None:
     assert {"row", "probability", "host", "brand", "list_match", "reasons"} <= set(scores.columns)
     zhihu = scores[scores["host"].str.endswith("zhihu.com", na=False)]
     assert (zhihu["probability"] == 0.99).all()
+
+
+def test_piped_output_holds_no_spinner_frames(tmp_path: Path, settings: Settings) -> None:
+    """Found by QA: piped, `score texts` left its spinners' last frames ('⠋ loading model 0:00:04')
+    on stdout before its one line."""
+    data = tmp_path / "t.csv"
+    data.write_text("content\n快来刷单返利日赚500\n", "utf-8")
+    result = runner.invoke(
+        app,
+        ["score", "texts", "--data", str(data), "--text-col", "content", "--out", str(tmp_path / "o.csv")],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("wrote "), result.output

@@ -74,7 +74,7 @@ def test_cli_time_options_say_naive_times_are_beijing_time(settings) -> None:
     out = cli(
         "lists", "add", "number", "13800138000", "--reason", "r", "--expires", "2027-01-01 08:00"
     )[1]  # fmt: skip
-    assert "2027-01-01 00:00:00+00:00" in out, out
+    assert "2027-01-01T00:00:00+00:00" in out, out
 
 
 def test_cli_load_tw165_with_a_file_that_is_not_utf8_is_one_clear_error(settings, tmp_path) -> None:

@@ -176,3 +176,23 @@ def test_mixed_script() -> None:
 def test_ascii_hosts_keep_their_features() -> None:
     f = feats("x8dbwg1b3q.xyz")
     assert f["label_random"] > 0 and f["host_entropy"] > 0.5
+
+
+def test_every_url_score_carries_reasons_in_the_direction_of_its_score(url_model: UrlDetector) -> None:
+    """As the text and GBDT detectors: a risky URL cites what raised it, a low score what lowered
+    it (said so, weight < 0), and a URL with neither says so (before: a low score cited "fragment …
+    is typical of scam URLs", or had no reason at all — 6 of the 8,001 phishing-set URLs)."""
+    urls = ["http://icbc-kefu.top/login", "https://www.zhihu.com/question/1", "http://www.teebweb.org/"]
+    scored = url_model.score(urls)
+    for p, reasons in zip(scored["probability"], scored["reasons"], strict=True):
+        assert reasons, "every score carries reasons"
+        if p >= 0.5:
+            assert all(r["weight"] > 0 and "lowers" not in r["message"] for r in reasons)
+        else:
+            assert all(r["weight"] < 0 and "scam" not in r["message"] for r in reasons)
+            assert any(r["message"].endswith("lowers the score") for r in reasons)
+    assert (scored["probability"] < 0.5).any() and (scored["probability"] >= 0.5).any()
+    nothing = url_model._explain(
+        np.zeros(len(FEATURES)), np.zeros(len(FEATURES)), np.empty(0, int), np.empty(0), None, 0.2
+    )
+    assert [r.code for r in nothing] == ["no_signal"]

@@ -277,7 +277,7 @@ class UrlDetector(Detector):
             gram_contrib = weights * self.coef_[len(FEATURES) + gram_cols]
             decision += float(gram_contrib.sum())
         probability = float(1.0 / (1.0 + np.exp(-decision)))
-        reasons = self._explain(lexical, contrib, gram_cols, gram_contrib, brand)
+        reasons = self._explain(lexical, contrib, gram_cols, gram_contrib, brand, probability)
         return UrlScore(probability, tier_of(probability, thresholds), p.host, brand, reasons)
 
     def _explain(
@@ -287,26 +287,41 @@ class UrlDetector(Detector):
         cols: np.ndarray,
         gram_contrib: np.ndarray,
         brand: str | None,
+        probability: float = 1.0,
     ) -> list[Reason]:
+        """The features behind the score, as the text detector gives them: for a risky URL
+        (probability ≥ 0.5) what pushed it towards scam, for the others what pulled it towards
+        legitimate (said so, weight negative); with neither, ``no_signal`` — every score carries its
+        reasons (before, a low score cited what raised it, "typical of scam URLs", or nothing)."""
+        positive = probability >= 0.5
+        sign = 1.0 if positive else -1.0
         items: list[tuple[float, Reason]] = []
-        for j in np.argsort(-contrib)[: self.top_reasons]:
-            if contrib[j] <= 0 or lexical[j] == 0:
+        for j in np.argsort(-sign * contrib, kind="stable")[: self.top_reasons]:
+            if sign * contrib[j] <= 0 or lexical[j] == 0:
                 continue
             name = FEATURES[j]
             message = feature_message(name) + (f" ({brand})" if name.startswith("brand") and brand else "")
+            if not positive:
+                message += " — lowers the score"
             items.append(
                 (
-                    float(contrib[j]),
+                    float(sign * contrib[j]),
                     Reason(name, message, round(float(lexical[j]), 4), round(float(contrib[j]), 4)),
                 )
             )
         if len(gram_contrib):
-            j = int(np.argmax(gram_contrib))
-            if gram_contrib[j] > 0:
-                gram = str(self.vectoriser_.ngrams_[cols[j]])
-                items.append((float(gram_contrib[j]), Reason("url_ngram", f"fragment “{gram.strip()}” is typical of scam URLs", gram, round(float(gram_contrib[j]), 4))))  # fmt: skip
+            j = int(np.argmax(sign * gram_contrib))
+            if sign * gram_contrib[j] > 0:
+                gram = str(self.vectoriser_.ngrams_[cols[j]]).strip()
+                kind = "scam" if positive else "legitimate"
+                code = "url_ngram" if positive else "legitimate_ngram"
+                reason = Reason(code, f"fragment “{gram}” is typical of {kind} URLs", gram, round(float(gram_contrib[j]), 4))  # fmt: skip
+                items.append((float(sign * gram_contrib[j]), reason))
         items.sort(key=lambda t: -t[0])
-        return [r for _, r in items[: self.top_reasons]]
+        reasons = [r for _, r in items[: self.top_reasons]]
+        if not reasons:
+            reasons.append(Reason("no_signal", "no feature of the URL raises or lowers the score", None, 0.0))
+        return reasons
 
 
 def _merge(a: HostList, b: HostList) -> HostList:

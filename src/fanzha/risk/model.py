@@ -235,7 +235,7 @@ class GBDTDetector(Detector):
     def score(self, X: pd.DataFrame) -> pd.DataFrame:
         ids, matrix = self._matrix(X)
         p = self.probabilities(matrix)
-        reasons = self._reasons(matrix, self._contributions(matrix, p))
+        reasons = self._reasons(matrix, self._contributions(matrix, p), self._reaches(p))
         return score_frame(ids, p, reasons, self.tier_thresholds, flagged=p >= self.threshold_)
 
     def probability(self, X: pd.DataFrame) -> np.ndarray:
@@ -257,8 +257,7 @@ class GBDTDetector(Detector):
         from fanzha.risk.treepaths import flatten, path_contributions
 
         threads = workers()
-        tiers = self.tier_thresholds or DEFAULT_TIER_THRESHOLDS
-        exact = p >= min(self.threshold_, *tiers.values())
+        exact = self._reaches(p)
         contrib = np.zeros((len(matrix), len(self.feature_names_)))
 
         for rows, paths in ((exact, False), (~exact, True)):
@@ -275,6 +274,11 @@ class GBDTDetector(Detector):
             contrib[rows] = total / len(self.models_)
         return contrib
 
+    def _reaches(self, p: np.ndarray) -> np.ndarray:
+        """Which probabilities reach a tier or the decision threshold: the records the model raises."""
+        tiers = self.tier_thresholds or DEFAULT_TIER_THRESHOLDS
+        return np.asarray(p >= min(self.threshold_, *tiers.values()), dtype=bool)
+
     def drift(self, X: pd.DataFrame, probabilities: np.ndarray | None = None) -> pd.DataFrame | None:
         """How far the features of ``X`` — and the scores they get (row ``SCORE_ROW``, against the
         training rows' out-of-fold scores) — are from the training data, per feature (PSI; see
@@ -289,14 +293,18 @@ class GBDTDetector(Detector):
         p = self.probabilities(matrix) if probabilities is None else np.asarray(probabilities, dtype=float)
         return drift(profiles, matrix.assign(**{SCORE_ROW: p}))
 
-    def _reasons(self, matrix: pd.DataFrame, contrib: np.ndarray) -> list[list[Reason]]:
+    def _reasons(
+        self, matrix: pd.DataFrame, contrib: np.ndarray, reaches: np.ndarray | None = None
+    ) -> list[list[Reason]]:
         """The features that pushed each record's score up most, in plain words. A value inside the
         usual range of the normal training records is not cited while others pushed too: "owner
         holds 1 account" may add to a score (it is not "no data"), but it tells an analyst nothing.
-        A record whose every push comes from usual values keeps its top pushes. A record scored
-        below the model's average record (its contributions add up below 0), or that nothing pushes
-        up, cites what pulled it down most, said so; with no pull either, ``NO_RISK_SIGNAL`` — every
-        score carries its reasons."""
+        A record whose every push comes from usual values keeps its top pushes. A record that
+        reaches neither a tier nor the threshold (``reaches`` False; without ``reaches``: one scored
+        below the model's average record, its contributions adding up below 0), or that nothing
+        pushes up, cites what pulled it down most, said so — as the text and URL detectors explain
+        a score below their cut; with no pull either, ``NO_RISK_SIGNAL``: every score carries its
+        reasons."""
         values = matrix.to_numpy(dtype=float)
         typical = getattr(self, "typical_", None)  # artefacts saved before 21 Nov 2026 have none
         unusual = np.ones(values.shape, bool) if typical is None else outside_typical(values, typical)
@@ -304,7 +312,8 @@ class GBDTDetector(Detector):
         # rows with an unusual push cite only those; the others their top pushes
         citable = np.where((pushes & unusual).any(axis=1, keepdims=True), pushes & unusual, pushes)
         # below the average record, or nothing raises these: cite what lowers them
-        lowered = np.asarray(~citable.any(axis=1) | (contrib.sum(axis=1) < 0), dtype=bool)
+        below = contrib.sum(axis=1) < 0 if reaches is None else ~np.asarray(reaches, dtype=bool)
+        lowered = np.asarray(~citable.any(axis=1) | below, dtype=bool)
         citable[lowered] = contrib[lowered] < 0
         strength = np.where(lowered[:, None], -contrib, contrib)
         top = np.argsort(-np.where(citable, strength, -np.inf), axis=1)[:, : self.max_reasons * 2]

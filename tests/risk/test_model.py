@@ -183,6 +183,35 @@ def test_save_load_round_trip(fitted: NumberDetector, tmp_path) -> None:  # type
         AccountDetector.load(folder)
 
 
+def test_an_artefact_edited_or_swapped_by_hand_is_refused(fitted: NumberDetector, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """meta.json is what a risk engineer reads (data fingerprint, metrics, versions): it must describe
+    the model that scores. Before, a model.pkl put beside another model's meta.json, or a meta.json
+    edited by hand, loaded and scored in silence."""
+    other = AccountDetector(**FAST).fit(feature_table(120, seed=5))
+    a, b = fitted.save(tmp_path / "a"), other.save(tmp_path / "b")
+    assert json.loads((a / "meta.json").read_text("utf-8"))["model_sha256"].startswith("sha256:")
+    swapped = tmp_path / "swapped"
+    swapped.mkdir()
+    (swapped / "meta.json").write_bytes((a / "meta.json").read_bytes())
+    (swapped / "model.pkl").write_bytes((b / "model.pkl").read_bytes())
+    with pytest.raises(ModelError, match="SHA-256 differs"):
+        Detector.load(swapped)
+    # an artefact saved before the hash (no model_sha256): meta.json is compared with the model
+    for meta, field in (
+        ({**json.loads((b / "meta.json").read_text("utf-8"))}, "data_fingerprint"),
+        ({**json.loads((a / "meta.json").read_text("utf-8")), "n_rows": 99999}, "n_rows"),
+    ):
+        meta.pop("model_sha256")
+        (swapped / "meta.json").write_text(json.dumps(meta), "utf-8")
+        (swapped / "model.pkl").write_bytes((a / "model.pkl").read_bytes())
+        with pytest.raises(ModelError, match=f"does not describe its model.pkl .*{field}"):
+            Detector.load(swapped)
+    meta = json.loads((a / "meta.json").read_text("utf-8"))
+    meta.pop("model_sha256")
+    (swapped / "meta.json").write_text(json.dumps(meta), "utf-8")
+    assert isinstance(Detector.load(swapped), NumberDetector)  # as saved before the hash: still loads
+
+
 def test_groups_keep_related_rows_together() -> None:
     table = feature_table(200)
     groups = np.arange(200) // 4

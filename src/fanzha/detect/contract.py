@@ -5,7 +5,9 @@ returns ``self``. ``score`` returns a :class:`pandas.DataFrame` with at least th
 ``id, probability, tier, reasons`` (``reasons``: a list of :class:`Reason` as dicts per row);
 a detector may add columns (``fraud_type`` …). ``save`` / ``load`` write a versioned artefact folder:
 ``model.pkl`` plus ``meta.json`` (name, class, format version, created, data fingerprint, parameters,
-metrics, library versions). Only load artefacts you trust: they are pickles.
+metrics, library versions, and the SHA-256 of ``model.pkl``); ``load`` refuses a folder whose
+``model.pkl`` is not the file saved with its ``meta.json`` or whose ``meta.json`` was edited. Only
+load artefacts you trust: they are pickles.
 """
 
 from __future__ import annotations
@@ -138,12 +140,13 @@ class Detector(ABC):
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / "model.pkl.tmp"
-        with tmp.open("wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        pickled = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.write_bytes(pickled)
         tmp.replace(folder / "model.pkl")
-        (folder / "meta.json").write_text(
-            json.dumps(asdict(self.meta_), ensure_ascii=False, indent=2, default=str), "utf-8"
-        )
+        # meta.json: the training metadata (also inside model.pkl) and the SHA-256 of model.pkl, so
+        # that load() finds a file swapped, damaged or edited by hand before it unpickles anything
+        meta = {**_meta_json(self.meta_), MODEL_HASH_KEY: _sha256(pickled)}
+        (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
         return folder
 
     @classmethod
@@ -168,16 +171,50 @@ class Detector(ABC):
             importlib.import_module(module)
         except (ImportError, ValueError) as exc:
             raise ModelError(f"{damaged}: its detector class {module!r} is not part of this product") from exc
+        pickled = model_file.read_bytes()
+        saved_hash = meta.get(MODEL_HASH_KEY)
+        if saved_hash is not None and saved_hash != _sha256(pickled):
+            raise ModelError(
+                f"{damaged}: model.pkl cannot be read as the model saved with its meta.json (its SHA-256 "
+                "differs: truncated, damaged or replaced by another model's file); restore the artefact "
+                "folder as saved or retrain the model"
+            )
         try:
-            with model_file.open("rb") as fh:
-                model = pickle.load(fh)
+            model = pickle.loads(pickled)
         except Exception as exc:  # a truncated or foreign file: any unpickling error
             raise ModelError(
                 f"{damaged}: model.pkl cannot be read ({type(exc).__name__}); retrain the model"
             ) from exc
         if not isinstance(model, cls):
             raise ModelError(f"{folder} holds a {type(model).__name__}, not a {cls.__name__}")
+        inside = _meta_json(getattr(model, "meta_", None))
+        edited = sorted(
+            k
+            for k in {*inside, *meta} - {MODEL_HASH_KEY}
+            if json.dumps(inside.get(k), sort_keys=True) != json.dumps(meta.get(k), sort_keys=True)
+        )
+        if edited:
+            raise ModelError(
+                f"{folder}: meta.json does not describe its model.pkl (not as saved inside the model: "
+                f"{', '.join(edited)}): the files were edited by hand or come from different models; "
+                "restore the artefact folder as saved or retrain the model"
+            )
         return model
+
+
+MODEL_HASH_KEY = "model_sha256"  # in meta.json only: the SHA-256 of model.pkl
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _meta_json(meta: ArtefactMeta | None) -> dict[str, Any]:
+    """The training metadata as meta.json holds it (JSON types: tuples are lists, keys strings)."""
+    if meta is None:
+        return {}
+    loaded: dict[str, Any] = json.loads(json.dumps(asdict(meta), ensure_ascii=False, default=str))
+    return loaded
 
 
 def _jsonable(value: Any) -> bool:

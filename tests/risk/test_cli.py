@@ -483,3 +483,44 @@ def test_reading_scores_before_any_are_published_says_so(settings) -> None:
 
     with pytest.raises(NotFoundError, match=r"no numbers scores are published.*--publish"):
         read_scores("numbers", settings)
+
+
+def test_a_model_saved_with_other_library_versions_says_so(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """meta.json records the library versions a model was trained with; nothing compared them, so a
+    model from another installation (another LightGBM, scikit-learn, numpy) scored in silence."""
+    from fanzha.detect.contract import Detector, ModelVersionWarning
+    from fanzha.errors import ModelError
+    from fanzha.risk.model import NumberDetector
+
+    from .test_model import FAST as FAST_MODEL
+
+    table = feature_table(80)
+    detector = NumberDetector(**FAST_MODEL).fit(table)
+    detector.meta_.libraries = {**detector.meta_.libraries, "lightgbm": "3.3.0", "scikit-learn": "0.24.2"}
+    folder = detector.save(tmp_path / "old")
+    with pytest.warns(ModelVersionWarning, match=r"saved with scikit-learn 0\.24\.2, lightgbm 3\.3\.0"):
+        Detector.load(folder)
+    table.drop(columns=["label"]).to_csv(tmp_path / "new.csv", index=False)
+    r = runner.invoke(
+        app,
+        [
+            "score",
+            "numbers",
+            "--model",
+            str(folder),
+            "--data",
+            str(tmp_path / "new.csv"),
+            "--out",
+            str(tmp_path / "s.csv"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    said = " ".join(r.output.split())
+    assert "warning:" in said and "lightgbm 3.3.0" in said and "lightgbm 4" not in said.split("installed")[0]
+    # a model.pkl the installed libraries cannot read: the versions are named as the likely cause
+    meta = json.loads((folder / "meta.json").read_text("utf-8"))
+    meta.pop("model_sha256")
+    (folder / "meta.json").write_text(json.dumps(meta), "utf-8")
+    (folder / "model.pkl").write_bytes(b"garbage")
+    with pytest.raises(ModelError, match=r"it was saved with .*lightgbm 3\.3\.0.*the likely cause"):
+        Detector.load(folder)

@@ -7,8 +7,12 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fanzha.errors import ConfigError
+
+if TYPE_CHECKING:
+    from fanzha.detect.contract import Detector
 
 
 def writable(folder: Path, what: str) -> None:
@@ -75,3 +79,22 @@ def json_ready(value: object, key: str = "") -> object:
         if key.endswith("_fen") and value == int(value):
             return int(value)
     return value
+
+
+def load_detector(cls: type[Detector], path: Path) -> Detector:
+    """``cls.load(path)``, printing a model's library-version warning as one plain line on stderr."""
+    import warnings
+
+    from rich.console import Console
+
+    from fanzha.detect.contract import ModelVersionWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ModelVersionWarning)
+        model = cls.load(path)
+    for w in caught:
+        if issubclass(w.category, ModelVersionWarning):
+            Console(stderr=True).print(f"[bold yellow]warning:[/] {w.message}", highlight=False)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    return model

@@ -334,14 +334,14 @@ def _score(
 ) -> None:
     from rich.console import Console
 
-    from fanzha.cli.output import parse_windows, writable_file
+    from fanzha.cli.output import load_detector, parse_windows, writable_file
     from fanzha.risk.model import GBDTDetector
     from fanzha.risk.publish import publish_scores, write_csv
     from fanzha.settings import get_settings
 
     writable_file(out, "the scores")
     console = Console()
-    detector = GBDTDetector.load(model)
+    detector = load_detector(GBDTDetector, model)
     if detector.name != what:
         from fanzha.errors import ModelError
 

@@ -254,7 +254,9 @@ def _load_text_model(path: Path | None):
 
     if path is None:
         return default_text_detector()
-    model = TextDetector.load(path)
+    from fanzha.cli.output import load_detector
+
+    model = load_detector(TextDetector, path)
     if not isinstance(model, TextDetector):
         raise ModelError(f"{path} is not a text model")
     return model
@@ -266,7 +268,9 @@ def _load_url_model(path: Path | None):
 
     if path is None:
         return default_url_detector()
-    return UrlDetector.load(path)
+    from fanzha.cli.output import load_detector
+
+    return load_detector(UrlDetector, path)
 
 
 def _write_scores(scored, ids, out: Path) -> None:

@@ -17,6 +17,7 @@ import importlib
 import json
 import pickle
 import platform
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -83,6 +84,27 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+class ModelVersionWarning(UserWarning):
+    """A model was saved with other library versions than the ones installed (see :func:`version_differences`)."""
+
+
+def version_differences(saved: dict[str, Any] | None) -> dict[str, tuple[str, str | None]]:
+    """The libraries whose recorded version (an artefact's ``libraries``) is not the installed one:
+    name → (saved, installed or None when it is not installed)."""
+    installed = library_versions()
+    return {
+        lib: (str(version), installed.get(lib))
+        for lib, version in (saved or {}).items()
+        if installed.get(lib) != str(version)
+    }
+
+
+def _versions_note(differences: dict[str, tuple[str, str | None]]) -> str:
+    saved = ", ".join(f"{lib} {old}" for lib, (old, _) in differences.items())
+    now = ", ".join(f"{lib} {new or 'not installed'}" for lib, (_, new) in differences.items())
+    return f"saved with {saved} (installed: {now})"
 
 
 @dataclass
@@ -179,11 +201,14 @@ class Detector(ABC):
                 "differs: truncated, damaged or replaced by another model's file); restore the artefact "
                 "folder as saved or retrain the model"
             )
+        libraries = meta.get("libraries") if isinstance(meta.get("libraries"), dict) else {}
+        differences = version_differences(libraries)
         try:
             model = pickle.loads(pickled)
         except Exception as exc:  # a truncated or foreign file: any unpickling error
+            cause = f"; it was {_versions_note(differences)}, the likely cause" if differences else ""
             raise ModelError(
-                f"{damaged}: model.pkl cannot be read ({type(exc).__name__}); retrain the model"
+                f"{damaged}: model.pkl cannot be read ({type(exc).__name__}{cause}); retrain the model"
             ) from exc
         if not isinstance(model, cls):
             raise ModelError(f"{folder} holds a {type(model).__name__}, not a {cls.__name__}")
@@ -198,6 +223,14 @@ class Detector(ABC):
                 f"{folder}: meta.json does not describe its model.pkl (not as saved inside the model: "
                 f"{', '.join(edited)}): the files were edited by hand or come from different models; "
                 "restore the artefact folder as saved or retrain the model"
+            )
+        if differences:  # recorded at training, never compared before: say so, the scores may differ
+            warnings.warn(
+                ModelVersionWarning(
+                    f"{folder} was {_versions_note(differences)}: its scores may differ from those it gave "
+                    "when it was trained; retrain it with the installed libraries, or install those"
+                ),
+                stacklevel=2,
             )
         return model
 

@@ -80,7 +80,7 @@ def test_bad_inputs_give_clear_errors(tiny_detector: TextDetector) -> None:
     with pytest.raises(ValidationError, match="UTF-8"):
         tiny_detector.score([b"\xff\xfe\xfa"])
     with pytest.raises(ValidationError, match="missing"):
-        tiny_detector.score(["ok", None])
+        TextDetector().fit(["刷单", None], ["fraud", "normal"])
     with pytest.raises(ModelError, match="two classes"):
         TextDetector().fit(["a", "b"], ["x", "x"])
     with pytest.raises(ValidationError, match="empty"):
@@ -94,6 +94,20 @@ def test_empty_text_in_batch_is_rejected_with_a_reason(tiny_detector: TextDetect
     assert np.isnan(scored["probability"][1])
     assert scored["reasons"][1][0]["code"] == "empty_text"
     assert scored["fraud_type"][1] == "" and pd.isna(scored["fraud_type_code"][1])  # no type for no text
+
+
+def test_a_missing_text_in_batch_is_rejected_with_a_reason_not_the_whole_batch(
+    tiny_detector: TextDetector,
+) -> None:
+    """A null text (JSONL ``"text": null`` or no such field) stopped the whole batch ("text of row 1
+    is missing"), where an empty text or an unreadable URL is one row with a reason and NaN."""
+    for missing in (None, float("nan"), pd.NA):
+        scored = tiny_detector.score(
+            pd.DataFrame({"id": ["a", "b", "c"], "text": ["刷单返利", missing, "开会"]})
+        )
+        assert list(scored["id"]) == ["a", "b", "c"] and scored["probability"][[0, 2]].notna().all()
+        assert np.isnan(scored["probability"][1]) and scored["tier"][1] == "none"
+        assert [r["code"] for r in scored["reasons"][1]] == ["empty_text"]
 
 
 def test_save_load_round_trip(tiny_detector: TextDetector, tmp_path: Path) -> None:

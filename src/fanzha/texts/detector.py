@@ -153,7 +153,7 @@ class TextDetector(Detector):
 
         ``explain=False`` skips the reasons (bulk evaluation); every row then has an empty list."""
         self.check_fitted()
-        ids, columns = field_columns(X, self.fields)
+        ids, columns = field_columns(X, self.fields, missing_as_empty=True)
         url_lists: list[list[tuple[str, ...]]] = [[] for _ in columns]
         by_field = [
             normalise_many(col, max_chars=self.max_chars, urls=found if explain else None)
@@ -186,7 +186,9 @@ class TextDetector(Detector):
         for i, text in enumerate(columns[-1]):
             if not text.strip():  # rejected with a reason, not scored and not dropped
                 probability[i], shown[i], type_p[i] = np.nan, "", np.nan
-                reasons[i] = [_reason_dict(Reason("empty_text", "text is empty; nothing to score", None))]
+                reasons[i] = [
+                    _reason_dict(Reason("empty_text", "text is empty or missing; nothing to score", None))
+                ]
         frame = score_frame(
             ids,
             probability,
@@ -536,8 +538,11 @@ def as_texts(X: Any) -> list[str]:
     return ids_and_texts(X)[1]
 
 
-def field_columns(X: Any, fields: tuple[str, ...]) -> tuple[list[Any], list[list[str]]]:
-    """Ids and one list of texts per field; a plain list of texts fills the last (main) field."""
+def field_columns(
+    X: Any, fields: tuple[str, ...], *, missing_as_empty: bool = False
+) -> tuple[list[Any], list[list[str]]]:
+    """Ids and one list of texts per field; a plain list of texts fills the last (main) field.
+    ``missing_as_empty``: a missing text (None / NaN) is an empty one (scoring) rather than an error."""
     if isinstance(X, pd.DataFrame) and (len(fields) > 1 or fields[0] != "text"):
         missing = [f for f in fields if f not in X.columns]
         if missing:
@@ -547,14 +552,18 @@ def field_columns(X: Any, fields: tuple[str, ...]) -> tuple[list[Any], list[list
             )
         ids = list(X["id"]) if "id" in X.columns else list(range(len(X)))
         columns = [
-            ids_and_texts(X[f].fillna("").tolist() if f != fields[-1] else X[f].tolist())[1] for f in fields
+            ids_and_texts(
+                X[f].fillna("").tolist() if f != fields[-1] else X[f].tolist(),
+                missing_as_empty=missing_as_empty,
+            )[1]
+            for f in fields
         ]
         return ids, columns
-    ids, texts = ids_and_texts(X)
+    ids, texts = ids_and_texts(X, missing_as_empty=missing_as_empty)
     return ids, [[""] * len(texts) for _ in fields[:-1]] + [texts]
 
 
-def ids_and_texts(X: Any) -> tuple[list[Any], list[str]]:
+def ids_and_texts(X: Any, *, missing_as_empty: bool = False) -> tuple[list[Any], list[str]]:
     if isinstance(X, str):
         raise ValidationError("expected a sequence of texts, got one string; wrap it in a list", value=X[:40])
     if isinstance(X, pd.DataFrame):
@@ -569,7 +578,10 @@ def ids_and_texts(X: Any) -> tuple[list[Any], list[str]]:
         ids = list(range(len(values)))
     texts = []
     for i, v in enumerate(values):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            if missing_as_empty:  # scored as an empty text: its row says so, the others are scored
+                texts.append("")
+                continue
             raise ValidationError(f"text of row {ids[i]} is missing; drop the row or fill it", value=v)
         if isinstance(v, bytes):
             try:

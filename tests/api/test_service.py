@@ -342,3 +342,30 @@ def test_malformed_rule_sets_are_422_not_500(api) -> None:
     ):
         r = api.client.put("/v1/rules/draft", json=doc, headers=h)
         assert r.status_code == 422, r.text
+
+
+def test_a_low_scores_lowering_reasons_are_not_its_top_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A score below every tier explains itself by what lowers it (weight < 0); the lookup showed the
+    strongest of those as "top reason of the risk score" of a 0.000 account."""
+    import json
+
+    import pandas as pd
+
+    from fanzha.decide.sources import read_score_file
+    from fanzha.risk.publish import publish_scores
+    from fanzha.settings import Settings
+
+    up = {"code": "FAN_IN", "message": "receives from 40 different accounts", "value": 40, "weight": 2.1}
+    down = {"code": "LOGINS", "message": "0 logins — lowers the score", "value": 0, "weight": -1.5}
+    scores = pd.DataFrame(
+        {
+            "id": ["high", "low", "mixed", "plain"],
+            "probability": [0.97, 0.0, 0.6, 0.8],
+            "tier": ["red", "none", "yellow", "orange"],
+            "reasons": [[up, down], [down], [down, up], [{"code": "X", "message": "no weight"}]],
+        }
+    )
+    path = publish_scores(scores, "accounts", Settings(home=tmp_path))
+    read = read_score_file(path)
+    assert [read[i].top_reason for i in ("high", "low", "mixed", "plain")] == ["FAN_IN", "", "FAN_IN", "X"]
+    assert json.loads(pd.read_parquet(path)["reasons"][1])[0]["weight"] < 0  # still published in full

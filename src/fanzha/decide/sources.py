@@ -41,6 +41,10 @@ def scores_stamp(settings: Settings) -> tuple[Any, ...]:
 
 
 def _top_reason(reasons: object) -> str:
+    """The code of the first reason that raises the score (weight > 0, or no weight given). A low
+    score's reasons say what lowers it (weight < 0): none of them is "the top reason of the risk
+    score" a lookup shows, so such a score shows none (before: a 0.000 account showed its strongest
+    lowering feature's code as its top reason)."""
     import json
 
     if not isinstance(reasons, str) or not reasons:
@@ -49,7 +53,15 @@ def _top_reason(reasons: object) -> str:
         parsed = json.loads(reasons)
     except ValueError:
         return ""
-    return str(parsed[0].get("code", "")) if isinstance(parsed, list) and parsed else ""
+    if not isinstance(parsed, list):
+        return ""
+    for reason in parsed:
+        if not isinstance(reason, dict):
+            continue
+        weight = reason.get("weight")
+        if not isinstance(weight, int | float) or weight > 0:
+            return str(reason.get("code", ""))
+    return ""
 
 
 def read_score_file(path: Path) -> dict[str, RiskScore]:

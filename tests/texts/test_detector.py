@@ -142,3 +142,22 @@ def test_label_plans() -> None:
     assert plan.kind == "types" and plan.has_normal and plan.types == ("公检法", "刷单")
     with pytest.raises(ValidationError, match="row 1"):
         plan_labels(pd.Series(["a", None, "b"]))
+
+
+def test_a_model_of_another_kind_is_named_in_words(
+    tmp_path: Path, tiny_corpus: tuple[list[str], list[str]]
+) -> None:
+    """Found by QA: `score numbers --model <a texts model>` said 'holds a TextDetector, not a
+    GBDTDetector' after unpickling the whole file; now the kinds, from meta.json, before reading it."""
+    from fanzha.errors import ModelError
+    from fanzha.risk.model import AccountDetector, NumberDetector
+    from fanzha.texts.urls import UrlDetector
+
+    texts, labels = tiny_corpus
+    folder = TextDetector(min_df=1).fit(texts, labels).save(tmp_path / "texts")
+    with pytest.raises(ModelError, match=r"holds a texts model, not a numbers model.*fanzha train numbers"):
+        NumberDetector.load(folder)
+    for other in (AccountDetector, UrlDetector):
+        with pytest.raises(ModelError, match=f"not a {other.name} model"):
+            other.load(folder)
+    assert isinstance(TextDetector.load(folder), TextDetector)

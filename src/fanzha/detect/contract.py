@@ -121,6 +121,16 @@ class ArtefactMeta:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _same_kind(folder: Path, saved: type, wanted: type) -> None:
+    """A model of another kind (a texts model given to ``score numbers``) named in words."""
+    if not issubclass(saved, wanted):
+        kind, want = getattr(saved, "name", saved.__name__), getattr(wanted, "name", wanted.__name__)
+        raise ModelError(
+            f"{folder} holds a {kind} model, not a {want} model; give --model the folder that "
+            f"`fanzha train {want}` wrote"
+        )
+
+
 class Detector(ABC):
     """Base class of every model: fit on a table and labels, score to ``id, probability, tier, reasons``."""
 
@@ -188,11 +198,13 @@ class Detector(ABC):
             raise ModelError(
                 f"{folder}: artefact format {meta.get('format')} is not {ARTEFACT_FORMAT}; retrain the model"
             )
-        module, _, _qualname = str(meta.get("detector_class", "")).rpartition(".")
+        module, _, qualname = str(meta.get("detector_class", "")).rpartition(".")
         try:
-            importlib.import_module(module)
+            saved_class = getattr(importlib.import_module(module), qualname, None)
         except (ImportError, ValueError) as exc:
             raise ModelError(f"{damaged}: its detector class {module!r} is not part of this product") from exc
+        if isinstance(saved_class, type) and issubclass(saved_class, Detector):
+            _same_kind(folder, saved_class, cls)  # before reading the whole model
         pickled = model_file.read_bytes()
         saved_hash = meta.get(MODEL_HASH_KEY)
         if saved_hash is not None and saved_hash != _sha256(pickled):
@@ -211,6 +223,7 @@ class Detector(ABC):
                 f"{damaged}: model.pkl cannot be read ({type(exc).__name__}{cause}); retrain the model"
             ) from exc
         if not isinstance(model, cls):
+            _same_kind(folder, type(model), cls)
             raise ModelError(f"{folder} holds a {type(model).__name__}, not a {cls.__name__}")
         inside = _meta_json(getattr(model, "meta_", None))
         edited = sorted(

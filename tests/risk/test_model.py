@@ -179,7 +179,7 @@ def test_save_load_round_trip(fitted: NumberDetector, tmp_path) -> None:  # type
     assert isinstance(loaded, NumberDetector)
     data = feature_table(50, seed=2)
     pd.testing.assert_frame_equal(loaded.score(data), fitted.score(data))
-    with pytest.raises(ModelError, match="not a AccountDetector"):
+    with pytest.raises(ModelError, match="not of `fanzha train accounts`"):
         AccountDetector.load(folder)
 
 
@@ -261,3 +261,15 @@ def test_best_f1_threshold() -> None:
     p = np.array([0.1, 0.2, 0.8, 0.9, 0.3, 0.7])
     assert best_f1_threshold(y, p) == pytest.approx(0.7)
     assert issubclass(NumberDetector, GBDTDetector)
+
+
+def test_a_missing_column_is_named_not_the_ratio_the_model_computes_from_it() -> None:
+    """Found by QA: without arpu_mean the error asked for flow_per_arpu too, a ratio the number
+    model computes itself from flow_mean / arpu_mean; the partner can only hand over arpu_mean."""
+    table = feature_table().assign(flow_mean=lambda t: t.out_calls * 3.0, arpu_mean=lambda t: t.noise + 50)
+    detector = NumberDetector(**FAST).fit(table)
+    assert "flow_per_arpu" in detector.feature_names_
+    with pytest.raises(
+        ValidationError, match=r"lacks 1 feature column\(s\) the model was trained on: arpu_mean;"
+    ):
+        detector.score(table.drop(columns=["arpu_mean", "label"]))

@@ -148,16 +148,18 @@ def test_a_model_of_another_kind_is_named_in_words(
     tmp_path: Path, tiny_corpus: tuple[list[str], list[str]]
 ) -> None:
     """Found by QA: `score numbers --model <a texts model>` said 'holds a TextDetector, not a
-    GBDTDetector' after unpickling the whole file; now the kinds, from meta.json, before reading it."""
+    GBDTDetector' after unpickling the whole file; now the commands, from meta.json, before reading it."""
     from fanzha.errors import ModelError
     from fanzha.risk.model import AccountDetector, NumberDetector
     from fanzha.texts.urls import UrlDetector
 
     texts, labels = tiny_corpus
     folder = TextDetector(min_df=1).fit(texts, labels).save(tmp_path / "texts")
-    with pytest.raises(ModelError, match=r"holds a texts model, not a numbers model.*fanzha train numbers"):
+    with pytest.raises(
+        ModelError, match=r"holds a model of `fanzha train texts`, not of `fanzha train numbers`"
+    ):
         NumberDetector.load(folder)
     for other in (AccountDetector, UrlDetector):
-        with pytest.raises(ModelError, match=f"not a {other.name} model"):
+        with pytest.raises(ModelError, match=f"not of `fanzha train {other.name}`"):
             other.load(folder)
     assert isinstance(TextDetector.load(folder), TextDetector)

@@ -126,8 +126,8 @@ def _same_kind(folder: Path, saved: type, wanted: type) -> None:
     if not issubclass(saved, wanted):
         kind, want = getattr(saved, "name", saved.__name__), getattr(wanted, "name", wanted.__name__)
         raise ModelError(
-            f"{folder} holds a {kind} model, not a {want} model; give --model the folder that "
-            f"`fanzha train {want}` wrote"
+            f"{folder} holds a model of `fanzha train {kind}`, not of `fanzha train {want}`; give "
+            f"--model the folder that `fanzha train {want}` wrote"
         )
 
 

@@ -9,6 +9,7 @@ category; a text column of many distinct values (an identifier, free text) is le
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,9 +85,20 @@ def plan_columns(frame: pd.DataFrame) -> ColumnPlan:
     return plan
 
 
-def apply_plan(frame: pd.DataFrame, plan: ColumnPlan) -> pd.DataFrame:
-    """The model matrix: float columns, then categories as integer codes (unknown → NaN)."""
-    missing = [c for c in plan.features if c not in frame.columns]
+def apply_plan(
+    frame: pd.DataFrame, plan: ColumnPlan, derived: Mapping[str, tuple[str, ...]] | None = None
+) -> pd.DataFrame:
+    """The model matrix: float columns, then categories as integer codes (unknown → NaN).
+    ``derived``: features the model computes itself from others (name → its inputs): when missing,
+    the inputs that are missing are named instead (the caller cannot hand them over)."""
+    missing: list[str] = []
+    for c in plan.features:
+        if c in frame.columns:
+            continue
+        inputs = (derived or {}).get(c)
+        for name in [i for i in inputs if i not in frame.columns] if inputs else [c]:
+            if name not in missing:
+                missing.append(name)
     if missing:
         raise ValidationError(
             f"the data lacks {len(missing)} feature column(s) the model was trained on: "

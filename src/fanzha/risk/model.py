@@ -160,6 +160,10 @@ class GBDTDetector(Detector):
         features = X.drop(columns=[c for c in (self.id_col, self.label_col) if c in X.columns])
         return X[self.id_col].astype(str), self._derive(features)
 
+    def _inputs(self) -> dict[str, tuple[str, ...]]:
+        """The ratios this model computes itself (name → numerator, denominator)."""
+        return {name: (num, den) for name, num, den in self.ratios}
+
     def _derive(self, features: pd.DataFrame) -> pd.DataFrame:
         extra = {}
         for name, num, den in self.ratios:
@@ -245,7 +249,7 @@ class GBDTDetector(Detector):
     def _matrix(self, X: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
         self.check_fitted()
         ids, raw_features = self._split(X)
-        return ids, apply_plan(raw_features, self.plan_)[self.feature_names_]
+        return ids, apply_plan(raw_features, self.plan_, self._inputs())[self.feature_names_]
 
     def _contributions(self, matrix: pd.DataFrame, p: np.ndarray) -> np.ndarray:
         """Per-record feature contributions behind the reasons, the mean over every model of the
@@ -289,7 +293,7 @@ class GBDTDetector(Detector):
         if profiles is None:
             return None
         _, raw_features = self._split(X)
-        matrix = apply_plan(raw_features, self.plan_)[self.feature_names_]
+        matrix = apply_plan(raw_features, self.plan_, self._inputs())[self.feature_names_]
         p = self.probabilities(matrix) if probabilities is None else np.asarray(probabilities, dtype=float)
         return drift(profiles, matrix.assign(**{SCORE_ROW: p}))
 

@@ -117,7 +117,9 @@ def rules_install(
     path: Path = typer.Argument(..., exists=True, dir_okay=False, help="rule-set JSON file"),
     as_: str = typer.Option("draft", "--as", help="draft (shadow mode) or live"),
 ) -> None:
-    """Install a rule set into <home>/rules; running services pick it up within a second."""
+    """Install a rule set into <home>/rules; running services pick it up within a second.
+
+    With --as live the live rule set it replaces is kept (`fanzha rules rollback` puts it back)."""
     from fanzha.decide.rulebook import RuleBook
     from fanzha.decide.ruleset import read_document
     from fanzha.settings import get_settings
@@ -125,6 +127,20 @@ def rules_install(
     book = RuleBook(get_settings().home / "rules")
     ruleset = book.write(as_, read_document(path))
     typer.echo(f"installed {ruleset.label} as {as_}")
+
+
+@rules_app.command("rollback")
+def rules_rollback() -> None:
+    """Put the previous live rule set back (kept at each install --as live, promote or rollback)."""
+    from fanzha.decide.rulebook import RuleBook
+    from fanzha.settings import get_settings
+
+    book = RuleBook(get_settings().home / "rules")
+    replaced = book.live.label
+    ruleset = book.rollback()
+    typer.echo(
+        f"live is {ruleset.label} again; {replaced} is kept as live.previous.json (rollback again to undo)"
+    )
 
 
 def eval_decisions(

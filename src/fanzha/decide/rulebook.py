@@ -20,6 +20,7 @@ from fanzha.decide.ruleset import RuleSet, load_ruleset, parse_ruleset, read_doc
 from fanzha.errors import ConfigError, NotFoundError
 
 PACKAGED = Path(__file__).with_name("rules")
+PREVIOUS = "live.previous.json"  # the live rule set before the last install / promote / rollback
 log = logging.getLogger(__name__)
 
 
@@ -85,29 +86,54 @@ class RuleBook:
         raise NotFoundError(f"no {name} rule set; PUT one to /v1/rules/{name} or write {self.path(name)}")
 
     def write(self, name: str, document: dict[str, Any]) -> RuleSet:
-        """Validate and store a rule set document (atomically); it is live at the next refresh."""
+        """Validate and store a rule set document (atomically); it is live at the next refresh.
+
+        Installing a live rule set keeps the one in force as ``live.previous.json`` (see
+        :meth:`rollback`), whether it came from a file, a promote or the packaged default.
+        """
         if name not in ("live", "draft"):
             raise NotFoundError(f"rule set {name!r} does not exist; use live or draft")
         if self.folder is None:
             raise ConfigError("this rule book has no folder to write to; start with settings.home")
         ruleset = parse_ruleset(document, FEATURES)
         self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{name}.json"
+        if name == "live":
+            self._keep_previous(document)
+        self._store(self.folder / f"{name}.json", document)
+        self.refresh(force=True)
+        return ruleset
+
+    def _keep_previous(self, document: dict[str, Any]) -> None:
+        """Save the live rule set in force as ``live.previous.json`` before ``document`` replaces it."""
+        assert self.folder is not None
+        self.refresh(force=True)
+        current = self.document("live")  # the rule set in force, never a refused file
+        if current != document:  # installing the same set twice must not lose the real previous one
+            self._store(self.folder / PREVIOUS, current)
+
+    @staticmethod
+    def _store(path: Path, document: dict[str, Any]) -> None:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(document, ensure_ascii=False, indent=2), "utf-8")
         tmp.replace(path)
-        self.refresh(force=True)
-        return ruleset
 
     def promote(self) -> RuleSet:
         """Make the draft the live rule set (the old live one is kept as ``live.previous.json``)."""
         if self.draft is None or self.folder is None:
             raise NotFoundError("there is no draft rule set to promote; PUT one to /v1/rules/draft first")
         draft_doc = self.document("draft")
-        live_path = self.folder / "live.json"
-        if live_path.exists():
-            live_path.replace(self.folder / "live.previous.json")
-        self.write("live", draft_doc)
+        self.write("live", draft_doc)  # live.json is replaced in one step: never absent meanwhile
         (self.folder / "draft.json").unlink(missing_ok=True)
         self.refresh(force=True)
         return self.live
+
+    def rollback(self) -> RuleSet:
+        """Put ``live.previous.json`` back in force; the live rule set it replaces becomes the previous
+        one (a second rollback rolls forward again)."""
+        path = self.folder / PREVIOUS if self.folder else None
+        if path is None or not path.exists():
+            raise NotFoundError(
+                f"there is no previous live rule set to roll back to ({path or 'no rules folder'}); "
+                "one is kept each time a live rule set is installed or promoted"
+            )
+        return self.write("live", read_document(path))

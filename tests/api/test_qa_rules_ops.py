@@ -1,0 +1,69 @@
+"""Operating rule sets as a risk engineer does: install, shadow, promote, roll back (QA round)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from fanzha.cli.main import app
+from fanzha.decide.rulebook import PACKAGED, RuleBook
+from fanzha.errors import NotFoundError
+
+
+def ruleset(version: str) -> dict[str, Any]:
+    doc = json.loads((PACKAGED / "live.json").read_text("utf-8"))
+    doc["version"] = version
+    return doc
+
+
+def install(path: Path, doc: dict[str, Any], as_: str = "live") -> str:
+    path.write_text(json.dumps(doc), "utf-8")
+    result = CliRunner().invoke(app, ["rules", "install", str(path), "--as", as_])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_live_install_can_be_rolled_back_with_one_command(settings, tmp_path) -> None:
+    # was: `rules install --as live` overwrote live.json and kept no copy; promote kept
+    # live.previous.json only when a live.json existed (not over the packaged default), and nothing
+    # put it back
+    folder = settings.home / "rules"
+    packaged = RuleBook().live.label
+    install(tmp_path / "a.json", ruleset("2026.12.1"))
+    assert RuleBook(folder).live.version == "2026.12.1"
+    runner = CliRunner()
+    result = runner.invoke(app, ["rules", "rollback"])
+    assert result.exit_code == 0, result.output
+    assert RuleBook(folder).live.label == packaged  # the packaged default was in force before
+    install(tmp_path / "b.json", ruleset("2026.12.2"))
+    install(tmp_path / "c.json", ruleset("2026.12.3"))
+    install(tmp_path / "c.json", ruleset("2026.12.3"))  # the same again keeps the real previous one
+    assert runner.invoke(app, ["rules", "rollback"]).exit_code == 0
+    assert RuleBook(folder).live.version == "2026.12.2"
+    assert runner.invoke(app, ["rules", "rollback"]).exit_code == 0  # a second rollback undoes the first
+    assert RuleBook(folder).live.version == "2026.12.3"
+
+
+def test_promote_over_the_packaged_default_keeps_it_for_rollback(tmp_path) -> None:
+    book = RuleBook(tmp_path, check_every_s=0.0)
+    packaged = book.live.label
+    book.write("draft", ruleset("draft-1"))
+    assert book.promote().version == "draft-1"
+    assert book.rollback().label == packaged and book.live.label == packaged
+    # a refused live.json is not what gets kept: the rule set in force is
+    book.write("draft", ruleset("draft-2"))
+    book.promote()
+    (tmp_path / "live.json").write_text("{broken", "utf-8")
+    book.refresh(force=True)
+    book.write("draft", ruleset("draft-3"))
+    book.promote()
+    assert book.rollback().version == "draft-2"
+
+
+def test_rollback_without_a_previous_rule_set_says_so(tmp_path) -> None:
+    with pytest.raises(NotFoundError, match="no previous live rule set"):
+        RuleBook(tmp_path).rollback()

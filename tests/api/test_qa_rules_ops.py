@@ -67,3 +67,48 @@ def test_promote_over_the_packaged_default_keeps_it_for_rollback(tmp_path) -> No
 def test_rollback_without_a_previous_rule_set_says_so(tmp_path) -> None:
     with pytest.raises(NotFoundError, match="no previous live rule set"):
         RuleBook(tmp_path).rollback()
+
+
+def test_concurrent_installs_never_fail_nor_leave_a_broken_file(tmp_path) -> None:
+    # was: every writer used the same live.json.tmp: concurrent installs failed with
+    # FileNotFoundError (another writer had renamed it) or wrote two documents into one file, and a
+    # service re-reading live.json then refused it
+    import threading
+
+    errors: list[BaseException] = []
+    seen_broken: list[str] = []
+    done = threading.Event()
+
+    def installer(n: int) -> None:
+        book = RuleBook(tmp_path, check_every_s=0.0)
+        for i in range(25):
+            doc = ruleset(f"t{n}-{i}")
+            doc["description"] = "x" * (n * 700)  # documents of different lengths
+            try:
+                book.write("live", doc)
+            except BaseException as exc:  # any failure is the defect
+                errors.append(exc)
+
+    def reader() -> None:
+        while not done.is_set():
+            for name in ("live.json", "live.previous.json"):
+                try:
+                    json.loads((tmp_path / name).read_text("utf-8"))
+                except FileNotFoundError:
+                    pass
+                except ValueError as exc:
+                    seen_broken.append(f"{name}: {exc}")
+
+    threads = [threading.Thread(target=installer, args=(n,)) for n in range(4)]
+    watcher = threading.Thread(target=reader)
+    watcher.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    watcher.join()
+    assert errors == [] and seen_broken == []
+    book = RuleBook(tmp_path)
+    assert book.last_error is None and book.live.version.startswith("t")
+    assert json.loads((tmp_path / "live.previous.json").read_text("utf-8"))["version"].startswith("t")

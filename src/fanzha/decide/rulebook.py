@@ -8,10 +8,15 @@ validation is refused with its reason and the previous rule set stays in force.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import json
 import logging
+import os
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -96,12 +101,29 @@ class RuleBook:
         if self.folder is None:
             raise ConfigError("this rule book has no folder to write to; start with settings.home")
         ruleset = parse_ruleset(document, FEATURES)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            self._write(name, document)
+        return ruleset
+
+    def _write(self, name: str, document: dict[str, Any]) -> None:
+        assert self.folder is not None
         if name == "live":
             self._keep_previous(document)
         self._store(self.folder / f"{name}.json", document)
         self.refresh(force=True)
-        return ruleset
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One change of the rule files at a time, across threads and processes (installs, promote,
+        rollback): live.json and live.previous.json must change together."""
+        assert self.folder is not None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with (self.folder / ".lock").open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _keep_previous(self, document: dict[str, Any]) -> None:
         """Save the live rule set in force as ``live.previous.json`` before ``document`` replaces it."""
@@ -113,18 +135,28 @@ class RuleBook:
 
     @staticmethod
     def _store(path: Path, document: dict[str, Any]) -> None:
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(document, ensure_ascii=False, indent=2), "utf-8")
-        tmp.replace(path)
+        # a temporary file of its own: a shared name let two writers interleave into one file
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(document, fh, ensure_ascii=False, indent=2)
+            os.chmod(tmp, 0o644)  # as an ordinary file (mkstemp makes it 600)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def promote(self) -> RuleSet:
         """Make the draft the live rule set (the old live one is kept as ``live.previous.json``)."""
         if self.draft is None or self.folder is None:
             raise NotFoundError("there is no draft rule set to promote; PUT one to /v1/rules/draft first")
-        draft_doc = self.document("draft")
-        self.write("live", draft_doc)  # live.json is replaced in one step: never absent meanwhile
-        (self.folder / "draft.json").unlink(missing_ok=True)
-        self.refresh(force=True)
+        with self._locked():
+            self.refresh(force=True)
+            if self.draft is None:
+                raise NotFoundError("there is no draft rule set to promote; PUT one to /v1/rules/draft first")
+            self._write("live", self.document("draft"))  # live.json replaced in one step, never absent
+            (self.folder / "draft.json").unlink(missing_ok=True)
+            self.refresh(force=True)
         return self.live
 
     def rollback(self) -> RuleSet:
@@ -136,4 +168,8 @@ class RuleBook:
                 f"there is no previous live rule set to roll back to ({path or 'no rules folder'}); "
                 "one is kept each time a live rule set is installed or promoted"
             )
-        return self.write("live", read_document(path))
+        with self._locked():
+            document = read_document(path)
+            ruleset = parse_ruleset(document, FEATURES)
+            self._write("live", document)
+        return ruleset

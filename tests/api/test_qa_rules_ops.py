@@ -112,3 +112,34 @@ def test_concurrent_installs_never_fail_nor_leave_a_broken_file(tmp_path) -> Non
     book = RuleBook(tmp_path)
     assert book.last_error is None and book.live.version.startswith("t")
     assert json.loads((tmp_path / "live.previous.json").read_text("utf-8"))["version"].startswith("t")
+
+
+def test_shadow_counts_start_afresh_when_the_draft_is_installed_from_a_file_or_promoted(api) -> None:
+    # was: only PUT /v1/rules/draft cleared the live × draft matrix; after `fanzha rules install
+    # --as draft` the new draft was shown with the old draft's outcomes, and after promote the new
+    # live rule set with the shadow counts of the time it was a draft
+    h = api.as_("police")
+    folder = api.service.rulebook.folder
+    assert folder is not None
+    strict = ruleset("draft-strict")
+    strict["bands"]["warn"] = 0.0001  # warns on everything that fires a rule
+    assert api.client.put("/v1/rules/draft", json=strict, headers=h).status_code == 200
+    pay = {"payer": "6222000000000001111", "payee": "6222000000000005555", "amount_fen": 10_000_000}
+    pay["channel"] = "online"
+    assert api.client.post("/v1/decide/payment", json=pay, headers=api.as_("bank")).status_code == 200
+    shadow = api.client.get("/v1/rules/shadow", headers=h).json()
+    assert shadow["decisions"] == 1 and shadow["matrix"]["warn"]["warn"] == 1
+
+    RuleBook(folder).write("draft", ruleset("draft-plain"))  # what `fanzha rules install` does
+    shadow = api.client.get("/v1/rules/shadow", headers=h).json()
+    assert shadow["draft"].startswith("draft-plain#")
+    assert shadow["decisions"] == 0 and shadow["recent_disagreements"] == []
+
+    api.service.rulebook.refresh(force=True)
+    pay["payee"] = "6222000000000006666"
+    assert api.client.post("/v1/decide/payment", json=pay, headers=api.as_("bank")).status_code == 200
+    assert api.client.get("/v1/rules/shadow", headers=h).json()["decisions"] == 1
+    assert api.client.post("/v1/rules/promote", headers=h).status_code == 200
+    shadow = api.client.get("/v1/rules/shadow", headers=h).json()
+    assert shadow["live"].startswith("draft-plain#") and shadow["draft"] is None
+    assert shadow["decisions"] == 0 and shadow["agreement"] is None

@@ -57,6 +57,14 @@ class ShadowSummary:
     pairs: Counter[tuple[str, str]] = field(default_factory=Counter)
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=200))
 
+    def follow(self, live: str, draft: str | None) -> None:
+        """The counts belong to one live × draft pair: a new draft or live rule set (PUT, a file
+        install, promote, rollback) starts them afresh."""
+        if (live, draft or "") != (self.live, self.draft):
+            self.live, self.draft = live, draft or ""
+            self.pairs.clear()
+            self.recent.clear()
+
 
 class DecisionService:
     def __init__(self, settings: Settings, options: ServiceOptions | None = None) -> None:
@@ -167,8 +175,7 @@ class DecisionService:
 
     def _on_shadow(self, d: Decision) -> None:
         assert d.shadow is not None
-        self.shadow.draft = d.shadow.ruleset
-        self.shadow.live = self.rulebook.live.label
+        self.shadow.follow(d.versions["rules"], d.shadow.ruleset)
         self.shadow.pairs[(d.outcome, d.shadow.outcome)] += 1
         if d.outcome != d.shadow.outcome:
             self.shadow.recent.append(

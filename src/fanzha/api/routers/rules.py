@@ -33,10 +33,12 @@ def _public(service: DecisionService, name: str, ruleset: RuleSet | None) -> Rul
 @router.get("/shadow", response_model=ShadowPublic, summary="Shadow mode: live vs draft outcomes so far")
 def shadow(who: Annotated[Principal, Depends(require("rules:read"))], service: ServiceDep) -> ShadowPublic:
     s = service.shadow
+    service.rulebook.refresh(force=True)
+    draft = service.rulebook.draft
+    s.follow(service.rulebook.live.label, draft.label if draft else None)
     total = sum(s.pairs.values())
     agree = sum(n for (a, b), n in s.pairs.items() if a == b)
     matrix = {a: {b: s.pairs.get((a, b), 0) for b in OUTCOMES} for a in OUTCOMES}
-    draft = service.rulebook.draft
     return ShadowPublic(
         live=service.rulebook.live.label,
         draft=draft.label if draft else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,34 @@ def test_shadow_counts_start_afresh_when_the_draft_is_installed_from_a_file_or_p
     shadow = api.client.get("/v1/rules/shadow", headers=h).json()
     assert shadow["live"].startswith("draft-plain#") and shadow["draft"] is None
     assert shadow["decisions"] == 0 and shadow["agreement"] is None
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "message"),
+    [
+        ("rule", "wieght", "unknown key 'wieght' (did you mean 'weight'?)"),
+        ("rule", "flor", "unknown key 'flor' (did you mean 'floor'?)"),
+        ("condition", "note", "unknown key 'note'"),
+        ("tier", "min_amount", "unknown key 'min_amount' (did you mean 'min_amount_fen'?)"),
+        ("bands", "blok", "unknown key 'blok' (did you mean 'block'?)"),
+        ("top", "threshold", "unknown key 'threshold' (did you mean 'thresholds'?)"),
+    ],
+)
+def test_a_misspelt_key_is_refused_not_ignored(where: str, key: str, message: str) -> None:
+    # was: ignored — a rule with "wieght" fired with weight 0 and one with "flor" had no floor, so
+    # the rule did nothing while `fanzha rules check` said ok
+    from fanzha.decide.features import FEATURES
+    from fanzha.decide.ruleset import parse_ruleset
+    from fanzha.errors import ConfigError
+
+    doc = ruleset("typo")
+    part = {
+        "rule": doc["rules"][3],
+        "condition": doc["rules"][3]["when"][0],
+        "tier": doc["delay_tiers"][1],
+        "bands": doc["bands"],
+        "top": doc,
+    }[where]
+    part[key] = 0.5
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_ruleset(doc, FEATURES)

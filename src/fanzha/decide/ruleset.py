@@ -10,6 +10,7 @@ gets a delay tier (延时层级) from the tier table.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -133,6 +134,40 @@ class RuleSet:
         return chosen
 
 
+# the keys each part of a rule set may have: anything else is a typo ("wieght", "flor") that would
+# silently leave a rule without its weight or floor
+TOP_KEYS = frozenset({"version", "description", "thresholds", "bands", "rules", "delay_tiers"})
+RULE_KEYS = frozenset(
+    {
+        "code",
+        "events",
+        "message",
+        "when",
+        "weight",
+        "floor",
+        "ceiling",
+        "override",
+        "delay_tier",
+        "value_feature",
+    }
+)
+CONDITION_KEYS = frozenset({"feature", "op", "value"})
+TIER_KEYS = frozenset({"name", "minutes", "min_score", "min_amount_fen"})
+BAND_KEYS = frozenset({"warn", "delay", "block"})
+
+
+def _known_keys(raw: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(str(k) for k in raw.keys() - allowed)
+    if unknown:
+        hints = [
+            f"{k!r} (did you mean {close[0]!r}?)"
+            if (close := difflib.get_close_matches(k, allowed, 1))
+            else repr(k)
+            for k in unknown
+        ]
+        raise ConfigError(f"{where}: unknown key {', '.join(hints)}; known: {', '.join(sorted(allowed))}")
+
+
 def _outcome(value: object, where: str) -> str | None:
     if value is None:
         return None
@@ -150,6 +185,7 @@ def _condition(
 ) -> Condition:
     if not isinstance(raw, dict) or not {"feature", "op", "value"} <= raw.keys():
         raise ConfigError(f"{where}: a condition needs feature, op and value; got {raw!r}")
+    _known_keys(raw, CONDITION_KEYS, where)
     if raw["op"] not in _OPS:
         raise ConfigError(f"{where}: operator {raw['op']!r} is not one of {' '.join(_OPS)}")
     for event in events:
@@ -176,6 +212,7 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
     if not isinstance(raw, dict) or "code" not in raw or "events" not in raw:
         raise ConfigError(f"{where}: a rule needs at least code, events and when; got {raw!r}")
     where = f"rule {raw['code']!r}"
+    _known_keys(raw, RULE_KEYS, where)
     if not isinstance(raw["events"], list):  # a bare "payment" would be read letter by letter
         raise ConfigError(f'{where}: events must be a list such as ["payment"]; got {raw["events"]!r}')
     events = frozenset(raw["events"])
@@ -213,6 +250,7 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
 
 def _tier(raw: Mapping[str, Any]) -> DelayTier:
     where = f"delay tier {raw.get('name')!r}"
+    _known_keys(raw, TIER_KEYS, where)
     minutes, amount = raw["minutes"], raw.get("min_amount_fen")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes <= 0:
         raise ConfigError(f"{where}: minutes {minutes!r} must be a whole number > 0")
@@ -243,6 +281,8 @@ def _parse(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> 
     for key in ("version", "bands", "rules", "delay_tiers"):
         if key not in document:
             raise ConfigError(f"rule set lacks {key!r}; see src/fanzha/decide/rules/live.json")
+    _known_keys(document, TOP_KEYS, "rule set")
+    _known_keys(document["bands"], BAND_KEYS, "bands")
     bands = {k: float(document["bands"].get(k, 2.0)) for k in ("warn", "delay", "block")}
     if not all(v > 0 for v in bands.values()):  # also refuses NaN
         raise ConfigError(f"bands must be scores > 0 (0 would touch every event); got {bands}")

@@ -175,3 +175,30 @@ def test_a_misspelt_key_is_refused_not_ignored(where: str, key: str, message: st
     part[key] = 0.5
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_ruleset(doc, FEATURES)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("rules", 3, "weight"), "0.9"),
+        (("rules", 3, "weight"), False),
+        (("bands", "delay"), "0.7"),
+        (("thresholds", "number_high_risk"), True),
+        (("thresholds", "new_payee_hours"), "24"),
+        (("delay_tiers", 1, "min_score"), "0.85"),
+    ],
+)
+def test_numbers_of_a_rule_set_must_be_json_numbers(path: tuple[Any, ...], value: object) -> None:
+    # was: read with float(): "0.9" and "24" passed as numbers, true as 1.0 (number_high_risk 1.0:
+    # no call is ever high-risk), false as a weight of 0 — a mistake in the file, checked as ok
+    from fanzha.decide.features import FEATURES
+    from fanzha.decide.ruleset import parse_ruleset
+    from fanzha.errors import ConfigError
+
+    doc = ruleset("types")
+    part = doc
+    for key in path[:-1]:
+        part = part[key]
+    part[path[-1]] = value
+    with pytest.raises(ConfigError, match="must be a finite number"):
+        parse_ruleset(doc, FEATURES)

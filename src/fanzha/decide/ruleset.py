@@ -180,6 +180,13 @@ def _finite_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _number(value: object, where: str) -> float:
+    """A JSON number: "0.5" (a string) or true (1.0 to float()) is a mistake in the file, not a number."""
+    if not isinstance(value, int | float) or not _finite_number(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def _condition(
     raw: object, where: str, known: Mapping[str, frozenset[str]], events: frozenset[str]
 ) -> Condition:
@@ -221,7 +228,7 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
     when = tuple(_condition(c, where, known, events) for c in raw.get("when", []))
     if not when:
         raise ConfigError(f"{where}: needs at least one condition in 'when'")
-    weight = float(raw.get("weight", 0.0))
+    weight = _number(raw.get("weight", 0.0), f"{where}: weight")
     if not 0.0 <= weight < 1.0:
         raise ConfigError(f"{where}: weight {weight} must be in [0, 1)")
     tier = raw.get("delay_tier")
@@ -256,7 +263,7 @@ def _tier(raw: Mapping[str, Any]) -> DelayTier:
         raise ConfigError(f"{where}: minutes {minutes!r} must be a whole number > 0")
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount < 0):
         raise ConfigError(f"{where}: min_amount_fen {amount!r} must be a whole number of fen ≥ 0")
-    min_score = float(raw.get("min_score", 1.1))
+    min_score = _number(raw.get("min_score", 1.1), f"{where}: min_score")
     if not min_score >= 0:  # also refuses NaN
         raise ConfigError(f"{where}: min_score {min_score} must be ≥ 0")
     return DelayTier(str(raw["name"]), minutes, min_score, amount)
@@ -283,12 +290,12 @@ def _parse(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> 
             raise ConfigError(f"rule set lacks {key!r}; see src/fanzha/decide/rules/live.json")
     _known_keys(document, TOP_KEYS, "rule set")
     _known_keys(document["bands"], BAND_KEYS, "bands")
-    bands = {k: float(document["bands"].get(k, 2.0)) for k in ("warn", "delay", "block")}
+    bands = {k: _number(document["bands"].get(k, 2.0), f"bands: {k}") for k in ("warn", "delay", "block")}
     if not all(v > 0 for v in bands.values()):  # also refuses NaN
         raise ConfigError(f"bands must be scores > 0 (0 would touch every event); got {bands}")
     if not bands["warn"] <= bands["delay"] <= bands["block"]:
         raise ConfigError(f"bands must rise warn <= delay <= block; got {bands}")
-    thresholds = {k: float(v) for k, v in document.get("thresholds", {}).items()}
+    thresholds = {k: _number(v, f"threshold {k}") for k, v in document.get("thresholds", {}).items()}
     for name, value in thresholds.items():
         if name not in THRESHOLDS:
             raise ConfigError(

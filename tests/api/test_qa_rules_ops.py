@@ -202,3 +202,67 @@ def test_numbers_of_a_rule_set_must_be_json_numbers(path: tuple[Any, ...], value
     part[path[-1]] = value
     with pytest.raises(ConfigError, match="must be a finite number"):
         parse_ruleset(doc, FEATURES)
+
+
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ([{"feature": "payee_list", "op": "==", "value": "blok"}], "payee_list == 'blok' can never hold"),
+        ([{"feature": "payee_list", "op": "==", "value": 5}], "payee_list == 5 can never hold"),
+        ([{"feature": "new_payee", "op": "==", "value": "true"}], "new_payee is true or false"),
+        ([{"feature": "amount_fen", "op": "==", "value": "100"}], "amount_fen == '100' can never hold"),
+        ([{"feature": "payee_personal", "op": "==", "value": None}], "never null"),
+        ([{"feature": "channel", "op": "in", "value": ["mobile", "wechat"]}], "channel in"),
+        ([{"feature": "channel", "op": "in", "value": []}], "in [] can never hold"),
+        ([{"feature": "payee_risk", "op": ">", "value": 1}], "no value it can take"),
+        ([{"feature": "amount_fen", "op": "<", "value": 0}], "no value it can take"),
+        (
+            [
+                {"feature": "amount_fen", "op": ">", "value": 100},
+                {"feature": "amount_fen", "op": "<", "value": 50},
+            ],
+            "no value it can take",
+        ),
+        (
+            [
+                {"feature": "payee_risk", "op": ">=", "value": 0.9},
+                {"feature": "payee_risk", "op": "<", "value": 0.9},
+            ],
+            "no value it can take",
+        ),
+        (
+            [
+                {"feature": "new_payee", "op": "==", "value": True},
+                {"feature": "new_payee", "op": "==", "value": False},
+            ],
+            "can never both hold",
+        ),
+    ],
+)
+def test_a_rule_that_can_never_fire_is_refused(when: list[dict[str, Any]], message: str) -> None:
+    # was: accepted — a condition that compares a feature with a value of another kind (a typo such as
+    # 'blok', 5, "true"), outside its range, or against another condition is false for every event,
+    # so the rule silently never fired
+    from fanzha.decide.features import FEATURES
+    from fanzha.decide.ruleset import parse_ruleset
+    from fanzha.errors import ConfigError
+
+    doc = ruleset("never")
+    doc["rules"][3]["when"] = when
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_ruleset(doc, FEATURES)
+
+
+def test_every_feature_has_a_kind_and_ranges_that_can_hold_are_accepted() -> None:
+    from fanzha.decide.features import FEATURES
+    from fanzha.decide.ruleset import FEATURE_KINDS, parse_ruleset
+
+    assert set().union(*FEATURES.values()) == set(FEATURE_KINDS)
+    doc = ruleset("edges")
+    doc["rules"][3]["when"] = [
+        {"feature": "payee_risk", "op": ">=", "value": 0.9},
+        {"feature": "payee_risk", "op": "<=", "value": 0.9},
+        {"feature": "payee_personal", "op": "!=", "value": None},
+        {"feature": "channel", "op": "in", "value": ["mobile", "crypto_otc"]},
+    ]
+    parse_ruleset(doc, FEATURES)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fanzha.errors import ConfigError
+from fanzha.records.contracts import CHANNELS
 
 OUTCOMES = ("proceed", "warn", "delay", "block")
 RANK = {name: i for i, name in enumerate(OUTCOMES)}
@@ -134,6 +135,126 @@ class RuleSet:
         return chosen
 
 
+# what each feature can be (fanzha.decide.features computes them): a condition that compares a
+# feature with a value of another kind, or outside its range, can never hold
+_LIST = ("list", ("block", "allow", "watch", "none"))
+_BOOL = ("bool", None)
+_PROBABILITY = ("number", (0.0, 1.0))
+_COUNT = ("number", (0.0, math.inf))
+FEATURE_KINDS: dict[str, tuple[str, Any]] = {
+    **dict.fromkeys(
+        (
+            "caller_list",
+            "callee_list",
+            "sender_list",
+            "receiver_list",
+            "url_list",
+            "payer_list",
+            "payee_list",
+        ),
+        _LIST,
+    ),
+    **dict.fromkeys(
+        (
+            "caller_scored",
+            "caller_mobile",
+            "caller_international",
+            "sender_scored",
+            "sender_mobile",
+            "sender_international",
+            "payee_scored",
+            "payee_personal",
+            "payee_merchant",
+            "new_payee",
+        ),
+        _BOOL,
+    ),
+    **dict.fromkeys(
+        (
+            "caller_risk",
+            "sender_risk",
+            "text_score",
+            "url_score",
+            "payer_risk",
+            "payee_risk",
+            "risky_call_risk",
+        ),
+        _PROBABILITY,
+    ),
+    **dict.fromkeys(
+        (
+            "caller_calls_1h",
+            "caller_distinct_callees_1h",
+            "callee_contacts_24h",
+            "sender_sms_1h",
+            "sender_distinct_receivers_1h",
+            "payer_out_count_1h",
+            "payer_out_sum_24h",
+            "payer_new_payees_24h",
+            "pair_count_24h",
+            "pair_sum_24h",
+            "payee_in_count_1h",
+            "payee_distinct_payers_24h",
+            "payee_age_days",
+            "risky_call_minutes",
+            "risky_text_minutes",
+            "warned_minutes",
+            "visitor_risky_contact_minutes",
+        ),
+        _COUNT,
+    ),
+    "amount_fen": ("number", (1.0, math.inf)),
+    "channel": ("list", CHANNELS),
+    "text_label": ("text", None),
+    "url_label": ("text", None),
+}
+
+
+def _value_fits(feature: str, value: object) -> str | None:
+    """Why ``value`` can never equal ``feature`` (None when it can)."""
+    kind, domain = FEATURE_KINDS.get(feature, ("any", None))
+    if kind == "list" and value not in domain:
+        return f"one of {', '.join(map(repr, domain))}"
+    if kind == "bool" and not isinstance(value, bool):
+        return "true or false"
+    if kind == "number" and not (_finite_number(value) and domain[0] <= value <= domain[1]):
+        return f"a number in [{domain[0]:g}, {domain[1]:g}]"
+    if kind == "text" and not isinstance(value, str):
+        return "a text"
+    return None
+
+
+def _satisfiable(when: tuple[Condition, ...], where: str) -> None:
+    """Refuse a conjunction no event can meet: a value out of the feature's range, two different
+    equalities on one feature, an empty ``in`` list, or bounds that exclude each other."""
+    bounds: dict[str, list[tuple[float, bool]]] = {}  # feature → [lower (value, strict), upper]
+    equal: dict[str, object] = {}
+    for c in when:
+        kind, domain = FEATURE_KINDS.get(c.feature, ("any", None))
+        if c.op == "in" and not c.value:
+            raise ConfigError(f"{where}: {c.feature} in [] can never hold")
+        if c.op == "==":
+            if c.feature in equal and equal[c.feature] != c.value:
+                raise ConfigError(
+                    f"{where}: {c.feature} == {equal[c.feature]!r} and == {c.value!r} can never both hold"
+                )
+            equal[c.feature] = c.value
+        if kind != "number" or c.op not in ("<", "<=", ">", ">=", "=="):
+            continue
+        low, high = bounds.setdefault(c.feature, [(domain[0], False), (domain[1], False)])
+        value = float(c.value)
+        if c.op in (">", ">=", "==") and (value, c.op == ">") > low:
+            low = (value, c.op == ">")
+        if c.op in ("<", "<=", "==") and (value, c.op != "<") < (high[0], not high[1]):
+            high = (value, c.op == "<")
+        bounds[c.feature] = [low, high]
+        if low[0] > high[0] or (low[0] == high[0] and (low[1] or high[1])):
+            raise ConfigError(
+                f"{where}: the conditions on {c.feature} leave no value it can take "
+                f"(it is a number in [{domain[0]:g}, {domain[1]:g}]); the rule can never fire"
+            )
+
+
 # the keys each part of a rule set may have: anything else is a typo ("wieght", "flor") that would
 # silently leave a rule without its weight or floor
 TOP_KEYS = frozenset({"version", "description", "thresholds", "bands", "rules", "delay_tiers"})
@@ -207,9 +328,18 @@ def _condition(
         raise ConfigError(
             f"{where}: operator {raw['op']!r} on {raw['feature']!r} needs a finite number, got {value!r}"
         )
+    if raw["op"] == "in" and not isinstance(value, list):
+        raise ConfigError(f"{where}: operator 'in' needs a list value, got {value!r}")
+    if raw["op"] in ("==", "in"):
+        for item in value if raw["op"] == "in" else [value]:
+            # a missing feature (None) makes every condition false: == null never holds
+            expected = "never null when compared" if item is None else _value_fits(raw["feature"], item)
+            if expected:  # the comparison is false for every event: the rule would never fire
+                raise ConfigError(
+                    f"{where}: {raw['feature']} {raw['op']} {value!r} can never hold; "
+                    f"{raw['feature']} is {expected}"
+                )
     if raw["op"] == "in":
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: operator 'in' needs a list value, got {value!r}")
         value = frozenset(value)
     return Condition(raw["feature"], raw["op"], value)
 
@@ -228,6 +358,7 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
     when = tuple(_condition(c, where, known, events) for c in raw.get("when", []))
     if not when:
         raise ConfigError(f"{where}: needs at least one condition in 'when'")
+    _satisfiable(when, where)
     weight = _number(raw.get("weight", 0.0), f"{where}: weight")
     if not 0.0 <= weight < 1.0:
         raise ConfigError(f"{where}: weight {weight} must be in [0, 1)")

@@ -266,3 +266,29 @@ def test_every_feature_has_a_kind_and_ranges_that_can_hold_are_accepted() -> Non
         {"feature": "channel", "op": "in", "value": ["mobile", "crypto_otc"]},
     ]
     parse_ruleset(doc, FEATURES)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"version": None}, "version must be a non-empty text"),
+        ({"version": ""}, "version must be a non-empty text"),
+        ({"rule": {"message": None}}, "code and message must be non-empty texts"),
+        ({"rule": {"code": 5}}, "code and message must be non-empty texts"),
+        ({"rule": {"value_feature": "payee_age"}}, "value_feature 'payee_age' is not computed"),
+    ],
+)
+def test_what_names_a_rule_set_and_its_reasons_is_checked(change: dict[str, Any], message: str) -> None:
+    # was: accepted — version null or "" labelled decisions "None#…" / "#…", a null message gave
+    # reasons reading "None", and an unknown value_feature gave every reason a null value
+    from fanzha.decide.features import FEATURES
+    from fanzha.decide.ruleset import parse_ruleset
+    from fanzha.errors import ConfigError
+
+    doc = ruleset("names")
+    if "rule" in change:
+        doc["rules"][3].update(change["rule"])
+    else:
+        doc.update(change)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_ruleset(doc, FEATURES)

@@ -370,9 +370,19 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
         raise ConfigError(
             f"{where}: floor {floor!r} is above ceiling {ceiling!r}; the rule contradicts itself"
         )
+    message = raw.get("message", raw["code"])
+    if not isinstance(raw["code"], str) or not raw["code"].strip() or not isinstance(message, str):
+        # the code and message are what a decision's reasons say (a null message read "None")
+        raise ConfigError(f"{where}: code and message must be non-empty texts")
+    value_feature = raw.get("value_feature")
+    if value_feature is not None and any(value_feature not in known[e] for e in events):
+        raise ConfigError(
+            f"{where}: value_feature {value_feature!r} is not computed for all of {sorted(events)}; "
+            "every reason of the rule would carry no value"
+        )
     return Rule(
-        code=str(raw["code"]),
-        message=str(raw.get("message", raw["code"])),
+        code=raw["code"],
+        message=message,
         events=events,
         when=when,
         weight=weight,
@@ -381,7 +391,7 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
         override=_outcome(raw.get("override"), where),
         delay_tier=tier,
         # the reason's value: the named feature, else the first condition that is not a yes/no flag
-        value_feature=raw.get("value_feature")
+        value_feature=value_feature
         or next((c.feature for c in when if not isinstance(c.value, bool)), when[0].feature),
     )
 
@@ -451,9 +461,14 @@ def _parse(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> 
         raise ConfigError(
             f"rule codes must be unique; duplicates: {sorted({c for c in codes if codes.count(c) > 1})}"
         )
+    if not isinstance(document["version"], str) or not document["version"].strip():
+        # decisions, shadow counts and rollbacks name a rule set by its version
+        raise ConfigError(
+            f"version must be a non-empty text such as '2026.12.1'; got {document['version']!r}"
+        )
     canonical = json.dumps(document, sort_keys=True, ensure_ascii=False).encode()
     return RuleSet(
-        version=str(document["version"]),
+        version=document["version"],
         description=str(document.get("description", "")),
         thresholds=thresholds,
         bands=bands,

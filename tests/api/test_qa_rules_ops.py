@@ -292,3 +292,31 @@ def test_what_names_a_rule_set_and_its_reasons_is_checked(change: dict[str, Any]
         doc.update(change)
     with pytest.raises(ConfigError, match=re.escape(message)):
         parse_ruleset(doc, FEATURES)
+
+
+def test_a_rule_set_too_large_to_decide_in_milliseconds_is_refused(settings, tmp_path) -> None:
+    # was: accepted — 200,000 rules (47 MB) took 5 s to load, on the request path of a running
+    # service, and 37 ms per decision afterwards
+    from fanzha.decide.features import FEATURES
+    from fanzha.decide.ruleset import MAX_CONDITIONS, MAX_FILE_BYTES, MAX_RULES, parse_ruleset, read_document
+    from fanzha.errors import ConfigError
+
+    doc = ruleset("huge")
+    template = doc["rules"][4]
+    doc["rules"] += [{**template, "code": f"X{i}"} for i in range(MAX_RULES)]
+    with pytest.raises(ConfigError, match="at most 1,000"):
+        parse_ruleset(doc, FEATURES)
+    doc = ruleset("long")
+    doc["rules"][4]["when"] = [
+        {"feature": "amount_fen", "op": ">=", "value": i + 1} for i in range(MAX_CONDITIONS + 1)
+    ]
+    with pytest.raises(ConfigError, match=f"at most {MAX_CONDITIONS}"):
+        parse_ruleset(doc, FEATURES)
+    path = tmp_path / "big.json"
+    doc = ruleset("big")
+    doc["description"] = "x" * MAX_FILE_BYTES
+    path.write_text(json.dumps(doc), "utf-8")
+    with pytest.raises(ConfigError, match="bytes; at most"):
+        read_document(path)
+    result = CliRunner().invoke(app, ["rules", "install", str(path), "--as", "draft"])
+    assert isinstance(result.exception, ConfigError)

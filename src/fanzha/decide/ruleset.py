@@ -26,6 +26,12 @@ from fanzha.records.contracts import CHANNELS
 OUTCOMES = ("proceed", "warn", "delay", "block")
 RANK = {name: i for i, name in enumerate(OUTCOMES)}
 EVENTS = ("call", "sms", "url", "payment")
+# every rule of an event's kind is evaluated on every decision of that kind, and a changed file is
+# re-read on the request path: a rule set of 200,000 rules (47 MB) took 5 s to load and 37 ms per
+# decision. The packaged rule set has 43 rules in 17 kB.
+MAX_RULES = 1000
+MAX_CONDITIONS = 32
+MAX_FILE_BYTES = 2_000_000
 # the thresholds the engine reads, with their allowed range: risk cut-offs are probabilities, windows
 # are lengths of time
 THRESHOLDS: dict[str, tuple[float, float]] = {
@@ -358,6 +364,8 @@ def _rule(raw: object, i: int, known: Mapping[str, frozenset[str]], tiers: set[s
     when = tuple(_condition(c, where, known, events) for c in raw.get("when", []))
     if not when:
         raise ConfigError(f"{where}: needs at least one condition in 'when'")
+    if len(when) > MAX_CONDITIONS:
+        raise ConfigError(f"{where}: {len(when)} conditions; at most {MAX_CONDITIONS}")
     _satisfiable(when, where)
     weight = _number(raw.get("weight", 0.0), f"{where}: weight")
     if not 0.0 <= weight < 1.0:
@@ -455,6 +463,11 @@ def _parse(document: Mapping[str, Any], known: Mapping[str, frozenset[str]]) -> 
             f"delay tiers must have distinct names and rising minutes; got {[(t.name, t.minutes) for t in tiers]}"
         )
     names = {t.name for t in tiers}
+    if isinstance(document["rules"], list) and len(document["rules"]) > MAX_RULES:
+        raise ConfigError(
+            f"rule set has {len(document['rules']):,} rules; at most {MAX_RULES:,} (each decision "
+            "evaluates every rule of its event kind)"
+        )
     rules = tuple(_rule(r, i, known, names) for i, r in enumerate(document["rules"]))
     codes = [r.code for r in rules]
     if len(set(codes)) != len(codes):
@@ -487,6 +500,11 @@ def read_document(path: Path) -> dict[str, Any]:
     """A rule-set file's JSON object; an unreadable file or one that is not a JSON object is a
     :class:`ConfigError`."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"rule set {path} is {size:,} bytes; at most {MAX_FILE_BYTES:,} (the packaged one is 17 kB)"
+            )
         document = json.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(

@@ -320,3 +320,16 @@ def test_a_rule_set_too_large_to_decide_in_milliseconds_is_refused(settings, tmp
         read_document(path)
     result = CliRunner().invoke(app, ["rules", "install", str(path), "--as", "draft"])
     assert isinstance(result.exception, ConfigError)
+
+
+def test_a_key_given_twice_in_a_rule_file_is_refused(tmp_path) -> None:
+    # was: JSON keeps the last one: a rule with "weight": 0.9 and later "weight": 0.1 (a merge
+    # mistake) passed check with weight 0.1
+    from fanzha.decide.ruleset import read_document
+    from fanzha.errors import ConfigError
+
+    text = json.dumps(ruleset("twice")).replace('"weight": 0.9,', '"weight": 0.9, "weight": 0.1,', 1)
+    path = tmp_path / "twice.json"
+    path.write_text(text, "utf-8")
+    with pytest.raises(ConfigError, match="gives 'weight' twice"):
+        read_document(path)

@@ -496,6 +496,20 @@ def load_ruleset(path: Path, known: Mapping[str, frozenset[str]]) -> RuleSet:
     return parse_ruleset(read_document(path), known)
 
 
+class _RepeatedKey(Exception):
+    pass
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # {"weight": 0.9, ..., "weight": 0.1} reads as 0.1 without a word: a merge or copy-paste mistake
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _RepeatedKey(repr(key))
+        document[key] = value
+    return document
+
+
 def read_document(path: Path) -> dict[str, Any]:
     """A rule-set file's JSON object; an unreadable file or one that is not a JSON object is a
     :class:`ConfigError`."""
@@ -505,7 +519,12 @@ def read_document(path: Path) -> dict[str, Any]:
             raise ConfigError(
                 f"rule set {path} is {size:,} bytes; at most {MAX_FILE_BYTES:,} (the packaged one is 17 kB)"
             )
-        document = json.loads(path.read_text("utf-8"))
+        document = json.loads(path.read_text("utf-8"), object_pairs_hook=_no_repeated_keys)
+    except _RepeatedKey as exc:
+        raise ConfigError(
+            f"rule set {path} gives {exc} twice in one object; JSON keeps only the last one, so remove "
+            "the other"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(
             f"rule set {path} cannot be read as JSON ({exc}); fix or restore the file"

@@ -57,6 +57,8 @@ def test_red_payee_is_delayed_with_tier() -> None:
         "message": d.reasons[0]["message"],
         "value": 0.95,
         "weight": 0.9,
+        "floor": "delay",
+        "delay_tier": "T2",
     }
 
 

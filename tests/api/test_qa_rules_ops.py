@@ -333,3 +333,38 @@ def test_a_key_given_twice_in_a_rule_file_is_refused(tmp_path) -> None:
     path.write_text(text, "utf-8")
     with pytest.raises(ConfigError, match="gives 'weight' twice"):
         read_document(path)
+
+
+def test_a_delay_is_explained_by_its_response_alone(api) -> None:
+    # was: a payment of 200,000 yuan to a known personal payee answered {"outcome": "delay", "score":
+    # 0.55, "delay_tier": "T2", "reasons": [VERY_LARGE_TO_PERSONAL, weight 0.55]} — with a delay band
+    # of 0.7 the outcome came from the rule's floor and the 2 h from the amount, neither of which the
+    # response said (a bank cannot read the rule set)
+    from fanzha.decide.engine import evaluate
+
+    live = api.service.rulebook.live
+    feats = {"payee_personal": True, "new_payee": False, "amount_fen": 20_000_000}
+    v = evaluate(live, "payment", feats, 20_000_000)
+    assert v.outcome == "delay" and v.score < live.bands["delay"]
+    assert v.reasons == [
+        {
+            "code": "VERY_LARGE_TO_PERSONAL",
+            "message": v.reasons[0]["message"],
+            "value": 20_000_000,
+            "weight": 0.55,
+            "floor": "delay",
+            "delay_tier": "T1",
+        }
+    ]
+    assert v.delay_tier == "T2" and v.delay_basis == "T2: amount ≥ 50,000 yuan"
+    v = evaluate(live, "payment", {"payee_risk": 0.97, "amount_fen": 100}, 100)
+    assert v.delay_basis == "T2: rule PAYEE_HIGH_RISK"
+    feats = {"risky_call_minutes": 5.0, "payee_merchant": False, "new_payee": True, "amount_fen": 100}
+    v = evaluate(live, "payment", feats, 100)
+    assert v.delay_tier == "T2" and v.delay_basis == "T2: score 0.9000 ≥ 0.85"
+    # over HTTP: the reasons carry the floor and the response the tier's basis
+    body = {"payer": "6222000000000001111", "payee": "6222000000000009999", "amount_fen": 100}
+    r = api.client.post("/v1/decide/payment", json={**body, "channel": "online"}, headers=api.as_("bank"))
+    decision = r.json()
+    assert decision["outcome"] == "delay" and decision["reasons"][0]["floor"] == "delay"
+    assert decision["delay_basis"].startswith(decision["delay_tier"] + ": ")

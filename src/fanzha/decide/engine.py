@@ -33,6 +33,7 @@ class Verdict:
     delay_minutes: int = 0
     delay_tier: str | None = None
     ruleset: str = ""
+    delay_basis: str | None = None
 
 
 @dataclass(slots=True)
@@ -52,6 +53,7 @@ class Decision:
     amount_fen: int = 0
     shadow: Verdict | None = None
     features: dict[str, Any] = field(default_factory=dict)
+    delay_basis: str | None = None  # why this tier: a rule's own tier, the score or the amount
     _public: dict[str, Any] | None = None
 
     def public(self) -> dict[str, Any]:
@@ -66,6 +68,7 @@ class Decision:
             "reasons": self.reasons,
             "delay_minutes": self.delay_minutes,
             "delay_tier": self.delay_tier,
+            "delay_basis": self.delay_basis,
             "versions": self.versions,
         }
         return self._public
@@ -83,6 +86,7 @@ def evaluate(rules: RuleSet, event: str, feats: dict[str, Any], amount_fen: int 
     ceiling = 3
     override: str | None = None
     forced_tier: str | None = None
+    forced_by = ""
     reasons: list[dict[str, Any]] = []
     for r in rules.by_event[event]:
         if not r.fires(feats):
@@ -95,8 +99,18 @@ def evaluate(rules: RuleSet, event: str, feats: dict[str, Any], amount_fen: int 
         if r.override is not None and override is None:
             override = r.override
         if r.delay_tier is not None:
-            forced_tier = r.delay_tier
-        reasons.append({"code": r.code, "message": r.message, "value": _value(r, feats), "weight": r.weight})
+            forced_tier, forced_by = r.delay_tier, r.code
+        reason = {"code": r.code, "message": r.message, "value": _value(r, feats), "weight": r.weight}
+        # what the rule does besides its weight: the score alone cannot explain a floor or an override
+        if r.floor is not None:
+            reason["floor"] = r.floor
+        if r.ceiling is not None:
+            reason["ceiling"] = r.ceiling
+        if r.override is not None:
+            reason["override"] = r.override
+        if r.delay_tier is not None:
+            reason["delay_tier"] = r.delay_tier
+        reasons.append(reason)
     score = 1.0 - keep
     if override is not None:
         outcome = override
@@ -107,11 +121,11 @@ def evaluate(rules: RuleSet, event: str, feats: dict[str, Any], amount_fen: int 
         # only money can wait (延时到账): a call, an SMS or a URL visit that would be delayed is
         # warned instead (a flash warning to the callee, a label on the SMS, a page before the site)
         outcome = "warn"
-    minutes, tier = 0, None
+    minutes, tier, basis = 0, None, None
     if outcome == "delay" and event == "payment":
-        chosen = rules.tier(score, amount_fen, forced_tier)
+        chosen, basis = rules.tier_basis(score, amount_fen, forced_tier, forced_by)
         minutes, tier = chosen.minutes, chosen.name
-    return Verdict(outcome, score, reasons, minutes, tier, rules.label)
+    return Verdict(outcome, score, reasons, minutes, tier, rules.label, basis)
 
 
 class DecisionEngine:
@@ -173,6 +187,7 @@ class DecisionEngine:
             reasons=verdict.reasons,
             delay_minutes=verdict.delay_minutes,
             delay_tier=verdict.delay_tier,
+            delay_basis=verdict.delay_basis,
             versions=self._versions(live, kind),
             subject=subject,
             counterpart=counterpart,

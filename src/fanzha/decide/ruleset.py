@@ -131,14 +131,25 @@ class RuleSet:
 
     def tier(self, score: float, amount_fen: int | None, forced: str | None) -> DelayTier:
         """The most severe tier reached by score, amount or a rule's own tier (tiers are ordered)."""
-        chosen = self.delay_tiers[0]
+        return self.tier_basis(score, amount_fen, forced)[0]
+
+    def tier_basis(
+        self, score: float, amount_fen: int | None, forced: str | None, forced_by: str = ""
+    ) -> tuple[DelayTier, str]:
+        """The tier of :meth:`tier` and why it was reached, in words a bank can act on."""
+        chosen, basis = self.delay_tiers[0], f"{self.delay_tiers[0].name}: the shortest delay"
         for t in self.delay_tiers:
             by_amount = (
                 t.min_amount_fen is not None and amount_fen is not None and amount_fen >= t.min_amount_fen
             )
-            if score >= t.min_score or by_amount or t.name == forced:
-                chosen = t
-        return chosen
+            if t.name == forced:
+                chosen, basis = t, f"{t.name}: rule {forced_by or forced}"
+            elif score >= t.min_score:
+                chosen, basis = t, f"{t.name}: score {score:.4f} ≥ {t.min_score:g}"
+            elif by_amount:
+                assert t.min_amount_fen is not None
+                chosen, basis = t, f"{t.name}: amount ≥ {t.min_amount_fen / 100:,.0f} yuan"
+        return chosen, basis
 
 
 # what each feature can be (fanzha.decide.features computes them): a condition that compares a

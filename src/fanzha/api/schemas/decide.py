@@ -53,6 +53,10 @@ class ReasonPublic(BaseModel):
     message: str
     value: float | int | str | bool | None = None
     weight: float = 0.0
+    floor: Outcome | None = Field(None, description="least outcome the rule forces (only when it has one)")
+    ceiling: Outcome | None = Field(None, description="most severe outcome the rule allows")
+    override: Outcome | None = Field(None, description="outcome the rule decides outright (list hits)")
+    delay_tier: str | None = Field(None, description="delay tier the rule asks for")
 
 
 class DecisionPublic(BaseModel):
@@ -63,4 +67,7 @@ class DecisionPublic(BaseModel):
     reasons: list[ReasonPublic]
     delay_minutes: int = Field(0, description="tiered delay (延时层级) when outcome is delay")
     delay_tier: str | None = None
+    delay_basis: str | None = Field(
+        None, description="why this tier: 'T2: amount ≥ 50,000 yuan', 'T3: score 0.9612 ≥ 0.95', 'T1: rule …'"
+    )
     versions: dict[str, str] = Field(description="rule set, lists and models used")

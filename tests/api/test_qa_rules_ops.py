@@ -368,3 +368,22 @@ def test_a_delay_is_explained_by_its_response_alone(api) -> None:
     decision = r.json()
     assert decision["outcome"] == "delay" and decision["reasons"][0]["floor"] == "delay"
     assert decision["delay_basis"].startswith(decision["delay_tier"] + ": ")
+
+
+def test_a_decision_dated_long_ago_is_refused_and_cannot_make_a_payee_known(api) -> None:
+    # was: accepted back to the year 2000 — one 1-yuan payment dated 2001 made the payee "first paid
+    # long ago", so a 600,000-yuan payment to it a moment later proceeded instead of being delayed
+    from datetime import UTC, datetime, timedelta
+
+    def pay(payer: str, fen: int, at: datetime) -> dict[str, Any]:
+        body = {"payer": payer, "payee": "6222000000000004545", "amount_fen": fen, "channel": "online"}
+        r = api.client.post(
+            "/v1/decide/payment", json={**body, "at": at.isoformat()}, headers=api.as_("bank")
+        )
+        return {"status": r.status_code, **r.json()}
+
+    now = datetime.now(UTC)
+    old = pay("6222000000000004646", 100, datetime(2001, 1, 1, tzinfo=UTC))
+    assert old["status"] == 422 and "in the past" in old["message"], old
+    assert pay("6222000000000004646", 60_000_000, now)["outcome"] == "delay"
+    assert pay("6222000000000004747", 100, now - timedelta(hours=23))["status"] == 200  # late, not old

@@ -33,6 +33,9 @@ def _time(value: datetime) -> datetime:
 # not hours (a payment dated 20 h ahead slid that payer's velocity windows to the future and wiped
 # the payments before it from the 1 h counters)
 DECISION_CLOCK_SKEW = timedelta(minutes=5)
+# ... and a decision is not about last year either: one payment dated 2001 made its payee "known"
+# (first paid long ago), so a 600,000-yuan payment to it minutes later proceeded instead of waiting
+DECISION_MAX_AGE = timedelta(hours=24)
 
 
 def _decision_time(value: datetime) -> datetime:
@@ -43,6 +46,12 @@ def _decision_time(value: datetime) -> datetime:
             f"time {moment.isoformat()} is {int(ahead.total_seconds() // 60)} min in the future; a decision "
             f"is about an event now (clock skew up to {int(DECISION_CLOCK_SKEW.total_seconds() // 60)} min "
             "is accepted): check the sender's clock and time zone (naive times are Asia/Shanghai)"
+        )
+    if -ahead > DECISION_MAX_AGE:
+        raise ValueError(
+            f"time {moment.isoformat()} is {int(-ahead.total_seconds() // 3600)} h in the past; a decision "
+            f"is about an event now (late by up to {int(DECISION_MAX_AGE.total_seconds() // 3600)} h is "
+            "accepted): send older records to /v1/ingest, not to a decision"
         )
     return moment
 
@@ -80,7 +89,10 @@ Moment = Annotated[
 DecisionMoment = Annotated[
     datetime,
     AfterValidator(_safe(_decision_time)),
-    Field(description="ISO-8601; naive times are Asia/Shanghai; at most 5 minutes ahead of the server"),
+    Field(
+        description="ISO-8601; naive times are Asia/Shanghai; at most 5 minutes ahead of the server and "
+        "24 hours behind it"
+    ),
 ]
 AmountFen = Annotated[StrictInt, Field(gt=0, le=n.MAX_FEN, description="integer fen (1 yuan = 100 fen)")]
 Key = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]

@@ -65,6 +65,20 @@ def test_promote_over_the_packaged_default_keeps_it_for_rollback(tmp_path) -> No
     assert book.rollback().version == "draft-2"
 
 
+def test_a_broken_live_file_at_start_runs_the_previously_installed_set_not_the_default(tmp_path) -> None:
+    """Found by QA: a service starting with a broken live.json ran the packaged default rules, so a
+    restart dropped the installed rules in silence; the set installed before it is in force now."""
+    book = RuleBook(tmp_path, check_every_s=0.0)
+    book.write("live", ruleset("2026.12.1"))
+    book.write("live", ruleset("2026.12.2"))  # 2026.12.1 kept as live.previous.json
+    (tmp_path / "live.json").write_text("{broken", "utf-8")
+    restarted = RuleBook(tmp_path)
+    assert restarted.live.version == "2026.12.1" and "live" in (restarted.last_error or "")
+    assert restarted.document("live")["version"] == "2026.12.1"
+    (tmp_path / "live.previous.json").unlink()
+    assert RuleBook(tmp_path).live.label == RuleBook().live.label  # nothing installed before: the default
+
+
 def test_rollback_without_a_previous_rule_set_says_so(tmp_path) -> None:
     with pytest.raises(NotFoundError, match="no previous live rule set"):
         RuleBook(tmp_path).rollback()

@@ -69,6 +69,9 @@ class RuleBook:
                 loaded = parse_ruleset(document, FEATURES) if document is not None else None
             except ConfigError as exc:
                 self.last_error = f"{name}: {exc}"
+                if name == "live" and "live" not in self._documents and self._start_from_previous(exc):
+                    changed = True
+                    continue
                 log.error("rule set %s refused, previous one stays in force: %s", name, exc)
                 continue
             if name == "live":
@@ -81,6 +84,28 @@ class RuleBook:
                 self._documents[name] = document
             changed = True
         return changed
+
+    def _start_from_previous(self, exc: ConfigError) -> bool:
+        """A broken live.json when nothing installed is in force yet (the service starting): the
+        set installed before it (``live.previous.json``) rather than the packaged default, which
+        would drop the installed rules in silence on a restart. False when there is none."""
+        path = self.folder / PREVIOUS if self.folder else None
+        try:
+            document = read_document(path) if path and path.is_file() else None
+            loaded = parse_ruleset(document, FEATURES) if document is not None else None
+        except ConfigError:
+            return False
+        if loaded is None or document is None:
+            return False
+        self.live, self._documents["live"] = loaded, document
+        log.error(
+            "live rule set refused (%s); the previously installed set %s from %s is in force, not the "
+            "packaged default: fix live.json or run `fanzha rules rollback`",
+            exc,
+            loaded.label,
+            PREVIOUS,
+        )
+        return True
 
     def document(self, name: str) -> dict[str, Any]:
         """The document of the rule set in force (not the file, which may hold a refused edit)."""

@@ -332,3 +332,20 @@ def test_delay_tiers_out_of_order_or_repeated_are_refused() -> None:
     doc["delay_tiers"][1]["name"] = "T1"
     with pytest.raises(ConfigError, match="distinct names"):
         parse_ruleset(doc, FEATURES)
+
+
+def test_memory_forgets_contacts_and_warnings_past_its_horizon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by QA: the risky contacts and warnings of every person ever seen were kept for the
+    life of the process; they are swept past the horizon (a day, or the rules' longest window)."""
+    from fanzha.decide.state import Memory
+
+    monkeypatch.setattr(Memory, "SWEEP_EVERY", 4)
+    mem = Memory(horizon_s=3600.0)
+    mem.add_contact("old", 0.0, 0.9, "13700000000", "call")
+    mem.mark_warned("old-warned", 0.0)
+    mem.add_contact("new", 7200.0, 0.9, "13700000001", "call")
+    assert "old" in mem.contacts and "old-warned" in mem.warned  # no sweep before the 4th write
+    mem.mark_warned("new", 7200.0)  # 4th write: sweep at t = 7200 s, horizon 1 h
+    assert set(mem.contacts) == {"new"} and set(mem.warned) == {"new"}
+    assert mem.latest_contact(("new",), 7300.0, 600.0, frozenset({"call"})) is not None
+    assert mem.last_warned(("new",), 7300.0) == 7200.0

@@ -22,6 +22,7 @@ from fanzha.decide.ruleset import OUTCOMES, RANK, Rule, RuleSet
 from fanzha.decide.state import RiskState
 
 _counter = itertools.count(1)
+DAY_S = 86_400.0
 _PREFIX = f"d{os.getpid():x}-"
 
 
@@ -224,10 +225,16 @@ class DecisionEngine:
         """Update counters and fusion memory after deciding (the event itself must not count)."""
         mem, live = self.state.memory, self.rulebook.live
         t = ev.at.timestamp()
+        # what is remembered covers the rules' windows (a day, or longer if a rule set asks so)
+        mem.horizon_s = max(
+            DAY_S,
+            live.threshold("fusion_window_minutes", 30) * 60,
+            live.threshold("warned_window_minutes", 60) * 60,
+        )
         if d.outcome in ("warn", "delay") and not isinstance(ev, PaymentEvent):
             # a dissuasion warning about a fraud contact; a payment's own warning is not one (else a
             # warned payment would escalate every later payment of the same payer)
-            mem.warned[d.subject] = t
+            mem.mark_warned(d.subject, t)
         if isinstance(ev, PaymentEvent):
             mem.outflow.add(ev.payer, t, ev.amount_fen, ev.payee)
             mem.inflow.add(ev.payee, t, ev.amount_fen, ev.payer)

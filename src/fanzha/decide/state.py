@@ -100,13 +100,37 @@ class Memory:
         # person key → recent risky contacts (t, risk, identifier, channel); newest last
         self.contacts: dict[str, deque[tuple[float, float, str, str]]] = {}
         self.warned: dict[str, float] = {}  # person key → last time warned
+        # contacts and warnings older than this are swept every SWEEP_EVERY writes (the fusion and
+        # warned windows of the rules are minutes): a long-running service kept every person it
+        # ever saw. ``pair_first_seen`` is the payees' history ("new payee") and stays.
         self.horizon_s = horizon_s
+        self._writes = 0
+        self._latest = float("-inf")
+
+    SWEEP_EVERY = 65_536
 
     def add_contact(self, person: str, t: float, risk: float, ident: str, channel: str) -> None:
         q = self.contacts.get(person)
         if q is None:
             q = self.contacts[person] = deque(maxlen=16)
         q.append((t, risk, ident, channel))
+        self._wrote(t)
+
+    def mark_warned(self, person: str, t: float) -> None:
+        self.warned[person] = t
+        self._wrote(t)
+
+    def _wrote(self, t: float) -> None:
+        self._latest = max(self._latest, t)
+        self._writes += 1
+        if self._writes % self.SWEEP_EVERY == 0:
+            self.sweep(self._latest)
+
+    def sweep(self, now: float) -> None:
+        """Forget the contacts and warnings older than ``horizon_s`` before ``now``."""
+        limit = now - self.horizon_s
+        self.contacts = {p: q for p, q in self.contacts.items() if q and max(c[0] for c in q) >= limit}
+        self.warned = {p: t for p, t in self.warned.items() if t >= limit}
 
     def latest_contact(
         self, persons: tuple[str, ...], t: float, window_s: float, channels: frozenset[str]

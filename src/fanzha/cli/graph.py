@@ -426,11 +426,12 @@ def _eval_city(sim: Path, method: str) -> tuple[dict[str, dict[str, float]], Any
             "linking": linking_metrics(link_cases(engine), truth),
             "gangs": gang_metrics(find_gangs(engine), truth),
         }
-        result, sources = trace_cases(engine, method=method)
-        traced = list(sources.victim_id.unique())
-        figures[f"tracing ({method})"] = tracing_metrics(result, truth, traced)
+        result, _sources = trace_cases(engine, method=method)
+        # every victim of a reported case, not only those whose payments the trace found: a victim
+        # none of whose payments was found (a child paying from a parent's account) has 0 % located
+        figures[f"tracing ({method})"] = tracing_metrics(result, truth)
         figures["card dealers"] = dealer_metrics(find_dealers(engine)[0], truth)
-        shares = victim_shares(result, truth, traced) if truth.outflows is not None else None
+        shares = victim_shares(result, truth) if truth.outflows is not None else None
     finally:
         engine.close()
     return figures, shares

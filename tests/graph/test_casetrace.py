@@ -269,3 +269,34 @@ def test_pass_through_counts_each_onward_payment_once() -> None:
     _register_transfers(eng, rows)
     assert set(case_sources(eng).transfer_id) == {"paid"}
     eng.close()
+
+
+def test_a_minor_paying_from_a_parents_card_is_found_through_paid_from() -> None:
+    """A child owns no account and pays from her mother's card: no record ties those payments to
+    her, so her case found none and she dropped out of the trace (QA: eval counted only victims
+    with payments found). The report names the card (paid_from); only its payments into accounts
+    the rules mark count — the mother's own shopping from that card does not."""
+    eng = DuckDBEngine(threads=1)
+    case = {"case_id": ["C1"], "victim_id": ["CHILD"], "reported_at": [at(48)], "suspect_accounts": [["M1"]]}
+    eng.register("cases", pd.DataFrame({**case, "loss_fen": [0], "region": ["510104"]}))
+    eng.register(
+        "accounts",
+        pd.DataFrame(
+            {
+                "account_no": ["MUM", "M1", "SHOP"],
+                "owner_id": ["MOTHER", "FARMER", None],
+                "account_type": ["personal", "personal", "merchant"],
+                "merchant_category": [None, None, None],
+            }
+        ),
+    )
+    _register_transfers(eng, [("game", "MUM", "M1", 64_800, at(1)), ("food", "MUM", "SHOP", 3_000, at(2))])
+    assert case_sources(eng).empty  # the old layout: nothing ties MUM's payment to the child
+    eng.register(
+        "cases", pd.DataFrame({**case, "paid_from": [["MUM"]], "loss_fen": [0], "region": ["510104"]})
+    )
+    sources = case_sources(eng)
+    assert sources[["victim_id", "transfer_id", "reason"]].values.tolist() == [["CHILD", "game", "named"]]
+    result, _ = trace_cases(eng, ["C1"], method="match")
+    result.check_conservation()
+    assert result.holdings.set_index("account").amount_fen.to_dict() == {"M1": 64_800}

@@ -51,13 +51,23 @@ def case_sources(
         else ""
     )
     window = f"INTERVAL '{int(window_days)} days'"
+    # the accounts a victim pays from: her own, and those the report names as hers to pay from
+    # (paid_from: a parent's card for a minor — no record ties them to her otherwise)
+    named_payers = (
+        """ UNION SELECT case_id, account FROM (
+                SELECT case_id, unnest(paid_from) AS account FROM cases {where}) n"""
+        if "paid_from" in engine.query("SELECT * FROM cases LIMIT 0").column_names
+        else ""
+    ).format(where=where)
     engine.execute(
         f"""CREATE OR REPLACE TEMP TABLE __paid AS
-        WITH c AS (SELECT case_id, victim_id, reported_at, suspect_accounts FROM cases {where})
+        WITH c AS (SELECT case_id, victim_id, reported_at, suspect_accounts FROM cases {where}),
+        payers AS (SELECT c.case_id, va.account_no AS account FROM c JOIN accounts va ON va.owner_id = c.victim_id
+                   {named_payers})
         SELECT c.victim_id, c.case_id, c.reported_at, c.suspect_accounts, t.transfer_id, t.amount_fen,
                t."at", t.to_account
-        FROM c JOIN accounts va ON va.owner_id = c.victim_id
-        JOIN transfers t ON t.from_account = va.account_no"""
+        FROM c JOIN payers p ON p.case_id = c.case_id
+        JOIN transfers t ON t.from_account = p.account"""
     )
     # a separate statement on purpose: with the time range in the same query DuckDB joins cases ×
     # transfers on time first (a range join ~100x slower than these equality joins)

@@ -418,6 +418,13 @@ SPECS: dict[str, RecordSpec] = {
                 F("region", "region", False),
                 F("suspect_phones", "phone", False, is_list=True),
                 F("suspect_accounts", "account", False, is_list=True),
+                F(
+                    "paid_from",
+                    "account",
+                    False,
+                    is_list=True,
+                    doc="accounts the victim paid from that are not her own (a parent's card for a minor)",
+                ),
                 F("suspect_urls", "url", False, is_list=True),
                 F("suspect_wallets", "wallet", False, is_list=True),
                 F("suspect_app_accounts", "name", False, is_list=True, doc="platform:account_id"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fanzha.records.normalise import url_host
-from fanzha.simulate.episodes import Episode, local_date
+from fanzha.simulate.episodes import Episode, _own_accounts, local_date
 from fanzha.simulate.population import POPULAR_DOMAINS, SERVICE_NUMBERS, SMS_SENDERS, Population
 from fanzha.simulate.records import Rows
 from fanzha.simulate.supply import Gang
@@ -111,10 +111,18 @@ def write_case(
         region=str(int(pop.region[ep.victim])),
         suspect_phones=[str(p) for p in phones],
         suspect_accounts=[str(a) for a in ep.known_accounts],
+        paid_from=_paid_from(pop, ep),
         suspect_urls=urls,
         suspect_wallets=wallets,
         suspect_app_accounts=apps,
     )
+
+
+def _paid_from(pop: Population, ep: Episode) -> list[str]:
+    """The accounts the victim paid from that are not hers (a parent's card for a minor): the report
+    names them (受害人转账账户), else no record ties those payments to her."""
+    own = set(_own_accounts(pop, ep.victim))
+    return sorted({str(p.frm) for p in ep.payments if p.frm and p.frm not in own})
 
 
 def tips(

@@ -77,3 +77,36 @@ def test_replay_with_published_scores_stops_the_fraud_money(city: Path, tmp_path
     ordinary = report.legit_payments - report.legit_to_mules
     expected = (report.legit_touched - report.legit_to_mules_touched) / ordinary
     assert report.ordinary_touched_share == pytest.approx(expected)
+
+
+def test_replay_with_models_of_another_city_scores_each_day_from_the_days_before(
+    city: Path, tmp_path_factory, settings
+) -> None:
+    """Found by review: the published scores are computed once over the whole city (a payment on
+    day 4 is decided with a score that has seen the payee's days 5–10) by models trained on the same
+    city's truth. ``train_sim`` trains on another city and scores every day from the records before
+    it: nothing is scored before it has a record, nor before its account or card was opened."""
+    from datetime import UTC, datetime
+
+    simulate = pytest.importorskip("fanzha.simulate")
+    from fanzha.decide.replay import _events, city_models, daily_scores
+
+    other = tmp_path_factory.mktemp("other") / "sim"
+    simulate.simulate(simulate.SimConfig(people=1500, days=10, seed=12, fraud_rate=60.0), other)
+    models = city_models(other, settings)
+    items, _ = _events(city)
+    day0 = items[0][0] // 86_400 * 86_400
+    days = daily_scores(city, models, settings, day0, 11)
+    opened = pd.read_parquet(city / "accounts").set_index("account_no").opened_at
+    cards = pd.read_parquet(city / "phone_cards").groupby("number").opened_at.min()
+    for k, (numbers, accounts) in enumerate(days):
+        as_of = pd.Timestamp(datetime.fromtimestamp(day0 + k * 86_400, UTC))
+        assert all(opened.get(a, as_of) <= as_of for a in accounts)  # none opened later
+        assert all(cards.get(n, as_of) <= as_of for n in numbers)
+        if k + 1 < len(days):  # a 10-day city inside the 30-day window: what is known stays known
+            assert set(accounts) <= set(days[k + 1][1]) and set(numbers) <= set(days[k + 1][0])
+    assert len(days[-1][1]) > 0 and all(0.0 <= s.probability <= 1.0 for s in days[-1][1].values())
+    report = replay_city(city, scores_dir=None, settings=settings, warmup_days=2, train_sim=other)
+    print(report.as_dict())
+    assert 0 <= report.fraud_stopped_fen <= report.fraud_fen
+    assert report.ordinary_touched_share <= TARGET_TOUCHED

@@ -153,11 +153,21 @@ def eval_decisions(
         file_okay=False,
         help="folder with numbers.parquet / accounts.parquet (default <home>/scores)",
     ),
+    train_sim: Path = typer.Option(
+        None,
+        exists=True,
+        file_okay=False,
+        help="another simulated city: train the number and account models on its truth and score "
+        "this city day by day from the records before each day (no look-ahead, not in-sample), "
+        "instead of the published scores",
+    ),
 ) -> None:
     """Replay a simulated city's calls, SMS and payments through the decision engine; print the outcome.
 
     Uses the live rule set of <home>/rules (or the packaged one), the published scores, the texts
-    area's text detector and the lists of the operational store, as the service does.
+    area's text detector and the lists of the operational store, as the service does. Published
+    scores computed over the same city's whole run have seen each payee's later days; with
+    --train-sim the scores are those a deployment would have had.
     """
     from rich.console import Console
 
@@ -175,7 +185,11 @@ def eval_decisions(
         )
     console = Console()
     scores_dir = scores or settings.home / "scores"
-    if not any((scores_dir / f"{n}.parquet").exists() for n in ("numbers", "accounts")):
+    if train_sim is not None and scores is not None:
+        raise ConfigError("give --scores or --train-sim, not both: --train-sim computes the scores itself")
+    if train_sim is not None and train_sim.resolve() == sim.resolve():
+        raise ConfigError("--train-sim must be another city than --sim (else the scores are in-sample)")
+    if train_sim is None and not any((scores_dir / f"{n}.parquet").exists() for n in ("numbers", "accounts")):
         # the replay runs all the same, but the figures are those of the real-time signals alone
         console.print(
             f"[yellow]note:[/] no published risk scores in {scores_dir}: the replay uses the real-time "
@@ -194,5 +208,6 @@ def eval_decisions(
         settings=settings,
         text_scorer=text_scorer,
         lists=lists,
+        train_sim=train_sim,
     )
     print_report(report, console)

@@ -32,8 +32,8 @@ from fanzha.decide.engine import Decision, DecisionEngine
 from fanzha.decide.features import CallEvent, PaymentEvent, Scorer, SmsEvent
 from fanzha.decide.rulebook import RuleBook
 from fanzha.decide.sources import directory_from_rows, read_score_file
-from fanzha.decide.state import Lists, RiskState
-from fanzha.errors import InputFileError
+from fanzha.decide.state import Lists, RiskScore, RiskState
+from fanzha.errors import InputFileError, ValidationError
 from fanzha.settings import Settings
 
 VICTIM_STEPS = ("victim_payment", "test_payment")
@@ -167,6 +167,77 @@ def _events(sim: Path) -> tuple[list[tuple[float, int, Any]], pd.DataFrame]:
     return items, transfers
 
 
+DayScores = tuple[dict[str, RiskScore], dict[str, RiskScore]]  # numbers, accounts
+
+
+def city_models(train_sim: Path, settings: Settings) -> dict[str, Any]:
+    """Number and account models trained on ``train_sim``'s truth as the demo trains them (30-day
+    features, cross-validated calibration grouped by gang): the models a deployment brings to a
+    city it has not seen."""
+    from fanzha.engine import get_engine
+    from fanzha.risk.evaluate import ACCOUNT_ROLES, NUMBER_ROLES, labelled, truth_labels
+    from fanzha.risk.model import AccountDetector, NumberDetector
+    from fanzha.risk.pipeline import features_from_tables, register_folder
+
+    engine = get_engine(settings)
+    models: dict[str, Any] = {}
+    try:
+        register_folder(engine, train_sim)
+        for what, prefix, roles, make in (
+            ("numbers", "phone", NUMBER_ROLES, NumberDetector),
+            ("accounts", "account", ACCOUNT_ROLES, AccountDetector),
+        ):
+            frame, y, groups = labelled(
+                features_from_tables(engine, what, 30), truth_labels(train_sim, prefix, roles)
+            )
+            models[what] = make(cv=3, n_estimators=150, learning_rate=0.1).fit(frame, y, groups=groups)
+    finally:
+        engine.close()
+    return models
+
+
+def daily_scores(
+    sim: Path, models: dict[str, Any], settings: Settings, day0: float, days: int
+) -> list[DayScores]:
+    """The scores a deployment has on each day ``k`` of the city: 30-day features of the records
+    before the day began (``as_of`` = ``day0`` + k days; nothing of that day or later), of the
+    numbers and accounts opened by then, scored by ``models`` (no look-ahead)."""
+    from datetime import UTC, datetime
+
+    from fanzha.engine import get_engine
+    from fanzha.risk.features_accounts import account_features
+    from fanzha.risk.features_numbers import number_features
+    from fanzha.risk.pipeline import register_folder
+
+    opened = {
+        "accounts": _read(sim, "accounts", ["account_no", "opened_at"]).groupby("account_no").opened_at.min(),
+        "numbers": _read(sim, "phone_cards", ["number", "opened_at"]).groupby("number").opened_at.min(),
+    }
+    engine = get_engine(settings)
+    out: list[DayScores] = []
+    try:
+        register_folder(engine, sim)
+        for k in range(days):
+            as_of = datetime.fromtimestamp(day0 + k * 86_400, UTC)
+            scored: list[dict[str, RiskScore]] = []
+            for what, compute in (("numbers", number_features), ("accounts", account_features)):
+                try:
+                    frame = compute(engine, window_days=30, as_of=as_of).to_pandas()
+                except ValidationError:  # no records before the first day: nothing scored yet
+                    scored.append({})
+                    continue
+                born = frame["id"].map(opened[what])
+                frame = frame[~(born > pd.Timestamp(as_of))].reset_index(drop=True)
+                p = models[what].probability(frame) if len(frame) else np.empty(0)
+                scored.append(
+                    {str(i): RiskScore(float(x), "none") for i, x in zip(frame["id"], p, strict=True)}
+                )
+            out.append((scored[0], scored[1]))
+    finally:
+        engine.close()
+    return out
+
+
 def replay_city(
     sim: Path,
     *,
@@ -177,11 +248,15 @@ def replay_city(
     lists: Lists | None = None,
     on_warning: Callable[[Decision], None] | None = None,
     warmup_days: float = 3.0,
+    train_sim: Path | None = None,
 ) -> ReplayReport:
+    """``train_sim``: instead of the published scores (computed once over the whole city), models
+    trained on that other city score each day's numbers and accounts from the records before the
+    day (:func:`daily_scores`) — the scores a deployment would have had; needs ``settings``."""
     truth_path = sim / "truth" / "transfers.parquet"
     if not truth_path.exists():
         raise InputFileError(f"{truth_path} is missing; replay needs the simulator's truth folder")
-    state = load_state(sim, scores_dir)
+    state = load_state(sim, None if train_sim is not None else scores_dir)
     if lists is not None:
         state.lists = lists
     rulebook = RuleBook(rules_folder or (settings.home / "rules" if settings else None))
@@ -189,6 +264,14 @@ def replay_city(
     items, transfers = _events(sim)
     start = items[0][0] if items else 0.0
     count_from = start + warmup_days * 86_400
+    by_day: list[DayScores] | None = None
+    day0 = start // 86_400 * 86_400  # midnight UTC before the first event
+    if train_sim is not None:
+        if settings is None:
+            raise ValueError("replay_city(train_sim=…) needs settings (the engine that computes features)")
+        days = int((items[-1][0] - day0) // 86_400) + 1 if items else 0
+        by_day = daily_scores(sim, city_models(train_sim, settings), settings, day0, days)
+        state.scores.numbers_version = state.scores.accounts_version = f"daily, trained on {train_sim.name}"
     if not any(t >= count_from for t, order, _ev in items if order == 2):
         span = (items[-1][0] - start) / 86_400 if items else 0.0
         raise InputFileError(
@@ -201,7 +284,11 @@ def replay_city(
     reasons: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     began = time.perf_counter()
+    today = -1
     for t, order, ev in items:
+        if by_day is not None and int((t - day0) // 86_400) != today:
+            today = int((t - day0) // 86_400)
+            state.scores.numbers, state.scores.accounts = by_day[today]
         if order == 2:
             i, ev = ev
             d = engine.decide(ev)

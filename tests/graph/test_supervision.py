@@ -161,3 +161,21 @@ def test_card_upkeep_payers_name_the_dealer(city, tmp_path) -> None:
     assert clues.empty
     city.register("charged", pd.DataFrame({"id_number": ["DEALER"]}))
     assert run_model(city, store, "card_upkeep_payers")[0].empty
+
+
+@pytest.mark.parametrize("width", ["80", "160"])
+def test_supervise_list_reads_in_a_narrow_terminal(settings, monkeypatch, width: str) -> None:
+    """Found by QA: in 80 columns the seven-column table wrapped every description one word a line;
+    a narrow terminal now gets one block per model, a wide one the table."""
+    from typer.testing import CliRunner
+
+    from fanzha.cli.main import app
+
+    monkeypatch.setenv("COLUMNS", width)
+    out = CliRunner().invoke(app, ["supervise", "list"], catch_exceptions=False).output
+    assert "card_upkeep_payers" in out and "cross_district_links" in out
+    if width == "80":
+        assert "┃" not in out and "card_upkeep_payers v1 · min_cards=3, min_fraud_cards=1" in out
+        assert "phone cards of other people" in out  # the description whole, not a word a line
+    else:
+        assert "┃" in out

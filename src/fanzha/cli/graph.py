@@ -254,23 +254,40 @@ def register(app: typer.Typer) -> None:
         from fanzha.settings import get_settings
 
         store = ModelStore(get_settings().home / "supervision")
+        console = Console()
+        models = [store.load(name) for name in store.names()]
+
+        def params(m: Any) -> str:
+            return ", ".join(f"{k}={v}" for k, v in m.params.items()) or "-"
+
+        if console.width < 120:  # a table of seven columns wrapped every description a word a line
+            console.print("[bold]法律监督模型 supervision models[/]")
+            for m in models:
+                last = m.last_run
+                console.print(
+                    f"\n[bold]{m.name}[/] v{m.version} · {params(m)} · last run "
+                    f"{last.get('run_at', 'never')} · hits {last.get('hits', '-')} · precision "
+                    f"{last.get('precision', '-')}",
+                    highlight=False,
+                )
+                console.print(f"  {m.description}", highlight=False)
+            return
         out = Table(title="法律监督模型 supervision models")
         out.add_column("name", no_wrap=True)
         for col in ("version", "params", "last run", "hits", "precision", "description"):
             out.add_column(col, overflow="fold", ratio=3 if col == "description" else 1)
-        for name in store.names():
-            m = store.load(name)
+        for m in models:
             last = m.last_run
             out.add_row(
-                name,
+                m.name,
                 str(m.version),
-                str(m.params),
+                params(m),
                 last.get("run_at", "never"),
                 str(last.get("hits", "-")),
                 str(last.get("precision", "-")),
                 m.description,
             )
-        Console().print(out)
+        console.print(out)
 
     @supervise.command("run")
     def supervise_run(

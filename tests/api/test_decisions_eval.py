@@ -94,8 +94,8 @@ def test_replay_with_models_of_another_city_scores_each_day_from_the_days_before
     other = tmp_path_factory.mktemp("other") / "sim"
     simulate.simulate(simulate.SimConfig(people=1500, days=10, seed=12, fraud_rate=60.0), other)
     models = city_models(other, settings)
-    items, _ = _events(city)
-    day0 = items[0][0] // 86_400 * 86_400
+    _items, _transfers, _n, (start, _end) = _events(city)
+    day0 = start // 86_400 * 86_400
     days = daily_scores(city, models, settings, day0, 11)
     opened = pd.read_parquet(city / "accounts").set_index("account_no").opened_at
     cards = pd.read_parquet(city / "phone_cards").groupby("number").opened_at.min()

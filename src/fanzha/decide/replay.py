@@ -18,9 +18,10 @@ legitimate payments into ordinary accounts, and both figures are reported.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from fanzha.settings import Settings
 VICTIM_STEPS = ("victim_payment", "test_payment")
 TARGET_STOPPED = 0.90
 TARGET_TOUCHED = 0.001
+_CHUNK = 1 << 16  # events built at a time per record kind
 
 
 @dataclass
@@ -130,8 +132,43 @@ def load_state(sim: Path, scores_dir: Path | None) -> RiskState:
     return state
 
 
-def _events(sim: Path) -> tuple[list[tuple[float, int, Any]], pd.DataFrame]:
-    """(t, order, event) in time order, and the transfers frame (for truth joins)."""
+def _ordered(
+    frame: pd.DataFrame, time_col: str, order: int, make: Callable[..., Any], columns: list[str]
+) -> Iterator[tuple[float, int, int, Any]]:
+    """``(t, order, rank, event)`` of one record kind in time order (ties in file order; ``rank``
+    keeps them so, and the tuples compare without reaching the event), built a chunk at a time: a
+    city's millions of calls are never all Python objects at once. ``make(position, at, *columns)``."""
+    if not len(frame):
+        return
+    utc = frame[time_col].dt.tz_convert("UTC").dt.tz_localize(None)
+    # the microsecond a datetime keeps (to_pydatetime drops nanoseconds), as the events are ordered
+    index = np.argsort(utc.to_numpy().astype("datetime64[us]").astype(np.int64), kind="stable")
+    for lo in range(0, len(index), _CHUNK):
+        rows = index[lo : lo + _CHUNK]
+        chunk = frame.iloc[rows]
+        times = _times(chunk[time_col])
+        values = [chunk[c].tolist() for c in columns]
+        events = [make(*args) for args in zip(rows.tolist(), times, *values, strict=True)]
+        yield from zip(
+            [at.timestamp() for at in times],
+            [order] * len(rows),
+            range(lo, lo + len(rows)),
+            events,
+            strict=True,
+        )
+
+
+def _span(series: pd.Series) -> tuple[float, float]:
+    """The first and last time of a non-empty time column, as the events carry them."""
+    ends = _times(series.iloc[[int(series.argmin()), int(series.argmax())]])
+    return ends[0].timestamp(), ends[1].timestamp()
+
+
+def _events(
+    sim: Path,
+) -> tuple[Iterator[tuple[float, int, int, Any]], pd.DataFrame, int, tuple[float, float]]:
+    """(t, order, rank, event) in time order as a stream, the transfers frame (for truth joins), the
+    number of events and the first and last event time."""
     calls = _read(sim, "calls", ["caller", "callee", "start_at", "duration_s", "direction"])
     if "direction" in calls and len(calls):
         calls = calls[calls["direction"] == "out"] if (calls["direction"] == "out").any() else calls
@@ -146,25 +183,36 @@ def _events(sim: Path) -> tuple[list[tuple[float, int, Any]], pd.DataFrame]:
         raise InputFileError(
             f"{sim} has no transfers/ folder with Parquet files; run `fanzha simulate --out {sim}`"
         )
-    items: list[tuple[float, int, Any]] = []
-    for row, at in zip(
-        calls.itertuples(index=False), _times(calls["start_at"]) if len(calls) else [], strict=False
-    ):
-        items.append((at.timestamp(), 0, CallEvent(row.caller, row.callee, at, int(row.duration_s))))
-    for row, at in zip(sms.itertuples(index=False), _times(sms["sent_at"]) if len(sms) else [], strict=False):
-        items.append((at.timestamp(), 1, SmsEvent(row.sender, row.receiver, at, row.text)))
-    for i, (row, at) in enumerate(
-        zip(transfers.itertuples(index=False), _times(transfers["at"]), strict=True)
-    ):
-        items.append(
-            (
-                at.timestamp(),
-                2,
-                (i, PaymentEvent(row.from_account, row.to_account, int(row.amount_fen), row.channel, at)),
-            )
-        )
-    items.sort(key=lambda x: (x[0], x[1]))
-    return items, transfers
+    streams = [
+        _ordered(
+            calls,
+            "start_at",
+            0,
+            lambda _i, at, caller, callee, duration: CallEvent(caller, callee, at, int(duration)),
+            ["caller", "callee", "duration_s"],
+        ),
+        _ordered(
+            sms,
+            "sent_at",
+            1,
+            lambda _i, at, sender, receiver, text: SmsEvent(sender, receiver, at, text),
+            ["sender", "receiver", "text"],
+        ),
+        _ordered(
+            transfers,
+            "at",
+            2,
+            lambda i, at, payer, payee, amount, channel: (
+                i,
+                PaymentEvent(payer, payee, int(amount), channel, at),
+            ),
+            ["from_account", "to_account", "amount_fen", "channel"],
+        ),
+    ]
+    spans = [_span(f[c]) for f, c in ((calls, "start_at"), (sms, "sent_at"), (transfers, "at")) if len(f)]
+    span = (min(s[0] for s in spans), max(s[1] for s in spans))
+    merged = heapq.merge(*streams)
+    return merged, transfers, len(calls) + len(sms) + len(transfers), span
 
 
 DayScores = tuple[dict[str, RiskScore], dict[str, RiskScore]]  # numbers, accounts
@@ -261,19 +309,18 @@ def replay_city(
         state.lists = lists
     rulebook = RuleBook(rules_folder or (settings.home / "rules" if settings else None))
     engine = DecisionEngine(state, rulebook, text_scorer=text_scorer, on_warning=on_warning)
-    items, transfers = _events(sim)
-    start = items[0][0] if items else 0.0
+    items, transfers, n_events, (start, end) = _events(sim)
     count_from = start + warmup_days * 86_400
     by_day: list[DayScores] | None = None
     day0 = start // 86_400 * 86_400  # midnight UTC before the first event
     if train_sim is not None:
         if settings is None:
             raise ValueError("replay_city(train_sim=…) needs settings (the engine that computes features)")
-        days = int((items[-1][0] - day0) // 86_400) + 1 if items else 0
+        days = int((end - day0) // 86_400) + 1
         by_day = daily_scores(sim, city_models(train_sim, settings), settings, day0, days)
         state.scores.numbers_version = state.scores.accounts_version = f"daily, trained on {train_sim.name}"
-    if not any(t >= count_from for t, order, _ev in items if order == 2):
-        span = (items[-1][0] - start) / 86_400 if items else 0.0
+    if _span(transfers["at"])[1] < count_from:
+        span = (end - start) / 86_400
         raise InputFileError(
             f"{sim} has no payment after the {warmup_days:g}-day warm-up (its events span {span:.1f} days), "
             "so nothing would be measured; replay a longer city (fanzha simulate --days 7)"
@@ -285,7 +332,7 @@ def replay_city(
     outcomes: Counter[str] = Counter()
     began = time.perf_counter()
     today = -1
-    for t, order, ev in items:
+    for t, order, _rank, ev in items:
         if by_day is not None and int((t - day0) // 86_400) != today:
             today = int((t - day0) // 86_400)
             state.scores.numbers, state.scores.accounts = by_day[today]
@@ -305,7 +352,7 @@ def replay_city(
                 outcomes[f"{d.event}:{d.outcome}"] += 1
     seconds = time.perf_counter() - began
     truth = pd.read_parquet(truth_path)
-    args = (counted, truth, len(items), seconds, warmup_days)
+    args = (counted, truth, n_events, seconds, warmup_days)
     report = _measure(transfers, outcome, *args, outcomes, reasons, rulebook, state, sim)
     if rulebook.draft is not None:  # shadow mode: the same stream as the draft rule set would have decided it
         draft = _measure(transfers, shadow, *args, Counter(), Counter(), rulebook, state, sim)

@@ -239,7 +239,7 @@ class DecisionEngine:
             mem.outflow.add(ev.payer, t, ev.amount_fen, ev.payee)
             mem.inflow.add(ev.payee, t, ev.amount_fen, ev.payer)
             mem.pairs.add((ev.payer, ev.payee), t, ev.amount_fen)
-            mem.learn_pair(ev.payer, ev.payee, t)
+            mem.learn_pair(ev.payer, ev.payee, t, paid=True)
         elif isinstance(ev, CallEvent):
             mem.calls.add(ev.caller, t, 0, ev.callee)
             risk = max(feats["caller_risk"], 1.0 if feats["caller_list"] == "block" else 0.0)

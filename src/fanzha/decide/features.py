@@ -217,7 +217,7 @@ def payment_features(state: RiskState, ev: PaymentEvent, rules: RuleSet) -> dict
         "new_payee": first is None or t - first < new_window,
         "payer_out_count_1h": out_1h.count,
         "payer_out_sum_24h": out_24h.total,
-        "payer_new_payees_24h": _new_payees(state, ev.payer, t),
+        "payer_new_payees_24h": mem.new_payees(ev.payer, t),
         "pair_count_24h": pair.count,
         "pair_sum_24h": pair.total,
         "payee_in_count_1h": inflow_1h.count,
@@ -237,10 +237,3 @@ def _personal(state: RiskState, account: str) -> bool | None:
 def _age_days(state: RiskState, account: str, t: float) -> float | None:
     opened = state.directory.account_opened.get(account)
     return None if opened is None else max(t - opened, 0.0) / DAY
-
-
-def _new_payees(state: RiskState, payer: str, t: float) -> int:
-    """Distinct payees first paid by this payer in the last 24 h (walks the payer's own outflow)."""
-    seen = state.memory.pair_first_seen
-    payees = state.memory.outflow.others(payer, t, DAY)
-    return sum(1 for p in payees if t - seen.get((payer, str(p)), t) <= DAY)

@@ -7,6 +7,7 @@ the old or the new snapshot, never half of one.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 from fanzha.decide.velocity import Velocity
 
 LIST_STATUSES = ("block", "allow", "watch")
+NEW_PAYEE_WINDOW_S = 86_400.0  # "new payees in the last 24 h" (feature payer_new_payees_24h)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,31 @@ class Directory:
     version: str = "none"
 
 
+class _FirstPaid:
+    """One payer's recent first payments to a payee, in time order (see :meth:`Memory.new_payees`)."""
+
+    __slots__ = ("head", "times")
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.head = 0  # times before it are past the window
+
+    def add(self, t: float, window_s: float) -> None:
+        times = self.times
+        times.append(t)
+        start = t - window_s
+        head = self.head
+        while times[head] < start:
+            head += 1
+        if head > 64 and head * 2 > len(times):
+            del times[:head]
+            head = 0
+        self.head = head
+
+    def since(self, start: float) -> int:
+        return len(self.times) - bisect_left(self.times, start, self.head)
+
+
 class Memory:
     """Recent history the decisions learn from as they go: counters, risky contacts, warnings, pairs."""
 
@@ -97,6 +124,12 @@ class Memory:
         self.inflow = Velocity((3600.0, 86_400.0))  # per payee account, other = payer
         self.pairs = Velocity((86_400.0,))  # per (payer, payee)
         self.pair_first_seen: dict[tuple[str, str], float] = {}
+        # payer → the times of its first payments to each payee within NEW_PAYEE_WINDOW_S, kept while
+        # the payments arrive in time order (payers seen out of order are in _unordered and walk
+        # their outflow instead): a platform paying thousands of new payees a day counted them all
+        # again on every payment, so its day cost the square of its payees
+        self._first_paid: dict[str, _FirstPaid] = {}
+        self._unordered: set[str] = set()
         # person key → recent risky contacts (t, risk, identifier, channel); newest last
         self.contacts: dict[str, deque[tuple[float, float, str, str]]] = {}
         self.warned: dict[str, float] = {}  # person key → last time warned
@@ -151,10 +184,33 @@ class Memory:
         times = [self.warned[p] for p in persons if p in self.warned and self.warned[p] <= t]
         return max(times) if times else None
 
-    def learn_pair(self, payer: str, payee: str, t: float) -> None:
+    def learn_pair(self, payer: str, payee: str, t: float, *, paid: bool = False) -> None:
+        """Remember when ``payer`` first paid ``payee``. ``paid``: the payment was also added to
+        :attr:`outflow` (the decision engine's path), which :meth:`new_payees` relies on."""
         first = self.pair_first_seen.get((payer, payee))
         if first is None or t < first:
             self.pair_first_seen[(payer, payee)] = t
+            firsts = self._first_paid.get(payer)
+            if first is None and paid and (firsts is None or t >= firsts.times[-1]):
+                if firsts is None:
+                    firsts = self._first_paid[payer] = _FirstPaid()
+                firsts.add(t, NEW_PAYEE_WINDOW_S)
+            else:  # a first time out of order, or a pair not paid through outflow: walk instead
+                self._unordered.add(payer)
+
+    def new_payees(self, payer: str, t: float) -> int:
+        """Distinct payees ``payer`` first paid in the ``NEW_PAYEE_WINDOW_S`` up to ``t`` among those it
+        paid in that window. In time order (``t`` not before any payment learnt, the payer's first
+        times learnt in order) every such payee is still in the payer's outflow window, so this is
+        the count of first times since ``t - window``, a binary search; otherwise the outflow window
+        is walked."""
+        start = t - NEW_PAYEE_WINDOW_S
+        if t >= self.outflow.newest and payer not in self._unordered:
+            firsts = self._first_paid.get(payer)
+            return firsts.since(start) if firsts is not None else 0
+        seen = self.pair_first_seen
+        payees = self.outflow.others(payer, t, NEW_PAYEE_WINDOW_S)
+        return sum(1 for p in payees if t - seen.get((payer, str(p)), t) <= NEW_PAYEE_WINDOW_S)
 
 
 @dataclass

@@ -61,6 +61,7 @@ class Velocity:
         self._keys: dict[Hashable, tuple[_Window, ...]] = {}
         self._latest: dict[Hashable, float] = {}
         self._adds = 0
+        self.newest = float("-inf")  # the latest event time added under any key
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -71,6 +72,8 @@ class Velocity:
             wins = self._keys[key] = tuple(_Window() for _ in self.windows)
         latest = max(t, self._latest.get(key, t))
         self._latest[key] = latest
+        if t > self.newest:
+            self.newest = t
         for span, win in zip(self.windows, wins, strict=True):
             win.add(t, amount, other)
             win.evict(latest - span)

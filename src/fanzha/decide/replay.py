@@ -223,25 +223,15 @@ def city_models(train_sim: Path, settings: Settings) -> dict[str, Any]:
     features, cross-validated calibration grouped by gang): the models a deployment brings to a
     city it has not seen."""
     from fanzha.engine import get_engine
-    from fanzha.risk.evaluate import ACCOUNT_ROLES, NUMBER_ROLES, labelled, truth_labels
-    from fanzha.risk.model import AccountDetector, NumberDetector
-    from fanzha.risk.pipeline import features_from_tables, register_folder
+    from fanzha.risk.evaluate import truth_model
+    from fanzha.risk.pipeline import register_folder
 
     engine = get_engine(settings)
-    models: dict[str, Any] = {}
     try:
         register_folder(engine, train_sim)
-        for what, prefix, roles, make in (
-            ("numbers", "phone", NUMBER_ROLES, NumberDetector),
-            ("accounts", "account", ACCOUNT_ROLES, AccountDetector),
-        ):
-            frame, y, groups = labelled(
-                features_from_tables(engine, what, 30), truth_labels(train_sim, prefix, roles)
-            )
-            models[what] = make(cv=3, n_estimators=150, learning_rate=0.1).fit(frame, y, groups=groups)
+        return {what: truth_model(engine, train_sim, what)[0] for what in ("numbers", "accounts")}
     finally:
         engine.close()
-    return models
 
 
 def daily_scores(

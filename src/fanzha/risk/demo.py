@@ -34,20 +34,10 @@ def _step(ctx: Any, engine: Any, what: str) -> dict[str, Any]:
     from rich.table import Table
     from sklearn.metrics import average_precision_score
 
-    from fanzha.risk.evaluate import ACCOUNT_ROLES, NUMBER_ROLES, labelled, truth_labels
-    from fanzha.risk.model import AccountDetector, NumberDetector
-    from fanzha.risk.pipeline import features_from_tables
+    from fanzha.risk.evaluate import truth_model
     from fanzha.risk.publish import publish_scores
 
-    features = features_from_tables(engine, what, 30)
-    prefix, roles, make = (
-        ("phone", NUMBER_ROLES, NumberDetector)
-        if what == "numbers"
-        else ("account", ACCOUNT_ROLES, AccountDetector)
-    )
-    truth = truth_labels(ctx.sim_dir, prefix, roles)
-    frame, y, groups = labelled(features, truth)
-    detector = make(cv=3, n_estimators=150, learning_rate=0.1).fit(frame, y, groups=groups)
+    detector, frame, y = truth_model(engine, ctx.sim_dir, what)
     scores = detector.score(frame)
     path = publish_scores(scores, what, ctx.settings)
     cv_ap = detector.meta_.metrics["cv_average_precision"]

@@ -254,6 +254,21 @@ def labelled(features: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame,
     return frame, y, groups
 
 
+def truth_model(engine: Engine, sim_dir: Path, what: str) -> tuple[Any, pd.DataFrame, np.ndarray]:
+    """The demo's model of ``what`` (numbers / accounts) trained on a simulated city's truth (30-day
+    features, calibration cross-validated by gang), with the labelled feature table and labels."""
+    from fanzha.risk.model import AccountDetector, NumberDetector
+    from fanzha.risk.pipeline import features_from_tables
+
+    prefix, roles, make = (
+        ("phone", NUMBER_ROLES, NumberDetector)
+        if what == "numbers"
+        else ("account", ACCOUNT_ROLES, AccountDetector)
+    )
+    frame, y, groups = labelled(features_from_tables(engine, what, 30), truth_labels(sim_dir, prefix, roles))
+    return make(cv=3, n_estimators=150, learning_rate=0.1).fit(frame, y, groups=groups), frame, y
+
+
 def eval_simulated(
     engine: Engine,
     sim_dir: Path,

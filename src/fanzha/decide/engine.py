@@ -154,6 +154,7 @@ class DecisionEngine:
         self.on_warning = on_warning
         self.on_shadow = on_shadow
         self.keep_features = keep_features
+        self._horizon_of: RuleSet | None = None  # the live rule set the memory's horizon was set for
         self._versions_cache: dict[tuple[Any, ...], dict[str, str]] = {}
 
     # public entry points ------------------------------------------------------------------------
@@ -225,12 +226,14 @@ class DecisionEngine:
         """Update counters and fusion memory after deciding (the event itself must not count)."""
         mem, live = self.state.memory, self.rulebook.live
         t = ev.at.timestamp()
-        # what is remembered covers the rules' windows (a day, or longer if a rule set asks so)
-        mem.horizon_s = max(
-            DAY_S,
-            live.threshold("fusion_window_minutes", 30) * 60,
-            live.threshold("warned_window_minutes", 60) * 60,
-        )
+        if live is not self._horizon_of:
+            # what is remembered covers the rules' windows (a day, or longer if a rule set asks so)
+            mem.horizon_s = max(
+                DAY_S,
+                live.threshold("fusion_window_minutes", 30) * 60,
+                live.threshold("warned_window_minutes", 60) * 60,
+            )
+            self._horizon_of = live
         if d.outcome in ("warn", "delay") and not isinstance(ev, PaymentEvent):
             # a dissuasion warning about a fraud contact; a payment's own warning is not one (else a
             # warned payment would escalate every later payment of the same payer)

@@ -79,7 +79,6 @@ def unavailable(
     engine: Engine, exc: OperationalError | InterfaceError, *, committing: bool = False
 ) -> StoreUnavailable:
     """The store's failure as one clear error: where, what the server said, and what became of the work."""
-    said = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
     where = engine.url.render_as_string(hide_password=True)
     outcome = (
         "the commit was not confirmed, so the work may or may not be stored: retry with the same ids "
@@ -87,9 +86,13 @@ def unavailable(
         if committing
         else "nothing of this transaction was stored; retry"
     )
-    return StoreUnavailable(
-        f"operational store {where} failed: {said[0] if said else type(exc).__name__}; {outcome}"
-    )
+    return StoreUnavailable(f"operational store {where} failed: {_server_said(exc)}; {outcome}")
+
+
+def _server_said(exc: OperationalError | InterfaceError) -> str:
+    """The first line of what the database (or its driver) said."""
+    said = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    return said[0] if said else type(exc).__name__
 
 
 def head_revision() -> str:
@@ -228,9 +231,8 @@ def open_store(dsn: str | None = None, *, schema: str | None = None, migrate_to_
                 raise  # a store migrated by a newer fanzha: its own message
             # server down, wrong host or password, unopenable file: 503 in the API, one line in the CLI
             shown = make_url(dsn).render_as_string(hide_password=True)
-            reason = str(lost.orig or lost).strip().splitlines()[0]
             raise StoreUnavailable(
-                f"cannot open the ops store {shown}: {reason}; check --dsn / FANZHA_OPS_DSN "
+                f"cannot open the ops store {shown}: {_server_said(lost)}; check --dsn / FANZHA_OPS_DSN "
                 "(and that the database server is running)"
             ) from None
     return Store(engine, schema=schema)

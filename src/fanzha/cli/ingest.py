@@ -57,8 +57,8 @@ def ingest(
 ) -> None:
     """Validate and land partner files in the lake (校验入库); rejected rows go to the quarantine."""
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from fanzha.cli.output import spinner
     from fanzha.ingest.api import ingest_path
     from fanzha.settings import get_settings
 
@@ -71,14 +71,7 @@ def ingest(
         from fanzha.errors import ConfigError
 
         raise ConfigError("give the file or folder to ingest: fanzha ingest PATH [--kind KIND]")
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # piped: a stopped bar left a blank line before the JSON
-    ) as bar:
+    with spinner(console) as bar:
         task = bar.add_task("ingesting", total=None)
 
         def progress(src: Any, step: str) -> None:

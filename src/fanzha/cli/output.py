@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING
 from fanzha.errors import ConfigError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
     from fanzha.detect.contract import Detector
 
 
@@ -98,3 +101,20 @@ def load_detector(cls: type[Detector], path: Path) -> Detector:
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     return model
+
+
+def spinner(console: Console | None = None) -> Progress:
+    """A spinner with its elapsed time, drawn only on a terminal and gone when done: piped, a
+    stopped bar left a blank line or its last frame on stdout before the command's output."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = console or Console()
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )

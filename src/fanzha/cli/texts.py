@@ -14,18 +14,9 @@ _ENCODING = typer.Option("utf-8", "--encoding", help="file encoding (e.g. gb1803
 
 
 def _spinner(description: str):
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from fanzha.cli.output import spinner
 
-    console = Console()
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # piped: its last frame was left on stdout
-    )
+    progress = spinner()
     progress.add_task(description, total=None)
     return progress
 
